@@ -1,0 +1,236 @@
+/* Context, status names, error recording and tensors: the parts of gancl
+ * that every backend shares. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *gan_status_name(gan_status st)
+{
+    switch (st) {
+#define GAN_X_(name, value, text) \
+    case GAN_##name:              \
+        return "GAN_" #name;
+        GAN_STATUS_LIST(GAN_X_)
+#undef GAN_X_
+    }
+    return "GAN_UNKNOWN_STATUS";
+}
+
+const char *gan_status_str(gan_status st)
+{
+    switch (st) {
+#define GAN_X_(name, value, text) \
+    case GAN_##name:              \
+        return text;
+        GAN_STATUS_LIST(GAN_X_)
+#undef GAN_X_
+    }
+    return "unknown status";
+}
+
+gan_status gan_fail(gan_ctx *c, gan_status st, const char *file, int line, const char *fmt, ...)
+{
+    if (!c || c->err[0]) return st; /* keep the first error: it is the cause */
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(c->err, sizeof c->err, fmt, ap);
+    va_end(ap);
+    if (n < 0) n = 0;
+    size_t len = (size_t)n < sizeof c->err ? (size_t)n : sizeof c->err - 1;
+    if (c->cur_op)
+        len += (size_t)snprintf(c->err + len, sizeof c->err - len, " in op %s", c->cur_op);
+    if (len < sizeof c->err)
+        snprintf(c->err + len, sizeof c->err - len, " at %s:%d", file, line);
+    return st;
+}
+
+const char *gan_ctx_error(const gan_ctx *c)
+{
+    if (!c) return "no context (out of memory)";
+    return c->err[0] ? c->err : "no error";
+}
+
+void gan_ctx_clear_error(gan_ctx *c)
+{
+    if (c) c->err[0] = 0;
+}
+
+gan_backend_kind gan_ctx_backend(const gan_ctx *c) { return c->kind; }
+const char *gan_ctx_device_name(const gan_ctx *c) { return c->device_name; }
+
+static int is_cpu_selector(const char *s)
+{
+    return s && (strcmp(s, "cpu") == 0 || strcmp(s, "CPU") == 0 || strcmp(s, "ref") == 0);
+}
+
+gan_status gan_ctx_create(gan_ctx **out, const char *selector)
+{
+    *out = NULL;
+    gan_ctx *c = calloc(1, sizeof *c);
+    if (!c) return GAN_ERR_NOMEM;
+    *out = c;
+    if (!selector || !*selector) {
+        const char *env = getenv("GANCL_DEVICE");
+        if (env && *env) selector = env;
+    }
+    if (is_cpu_selector(selector)) {
+        c->kind = GAN_BACKEND_REF;
+        c->ops = &gan_backend_ref;
+        snprintf(c->device_name, sizeof c->device_name, "cpu reference");
+        return GAN_OK;
+    }
+    c->kind = GAN_BACKEND_OCL;
+    c->ops = &gan_backend_ocl;
+    return ocl_ctx_init(c, selector);
+}
+
+void gan_ctx_free(gan_ctx *c)
+{
+    if (!c) return;
+    if (c->kind == GAN_BACKEND_OCL) ocl_ctx_free(c);
+    free(c->host_scratch);
+    free(c);
+}
+
+gan_status gan_ctx_finish(gan_ctx *c)
+{
+    if (c->kind != GAN_BACKEND_OCL || !c->ocl.queue) return GAN_OK;
+    gan_status st = GAN_OK;
+    CL_CHECK(c, clFinish, (c->ocl.queue));
+cleanup:
+    return st;
+}
+
+gan_status ref_scratch(gan_ctx *c, size_t bytes, void **out)
+{
+    if (bytes > c->host_scratch_bytes) {
+        void *p = realloc(c->host_scratch, bytes);
+        if (!p) return GAN_FAIL(c, GAN_ERR_NOMEM, "reference workspace of %zu bytes", bytes);
+        c->host_scratch = p;
+        c->host_scratch_bytes = bytes;
+    }
+    *out = c->host_scratch;
+    return GAN_OK;
+}
+
+/* ---- tensors ----------------------------------------------------------- */
+
+const char *gan_tensor_shape_str(const gan_tensor *t, char *buf, size_t cap)
+{
+    size_t len = (size_t)snprintf(buf, cap, "[");
+    for (int i = 0; i < t->ndim && len < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%d", i ? ", " : "", t->dim[i]);
+    if (len < cap) snprintf(buf + len, cap - len, "]");
+    return buf;
+}
+
+static gan_status check_dims(gan_ctx *c, int ndim, const int *dim, size_t *numel)
+{
+    if (ndim < 1 || ndim > GAN_MAX_DIMS)
+        return GAN_FAIL(c, GAN_ERR_ARG, "tensor rank %d: expected 1..%d", ndim, GAN_MAX_DIMS);
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (dim[i] <= 0)
+            return GAN_FAIL(c, GAN_ERR_ARG, "tensor dim %d is %d: expected > 0", i, dim[i]);
+        if (n > SIZE_MAX / 4 / (size_t)dim[i])
+            return GAN_FAIL(c, GAN_ERR_ARG, "tensor size overflows at dim %d", i);
+        n *= (size_t)dim[i];
+    }
+    *numel = n;
+    return GAN_OK;
+}
+
+gan_status gan_tensor_alloc(gan_ctx *c, gan_tensor *t, gan_dtype dtype, int ndim, const int *dim)
+{
+    gan_status st = GAN_OK;
+    memset(t, 0, sizeof *t);
+    size_t n;
+    TRY(check_dims(c, ndim, dim, &n));
+    t->dtype = dtype;
+    t->ndim = ndim;
+    memcpy(t->dim, dim, (size_t)ndim * sizeof *dim);
+    t->numel = n;
+    t->owner = 1;
+    if (c->kind == GAN_BACKEND_REF) {
+        t->data = calloc(n, 4);
+        if (!t->data) return GAN_FAIL(c, GAN_ERR_NOMEM, "tensor of %zu elements", n);
+        return GAN_OK;
+    }
+    cl_int err = CL_SUCCESS;
+    cl_mem m = clCreateBuffer(c->ocl.context, CL_MEM_READ_WRITE, n * 4, NULL, &err);
+    if (err != CL_SUCCESS)
+        return GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateBuffer: %s (%d) for a tensor of %zu bytes",
+                        ocl_error_name(err), (int)err, n * 4);
+    t->data = m;
+    /* zero it, so a fresh tensor reads the same on both backends */
+    float zero = 0.f;
+    CL_CHECK(c, clEnqueueFillBuffer, (c->ocl.queue, m, &zero, sizeof zero, 0, n * 4, 0, NULL, NULL));
+cleanup:
+    if (st != GAN_OK) gan_tensor_free(c, t);
+    return st;
+}
+
+gan_status gan_tensor_alloc4(gan_ctx *c, gan_tensor *t, gan_dtype dtype, int ndim, int d0, int d1,
+                             int d2, int d3)
+{
+    int dim[4] = {d0, d1, d2, d3};
+    return gan_tensor_alloc(c, t, dtype, ndim, dim);
+}
+
+void gan_tensor_free(gan_ctx *c, gan_tensor *t)
+{
+    if (!t) return;
+    if (t->owner && t->data) {
+        if (c->kind == GAN_BACKEND_REF)
+            free(t->data);
+        else
+            clReleaseMemObject(ocl_mem(t));
+    }
+    memset(t, 0, sizeof *t);
+}
+
+gan_status gan_tensor_view(gan_ctx *c, const gan_tensor *src, int ndim, const int *dim, gan_tensor *out)
+{
+    size_t n;
+    gan_status st = check_dims(c, ndim, dim, &n);
+    if (st) return st;
+    if (n != src->numel) {
+        char b[64];
+        return GAN_FAIL(c, GAN_ERR_SHAPE, "view of %s (%zu elements) as %zu elements",
+                        gan_tensor_shape_str(src, b, sizeof b), src->numel, n);
+    }
+    gan_tensor v = *src;
+    v.ndim = ndim;
+    memset(v.dim, 0, sizeof v.dim);
+    memcpy(v.dim, dim, (size_t)ndim * sizeof *dim);
+    v.owner = 0;
+    *out = v;
+    return GAN_OK;
+}
+
+gan_status gan_tensor_write(gan_ctx *c, gan_tensor *t, const void *src)
+{
+    gan_status st = GAN_OK;
+    if (!t || !t->data) return GAN_FAIL(c, GAN_ERR_ARG, "write to an unallocated tensor");
+    if (c->kind == GAN_BACKEND_REF) {
+        memcpy(t->data, src, t->numel * 4);
+        return GAN_OK;
+    }
+    CL_CHECK(c, clEnqueueWriteBuffer, (c->ocl.queue, ocl_mem(t), CL_TRUE, 0, t->numel * 4, src, 0, NULL, NULL));
+cleanup:
+    return st;
+}
+
+gan_status gan_tensor_read(gan_ctx *c, const gan_tensor *t, void *dst)
+{
+    gan_status st = GAN_OK;
+    if (!t || !t->data) return GAN_FAIL(c, GAN_ERR_ARG, "read from an unallocated tensor");
+    if (c->kind == GAN_BACKEND_REF) {
+        memcpy(dst, t->data, t->numel * 4);
+        return GAN_OK;
+    }
+    CL_CHECK(c, clEnqueueReadBuffer, (c->ocl.queue, ocl_mem(t), CL_TRUE, 0, t->numel * 4, dst, 0, NULL, NULL));
+cleanup:
+    return st;
+}

@@ -1,0 +1,148 @@
+/* Library-internal declarations: the context, the op table, error helpers.
+ * Nothing here is part of the public API. */
+#ifndef GANCL_INTERNAL_H
+#define GANCL_INTERNAL_H
+
+#include "gancl/gancl.h"
+
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+
+/* One struct of function pointers per backend, generated from GAN_OP_LIST. */
+struct gan_backend_ops {
+    const char *name;
+#define GAN_X_(name, params, args) gan_status(*name) params;
+    GAN_OP_LIST(GAN_X_)
+#undef GAN_X_
+};
+
+extern const struct gan_backend_ops gan_backend_ref;
+extern const struct gan_backend_ops gan_backend_ocl;
+
+#define GAN_X_(name, params, args) \
+    gan_status ref_##name params;  \
+    gan_status ocl_##name params;
+GAN_OP_LIST(GAN_X_)
+#undef GAN_X_
+
+typedef struct ocl_kernel_entry {
+    char name[64];
+    cl_kernel k;
+} ocl_kernel_entry;
+
+typedef struct ocl_state {
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context context;
+    cl_command_queue queue;
+    cl_program program;
+    ocl_kernel_entry *kernels; /* every kernel of the program, by name */
+    int nkernels;
+    cl_mem scratch; /* workspace (im2col columns, ...), grown on demand */
+    size_t scratch_bytes;
+    size_t max_wg;
+} ocl_state;
+
+struct gan_ctx {
+    gan_backend_kind kind;
+    const struct gan_backend_ops *ops;
+    const char *cur_op; /* the op being run, named in error messages */
+    char device_name[256];
+    char err[8192];
+    ocl_state ocl;
+    /* host scratch for the reference backend, grown on demand */
+    void *host_scratch;
+    size_t host_scratch_bytes;
+};
+
+/* Record an error (message "<fmt...> in op X at file:line") and return st.
+ * Keeps the first error until gan_ctx_clear_error(). */
+gan_status gan_fail(gan_ctx *c, gan_status st, const char *file, int line, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+#define GAN_FAIL(c, st, ...) gan_fail((c), (st), __FILE__, __LINE__, __VA_ARGS__)
+
+/* Check an OpenCL call: CL_CHECK(c, clFinish, (queue)). Needs `gan_status st`
+ * and a `cleanup:` label in scope. */
+const char *ocl_error_name(cl_int err);
+const char *clblast_status_name(int status);
+#define CL_CHECK(c, fn, args)                                                                   \
+    do {                                                                                        \
+        cl_int cl_err_ = fn args;                                                               \
+        if (cl_err_ != CL_SUCCESS) {                                                            \
+            st = gan_fail((c), GAN_ERR_OPENCL, __FILE__, __LINE__, "%s: %s (%d)", #fn,          \
+                          ocl_error_name(cl_err_), (int)cl_err_);                               \
+            goto cleanup;                                                                       \
+        }                                                                                       \
+    } while (0)
+/* Propagate a gan_status: TRY(expr) jumps to cleanup on failure. */
+#define TRY(expr)                     \
+    do {                              \
+        st = (expr);                  \
+        if (st != GAN_OK) goto cleanup; \
+    } while (0)
+
+/* Reference backend helpers. */
+static inline float *ref_f(const gan_tensor *t) { return (float *)t->data; }
+static inline int32_t *ref_i(const gan_tensor *t) { return (int32_t *)t->data; }
+/* Host workspace of at least `bytes`, owned by the context. */
+gan_status ref_scratch(gan_ctx *c, size_t bytes, void **out);
+
+/* OpenCL backend helpers. */
+static inline cl_mem ocl_mem(const gan_tensor *t) { return (cl_mem)t->data; }
+gan_status ocl_kernel(gan_ctx *c, const char *name, cl_kernel *out);
+/* Launch kernel `name` over a 1-D range of n work-items (rounded up to the
+ * work-group size; kernels guard gid < n). fmt names each argument:
+ *   T gan_tensor* (its cl_mem; NULL allowed), M cl_mem, i int, u uint32_t,
+ *   l uint64_t (as cl_ulong), f float (passed as double), L local memory
+ *   bytes (size_t). */
+gan_status ocl_run(gan_ctx *c, const char *name, size_t n, const char *fmt, ...);
+/* Same with explicit global/local sizes (local may be NULL). */
+gan_status ocl_run_nd(gan_ctx *c, const char *name, cl_uint dims, const size_t *global,
+                      const size_t *local, const char *fmt, ...);
+/* Device workspace of at least `bytes`, owned by the context. */
+gan_status ocl_scratch(gan_ctx *c, size_t bytes, cl_mem *out);
+
+/* The one GEMM wrapper on the device (src/ocl/gemm.c), row-major:
+ * C[M,N] (ldc) = alpha * op(A) op(B) + beta * C, with element offsets.
+ * batch > 1 runs a strided batch with strides sa, sb, sc (elements). */
+typedef struct ocl_gemm_args {
+    int ta, tb;
+    size_t M, N, K;
+    float alpha, beta;
+    cl_mem A; size_t offa, lda, sa;
+    cl_mem B; size_t offb, ldb, sb;
+    cl_mem C; size_t offc, ldc, sc;
+    size_t batch;
+} ocl_gemm_args;
+gan_status ocl_gemm_run(gan_ctx *c, const ocl_gemm_args *g);
+
+/* Runtime (src/ocl/runtime.c). */
+gan_status ocl_ctx_init(gan_ctx *c, const char *selector);
+void ocl_ctx_free(gan_ctx *c);
+
+/* Embedded kernel sources (generated at build time), in load order. */
+typedef struct gan_cl_source {
+    const char *name;
+    const char *text;
+    size_t len;
+} gan_cl_source;
+extern const gan_cl_source gan_cl_sources[];
+extern const int gan_cl_nsources;
+
+/* Per-channel bias over y[N, O, S] (S = H*W, 1 for dense), shared by dense
+ * and the convolutions: y += b; db = sum over N and S of dy. */
+void ref_bias_add(float *y, const float *b, size_t N, size_t O, size_t S);
+void ref_bias_grad(const float *dy, float *db, size_t N, size_t O, size_t S);
+gan_status ocl_bias_add(gan_ctx *c, cl_mem y, const gan_tensor *b, size_t N, size_t O, size_t S);
+gan_status ocl_bias_grad(gan_ctx *c, cl_mem dy, gan_tensor *db, size_t N, size_t O, size_t S);
+
+/* Shape helpers for argument checks (src/ops.c). */
+int gan_same_shape(const gan_tensor *a, const gan_tensor *b);
+
+#endif

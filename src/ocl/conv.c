@@ -1,0 +1,1 @@
+/* conv ops (ocl backend): being written */

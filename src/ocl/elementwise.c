@@ -1,0 +1,1 @@
+/* elementwise ops (ocl backend): being written */

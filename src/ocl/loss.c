@@ -1,0 +1,1 @@
+/* loss ops (ocl backend): being written */

@@ -1,0 +1,1 @@
+/* norm ops (ocl backend): being written */

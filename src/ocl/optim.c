@@ -1,0 +1,1 @@
+/* optim ops (ocl backend): being written */

@@ -1,0 +1,1 @@
+/* rng ops (ocl backend): being written */

@@ -1,0 +1,485 @@
+/* OpenCL runtime: device listing and selection, the one program built from
+ * the cl/ sources at startup, kernel lookup and launch, device workspace. */
+#include "../internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_PLATFORMS 16
+#define MAX_DEVICES 64
+
+typedef struct dev_entry {
+    int p, d;
+    cl_platform_id platform;
+    cl_device_id device;
+    char pname[128], dname[128];
+    cl_device_type type;
+} dev_entry;
+
+/* Enumerate all platforms and devices. No platform at all is not an error
+ * here (count 0); the caller decides. */
+static gan_status enum_devices(gan_ctx *c, dev_entry *out, int cap, int *count)
+{
+    gan_status st = GAN_OK;
+    cl_platform_id plats[MAX_PLATFORMS];
+    cl_uint np = 0;
+    *count = 0;
+    cl_int err = clGetPlatformIDs(MAX_PLATFORMS, plats, &np);
+    if (err == -1001 /* CL_PLATFORM_NOT_FOUND_KHR */ || np == 0) return GAN_OK;
+    CL_CHECK(c, clGetPlatformIDs, (MAX_PLATFORMS, plats, &np));
+    if (np > MAX_PLATFORMS) np = MAX_PLATFORMS;
+    for (cl_uint p = 0; p < np; p++) {
+        cl_device_id devs[MAX_DEVICES];
+        cl_uint nd = 0;
+        err = clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, MAX_DEVICES, devs, &nd);
+        if (err == CL_DEVICE_NOT_FOUND) continue;
+        CL_CHECK(c, clGetDeviceIDs, (plats[p], CL_DEVICE_TYPE_ALL, MAX_DEVICES, devs, &nd));
+        if (nd > MAX_DEVICES) nd = MAX_DEVICES;
+        for (cl_uint d = 0; d < nd && *count < cap; d++) {
+            dev_entry *e = &out[(*count)++];
+            memset(e, 0, sizeof *e);
+            e->p = (int)p;
+            e->d = (int)d;
+            e->platform = plats[p];
+            e->device = devs[d];
+            CL_CHECK(c, clGetPlatformInfo, (plats[p], CL_PLATFORM_NAME, sizeof e->pname - 1, e->pname, NULL));
+            CL_CHECK(c, clGetDeviceInfo, (devs[d], CL_DEVICE_NAME, sizeof e->dname - 1, e->dname, NULL));
+            CL_CHECK(c, clGetDeviceInfo, (devs[d], CL_DEVICE_TYPE, sizeof e->type, &e->type, NULL));
+        }
+    }
+cleanup:
+    return st;
+}
+
+static const char *type_name(cl_device_type t)
+{
+    if (t & CL_DEVICE_TYPE_GPU) return "GPU";
+    if (t & CL_DEVICE_TYPE_CPU) return "CPU";
+    if (t & CL_DEVICE_TYPE_ACCELERATOR) return "accelerator";
+    return "other";
+}
+
+static size_t list_into(char *buf, size_t cap, size_t len, const dev_entry *e, int n)
+{
+    for (int i = 0; i < n && len < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "  %d:%d  %s: %s (%s)\n", e[i].p, e[i].d, e[i].pname,
+                                e[i].dname, type_name(e[i].type));
+    return len;
+}
+
+gan_status gan_list_devices(char *buf, size_t cap, char *errbuf, size_t errcap)
+{
+    gan_ctx tmp;
+    memset(&tmp, 0, sizeof tmp);
+    dev_entry devs[MAX_DEVICES];
+    int n = 0;
+    gan_status st = enum_devices(&tmp, devs, MAX_DEVICES, &n);
+    if (st) {
+        snprintf(errbuf, errcap, "%s", tmp.err);
+        return st;
+    }
+    size_t len = (size_t)snprintf(buf, cap, "%-5s %-28s %-40s %-5s %4s %10s %9s %6s  %s\n", "P:D", "platform",
+                                  "device", "type", "CUs", "global MiB", "local KiB", "max WG", "OpenCL C");
+    for (int i = 0; i < n && len < cap; i++) {
+        cl_uint cus = 0;
+        cl_ulong gmem = 0, lmem = 0;
+        size_t wg = 0;
+        char clc[64] = "";
+        dev_entry *e = &devs[i];
+        if (clGetDeviceInfo(e->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL) ||
+            clGetDeviceInfo(e->device, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof gmem, &gmem, NULL) ||
+            clGetDeviceInfo(e->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof lmem, &lmem, NULL) ||
+            clGetDeviceInfo(e->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL) ||
+            clGetDeviceInfo(e->device, CL_DEVICE_OPENCL_C_VERSION, sizeof clc - 1, clc, NULL)) {
+            snprintf(errbuf, errcap, "clGetDeviceInfo failed for device %d:%d (%s)", e->p, e->d, e->dname);
+            return GAN_ERR_OPENCL;
+        }
+        char pd[16];
+        snprintf(pd, sizeof pd, "%d:%d", e->p, e->d);
+        len += (size_t)snprintf(buf + len, cap - len, "%-5s %-28.28s %-40.40s %-5s %4u %10llu %9llu %6zu  %s\n", pd,
+                                e->pname, e->dname, type_name(e->type), cus, (unsigned long long)(gmem >> 20),
+                                (unsigned long long)(lmem >> 10), wg, clc);
+    }
+    if (n == 0) snprintf(buf + len, cap - len, "(no OpenCL platform or device found; `--device cpu` runs the reference)\n");
+    return GAN_OK;
+}
+
+static int icontains(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (const char *h = hay; *h; h++) {
+        size_t i = 0;
+        while (i < n && h[i] && tolower((unsigned char)h[i]) == tolower((unsigned char)needle[i])) i++;
+        if (i == n) return 1;
+    }
+    return n == 0;
+}
+
+static gan_status select_device(gan_ctx *c, const char *sel, dev_entry *devs, int n, int *pick)
+{
+    char list[4096] = "";
+    list_into(list, sizeof list, 0, devs, n);
+    if (n == 0)
+        return GAN_FAIL(c, GAN_ERR_NO_DEVICE,
+                        "no OpenCL platform or device found (install an ICD such as pocl-opencl-icd, or use "
+                        "--device cpu for the reference backend)");
+    if (!sel || !*sel) {
+        *pick = 0;
+        for (int i = 0; i < n; i++)
+            if (devs[i].type & CL_DEVICE_TYPE_GPU) {
+                *pick = i;
+                break;
+            }
+        return GAN_OK;
+    }
+    int p, d, used = 0;
+    if (sscanf(sel, "%d:%d%n", &p, &d, &used) == 2 && sel[used] == 0) {
+        for (int i = 0; i < n; i++)
+            if (devs[i].p == p && devs[i].d == d) {
+                *pick = i;
+                return GAN_OK;
+            }
+        return GAN_FAIL(c, GAN_ERR_NO_DEVICE, "no OpenCL device %d:%d; devices are:\n%s(or cpu for the reference)", p,
+                        d, list);
+    }
+    int found = -1, matches = 0;
+    for (int i = 0; i < n; i++) {
+        char full[300];
+        snprintf(full, sizeof full, "%s %s", devs[i].pname, devs[i].dname);
+        if (icontains(full, sel)) {
+            matches++;
+            if (found < 0) found = i;
+        }
+    }
+    if (matches == 1) {
+        *pick = found;
+        return GAN_OK;
+    }
+    if (matches == 0)
+        return GAN_FAIL(c, GAN_ERR_NO_DEVICE, "device selector '%s' matches no device; devices are:\n%s(or cpu for the reference)",
+                        sel, list);
+    return GAN_FAIL(c, GAN_ERR_NO_DEVICE, "device selector '%s' matches %d devices; pick one by P:D:\n%s", sel, matches,
+                    list);
+}
+
+/* ---- program ------------------------------------------------------------ */
+
+static gan_status read_file(gan_ctx *c, const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return GAN_FAIL(c, GAN_ERR_IO, "cannot open kernel source %s: %s", path, strerror(errno));
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 65536;
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return GAN_FAIL(c, GAN_ERR_NOMEM, "reading %s", path);
+            }
+            buf = nb;
+        }
+        size_t r = fread(buf + n, 1, cap - n - 1, f);
+        n += r;
+        if (r == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return GAN_FAIL(c, GAN_ERR_IO, "error reading kernel source %s", path);
+    }
+    buf[n] = 0;
+    *out = buf;
+    *len = n;
+    return GAN_OK;
+}
+
+/* The program text: every cl/ source in order, each preceded by a #line
+ * directive so compiler messages name the file. From the embedded copies,
+ * or from $GANCL_KERNEL_DIR when set. */
+static gan_status program_text(gan_ctx *c, char **out, const char **origin)
+{
+    gan_status st = GAN_OK;
+    const char *dir = getenv("GANCL_KERNEL_DIR");
+    size_t cap = 1, len = 0;
+    char *text = NULL;
+    char **texts = calloc((size_t)gan_cl_nsources, sizeof *texts);
+    size_t *lens = calloc((size_t)gan_cl_nsources, sizeof *lens);
+    if (!texts || !lens) {
+        st = GAN_FAIL(c, GAN_ERR_NOMEM, "kernel sources");
+        goto cleanup;
+    }
+    *origin = dir && *dir ? dir : "embedded";
+    for (int i = 0; i < gan_cl_nsources; i++) {
+        if (dir && *dir) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s", dir, gan_cl_sources[i].name);
+            TRY(read_file(c, path, &texts[i], &lens[i]));
+        } else {
+            lens[i] = gan_cl_sources[i].len;
+        }
+        cap += lens[i] + 64 + strlen(gan_cl_sources[i].name);
+    }
+    text = malloc(cap);
+    if (!text) {
+        st = GAN_FAIL(c, GAN_ERR_NOMEM, "kernel program text");
+        goto cleanup;
+    }
+    for (int i = 0; i < gan_cl_nsources; i++) {
+        len += (size_t)snprintf(text + len, cap - len, "#line 1 \"%s\"\n", gan_cl_sources[i].name);
+        memcpy(text + len, texts[i] ? texts[i] : gan_cl_sources[i].text, lens[i]);
+        len += lens[i];
+        text[len++] = '\n';
+    }
+    text[len] = 0;
+cleanup:
+    if (texts)
+        for (int i = 0; i < gan_cl_nsources; i++) free(texts[i]);
+    free(texts);
+    free(lens);
+    if (st) {
+        free(text);
+        text = NULL;
+    }
+    *out = text;
+    return st;
+}
+
+/* The source files a build log mentions, e.g. "conv2d.cl, loss.cl". */
+static void files_in_log(const char *log, char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = 0;
+    for (int i = 0; i < gan_cl_nsources; i++) {
+        char pat[128];
+        snprintf(pat, sizeof pat, "%s:", gan_cl_sources[i].name);
+        if (strstr(log, pat) && len < cap)
+            len += (size_t)snprintf(out + len, cap - len, "%s%s", len ? ", " : "", gan_cl_sources[i].name);
+    }
+    if (!len) snprintf(out, cap, "the cl/ program");
+}
+
+static gan_status build_program(gan_ctx *c)
+{
+    gan_status st = GAN_OK;
+    char *text = NULL, *log = NULL;
+    const char *origin = "embedded";
+    cl_int err;
+    char options[512];
+    const char *fast = getenv("GANCL_FAST_MATH");
+    snprintf(options, sizeof options, "-cl-std=CL1.2%s", fast && *fast == '1' ? " -cl-fast-relaxed-math" : "");
+    TRY(program_text(c, &text, &origin));
+    const char *srcs[1] = {text};
+    c->ocl.program = clCreateProgramWithSource(c->ocl.context, 1, srcs, NULL, &err);
+    if (err != CL_SUCCESS) {
+        st = GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateProgramWithSource: %s (%d)", ocl_error_name(err), (int)err);
+        goto cleanup;
+    }
+    err = clBuildProgram(c->ocl.program, 1, &c->ocl.device, options, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        size_t n = 0;
+        clGetProgramBuildInfo(c->ocl.program, c->ocl.device, CL_PROGRAM_BUILD_LOG, 0, NULL, &n);
+        log = calloc(n + 1, 1);
+        if (log) clGetProgramBuildInfo(c->ocl.program, c->ocl.device, CL_PROGRAM_BUILD_LOG, n, log, NULL);
+        char files[512];
+        files_in_log(log ? log : "", files, sizeof files);
+        st = GAN_FAIL(c, err == CL_BUILD_PROGRAM_FAILURE ? GAN_ERR_BUILD : GAN_ERR_OPENCL,
+                      "clBuildProgram: %s (%d) in %s (sources: %s; options: %s); build log:\n%s",
+                      ocl_error_name(err), (int)err, files, origin, options, log ? log : "(unavailable)");
+        goto cleanup;
+    }
+    cl_uint nk = 0;
+    CL_CHECK(c, clCreateKernelsInProgram, (c->ocl.program, 0, NULL, &nk));
+    cl_kernel *ks = calloc(nk ? nk : 1, sizeof *ks);
+    c->ocl.kernels = calloc(nk ? nk : 1, sizeof *c->ocl.kernels);
+    if (!ks || !c->ocl.kernels) {
+        free(ks);
+        st = GAN_FAIL(c, GAN_ERR_NOMEM, "kernel table");
+        goto cleanup;
+    }
+    err = clCreateKernelsInProgram(c->ocl.program, nk, ks, NULL);
+    if (err == CL_SUCCESS) {
+        for (cl_uint i = 0; i < nk; i++) {
+            ocl_kernel_entry *e = &c->ocl.kernels[c->ocl.nkernels++];
+            e->k = ks[i];
+            err = clGetKernelInfo(ks[i], CL_KERNEL_FUNCTION_NAME, sizeof e->name - 1, e->name, NULL);
+            if (err != CL_SUCCESS) break;
+        }
+    }
+    free(ks);
+    if (err != CL_SUCCESS) {
+        st = GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateKernelsInProgram: %s (%d)", ocl_error_name(err), (int)err);
+        goto cleanup;
+    }
+cleanup:
+    free(text);
+    free(log);
+    return st;
+}
+
+gan_status ocl_ctx_init(gan_ctx *c, const char *selector)
+{
+    gan_status st = GAN_OK;
+    dev_entry devs[MAX_DEVICES];
+    int n = 0, pick = 0;
+    cl_int err;
+    TRY(enum_devices(c, devs, MAX_DEVICES, &n));
+    TRY(select_device(c, selector, devs, n, &pick));
+    dev_entry *e = &devs[pick];
+    c->ocl.platform = e->platform;
+    c->ocl.device = e->device;
+    snprintf(c->device_name, sizeof c->device_name, "%d:%d %s: %s", e->p, e->d, e->pname, e->dname);
+    CL_CHECK(c, clGetDeviceInfo, (e->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof c->ocl.max_wg, &c->ocl.max_wg, NULL));
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)e->platform, 0};
+    c->ocl.context = clCreateContext(props, 1, &e->device, NULL, NULL, &err);
+    if (err != CL_SUCCESS) {
+        st = GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateContext: %s (%d)", ocl_error_name(err), (int)err);
+        goto cleanup;
+    }
+    c->ocl.queue = clCreateCommandQueue(c->ocl.context, e->device, 0, &err);
+    if (err != CL_SUCCESS) {
+        st = GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateCommandQueue: %s (%d)", ocl_error_name(err), (int)err);
+        goto cleanup;
+    }
+    TRY(build_program(c));
+cleanup:
+    return st;
+}
+
+void ocl_ctx_free(gan_ctx *c)
+{
+    ocl_state *o = &c->ocl;
+    if (o->queue) clFinish(o->queue);
+    for (int i = 0; i < o->nkernels; i++) clReleaseKernel(o->kernels[i].k);
+    free(o->kernels);
+    if (o->scratch) clReleaseMemObject(o->scratch);
+    if (o->program) clReleaseProgram(o->program);
+    if (o->queue) clReleaseCommandQueue(o->queue);
+    if (o->context) clReleaseContext(o->context);
+    memset(o, 0, sizeof *o);
+}
+
+/* ---- launching ---------------------------------------------------------- */
+
+gan_status ocl_kernel(gan_ctx *c, const char *name, cl_kernel *out)
+{
+    for (int i = 0; i < c->ocl.nkernels; i++)
+        if (strcmp(c->ocl.kernels[i].name, name) == 0) {
+            *out = c->ocl.kernels[i].k;
+            return GAN_OK;
+        }
+    return GAN_FAIL(c, GAN_ERR_BUILD, "kernel %s is not in the cl/ program", name);
+}
+
+static gan_status set_args(gan_ctx *c, cl_kernel k, const char *name, const char *fmt, va_list ap)
+{
+    for (cl_uint i = 0; fmt[i]; i++) {
+        cl_int err;
+        switch (fmt[i]) {
+        case 'T': {
+            const gan_tensor *t = va_arg(ap, const gan_tensor *);
+            cl_mem m = t ? ocl_mem(t) : NULL;
+            err = clSetKernelArg(k, i, sizeof m, &m);
+            break;
+        }
+        case 'M': {
+            cl_mem m = va_arg(ap, cl_mem);
+            err = clSetKernelArg(k, i, sizeof m, &m);
+            break;
+        }
+        case 'i': {
+            cl_int v = va_arg(ap, int);
+            err = clSetKernelArg(k, i, sizeof v, &v);
+            break;
+        }
+        case 'u': {
+            cl_uint v = va_arg(ap, uint32_t);
+            err = clSetKernelArg(k, i, sizeof v, &v);
+            break;
+        }
+        case 'l': {
+            cl_ulong v = va_arg(ap, uint64_t);
+            err = clSetKernelArg(k, i, sizeof v, &v);
+            break;
+        }
+        case 'f': {
+            cl_float v = (cl_float)va_arg(ap, double);
+            err = clSetKernelArg(k, i, sizeof v, &v);
+            break;
+        }
+        case 'L': {
+            size_t bytes = va_arg(ap, size_t);
+            err = clSetKernelArg(k, i, bytes, NULL);
+            break;
+        }
+        default:
+            return GAN_FAIL(c, GAN_ERR_ARG, "kernel %s: bad argument code '%c'", name, fmt[i]);
+        }
+        if (err != CL_SUCCESS)
+            return GAN_FAIL(c, GAN_ERR_OPENCL, "clSetKernelArg: %s (%d) for argument %u of kernel %s",
+                            ocl_error_name(err), (int)err, i, name);
+    }
+    return GAN_OK;
+}
+
+static gan_status launch(gan_ctx *c, const char *name, cl_uint dims, const size_t *global, const size_t *local,
+                         const char *fmt, va_list ap)
+{
+    cl_kernel k;
+    gan_status st = ocl_kernel(c, name, &k);
+    if (st) return st;
+    st = set_args(c, k, name, fmt, ap);
+    if (st) return st;
+    cl_int err = clEnqueueNDRangeKernel(c->ocl.queue, k, dims, NULL, global, local, 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return GAN_FAIL(c, GAN_ERR_OPENCL, "clEnqueueNDRangeKernel: %s (%d) for kernel %s", ocl_error_name(err),
+                        (int)err, name);
+    return GAN_OK;
+}
+
+gan_status ocl_run(gan_ctx *c, const char *name, size_t n, const char *fmt, ...)
+{
+    if (n == 0) return GAN_OK;
+    size_t local = 64;
+    if (local > c->ocl.max_wg) local = c->ocl.max_wg;
+    size_t global = (n + local - 1) / local * local;
+    va_list ap;
+    va_start(ap, fmt);
+    gan_status st = launch(c, name, 1, &global, &local, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+gan_status ocl_run_nd(gan_ctx *c, const char *name, cl_uint dims, const size_t *global, const size_t *local,
+                      const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    gan_status st = launch(c, name, dims, global, local, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+gan_status ocl_scratch(gan_ctx *c, size_t bytes, cl_mem *out)
+{
+    if (bytes == 0) bytes = 4;
+    if (bytes > c->ocl.scratch_bytes) {
+        if (c->ocl.scratch) clReleaseMemObject(c->ocl.scratch);
+        c->ocl.scratch = NULL;
+        c->ocl.scratch_bytes = 0;
+        cl_int err;
+        cl_mem m = clCreateBuffer(c->ocl.context, CL_MEM_READ_WRITE, bytes, NULL, &err);
+        if (err != CL_SUCCESS)
+            return GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateBuffer: %s (%d) for %zu bytes of workspace",
+                            ocl_error_name(err), (int)err, bytes);
+        c->ocl.scratch = m;
+        c->ocl.scratch_bytes = bytes;
+    }
+    *out = c->ocl.scratch;
+    return GAN_OK;
+}

@@ -1,0 +1,1 @@
+/* conv ops (ref backend): being written */

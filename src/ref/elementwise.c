@@ -1,0 +1,1 @@
+/* elementwise ops (ref backend): being written */

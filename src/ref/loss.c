@@ -1,0 +1,1 @@
+/* loss ops (ref backend): being written */

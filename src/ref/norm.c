@@ -1,0 +1,1 @@
+/* norm ops (ref backend): being written */

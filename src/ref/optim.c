@@ -1,0 +1,1 @@
+/* optim ops (ref backend): being written */

@@ -1,0 +1,1 @@
+/* rng ops (ref backend): being written */

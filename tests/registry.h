@@ -1,0 +1,22 @@
+/* Every test: one per op (generated from GAN_OP_LIST, so an op without a
+ * test does not link) plus the tests that are not about a single op. */
+#ifndef GANCL_TEST_REGISTRY_H
+#define GANCL_TEST_REGISTRY_H
+
+#include "harness.h"
+
+#define TH_EXTRA_TESTS(X) \
+    X(tensor_view)        \
+    X(philox_kat)         \
+    X(device_selection)   \
+    X(kernel_build_error) \
+    X(bad_arguments)
+
+#define GAN_X_(name, params, args) void test_##name(th *t);
+GAN_OP_LIST(GAN_X_)
+#undef GAN_X_
+#define TH_X_(name) void test_##name(th *t);
+TH_EXTRA_TESTS(TH_X_)
+#undef TH_X_
+
+#endif

@@ -1,0 +1,2 @@
+/* conv op tests: being written */
+#include "registry.h"

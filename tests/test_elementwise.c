@@ -1,0 +1,2 @@
+/* elementwise op tests: being written */
+#include "registry.h"

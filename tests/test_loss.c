@@ -1,0 +1,2 @@
+/* loss op tests: being written */
+#include "registry.h"

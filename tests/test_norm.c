@@ -1,0 +1,2 @@
+/* norm op tests: being written */
+#include "registry.h"

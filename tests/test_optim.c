@@ -1,0 +1,2 @@
+/* optim op tests: being written */
+#include "registry.h"

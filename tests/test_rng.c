@@ -1,0 +1,2 @@
+/* rng op tests: being written */
+#include "registry.h"
