@@ -1,1 +1,29 @@
-/* optim kernels: being written */
+/* Optimiser steps, one work-item per parameter; p, g and the state
+ * tensors are flat arrays of n floats updated in place. */
+
+/* PyTorch Adam. bc1 = 1 - beta1^t and bc2 = 1 - beta2^t come from the host
+ * (computed there in double) so device and reference share them. */
+__kernel void optim_adam(__global float *p, __global const float *g, __global float *m, __global float *v, float lr,
+                         float beta1, float beta2, float eps, float bc1, float bc2, int n)
+{
+    int i = get_global_id(0);
+    if (i >= n) return;
+    float gi = g[i];
+    float mi = beta1 * m[i] + (1.0f - beta1) * gi;
+    float vi = beta2 * v[i] + (1.0f - beta2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] -= lr * (mi / bc1) / (sqrt(vi / bc2) + eps);
+}
+
+/* SGD with momentum (PyTorch, no dampening): vel = momentum*vel + g;
+ * p -= lr*vel. */
+__kernel void optim_sgd(__global float *p, __global const float *g, __global float *vel, float lr, float momentum,
+                        int n)
+{
+    int i = get_global_id(0);
+    if (i >= n) return;
+    float vi = momentum * vel[i] + g[i];
+    vel[i] = vi;
+    p[i] -= lr * vi;
+}

@@ -1,6 +1,22 @@
-/* Shared declarations of the gancl command-line tool's subcommands. */
+/* Subcommands of the gancl command-line tool. Each returns the process
+ * exit status (0 ok, 1 failure, 2 usage). */
 #ifndef GANCL_TOOL_H
 #define GANCL_TOOL_H
+
 #include "gancl/gancl.h"
-int gancl_bench_ops(gan_ctx *dev, gan_ctx *ref, int batch, int reps, int skip_ref);
+
+typedef struct tool_opts {
+    const char *device; /* --device; NULL: $GANCL_DEVICE or the default */
+    int batch;          /* --batch-size */
+    int reps;           /* --reps */
+    int skip_ref;       /* --skip-ref */
+    uint64_t seed;      /* --seed */
+} tool_opts;
+
+int cmd_bench_ops(const tool_opts *o);
+int cmd_check(const tool_opts *o);
+
+/* Create a context or print why not (to stderr) and return NULL. */
+gan_ctx *tool_ctx(const char *selector);
+
 #endif

@@ -1,1 +1,72 @@
-/* norm ops (ocl backend): being written */
+/* Device batch normalization (kernels in cl/norm.cl): a per-channel
+ * reduction with one work-group per channel, then an element-wise pass.
+ * Backward keeps its per-channel sums in the context's scratch buffer. */
+#include "../internal.h"
+
+/* Work-group size for a per-channel reduction kernel: a power of two (the
+ * tree reduction needs it), at most 256 and what the kernel allows on this
+ * device, and no larger than the M values it reduces. */
+static gan_status reduce_local(gan_ctx *c, const char *kernel, size_t M, size_t *out)
+{
+    gan_status st = GAN_OK;
+    cl_kernel k;
+    size_t kmax;
+    TRY(ocl_kernel(c, kernel, &k));
+    CL_CHECK(c, clGetKernelWorkGroupInfo,
+             (k, c->ocl.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax, NULL));
+    size_t L = 1;
+    while (L * 2 <= 256 && L * 2 <= kmax && L * 2 <= c->ocl.max_wg && L < M) L *= 2;
+    *out = L;
+cleanup:
+    return st;
+}
+
+static void bn_dims(const gan_tensor *x, size_t *N, size_t *C, size_t *S)
+{
+    *N = (size_t)x->dim[0];
+    *C = (size_t)x->dim[1];
+    *S = x->numel / (*N * *C);
+}
+
+gan_status ocl_batchnorm_forward(gan_ctx *c, const gan_tensor *x, const gan_tensor *gamma, const gan_tensor *beta,
+                                 gan_tensor *run_mean, gan_tensor *run_var, gan_tensor *save_mean,
+                                 gan_tensor *save_invstd, gan_tensor *y, const gan_bn_params *p)
+{
+    gan_status st = GAN_OK;
+    size_t N, C, S;
+    bn_dims(x, &N, &C, &S);
+    int n = (int)x->numel;
+    if (!p->training)
+        return ocl_run(c, "bn_normalize", x->numel, "TTTTTTifiii", x, y, gamma, beta, run_mean, run_var, 1,
+                       (double)p->eps, (int)C, (int)S, n);
+    size_t L;
+    TRY(reduce_local(c, "bn_stats", N * S, &L));
+    size_t global = C * L;
+    TRY(ocl_run_nd(c, "bn_stats", 1, &global, &L, "TTTTTffiiiL", x, save_mean, save_invstd, run_mean, run_var,
+                   (double)p->momentum, (double)p->eps, (int)N, (int)C, (int)S, L * sizeof(float)));
+    TRY(ocl_run(c, "bn_normalize", x->numel, "TTTTTTifiii", x, y, gamma, beta, save_mean, save_invstd, 0,
+                (double)p->eps, (int)C, (int)S, n));
+cleanup:
+    return st;
+}
+
+gan_status ocl_batchnorm_backward(gan_ctx *c, const gan_tensor *x, const gan_tensor *gamma,
+                                  const gan_tensor *save_mean, const gan_tensor *save_invstd, const gan_tensor *dy,
+                                  gan_tensor *dx, gan_tensor *dgamma, gan_tensor *dbeta)
+{
+    gan_status st = GAN_OK;
+    size_t N, C, S, L;
+    bn_dims(x, &N, &C, &S);
+    if (!dx && !dgamma && !dbeta) return GAN_OK;
+    cl_mem sums;
+    TRY(ocl_scratch(c, 2 * C * sizeof(float), &sums));
+    TRY(reduce_local(c, "bn_backward_reduce", N * S, &L));
+    size_t global = C * L;
+    TRY(ocl_run_nd(c, "bn_backward_reduce", 1, &global, &L, "TTTTMTTiiiL", x, dy, save_mean, save_invstd, sums,
+                   dgamma, dbeta, (int)N, (int)C, (int)S, L * sizeof(float)));
+    if (dx)
+        TRY(ocl_run(c, "bn_backward_dx", x->numel, "TTTTTTMiiii", x, dy, dx, gamma, save_mean, save_invstd, sums,
+                    (int)(N * S), (int)C, (int)S, (int)x->numel));
+cleanup:
+    return st;
+}
