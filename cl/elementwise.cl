@@ -57,11 +57,11 @@ __kernel void ew_dropout_forward(__global const float *x, __global float *mask, 
     y[i] = x[i] * m;
 }
 
-__kernel void ew_mul(__global const float *a, __global const float *b, __global float *out, int n)
+__kernel void ew_dropout_backward(__global const float *mask, __global const float *dy, __global float *dx, int n)
 {
     int i = get_global_id(0);
     if (i >= n) return;
-    out[i] = a[i] * b[i];
+    dx[i] = dy[i] * mask[i];
 }
 
 __kernel void ew_noise_forward(__global const float *x, __global float *y, float std, ulong seed, ulong counter,

@@ -83,8 +83,17 @@ __kernel void bn_backward_reduce(__global const float *x, __global const float *
         a += dy[i];
         b += dy[i] * ((x[i] - mu) * inv);
     }
-    float sdy = bn_group_sum(part, a);
-    float sdyx = bn_group_sum(part, b);
+    part[lid] = a;
+    part[L + lid] = b;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int h = L / 2; h > 0; h >>= 1) {
+        if (lid < h) {
+            part[lid] += part[lid + h];
+            part[L + lid] += part[L + lid + h];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float sdy = part[0], sdyx = part[L];
     if (lid == 0) {
         sums[2 * ch] = sdy;
         sums[2 * ch + 1] = sdyx;

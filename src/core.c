@@ -209,6 +209,21 @@ gan_status gan_tensor_view(gan_ctx *c, const gan_tensor *src, int ndim, const in
     return GAN_OK;
 }
 
+gan_status gan_tensor_narrow(gan_ctx *c, const gan_tensor *src, int n, gan_tensor *out)
+{
+    if (n < 1 || n > src->dim[0]) {
+        char b[64];
+        return GAN_FAIL(c, GAN_ERR_ARG, "narrow of %s to %d entries: expected 1..%d", gan_tensor_shape_str(src, b, sizeof b),
+                        n, src->dim[0]);
+    }
+    gan_tensor v = *src;
+    v.numel = src->numel / (size_t)src->dim[0] * (size_t)n;
+    v.dim[0] = n;
+    v.owner = 0;
+    *out = v;
+    return GAN_OK;
+}
+
 gan_status gan_tensor_write(gan_ctx *c, gan_tensor *t, const void *src)
 {
     gan_status st = GAN_OK;

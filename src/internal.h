@@ -44,6 +44,7 @@ typedef struct ocl_state {
     cl_mem scratch; /* workspace (im2col columns, ...), grown on demand */
     size_t scratch_bytes;
     size_t max_wg;
+    int gemm_own; /* GEMM path (src/ocl/gemm.c): 1 cl/gemm.cl kernels, 0 CLBlast */
 } ocl_state;
 
 struct gan_ctx {
@@ -121,6 +122,8 @@ typedef struct ocl_gemm_args {
     size_t batch;
 } ocl_gemm_args;
 gan_status ocl_gemm_run(gan_ctx *c, const ocl_gemm_args *g);
+/* Choose the GEMM path for the context's device (at context creation). */
+gan_status ocl_gemm_init(gan_ctx *c);
 
 /* Runtime (src/ocl/runtime.c). */
 gan_status ocl_ctx_init(gan_ctx *c, const char *selector);

@@ -10,7 +10,9 @@
     X(philox_kat)         \
     X(device_selection)   \
     X(kernel_build_error) \
-    X(bad_arguments)
+    X(bad_arguments)      \
+    X(gemm_paths)         \
+    X(dcgan_steps)
 
 #define GAN_X_(name, params, args) void test_##name(th *t);
 GAN_OP_LIST(GAN_X_)

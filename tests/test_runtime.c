@@ -26,6 +26,14 @@ void test_tensor_view(th *t)
         if (memcmp(back, h, sizeof h)) th_fail(t, "a view reads other data than its source");
         int bad[2] = {7, 7};
         th_expect_error(t, c, gan_tensor_view(c, &a, 2, bad, &v), GAN_ERR_SHAPE, "view with another numel");
+        gan_tensor nar;
+        TH_OK(t, c, gan_tensor_narrow(c, &a, 1, &nar));
+        float first[60];
+        TH_OK(t, c, gan_tensor_read(c, &nar, first));
+        if (nar.numel != 60 || nar.dim[0] != 1 || nar.dim[3] != 5 || memcmp(first, h, sizeof first))
+            th_fail(t, "narrow to 1 entry is wrong");
+        th_expect_error(t, c, gan_tensor_narrow(c, &a, 3, &nar), GAN_ERR_ARG, "narrow past the end");
+        gan_tensor_free(c, &nar);
         gan_tensor_free(c, &v); /* a view frees nothing */
         TH_OK(t, c, gan_tensor_read(c, &a, back));
         gan_tensor_free(c, &a);

@@ -15,6 +15,9 @@ static const char usage[] =
     "                       compare every output with the cpu reference\n"
     "  bench ops            time the DCGAN layers (forward, backward, GFLOP/s) on the\n"
     "                       device and on the cpu reference\n"
+    "  bench gan            time the DCGAN training step (ms/step, images/s)\n"
+    "  bench gemm           time the GEMMs of the DCGAN layers through both device GEMM\n"
+    "                       paths (CLBlast and the cl/gemm.cl kernels)\n"
     "\n"
     "options:\n"
     "  --device SEL         P:D, a case-insensitive name substring, or cpu (the reference);\n"
@@ -27,7 +30,9 @@ static const char usage[] =
     "environment:\n"
     "  GANCL_DEVICE         default device selector\n"
     "  GANCL_KERNEL_DIR     load cl/*.cl from this directory instead of the embedded copies\n"
-    "  GANCL_FAST_MATH=1    build kernels with -cl-fast-relaxed-math\n";
+    "  GANCL_FAST_MATH=1    build kernels with -cl-fast-relaxed-math\n"
+    "  GANCL_GEMM=own|clblast  device GEMM path (default: own kernels on CPU devices,\n"
+    "                       CLBlast elsewhere)\n";
 
 gan_ctx *tool_ctx(const char *selector)
 {
@@ -76,8 +81,8 @@ int main(int argc, char **argv)
     const char *sub = NULL;
     int i = 2;
     if (!strcmp(cmd, "bench")) {
-        if (argc < 3 || strcmp(argv[2], "ops")) {
-            fprintf(stderr, "gancl bench: expected 'bench ops'\n%s", usage);
+        if (argc < 3 || (strcmp(argv[2], "ops") && strcmp(argv[2], "gan") && strcmp(argv[2], "gemm"))) {
+            fprintf(stderr, "gancl bench: expected 'bench ops', 'bench gan' or 'bench gemm'\n%s", usage);
             return 2;
         }
         sub = argv[2];
@@ -115,7 +120,8 @@ int main(int argc, char **argv)
     }
     if (sub) {
         if (!o.batch) o.batch = 64;
-        return cmd_bench_ops(&o);
+        if (!strcmp(sub, "gemm")) return cmd_bench_gemm(&o);
+        return !strcmp(sub, "ops") ? cmd_bench_ops(&o) : cmd_bench_gan(&o);
     }
     fprintf(stderr, "gancl: unknown command '%s'\n%s", cmd, usage);
     return 2;

@@ -15,6 +15,8 @@ typedef struct tool_opts {
 
 int cmd_bench_ops(const tool_opts *o);
 int cmd_check(const tool_opts *o);
+int cmd_bench_gan(const tool_opts *o);
+int cmd_bench_gemm(const tool_opts *o);
 
 /* Create a context or print why not (to stderr) and return NULL. */
 gan_ctx *tool_ctx(const char *selector);

@@ -98,6 +98,9 @@ gan_status gan_tensor_alloc4(gan_ctx *ctx, gan_tensor *t, gan_dtype dtype, int n
 void gan_tensor_free(gan_ctx *ctx, gan_tensor *t);
 /* Reshape/flatten: a view of src's data with other dims and the same numel. */
 gan_status gan_tensor_view(gan_ctx *ctx, const gan_tensor *src, int ndim, const int *dim, gan_tensor *out);
+/* The first n entries along dim 0 (a view): one buffer allocated for the
+ * largest batch serves smaller ones. */
+gan_status gan_tensor_narrow(gan_ctx *ctx, const gan_tensor *src, int n, gan_tensor *out);
 /* Host <-> tensor copies of all numel elements (4 bytes each). Blocking. */
 gan_status gan_tensor_write(gan_ctx *ctx, gan_tensor *t, const void *src);
 gan_status gan_tensor_read(gan_ctx *ctx, const gan_tensor *t, void *dst);

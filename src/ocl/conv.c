@@ -1,25 +1,32 @@
-/* Device conv2d and deconv2d: CLBlast im2col/col2im per image into one
- * workspace, then one GEMM over the whole minibatch.
+/* Device conv2d and deconv2d: each pass is one GEMM over the whole
+ * minibatch, fed by the batched layout kernels of cl/conv.cl.
  *
  * Both ops are built from three steps of one "correlation". It reads an
  * image side (Ci channels, Hi x Wi) through KH x KW windows with stride S and
- * padding P, one window per position of a column side (Co channels, Ho x Wo),
- * and its weights are the matrix Wm[Co, Ci*KH*KW]:
- *   corr_fwd    out_n = Wm * im2col(img_n)
- *   corr_data   img_n = col2im(Wm^T * out_n)           (its adjoint)
- *   corr_wgrad  dWm   = sum_n out_n * im2col(img_n)^T
+ * padding P, one window per position of a column side (Co channels, Ho x Wo,
+ * L = Ho*Wo positions per image), and its weights are the matrix
+ * Wm[Co, CK] with CK = Ci*KH*KW:
+ *   corr_fwd    out  = Wm * im2col(img)
+ *   corr_data   img  = col2im(Wm^T * out)           (its adjoint)
+ *   corr_wgrad  dWm  = out * im2col(img)^T
  * conv2d:   w[O,C,KH,KW] is Wm[O, C*KH*KW]; img = x, out = y.
  * deconv2d: w[C,O,KH,KW] is Wm[C, O*KH*KW]; img = y, out = x, because a
  *           transposed conv is the adjoint of the conv with the same weights.
  *           Output padding only makes y larger: OH + 2P - KH = (H-1)*S + OP
  *           with OP < S, so the windows over y are still exactly H x W.
  *
- * CLBlast's im2col writes, per image, col[Ci*KH*KW, Ho*Wo] (row index
- * (ci*KH + kh)*KW + kw, matching Wm's columns), and its col2im adds into the
- * image (+=), so images are zeroed before a col2im. */
+ * The columns of all N images side by side make col[CK, N*L], and the
+ * column side, [N, Co, L] in memory, is swapped to out'[Co, N*L]; then every
+ * step is a single GEMM with N*L columns or inner terms (3136 for the DCGAN
+ * layers at batch 64, where per-image GEMMs would have 49), and the batch
+ * sum of the weight gradient happens inside the GEMM. The swaps cost one
+ * pass over the column side, far less than the GEMMs. The weight gradient
+ * reads the columns transposed, colT[N*L, CK], so that all three GEMMs have
+ * op(B) = B (the fastest form of the CPU kernels in cl/gemm.cl). Workspace:
+ * the columns and the swapped column side, in ocl_scratch. */
 #include "../internal.h"
 
-#include <clblast_c.h>
+#include <limits.h>
 
 typedef struct corr {
     size_t N, Ci, Hi, Wi, Co, Ho, Wo, KH, KW, S, P;
@@ -38,94 +45,99 @@ static corr corr_of(int transposed, const gan_tensor *x, const gan_tensor *w, co
 }
 
 static size_t corr_ck(const corr *g) { return g->Ci * g->KH * g->KW; }
-static size_t corr_l(const corr *g) { return g->Ho * g->Wo; }
+static size_t corr_nl(const corr *g) { return g->N * g->Ho * g->Wo; }
 
-/* Columns of every image, image n at col_off + n * CK * L elements. */
-static gan_status im2col_all(gan_ctx *c, const corr *g, cl_mem img, cl_mem col, size_t col_off)
+/* The layout kernels index with int. */
+static gan_status corr_check(gan_ctx *c, const corr *g)
 {
-    for (size_t n = 0; n < g->N; n++) {
-        CLBlastStatusCode s = CLBlastSim2col(
-            CLBlastKernelModeCrossCorrelation, g->Ci, g->Hi, g->Wi, g->KH, g->KW, g->P, g->P, g->S, g->S, 1, 1,
-            img, n * g->Ci * g->Hi * g->Wi, col, col_off + n * corr_ck(g) * corr_l(g), &c->ocl.queue, NULL);
-        if (s != CLBlastSuccess)
-            return GAN_FAIL(c, GAN_ERR_CLBLAST, "CLBlastSim2col: %s (%d) for image %zu of %zu, C=%zu %zux%zu K=%zux%zu S=%zu P=%zu",
-                            clblast_status_name(s), (int)s, n, g->N, g->Ci, g->Hi, g->Wi, g->KH, g->KW, g->S, g->P);
-    }
+    size_t cols = corr_ck(g) * corr_nl(g), outs = g->Co * corr_nl(g), imgs = g->N * g->Ci * g->Hi * g->Wi;
+    if (cols + outs > INT_MAX || imgs > INT_MAX)
+        return GAN_FAIL(c, GAN_ERR_ARG,
+                        "convolution too large for the device kernels: %zu column entries + %zu outputs (at most %d)",
+                        cols, outs, INT_MAX);
     return GAN_OK;
 }
 
-/* img = sum of the windows in col (image n's columns at n * CK * L). */
-static gan_status col2im_all(gan_ctx *c, const corr *g, cl_mem col, cl_mem img)
+/* The windows of every image into ws at element offset off: col[CK, NL], or
+ * colT[NL, CK] when transposed. */
+static gan_status im2col(gan_ctx *c, const corr *g, cl_mem img, cl_mem ws, size_t off, int transposed)
 {
-    gan_status st = GAN_OK;
-    cl_float zero = 0.f;
-    CL_CHECK(c, clEnqueueFillBuffer,
-             (c->ocl.queue, img, &zero, sizeof zero, 0, g->N * g->Ci * g->Hi * g->Wi * sizeof(float), 0, NULL, NULL));
-    for (size_t n = 0; n < g->N; n++) {
-        CLBlastStatusCode s = CLBlastScol2im(
-            CLBlastKernelModeCrossCorrelation, g->Ci, g->Hi, g->Wi, g->KH, g->KW, g->P, g->P, g->S, g->S, 1, 1,
-            col, n * corr_ck(g) * corr_l(g), img, n * g->Ci * g->Hi * g->Wi, &c->ocl.queue, NULL);
-        if (s != CLBlastSuccess)
-            return GAN_FAIL(c, GAN_ERR_CLBLAST, "CLBlastScol2im: %s (%d) for image %zu of %zu, C=%zu %zux%zu K=%zux%zu S=%zu P=%zu",
-                            clblast_status_name(s), (int)s, n, g->N, g->Ci, g->Hi, g->Wi, g->KH, g->KW, g->S, g->P);
+    if (transposed) {
+        size_t n = corr_nl(g);
+        return ocl_run(c, "conv_im2col_t", n, "MMiiiiiiiiiii", img, ws, (int)off, (int)g->Ci, (int)g->Hi,
+                       (int)g->Wi, (int)g->Ho, (int)g->Wo, (int)g->KH, (int)g->KW, (int)g->S, (int)g->P, (int)n);
     }
-cleanup:
-    return st;
+    size_t n = corr_ck(g) * g->N;
+    return ocl_run(c, "conv_im2col", n, "MMiiiiiiiiiiii", img, ws, (int)off, (int)g->N, (int)g->Ci, (int)g->Hi,
+                   (int)g->Wi, (int)g->Ho, (int)g->Wo, (int)g->KH, (int)g->KW, (int)g->S, (int)g->P, (int)n);
 }
 
-static gan_status corr_fwd(gan_ctx *c, const corr *g, cl_mem img, cl_mem Wm, cl_mem out)
+/* out'[Co, NL] at ws + off from out[N, Co, L]; a single image needs no
+ * swap, so *m, *moff then name out itself. */
+static gan_status out_swapped(gan_ctx *c, const corr *g, cl_mem out, cl_mem ws, size_t off, cl_mem *m, size_t *moff)
 {
-    size_t CK = corr_ck(g), L = corr_l(g);
-    cl_mem col;
-    gan_status st = ocl_scratch(c, g->N * CK * L * sizeof(float), &col);
-    if (st) return st;
-    if ((st = im2col_all(c, g, img, col, 0))) return st;
-    ocl_gemm_args m = {.M = g->Co, .N = L, .K = CK, .alpha = 1.f, .beta = 0.f,
-                       .A = Wm, .lda = CK, .sa = 0,
-                       .B = col, .ldb = L, .sb = CK * L,
-                       .C = out, .ldc = L, .sc = g->Co * L, .batch = g->N};
-    return ocl_gemm_run(c, &m);
+    size_t L = g->Ho * g->Wo, n = g->N * g->Co;
+    *m = out;
+    *moff = 0;
+    if (g->N == 1) return GAN_OK;
+    *m = ws;
+    *moff = off;
+    return ocl_run(c, "conv_swap01", n, "MiMiiiiTi", out, 0, ws, (int)off, (int)g->N, (int)g->Co, (int)L,
+                   (const gan_tensor *)NULL, (int)n);
 }
 
-static gan_status corr_data(gan_ctx *c, const corr *g, cl_mem out, cl_mem Wm, cl_mem img)
+/* out = Wm * im2col(img) (+ bias[Co] when not NULL). */
+static gan_status corr_fwd(gan_ctx *c, const corr *g, cl_mem img, cl_mem Wm, const gan_tensor *bias, cl_mem out)
 {
-    size_t CK = corr_ck(g), L = corr_l(g);
-    cl_mem col;
-    gan_status st = ocl_scratch(c, g->N * CK * L * sizeof(float), &col);
+    size_t CK = corr_ck(g), NL = corr_nl(g), L = g->Ho * g->Wo, swap = g->N > 1 ? g->Co * NL : 0;
+    cl_mem ws;
+    gan_status st = corr_check(c, g);
+    if (!st) st = ocl_scratch(c, (CK * NL + swap) * sizeof(float), &ws);
+    if (!st) st = im2col(c, g, img, ws, 0, 0);
     if (st) return st;
-    ocl_gemm_args m = {.ta = 1, .M = CK, .N = L, .K = g->Co, .alpha = 1.f, .beta = 0.f,
-                       .A = Wm, .lda = CK, .sa = 0,
-                       .B = out, .ldb = L, .sb = g->Co * L,
-                       .C = col, .ldc = L, .sc = CK * L, .batch = g->N};
+    ocl_gemm_args m = {.M = g->Co, .N = NL, .K = CK, .alpha = 1.f, .beta = 0.f,
+                       .A = Wm, .lda = CK, .B = ws, .ldb = NL,
+                       .C = swap ? ws : out, .offc = swap ? CK * NL : 0, .ldc = NL, .batch = 1};
     if ((st = ocl_gemm_run(c, &m))) return st;
-    return col2im_all(c, g, col, img);
+    if (!swap) return bias ? ocl_bias_add(c, out, bias, g->N, g->Co, L) : GAN_OK;
+    size_t rows = g->Co * g->N;
+    return ocl_run(c, "conv_swap01", rows, "MiMiiiiTi", ws, (int)(CK * NL), out, 0, (int)g->Co, (int)g->N, (int)L,
+                   bias, (int)rows);
 }
 
-/* The sum over the minibatch is folded into the GEMM's inner dimension:
- * with out as [Co, N*L] and the columns as [CK, N*L] (both [N, rows, L]
- * swapped to [rows, N, L]), dWm = out' * col'^T is one GEMM with K = N*L.
- * That costs two cheap transposes but no per-image partial sums of size
- * N*Co*CK, which would be far larger than the columns for wide layers. */
+/* img = col2im(Wm^T * out) (+ bias[Ci] when not NULL). */
+static gan_status corr_data(gan_ctx *c, const corr *g, cl_mem out, cl_mem Wm, const gan_tensor *bias, cl_mem img)
+{
+    size_t CK = corr_ck(g), NL = corr_nl(g), swap = g->N > 1 ? g->Co * NL : 0;
+    cl_mem ws, o;
+    size_t ooff;
+    gan_status st = corr_check(c, g);
+    if (!st) st = ocl_scratch(c, (swap + CK * NL) * sizeof(float), &ws);
+    if (!st) st = out_swapped(c, g, out, ws, 0, &o, &ooff);
+    if (st) return st;
+    ocl_gemm_args m = {.ta = 1, .M = CK, .N = NL, .K = g->Co, .alpha = 1.f, .beta = 0.f,
+                       .A = Wm, .lda = CK, .B = o, .offb = ooff, .ldb = NL,
+                       .C = ws, .offc = swap, .ldc = NL, .batch = 1};
+    if ((st = ocl_gemm_run(c, &m))) return st;
+    size_t n = g->N * g->Ci * g->Hi;
+    return ocl_run(c, "conv_col2im", n, "MiMiiiiiiiiiiiTi", ws, (int)swap, img, (int)g->N, (int)g->Ci, (int)g->Hi,
+                   (int)g->Wi, (int)g->Ho, (int)g->Wo, (int)g->KH, (int)g->KW, (int)g->S, (int)g->P, (int)NL, bias,
+                   (int)n);
+}
+
 static gan_status corr_wgrad(gan_ctx *c, const corr *g, cl_mem img, cl_mem out, cl_mem dWm)
 {
-    size_t CK = corr_ck(g), L = corr_l(g), NL = g->N * L, ncol = g->N * CK * L;
-    int swap = g->N > 1; /* for one image [N, rows, L] already is [rows, N*L] */
-    cl_mem ws;
-    gan_status st = ocl_scratch(c, (swap ? 2 * ncol + g->N * g->Co * L : ncol) * sizeof(float), &ws);
+    size_t CK = corr_ck(g), NL = corr_nl(g), swap = g->N > 1 ? g->Co * NL : 0;
+    cl_mem ws, o;
+    size_t ooff;
+    gan_status st = corr_check(c, g);
+    if (!st) st = ocl_scratch(c, (swap + NL * CK) * sizeof(float), &ws);
+    if (!st) st = out_swapped(c, g, out, ws, 0, &o, &ooff);
+    if (!st) st = im2col(c, g, img, ws, swap, 1);
     if (st) return st;
-    if ((st = im2col_all(c, g, img, ws, 0))) return st;
-    ocl_gemm_args m = {.tb = 1, .M = g->Co, .N = CK, .K = NL, .alpha = 1.f, .beta = 0.f,
-                       .A = out, .lda = NL, .B = ws, .ldb = NL, .C = dWm, .ldc = CK, .batch = 1};
-    if (swap) {
-        size_t colT = ncol, outT = 2 * ncol;
-        if ((st = ocl_run(c, "conv_swap01", ncol, "MiMiiiii", ws, 0, ws, (int)colT, (int)g->N, (int)CK, (int)L,
-                          (int)ncol)))
-            return st;
-        if ((st = ocl_run(c, "conv_swap01", g->N * g->Co * L, "MiMiiiii", out, 0, ws, (int)outT, (int)g->N,
-                          (int)g->Co, (int)L, (int)(g->N * g->Co * L))))
-            return st;
-        m.A = ws, m.offa = outT, m.offb = colT;
-    }
+    ocl_gemm_args m = {.M = g->Co, .N = CK, .K = NL, .alpha = 1.f, .beta = 0.f,
+                       .A = o, .offa = ooff, .lda = NL, .B = ws, .offb = swap, .ldb = CK,
+                       .C = dWm, .ldc = CK, .batch = 1};
     return ocl_gemm_run(c, &m);
 }
 
@@ -133,9 +145,7 @@ gan_status ocl_conv2d_forward(gan_ctx *c, const gan_tensor *x, const gan_tensor 
                               gan_tensor *y, const gan_conv2d_params *p)
 {
     corr g = corr_of(0, x, w, y, p);
-    gan_status st = corr_fwd(c, &g, ocl_mem(x), ocl_mem(w), ocl_mem(y));
-    if (st == GAN_OK && b) st = ocl_bias_add(c, ocl_mem(y), b, g.N, g.Co, g.Ho * g.Wo);
-    return st;
+    return corr_fwd(c, &g, ocl_mem(x), ocl_mem(w), b, ocl_mem(y));
 }
 
 gan_status ocl_conv2d_backward(gan_ctx *c, const gan_tensor *x, const gan_tensor *w, const gan_tensor *dy,
@@ -144,7 +154,7 @@ gan_status ocl_conv2d_backward(gan_ctx *c, const gan_tensor *x, const gan_tensor
     gan_status st = GAN_OK;
     corr g = corr_of(0, x, w, dy, p);
     if (dw) TRY(corr_wgrad(c, &g, ocl_mem(x), ocl_mem(dy), ocl_mem(dw)));
-    if (dx) TRY(corr_data(c, &g, ocl_mem(dy), ocl_mem(w), ocl_mem(dx)));
+    if (dx) TRY(corr_data(c, &g, ocl_mem(dy), ocl_mem(w), NULL, ocl_mem(dx)));
     if (db) TRY(ocl_bias_grad(c, ocl_mem(dy), db, g.N, g.Co, g.Ho * g.Wo));
 cleanup:
     return st;
@@ -154,9 +164,7 @@ gan_status ocl_deconv2d_forward(gan_ctx *c, const gan_tensor *x, const gan_tenso
                                 gan_tensor *y, const gan_conv2d_params *p)
 {
     corr g = corr_of(1, x, w, y, p);
-    gan_status st = corr_data(c, &g, ocl_mem(x), ocl_mem(w), ocl_mem(y));
-    if (st == GAN_OK && b) st = ocl_bias_add(c, ocl_mem(y), b, g.N, g.Ci, g.Hi * g.Wi);
-    return st;
+    return corr_data(c, &g, ocl_mem(x), ocl_mem(w), b, ocl_mem(y));
 }
 
 gan_status ocl_deconv2d_backward(gan_ctx *c, const gan_tensor *x, const gan_tensor *w, const gan_tensor *dy,
@@ -164,7 +172,7 @@ gan_status ocl_deconv2d_backward(gan_ctx *c, const gan_tensor *x, const gan_tens
 {
     gan_status st = GAN_OK;
     corr g = corr_of(1, x, w, dy, p);
-    if (dx) TRY(corr_fwd(c, &g, ocl_mem(dy), ocl_mem(w), ocl_mem(dx)));
+    if (dx) TRY(corr_fwd(c, &g, ocl_mem(dy), ocl_mem(w), NULL, ocl_mem(dx)));
     if (dw) TRY(corr_wgrad(c, &g, ocl_mem(dy), ocl_mem(x), ocl_mem(dw)));
     if (db) TRY(ocl_bias_grad(c, ocl_mem(dy), db, g.N, g.Ci, g.Hi * g.Wi));
 cleanup:

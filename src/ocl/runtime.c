@@ -347,6 +347,7 @@ gan_status ocl_ctx_init(gan_ctx *c, const char *selector)
         goto cleanup;
     }
     TRY(build_program(c));
+    TRY(ocl_gemm_init(c));
 cleanup:
     return st;
 }

@@ -1,0 +1,116 @@
+/* gancl layers: each kind is a small struct with _init/_forward/_backward/
+ * _free, written llm.c style (explicit forward and backward, no autograd
+ * tape). A layer allocates its parameters, gradients, Adam moments, output
+ * and input-gradient buffers once, at init, for a fixed batch size N; a
+ * training step allocates nothing. Parameter names follow PyTorch's module
+ * naming ("gen.deconv1.weight") and layouts (Linear [out,in], Conv2d
+ * [out,in,kh,kw], ConvTranspose2d [in,out,kh,kw]).
+ *
+ * A layer serves any batch up to the N it was made for: forward and
+ * backward narrow the owned buffers (y_buf, dx_buf) to the input's batch and
+ * leave the views in y and dx, which are what callers read. */
+#ifndef GANCL_NN_H
+#define GANCL_NN_H
+
+#include "gancl/gancl.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct gan_param {
+    char name[64];
+    gan_tensor w, g, m, v; /* value, gradient, Adam first and second moments */
+    int no_decay;
+} gan_param;
+
+#define GAN_MAX_PARAMS 64
+
+/* Every parameter of a model, for the optimizer and checkpoints. */
+typedef struct gan_params {
+    gan_param *p[GAN_MAX_PARAMS];
+    int n;
+} gan_params;
+
+/* Take the next n draws from a stream: returns the stream position to pass
+ * to a random op and advances *r past the blocks it uses (n/4 blocks for
+ * uniform draws, n/2 for normal ones, rounded up). */
+gan_rng gan_rng_take(gan_rng *r, size_t n, int normal);
+
+gan_status gan_param_init(gan_ctx *c, gan_param *p, gan_params *reg, const char *prefix, const char *name, int ndim,
+                          const int *dim);
+void gan_param_free(gan_ctx *c, gan_param *p);
+/* Adam step on every parameter in reg (hp->step is the step being taken). */
+gan_status gan_params_adam(gan_ctx *c, gan_params *reg, const gan_adam_params *hp);
+/* Number of scalars in all parameters. */
+size_t gan_params_count(const gan_params *reg);
+
+/* Initialisers: N(0, std) (DCGAN) or PyTorch's default U(-1/sqrt(fan_in), +). */
+gan_status gan_param_normal(gan_ctx *c, gan_param *p, gan_rng *rng, float std);
+gan_status gan_param_uniform_fan_in(gan_ctx *c, gan_param *p, gan_rng *rng, int fan_in);
+
+/* ---- dense: x[N,C] -> y[N,O] ---- */
+typedef struct gan_nn_dense {
+    int N, C, O, has_bias;
+    gan_param w, b;
+    gan_tensor y_buf, dx_buf, y, dx;
+} gan_nn_dense;
+gan_status gan_nn_dense_init(gan_ctx *c, gan_nn_dense *l, gan_params *reg, const char *name, int N, int C, int O,
+                             int bias);
+gan_status gan_nn_dense_forward(gan_ctx *c, gan_nn_dense *l, const gan_tensor *x);
+/* Writes l->dx when need_dx, and the parameter gradients when need_grads. */
+gan_status gan_nn_dense_backward(gan_ctx *c, gan_nn_dense *l, const gan_tensor *x, const gan_tensor *dy, int need_dx,
+                                 int need_grads);
+void gan_nn_dense_free(gan_ctx *c, gan_nn_dense *l);
+
+/* ---- conv / transposed conv: x[N,C,H,W] -> y[N,O,OH,OW] ---- */
+typedef struct gan_nn_conv {
+    int transposed, N, C, O, H, W, OH, OW, K, has_bias;
+    gan_conv2d_params p;
+    gan_param w, b;
+    gan_tensor y_buf, dx_buf, y, dx;
+} gan_nn_conv;
+gan_status gan_nn_conv_init(gan_ctx *c, gan_nn_conv *l, gan_params *reg, const char *name, int transposed, int N,
+                            int C, int H, int W, int O, int K, int stride, int pad, int out_pad, int bias);
+gan_status gan_nn_conv_forward(gan_ctx *c, gan_nn_conv *l, const gan_tensor *x);
+gan_status gan_nn_conv_backward(gan_ctx *c, gan_nn_conv *l, const gan_tensor *x, const gan_tensor *dy, int need_dx,
+                                int need_grads);
+void gan_nn_conv_free(gan_ctx *c, gan_nn_conv *l);
+
+/* ---- batch norm over [N,C] or [N,C,H,W] ---- */
+typedef struct gan_nn_bn {
+    gan_param gamma, beta;
+    gan_tensor run_mean, run_var, save_mean, save_invstd, y_buf, dx_buf, y, dx;
+    gan_bn_params p;
+} gan_nn_bn;
+gan_status gan_nn_bn_init(gan_ctx *c, gan_nn_bn *l, gan_params *reg, const char *name, int ndim, const int *dim);
+gan_status gan_nn_bn_forward(gan_ctx *c, gan_nn_bn *l, const gan_tensor *x, int training);
+gan_status gan_nn_bn_backward(gan_ctx *c, gan_nn_bn *l, const gan_tensor *x, const gan_tensor *dy);
+void gan_nn_bn_free(gan_ctx *c, gan_nn_bn *l);
+
+/* ---- activation ---- */
+typedef struct gan_nn_act {
+    gan_act kind;
+    float slope;
+    gan_tensor y_buf, dx_buf, y, dx;
+} gan_nn_act;
+gan_status gan_nn_act_init(gan_ctx *c, gan_nn_act *l, gan_act kind, float slope, int ndim, const int *dim);
+gan_status gan_nn_act_forward(gan_ctx *c, gan_nn_act *l, const gan_tensor *x);
+gan_status gan_nn_act_backward(gan_ctx *c, gan_nn_act *l, const gan_tensor *x, const gan_tensor *dy);
+void gan_nn_act_free(gan_ctx *c, gan_nn_act *l);
+
+/* ---- dropout (a copy when not training, so y is always the output) ---- */
+typedef struct gan_nn_dropout {
+    float p;
+    int active; /* whether the last forward dropped (training) */
+    gan_tensor mask_buf, y_buf, dx_buf, mask, y, dx;
+} gan_nn_dropout;
+gan_status gan_nn_dropout_init(gan_ctx *c, gan_nn_dropout *l, float p, int ndim, const int *dim);
+gan_status gan_nn_dropout_forward(gan_ctx *c, gan_nn_dropout *l, const gan_tensor *x, int training, gan_rng *rng);
+gan_status gan_nn_dropout_backward(gan_ctx *c, gan_nn_dropout *l, const gan_tensor *dy);
+void gan_nn_dropout_free(gan_ctx *c, gan_nn_dropout *l);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

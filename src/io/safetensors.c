@@ -1,0 +1,962 @@
+/* safetensors reading and writing for gancl checkpoints (format described in
+ * include/gancl/ckpt.h).
+ *
+ * The reader treats every file as hostile: each size it is told is checked
+ * against what actually exists before anything is allocated from it, every
+ * integer product is overflow-checked, and all structural rules plus every
+ * CRC32 are verified before the caller sees a tensor. The writer never
+ * touches the destination until a complete, fsync'd copy is ready beside it,
+ * so a crash or a full disk leaves the previous checkpoint in place. */
+#include "internal.h"
+#include "gancl/ckpt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+static const struct {
+    const char *name;
+    size_t size;
+} dtype_table[GAN_ST_DTYPE_COUNT] = {
+#define GAN_X_(name, size) {#name, size},
+    GAN_ST_DTYPE_LIST(GAN_X_)
+#undef GAN_X_
+};
+
+const char *gan_st_dtype_name(gan_st_dtype dt)
+{
+    return (unsigned)dt < GAN_ST_DTYPE_COUNT ? dtype_table[dt].name : NULL;
+}
+
+size_t gan_st_dtype_size(gan_st_dtype dt)
+{
+    return (unsigned)dt < GAN_ST_DTYPE_COUNT ? dtype_table[dt].size : 0;
+}
+
+static int dtype_from_name(const char *s, gan_st_dtype *out)
+{
+    for (int i = 0; i < GAN_ST_DTYPE_COUNT; i++)
+        if (strcmp(s, dtype_table[i].name) == 0) {
+            *out = (gan_st_dtype)i;
+            return 1;
+        }
+    return 0;
+}
+
+#define FORMAT_NAME "gancl-ckpt"
+#define FORMAT_VERSION "1"
+
+/* numel and bytes of a shape, 0 on uint64 overflow. */
+static int shape_bytes(const int64_t *shape, int ndim, size_t esize, uint64_t *numel, uint64_t *bytes)
+{
+    uint64_t n = 1;
+    for (int i = 0; i < ndim; i++) {
+        uint64_t d = (uint64_t)shape[i];
+        if (d != 0 && n > UINT64_MAX / d) return 0;
+        n *= d;
+    }
+    if (n > UINT64_MAX / esize) return 0;
+    *numel = n;
+    *bytes = n * esize;
+    return 1;
+}
+
+/* zlib's crc32 takes a uInt length; feed large tensors in pieces. */
+static uint32_t crc_of(const void *data, size_t n)
+{
+    uLong crc = crc32(0L, Z_NULL, 0);
+    const Bytef *p = data;
+    while (n > 0) {
+        uInt chunk = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        crc = crc32(crc, p, chunk);
+        p += chunk;
+        n -= chunk;
+    }
+    return (uint32_t)crc;
+}
+
+static void shape_str(const int64_t *shape, int ndim, char *buf, size_t cap)
+{
+    size_t len = (size_t)snprintf(buf, cap, "[");
+    for (int i = 0; i < ndim && len < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%lld", i ? ", " : "", (long long)shape[i]);
+    if (len < cap) snprintf(buf + len, cap - len, "]");
+}
+
+/* ---- writer -------------------------------------------------------------- */
+
+typedef struct wtensor {
+    char *name;
+    gan_st_dtype dtype;
+    int ndim;
+    int64_t shape[GAN_CKPT_MAX_DIMS];
+    size_t nbytes;
+    const void *data;
+} wtensor;
+
+struct gan_ckpt_writer {
+    wtensor *t;
+    int n, cap;
+    char **key, **val;
+    int nmeta, metacap;
+};
+
+gan_status gan_ckpt_writer_create(gan_ctx *c, gan_ckpt_writer **out)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out) return GAN_FAIL(c, GAN_ERR_NOMEM, "checkpoint writer");
+    return GAN_OK;
+}
+
+void gan_ckpt_writer_free(gan_ckpt_writer *w)
+{
+    if (!w) return;
+    for (int i = 0; i < w->n; i++) free(w->t[i].name);
+    for (int i = 0; i < w->nmeta; i++) {
+        free(w->key[i]);
+        free(w->val[i]);
+    }
+    free(w->t);
+    free(w->key);
+    free(w->val);
+    free(w);
+}
+
+/* jansson refuses strings that are not UTF-8; ask it rather than duplicate it. */
+static int is_utf8(const char *s)
+{
+    json_t *j = json_string(s);
+    if (!j) return 0;
+    json_decref(j);
+    return 1;
+}
+
+gan_status gan_ckpt_writer_add(gan_ctx *c, gan_ckpt_writer *w, const char *name, gan_st_dtype dtype,
+                               int ndim, const int64_t *shape, const void *data)
+{
+    if (!w || !name || !*name)
+        return GAN_FAIL(c, GAN_ERR_ARG, "checkpoint tensor: %s", !w ? "no writer" : "empty name");
+    if (!is_utf8(name)) return GAN_FAIL(c, GAN_ERR_ARG, "checkpoint tensor name is not valid UTF-8");
+    if (strcmp(name, "__metadata__") == 0)
+        return GAN_FAIL(c, GAN_ERR_ARG, "checkpoint tensor name \"__metadata__\" is reserved");
+    size_t esize = gan_st_dtype_size(dtype);
+    if (!esize) return GAN_FAIL(c, GAN_ERR_ARG, "checkpoint tensor '%s': dtype %d unknown", name, (int)dtype);
+    if (ndim < 0 || ndim > GAN_CKPT_MAX_DIMS)
+        return GAN_FAIL(c, GAN_ERR_ARG, "checkpoint tensor '%s': rank %d, expected 0..%d", name, ndim,
+                        GAN_CKPT_MAX_DIMS);
+    if (ndim > 0 && !shape) return GAN_FAIL(c, GAN_ERR_ARG, "checkpoint tensor '%s': no shape", name);
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] < 0)
+            return GAN_FAIL(c, GAN_ERR_ARG, "checkpoint tensor '%s': dim %d is %lld, expected >= 0", name,
+                            i, (long long)shape[i]);
+    uint64_t numel, bytes;
+    if (!shape_bytes(shape, ndim, esize, &numel, &bytes) || bytes > SIZE_MAX)
+        return GAN_FAIL(c, GAN_ERR_ARG, "checkpoint tensor '%s': size overflows", name);
+    if (bytes > 0 && !data) return GAN_FAIL(c, GAN_ERR_ARG, "checkpoint tensor '%s': no data", name);
+    for (int i = 0; i < w->n; i++)
+        if (strcmp(w->t[i].name, name) == 0)
+            return GAN_FAIL(c, GAN_ERR_ARG, "checkpoint tensor '%s' added twice", name);
+    if (w->n == w->cap) {
+        int cap = w->cap ? 2 * w->cap : 16;
+        wtensor *t = realloc(w->t, (size_t)cap * sizeof *t);
+        if (!t) return GAN_FAIL(c, GAN_ERR_NOMEM, "checkpoint writer tensor list");
+        w->t = t;
+        w->cap = cap;
+    }
+    wtensor *t = &w->t[w->n];
+    memset(t, 0, sizeof *t);
+    t->name = strdup(name);
+    if (!t->name) return GAN_FAIL(c, GAN_ERR_NOMEM, "checkpoint tensor name");
+    t->dtype = dtype;
+    t->ndim = ndim;
+    for (int i = 0; i < ndim; i++) t->shape[i] = shape[i];
+    t->nbytes = (size_t)bytes;
+    t->data = data;
+    w->n++;
+    return GAN_OK;
+}
+
+gan_status gan_ckpt_writer_meta(gan_ctx *c, gan_ckpt_writer *w, const char *key, const char *value)
+{
+    if (!w || !key || !value)
+        return GAN_FAIL(c, GAN_ERR_ARG, "checkpoint metadata: %s", !w ? "no writer" : "NULL key or value");
+    if (strcmp(key, "format") == 0 || strcmp(key, "format_version") == 0 || strcmp(key, "crc32") == 0)
+        return GAN_FAIL(c, GAN_ERR_ARG, "checkpoint metadata key \"%s\" is reserved for the writer", key);
+    if (!is_utf8(key) || !is_utf8(value))
+        return GAN_FAIL(c, GAN_ERR_ARG, "checkpoint metadata \"%s\": key or value is not valid UTF-8", key);
+    for (int i = 0; i < w->nmeta; i++)
+        if (strcmp(w->key[i], key) == 0)
+            return GAN_FAIL(c, GAN_ERR_ARG, "checkpoint metadata key \"%s\" set twice", key);
+    if (w->nmeta == w->metacap) {
+        int cap = w->metacap ? 2 * w->metacap : 16;
+        char **k = realloc(w->key, (size_t)cap * sizeof *k);
+        if (!k) return GAN_FAIL(c, GAN_ERR_NOMEM, "checkpoint metadata list");
+        w->key = k;
+        char **v = realloc(w->val, (size_t)cap * sizeof *v);
+        if (!v) return GAN_FAIL(c, GAN_ERR_NOMEM, "checkpoint metadata list");
+        w->val = v;
+        w->metacap = cap;
+    }
+    char *k = strdup(key), *v = strdup(value);
+    if (!k || !v) {
+        free(k);
+        free(v);
+        return GAN_FAIL(c, GAN_ERR_NOMEM, "checkpoint metadata \"%s\"", key);
+    }
+    w->key[w->nmeta] = k;
+    w->val[w->nmeta] = v;
+    w->nmeta++;
+    return GAN_OK;
+}
+
+/* Wider elements first (stable otherwise): with the data buffer starting at
+ * a multiple of 8, every tensor then starts at a multiple of its element
+ * size, so readers that map the file can use the data in place. */
+static int *write_order(const gan_ckpt_writer *w)
+{
+    int *ord = malloc((size_t)(w->n ? w->n : 1) * sizeof *ord);
+    if (!ord) return NULL;
+    int k = 0;
+    for (size_t sz = 8; sz >= 1; sz /= 2)
+        for (int i = 0; i < w->n; i++)
+            if (gan_st_dtype_size(w->t[i].dtype) == sz) ord[k++] = i;
+    return ord;
+}
+
+static int json_set(json_t *obj, const char *key, json_t *val)
+{
+    return val && json_object_set_new(obj, key, val) == 0;
+}
+
+/* The header JSON, padded with spaces to a multiple of 8 (malloc'd). */
+static gan_status build_header(gan_ctx *c, const gan_ckpt_writer *w, const int *ord, char **out,
+                               size_t *outlen)
+{
+    gan_status st = GAN_OK;
+    char *crcs = NULL, *text = NULL;
+    json_t *root = json_object(), *meta = json_object(), *crc = json_object();
+    if (!root || !meta || !crc) goto nomem;
+    char hex[9];
+    for (int i = 0; i < w->n; i++) {
+        snprintf(hex, sizeof hex, "%08x", (unsigned)crc_of(w->t[i].data, w->t[i].nbytes));
+        if (!json_set(crc, w->t[i].name, json_string(hex))) goto nomem;
+    }
+    crcs = json_dumps(crc, JSON_COMPACT);
+    if (!crcs) goto nomem;
+    if (!json_set(meta, "format", json_string(FORMAT_NAME)) ||
+        !json_set(meta, "format_version", json_string(FORMAT_VERSION)) ||
+        !json_set(meta, "crc32", json_string(crcs)))
+        goto nomem;
+    for (int i = 0; i < w->nmeta; i++)
+        if (!json_set(meta, w->key[i], json_string(w->val[i]))) goto nomem;
+    if (json_object_set(root, "__metadata__", meta) != 0) goto nomem;
+    uint64_t off = 0;
+    for (int j = 0; j < w->n; j++) {
+        const wtensor *t = &w->t[ord[j]];
+        json_t *e = json_object(), *shape = json_array(), *offs = json_array();
+        int ok = e && shape && offs;
+        for (int i = 0; ok && i < t->ndim; i++) ok = json_array_append_new(shape, json_integer(t->shape[i])) == 0;
+        ok = ok && json_array_append_new(offs, json_integer((json_int_t)off)) == 0;
+        ok = ok && json_array_append_new(offs, json_integer((json_int_t)(off + t->nbytes))) == 0;
+        ok = ok && json_set(e, "dtype", json_string(gan_st_dtype_name(t->dtype)));
+        /* json_object_set_new takes the reference even when it fails. */
+        if (ok) {
+            ok = json_set(e, "shape", shape);
+            shape = NULL;
+        }
+        if (ok) {
+            ok = json_set(e, "data_offsets", offs);
+            offs = NULL;
+        }
+        if (ok) {
+            ok = json_set(root, t->name, e);
+            e = NULL;
+        }
+        json_decref(e);
+        json_decref(shape);
+        json_decref(offs);
+        if (!ok) goto nomem;
+        off += t->nbytes;
+    }
+    text = json_dumps(root, JSON_COMPACT);
+    if (!text) goto nomem;
+    size_t len = strlen(text), padded = (len + 7) & ~(size_t)7;
+    char *p = realloc(text, padded);
+    if (!p) goto nomem;
+    memset(p + len, ' ', padded - len);
+    *out = p;
+    *outlen = padded;
+    text = NULL;
+    goto cleanup;
+nomem:
+    st = GAN_FAIL(c, GAN_ERR_NOMEM, "checkpoint header");
+cleanup:
+    free(text);
+    free(crcs);
+    json_decref(crc);
+    json_decref(meta);
+    json_decref(root);
+    return st;
+}
+
+static int write_all(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t k = write(fd, p, n > (1u << 30) ? (1u << 30) : n);
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        if (k == 0) {
+            errno = EIO;
+            return -1;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* Directory of path ("." when it has none), malloc'd. */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) return strdup(".");
+    if (slash == path) return strdup("/");
+    size_t n = (size_t)(slash - path);
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, path, n);
+        d[n] = 0;
+    }
+    return d;
+}
+
+gan_status gan_ckpt_writer_save(gan_ctx *c, gan_ckpt_writer *w, const char *path)
+{
+    gan_status st = GAN_OK;
+    int *ord = NULL;
+    char *hdr = NULL, *tmp = NULL, *dir = NULL;
+    size_t hlen = 0;
+    int fd = -1, tmp_exists = 0;
+    if (!w || !path || !*path) return GAN_FAIL(c, GAN_ERR_ARG, "checkpoint save: %s", !w ? "no writer" : "empty path");
+    ord = write_order(w);
+    if (!ord) {
+        st = GAN_FAIL(c, GAN_ERR_NOMEM, "checkpoint write order");
+        goto cleanup;
+    }
+    TRY(build_header(c, w, ord, &hdr, &hlen));
+
+    size_t tlen = strlen(path) + 32;
+    tmp = malloc(tlen);
+    dir = dir_of(path);
+    if (!tmp || !dir) {
+        st = GAN_FAIL(c, GAN_ERR_NOMEM, "checkpoint path");
+        goto cleanup;
+    }
+    snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) {
+        st = GAN_FAIL(c, GAN_ERR_IO, "cannot create checkpoint temporary file %s: %s (%s left unchanged)", tmp,
+                      strerror(errno), path);
+        goto cleanup;
+    }
+    tmp_exists = 1;
+    unsigned char le[8];
+    for (int i = 0; i < 8; i++) le[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
+    if (write_all(fd, le, 8) || write_all(fd, hdr, hlen)) goto write_error;
+    for (int j = 0; j < w->n; j++)
+        if (write_all(fd, w->t[ord[j]].data, w->t[ord[j]].nbytes)) goto write_error;
+    if (fsync(fd) != 0) {
+        st = GAN_FAIL(c, GAN_ERR_IO, "fsync of checkpoint temporary file %s: %s (%s left unchanged)", tmp,
+                      strerror(errno), path);
+        goto cleanup;
+    }
+    int cfd = fd;
+    fd = -1;
+    if (close(cfd) != 0) {
+        st = GAN_FAIL(c, GAN_ERR_IO, "closing checkpoint temporary file %s: %s (%s left unchanged)", tmp,
+                      strerror(errno), path);
+        goto cleanup;
+    }
+    if (rename(tmp, path) != 0) {
+        st = GAN_FAIL(c, GAN_ERR_IO, "renaming %s to %s: %s (%s left unchanged)", tmp, path, strerror(errno),
+                      path);
+        goto cleanup;
+    }
+    tmp_exists = 0;
+    /* Make the rename itself durable. Some file systems cannot fsync a
+     * directory (EINVAL); the file is complete either way. */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || (fsync(dfd) != 0 && errno != EINVAL)) {
+        st = GAN_FAIL(c, GAN_ERR_IO, "checkpoint %s written, but syncing its directory %s failed: %s", path,
+                      dir, strerror(errno));
+    }
+    if (dfd >= 0) close(dfd);
+    goto cleanup;
+
+write_error:
+    st = GAN_FAIL(c, GAN_ERR_IO, "writing checkpoint temporary file %s: %s (%s left unchanged)", tmp,
+                  strerror(errno), path);
+cleanup:
+    if (fd >= 0) close(fd);
+    if (tmp_exists) unlink(tmp);
+    free(dir);
+    free(tmp);
+    free(hdr);
+    free(ord);
+    return st;
+}
+
+/* ---- reader -------------------------------------------------------------- */
+
+struct gan_ckpt {
+    char *label;
+    gan_ckpt_tensor *t; /* sorted by data offset */
+    int n;
+    char **key, **val;
+    int nmeta;
+    unsigned char *data;
+    size_t data_len;
+};
+
+void gan_ckpt_free(gan_ckpt *k)
+{
+    if (!k) return;
+    for (int i = 0; i < k->n; i++) free((char *)k->t[i].name);
+    for (int i = 0; i < k->nmeta; i++) {
+        free(k->key[i]);
+        free(k->val[i]);
+    }
+    free(k->t);
+    free(k->key);
+    free(k->val);
+    free(k->data);
+    free(k->label);
+    free(k);
+}
+
+/* A tensor entry while parsing: offsets are checked before they are used. */
+typedef struct pentry {
+    uint64_t begin, end;
+    uint32_t crc;
+    int has_crc;
+} pentry;
+
+static const char *json_kind(const json_t *j)
+{
+    switch (json_typeof(j)) {
+    case JSON_OBJECT: return "object";
+    case JSON_ARRAY: return "array";
+    case JSON_STRING: return "string";
+    case JSON_INTEGER: return "integer";
+    case JSON_REAL: return "number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "boolean";
+    case JSON_NULL: return "null";
+    }
+    return "value";
+}
+
+static gan_status parse_entry(gan_ctx *c, const char *label, const char *name, json_t *v,
+                              gan_ckpt_tensor *t, pentry *p)
+{
+    if (!json_is_object(v))
+        return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: tensor '%s' is a JSON %s, expected an object", label, name,
+                        json_kind(v));
+    const char *field;
+    json_t *fv;
+    json_object_foreach(v, field, fv) {
+        if (strcmp(field, "dtype") && strcmp(field, "shape") && strcmp(field, "data_offsets"))
+            return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: tensor '%s' has an unknown field \"%s\"", label, name,
+                            field);
+    }
+    json_t *dt = json_object_get(v, "dtype"), *shape = json_object_get(v, "shape"),
+           *offs = json_object_get(v, "data_offsets");
+    if (!dt || !shape || !offs)
+        return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: tensor '%s' has no \"%s\"", label, name,
+                        !dt ? "dtype" : !shape ? "shape" : "data_offsets");
+    if (!json_is_string(dt))
+        return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: tensor '%s': dtype is a JSON %s, expected a string", label,
+                        name, json_kind(dt));
+    if (!dtype_from_name(json_string_value(dt), &t->dtype))
+        return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: tensor '%s': unknown dtype \"%.32s\"", label, name,
+                        json_string_value(dt));
+    if (!json_is_array(shape))
+        return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: tensor '%s': shape is a JSON %s, expected an array", label,
+                        name, json_kind(shape));
+    size_t rank = json_array_size(shape);
+    if (rank > GAN_CKPT_MAX_DIMS)
+        return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: tensor '%s': rank %zu exceeds %d", label, name, rank,
+                        GAN_CKPT_MAX_DIMS);
+    t->ndim = (int)rank;
+    for (size_t i = 0; i < rank; i++) {
+        json_t *d = json_array_get(shape, i);
+        if (!json_is_integer(d))
+            return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: tensor '%s': shape[%zu] is a JSON %s, expected an integer",
+                            label, name, i, json_kind(d));
+        if (json_integer_value(d) < 0)
+            return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: tensor '%s': shape[%zu] is negative (%lld)", label, name,
+                            i, (long long)json_integer_value(d));
+        t->shape[i] = (int64_t)json_integer_value(d);
+    }
+    if (!json_is_array(offs) || json_array_size(offs) != 2)
+        return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: tensor '%s': data_offsets is not an array of two integers",
+                        label, name);
+    json_int_t ob = 0, oe = 0;
+    for (size_t i = 0; i < 2; i++) {
+        json_t *o = json_array_get(offs, i);
+        if (!json_is_integer(o) || json_integer_value(o) < 0)
+            return GAN_FAIL(c, GAN_ERR_FORMAT,
+                            "%s: tensor '%s': data_offsets[%zu] is not a non-negative integer", label, name, i);
+        *(i ? &oe : &ob) = json_integer_value(o);
+    }
+    if (oe < ob)
+        return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: tensor '%s': data_offsets [%lld, %lld] end before they begin",
+                        label, name, (long long)ob, (long long)oe);
+    p->begin = (uint64_t)ob;
+    p->end = (uint64_t)oe;
+    uint64_t numel, bytes;
+    char sb[160];
+    shape_str(t->shape, t->ndim, sb, sizeof sb);
+    if (!shape_bytes(t->shape, t->ndim, gan_st_dtype_size(t->dtype), &numel, &bytes))
+        return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: tensor '%s': size of shape %s overflows 64 bits", label, name, sb);
+    if (bytes != p->end - p->begin)
+        return GAN_FAIL(c, GAN_ERR_FORMAT,
+                        "%s: tensor '%s': shape %s of %s is %llu bytes but data_offsets span %llu", label, name,
+                        sb, gan_st_dtype_name(t->dtype), (unsigned long long)bytes,
+                        (unsigned long long)(p->end - p->begin));
+    /* Checked against the real data length later; until then it only has
+     * to fit the types it is stored in. */
+    if (numel > SIZE_MAX || bytes > SIZE_MAX)
+        return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: tensor '%s' is too large for this machine", label, name);
+    t->numel = (size_t)numel;
+    t->nbytes = (size_t)bytes;
+    return GAN_OK;
+}
+
+static int hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+static gan_status parse_crcs(gan_ctx *c, gan_ckpt *k, pentry *pe, const char *text)
+{
+    json_error_t err;
+    json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, &err);
+    gan_status st = GAN_OK;
+    if (!j)
+        return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: metadata \"crc32\" is not valid JSON: %s", k->label, err.text);
+    if (!json_is_object(j)) {
+        st = GAN_FAIL(c, GAN_ERR_FORMAT, "%s: metadata \"crc32\" is a JSON %s, expected an object", k->label,
+                      json_kind(j));
+        goto cleanup;
+    }
+    const char *name;
+    json_t *v;
+    json_object_foreach(j, name, v) {
+        int i = 0;
+        while (i < k->n && strcmp(k->t[i].name, name) != 0) i++;
+        if (i == k->n) {
+            st = GAN_FAIL(c, GAN_ERR_FORMAT, "%s: metadata \"crc32\" names '%s', which is not a tensor",
+                          k->label, name);
+            goto cleanup;
+        }
+        const char *s = json_is_string(v) ? json_string_value(v) : "";
+        uint32_t crc = 0;
+        int ok = strlen(s) == 8;
+        for (int d = 0; ok && d < 8; d++) {
+            int h = hexval(s[d]);
+            ok = h >= 0;
+            crc = crc << 4 | (uint32_t)(ok ? h : 0);
+        }
+        if (!ok) {
+            st = GAN_FAIL(c, GAN_ERR_FORMAT, "%s: CRC32 of tensor '%s' is not 8 hex digits", k->label, name);
+            goto cleanup;
+        }
+        pe[i].crc = crc;
+        pe[i].has_crc = 1;
+    }
+    for (int i = 0; i < k->n; i++)
+        if (!pe[i].has_crc) {
+            st = GAN_FAIL(c, GAN_ERR_FORMAT, "%s: tensor '%s' has no CRC32 in metadata \"crc32\"", k->label,
+                          k->t[i].name);
+            goto cleanup;
+        }
+cleanup:
+    json_decref(j);
+    return st;
+}
+
+
+/* Tensors are checked in offset order: sort (tensor, entry) pairs by
+ * (begin, end), n log n even for hostile headers with many entries. */
+typedef struct sortpair {
+    gan_ckpt_tensor t;
+    pentry p;
+} sortpair;
+
+static int cmp_pair(const void *a, const void *b)
+{
+    const pentry *x = &((const sortpair *)a)->p, *y = &((const sortpair *)b)->p;
+    if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
+    if (x->end != y->end) return x->end < y->end ? -1 : 1;
+    return 0;
+}
+
+static gan_status parse_metadata(gan_ctx *c, gan_ckpt *k, json_t *meta)
+{
+    if (!json_is_object(meta))
+        return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: __metadata__ is a JSON %s, expected an object", k->label,
+                        json_kind(meta));
+    size_t nm = json_object_size(meta);
+    k->key = calloc(nm ? nm : 1, sizeof *k->key);
+    k->val = calloc(nm ? nm : 1, sizeof *k->val);
+    if (!k->key || !k->val) return GAN_FAIL(c, GAN_ERR_NOMEM, "%s: metadata", k->label);
+    const char *mk;
+    json_t *mv;
+    json_object_foreach(meta, mk, mv) {
+        if (!json_is_string(mv))
+            return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: metadata \"%.64s\" is a JSON %s; values must be strings",
+                            k->label, mk, json_kind(mv));
+        k->key[k->nmeta] = strdup(mk);
+        k->val[k->nmeta] = strdup(json_string_value(mv));
+        k->nmeta++;
+        if (!k->key[k->nmeta - 1] || !k->val[k->nmeta - 1])
+            return GAN_FAIL(c, GAN_ERR_NOMEM, "%s: metadata", k->label);
+    }
+    return GAN_OK;
+}
+
+/* Offsets in (begin, end) order must tile [0, data_len) exactly. */
+static gan_status check_layout(gan_ctx *c, const gan_ckpt *k, const sortpair *sp, size_t n, uint64_t data_len)
+{
+    uint64_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        const pentry *p = &sp[i].p;
+        if (p->begin < at)
+            return GAN_FAIL(c, GAN_ERR_FORMAT,
+                            "%s: data of tensor '%.64s' at [%llu, %llu] overlaps tensor '%.64s', which ends at %llu",
+                            k->label, sp[i].t.name, (unsigned long long)p->begin, (unsigned long long)p->end,
+                            sp[i - 1].t.name, (unsigned long long)at);
+        if (p->begin > at)
+            return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: gap of %llu bytes in the data before tensor '%.64s' at %llu",
+                            k->label, (unsigned long long)(p->begin - at), sp[i].t.name,
+                            (unsigned long long)p->begin);
+        if (p->end > data_len)
+            return GAN_FAIL(c, GAN_ERR_FORMAT,
+                            "%s: data of tensor '%.64s' at [%llu, %llu] runs past the end of the data "
+                            "(%llu bytes; truncated file?)",
+                            k->label, sp[i].t.name, (unsigned long long)p->begin, (unsigned long long)p->end,
+                            (unsigned long long)data_len);
+        at = p->end;
+    }
+    if (at != data_len)
+        return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: %llu trailing bytes after the last tensor's data", k->label,
+                        (unsigned long long)(data_len - at));
+    return GAN_OK;
+}
+
+/* The metadata keys that make a safetensors file a gancl checkpoint. */
+static gan_status check_format(gan_ctx *c, gan_ckpt *k, pentry *pe)
+{
+    const char *fmt = gan_ckpt_meta(k, "format"), *ver = gan_ckpt_meta(k, "format_version"),
+               *crc = gan_ckpt_meta(k, "crc32");
+    if (!fmt)
+        return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: not a gancl checkpoint: no \"format\" in __metadata__", k->label);
+    if (strcmp(fmt, FORMAT_NAME) != 0)
+        return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: not a gancl checkpoint: format is \"%.64s\", expected \"%s\"",
+                        k->label, fmt, FORMAT_NAME);
+    if (!ver)
+        return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: no \"format_version\" in __metadata__", k->label);
+    if (strcmp(ver, FORMAT_VERSION) != 0)
+        return GAN_FAIL(c, GAN_ERR_UNSUPPORTED, "%s: checkpoint format_version \"%.64s\"; this gancl reads \"%s\"",
+                        k->label, ver, FORMAT_VERSION);
+    if (!crc)
+        return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: no \"crc32\" in __metadata__ (missing CRC32s)", k->label);
+    return parse_crcs(c, k, pe, crc);
+}
+
+/* Parse and check the header against a data buffer of data_len bytes: on
+ * success k holds the tensors in offset order (data pointers unset) and
+ * *pe_out their offsets and CRCs. */
+static gan_status parse_header(gan_ctx *c, gan_ckpt *k, const char *hdr, size_t hlen, uint64_t data_len,
+                               pentry **pe_out)
+{
+    gan_status st = GAN_OK;
+    sortpair *sp = NULL;
+    pentry *pe = NULL;
+    size_t n = 0;
+    json_error_t err;
+    json_t *root = json_loadb(hdr, hlen, JSON_REJECT_DUPLICATES, &err);
+    if (!root) {
+        if (json_error_code(&err) == json_error_duplicate_key)
+            return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: header has a duplicate key (%s)", k->label, err.text);
+        return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: header is not valid JSON: %s (line %d, column %d)", k->label,
+                        err.text, err.line, err.column);
+    }
+    if (!json_is_object(root)) {
+        st = GAN_FAIL(c, GAN_ERR_FORMAT, "%s: header is a JSON %s, expected an object", k->label,
+                      json_kind(root));
+        goto cleanup;
+    }
+    json_t *meta = json_object_get(root, "__metadata__");
+    if (meta) TRY(parse_metadata(c, k, meta));
+    size_t nt = json_object_size(root) - (meta ? 1 : 0);
+    if (nt > (size_t)INT32_MAX) {
+        st = GAN_FAIL(c, GAN_ERR_FORMAT, "%s: header lists %zu tensors, too many", k->label, nt);
+        goto cleanup;
+    }
+    /* Sized by the parsed header, itself bounded by the real input size. */
+    sp = calloc(nt ? nt : 1, sizeof *sp);
+    if (!sp) {
+        st = GAN_FAIL(c, GAN_ERR_NOMEM, "%s: index of %zu tensors", k->label, nt);
+        goto cleanup;
+    }
+    const char *name;
+    json_t *v;
+    json_object_foreach(root, name, v) {
+        if (strcmp(name, "__metadata__") == 0) continue;
+        TRY(parse_entry(c, k->label, name, v, &sp[n].t, &sp[n].p));
+        sp[n].t.name = strdup(name);
+        if (!sp[n].t.name) {
+            st = GAN_FAIL(c, GAN_ERR_NOMEM, "%s: tensor names", k->label);
+            goto cleanup;
+        }
+        n++;
+    }
+    qsort(sp, n, sizeof *sp, cmp_pair);
+    TRY(check_layout(c, k, sp, n, data_len));
+    k->t = calloc(n ? n : 1, sizeof *k->t);
+    pe = calloc(n ? n : 1, sizeof *pe);
+    if (!k->t || !pe) {
+        st = GAN_FAIL(c, GAN_ERR_NOMEM, "%s: index of %zu tensors", k->label, n);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        k->t[i] = sp[i].t;
+        pe[i] = sp[i].p;
+        sp[i].t.name = NULL;
+    }
+    k->n = (int)n;
+    TRY(check_format(c, k, pe));
+    *pe_out = pe;
+    pe = NULL;
+cleanup:
+    if (sp)
+        for (size_t i = 0; i < n; i++) free((char *)sp[i].t.name);
+    free(sp);
+    free(pe);
+    json_decref(root);
+    return st;
+}
+
+/* With the data in place: point the tensors at it and verify every CRC. */
+static gan_status attach_data(gan_ctx *c, gan_ckpt *k, const pentry *pe)
+{
+    for (int i = 0; i < k->n; i++) {
+        gan_ckpt_tensor *t = &k->t[i];
+        t->data = k->data + pe[i].begin;
+        uint32_t crc = crc_of(t->data, t->nbytes);
+        if (crc != pe[i].crc)
+            return GAN_FAIL(c, GAN_ERR_FORMAT,
+                            "%s: CRC32 mismatch in tensor '%.64s' (header %08x, data %08x): the data is corrupt",
+                            k->label, t->name, (unsigned)pe[i].crc, (unsigned)crc);
+    }
+    return GAN_OK;
+}
+
+static gan_status ckpt_new(gan_ctx *c, const char *label, gan_ckpt **out)
+{
+    gan_ckpt *k = calloc(1, sizeof *k);
+    if (k) k->label = strdup(label ? label : "(memory)");
+    if (!k || !k->label) {
+        free(k);
+        return GAN_FAIL(c, GAN_ERR_NOMEM, "checkpoint");
+    }
+    *out = k;
+    return GAN_OK;
+}
+
+/* The 8-byte header length, checked against the cap and what follows it. */
+static gan_status header_len(gan_ctx *c, const char *label, const unsigned char le[8], uint64_t rest,
+                             size_t *out)
+{
+    uint64_t h = 0;
+    for (int i = 7; i >= 0; i--) h = h << 8 | le[i];
+    if (h == 0) return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: header length is 0", label);
+    if (h > GAN_CKPT_MAX_HEADER)
+        return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: header length %llu exceeds the limit of %u bytes", label,
+                        (unsigned long long)h, GAN_CKPT_MAX_HEADER);
+    if (h > rest)
+        return GAN_FAIL(c, GAN_ERR_FORMAT,
+                        "%s: header length %llu exceeds the %llu bytes that follow it (truncated file?)", label,
+                        (unsigned long long)h, (unsigned long long)rest);
+    *out = (size_t)h;
+    return GAN_OK;
+}
+
+gan_status gan_ckpt_parse(gan_ctx *c, const void *buf, size_t len, const char *label, gan_ckpt **out)
+{
+    gan_status st = GAN_OK;
+    gan_ckpt *k = NULL;
+    pentry *pe = NULL;
+    const unsigned char *b = buf;
+    *out = NULL;
+    TRY(ckpt_new(c, label, &k));
+    if (len < 8 || !buf) {
+        st = GAN_FAIL(c, GAN_ERR_FORMAT, "%s is %zu bytes, too short for the 8-byte header length", k->label,
+                      buf ? len : 0);
+        goto cleanup;
+    }
+    size_t hlen;
+    TRY(header_len(c, k->label, b, len - 8, &hlen));
+    k->data_len = len - 8 - hlen;
+    TRY(parse_header(c, k, (const char *)b + 8, hlen, k->data_len, &pe));
+    k->data = malloc(k->data_len ? k->data_len : 1);
+    if (!k->data) {
+        st = GAN_FAIL(c, GAN_ERR_NOMEM, "%s: %zu bytes of tensor data", k->label, k->data_len);
+        goto cleanup;
+    }
+    if (k->data_len) memcpy(k->data, b + 8 + hlen, k->data_len);
+    TRY(attach_data(c, k, pe));
+    *out = k;
+    k = NULL;
+cleanup:
+    free(pe);
+    gan_ckpt_free(k);
+    return st;
+}
+
+/* Read exactly n bytes at off; a short read means the file shrank. */
+static gan_status read_at(gan_ctx *c, int fd, const char *path, void *buf, size_t n, uint64_t off)
+{
+    char *p = buf;
+    while (n > 0) {
+        ssize_t r = pread(fd, p, n > (1u << 30) ? (1u << 30) : n, (off_t)off);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return GAN_FAIL(c, GAN_ERR_IO, "reading %s at byte %llu: %s", path, (unsigned long long)off,
+                            strerror(errno));
+        }
+        if (r == 0)
+            return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: unexpected end of file at byte %llu (file changed while reading?)",
+                            path, (unsigned long long)off);
+        p += r;
+        n -= (size_t)r;
+        off += (uint64_t)r;
+    }
+    return GAN_OK;
+}
+
+gan_status gan_ckpt_load(gan_ctx *c, const char *path, gan_ckpt **out)
+{
+    gan_status st = GAN_OK;
+    gan_ckpt *k = NULL;
+    pentry *pe = NULL;
+    char *hdr = NULL;
+    int fd = -1;
+    *out = NULL;
+    if (!path || !*path) return GAN_FAIL(c, GAN_ERR_ARG, "checkpoint load: empty path");
+    TRY(ckpt_new(c, path, &k));
+    /* O_NONBLOCK: opening a FIFO must not hang; fstat rejects it next. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        st = GAN_FAIL(c, GAN_ERR_IO, "cannot open checkpoint %s: %s", path, strerror(errno));
+        goto cleanup;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        st = GAN_FAIL(c, GAN_ERR_IO, "cannot stat checkpoint %s: %s", path, strerror(errno));
+        goto cleanup;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        st = GAN_FAIL(c, GAN_ERR_IO, "checkpoint %s is a directory, not a file", path);
+        goto cleanup;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        st = GAN_FAIL(c, GAN_ERR_IO, "checkpoint %s is not a regular file", path);
+        goto cleanup;
+    }
+    uint64_t size = (uint64_t)sb.st_size;
+    if (size < 8) {
+        st = GAN_FAIL(c, GAN_ERR_FORMAT, "%s is %llu bytes, too short for the 8-byte header length", path,
+                      (unsigned long long)size);
+        goto cleanup;
+    }
+    if (size - 8 > SIZE_MAX) {
+        st = GAN_FAIL(c, GAN_ERR_NOMEM, "%s: %llu bytes do not fit in memory", path, (unsigned long long)size);
+        goto cleanup;
+    }
+    unsigned char le[8];
+    TRY(read_at(c, fd, path, le, 8, 0));
+    size_t hlen;
+    TRY(header_len(c, path, le, size - 8, &hlen));
+    hdr = malloc(hlen);
+    if (!hdr) {
+        st = GAN_FAIL(c, GAN_ERR_NOMEM, "%s: header of %zu bytes", path, hlen);
+        goto cleanup;
+    }
+    TRY(read_at(c, fd, path, hdr, hlen, 8));
+    k->data_len = (size_t)(size - 8 - hlen);
+    TRY(parse_header(c, k, hdr, hlen, k->data_len, &pe));
+    free(hdr);
+    hdr = NULL;
+    k->data = malloc(k->data_len ? k->data_len : 1);
+    if (!k->data) {
+        st = GAN_FAIL(c, GAN_ERR_NOMEM, "%s: %zu bytes of tensor data", path, k->data_len);
+        goto cleanup;
+    }
+    TRY(read_at(c, fd, path, k->data, k->data_len, 8 + hlen));
+    TRY(attach_data(c, k, pe));
+    *out = k;
+    k = NULL;
+cleanup:
+    if (fd >= 0) close(fd);
+    free(hdr);
+    free(pe);
+    gan_ckpt_free(k);
+    return st;
+}
+
+/* ---- lookups ------------------------------------------------------------- */
+
+const char *gan_ckpt_label(const gan_ckpt *k) { return k->label; }
+int gan_ckpt_count(const gan_ckpt *k) { return k->n; }
+
+const gan_ckpt_tensor *gan_ckpt_tensor_at(const gan_ckpt *k, int i)
+{
+    return i >= 0 && i < k->n ? &k->t[i] : NULL;
+}
+
+const gan_ckpt_tensor *gan_ckpt_find(const gan_ckpt *k, const char *name)
+{
+    for (int i = 0; i < k->n; i++)
+        if (strcmp(k->t[i].name, name) == 0) return &k->t[i];
+    return NULL;
+}
+
+const char *gan_ckpt_meta(const gan_ckpt *k, const char *key)
+{
+    for (int i = 0; i < k->nmeta; i++)
+        if (strcmp(k->key[i], key) == 0) return k->val[i];
+    return NULL;
+}
+
+int gan_ckpt_meta_count(const gan_ckpt *k) { return k->nmeta; }
+
+void gan_ckpt_meta_at(const gan_ckpt *k, int i, const char **key, const char **value)
+{
+    int ok = i >= 0 && i < k->nmeta;
+    if (key) *key = ok ? k->key[i] : NULL;
+    if (value) *value = ok ? k->val[i] : NULL;
+}

@@ -1,0 +1,137 @@
+/* Unconditional GAN training step (DCGAN), non-saturating BCE or LSGAN.
+ *
+ * The D step runs real and fake through D as one batch of 2N (they are
+ * concatenated with the concat op over [1, N*784] views), so D's parameter
+ * gradients come from one backward pass. Its loss is the mean over the 2N
+ * logits, half of PyTorch's loss_real + loss_fake; Adam is invariant to that
+ * constant factor (up to eps), and the reported loss_d is scaled back. */
+#include "gancl/train.h"
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+gan_gan_config gan_gan_default(void)
+{
+    return (gan_gan_config){
+        .model = gan_dcgan_default(),
+        .loss = GAN_LOSS_BCE,
+        .batch = 64,
+        .adam = {.lr = 2e-4f, .beta1 = 0.5f, .beta2 = 0.999f, .eps = 1e-8f, .step = 0},
+        .seed = 1,
+    };
+}
+
+static gan_status set_targets(gan_ctx *c, gan_tensor *t, int ones)
+{
+    float *h = malloc(t->numel * sizeof *h);
+    if (!h) return GAN_FAIL(c, GAN_ERR_NOMEM, "targets");
+    for (size_t i = 0; i < t->numel; i++) h[i] = (int)i < ones ? 1.f : 0.f;
+    gan_status st = gan_tensor_write(c, t, h);
+    free(h);
+    return st;
+}
+
+gan_status gan_gan_init(gan_ctx *c, gan_gan *m, const gan_gan_config *cfg)
+{
+    gan_status st = GAN_OK;
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg;
+    int N = cfg->batch;
+    if (N < 1) return GAN_FAIL(c, GAN_ERR_ARG, "batch size %d: expected >= 1", N);
+    m->rng = (gan_rng){.seed = cfg->seed, .counter = 0};
+    TRY(gan_dcgan_g_init(c, &m->g, &cfg->model, N, &m->rng));
+    TRY(gan_dcgan_d_init(c, &m->d, &cfg->model, 2 * N, &m->rng));
+    TRY(gan_tensor_alloc4(c, &m->z, GAN_F32, 2, N, cfg->model.nz, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->x2, GAN_F32, 4, 2 * N, 1, 28, 28));
+    TRY(gan_tensor_alloc4(c, &m->t2, GAN_F32, 2, 2 * N, 1, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->t1, GAN_F32, 2, N, 1, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->grad2, GAN_F32, 2, 2 * N, 1, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->grad1, GAN_F32, 2, N, 1, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->loss_d, GAN_F32, 1, 1, 0, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->loss_g, GAN_F32, 1, 1, 0, 0, 0));
+    TRY(set_targets(c, &m->t2, N));
+    TRY(set_targets(c, &m->t1, N));
+cleanup:
+    return st;
+}
+
+static gan_status loss(gan_ctx *c, gan_loss_kind kind, const gan_tensor *logits, const gan_tensor *t, gan_tensor *l,
+                       gan_tensor *g)
+{
+    return kind == GAN_LOSS_LSGAN ? gan_mse(c, logits, t, l, g) : gan_bce_logits(c, logits, t, l, g);
+}
+
+static double mean_sigmoid(const float *x, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++) s += 1.0 / (1.0 + exp(-(double)x[i]));
+    return s / n;
+}
+
+gan_status gan_gan_step(gan_ctx *c, gan_gan *m, const gan_tensor *real, gan_gan_stats *stats)
+{
+    gan_status st = GAN_OK;
+    int N = m->cfg.batch;
+    float *logits = NULL;
+    gan_tensor real_flat, fake_flat, x2_flat;
+    int half[2] = {1, N * 784}, both[2] = {1, 2 * N * 784};
+    if (real->ndim != 4 || real->dim[0] != N || real->dim[1] != 1 || real->dim[2] != 28 || real->dim[3] != 28) {
+        char b[64];
+        return GAN_FAIL(c, GAN_ERR_SHAPE, "real batch %s: expected [%d, 1, 28, 28]",
+                        gan_tensor_shape_str(real, b, sizeof b), N);
+    }
+    gan_adam_params hp = m->cfg.adam;
+    hp.step = m->step + 1;
+
+    /* D step */
+    TRY(gan_rng_normal(c, gan_rng_take(&m->rng, m->z.numel, 1), 0.f, 1.f, &m->z));
+    TRY(gan_dcgan_g_forward(c, &m->g, &m->z, 1));
+    TRY(gan_tensor_view(c, real, 2, half, &real_flat));
+    TRY(gan_tensor_view(c, &m->g.out.y, 2, half, &fake_flat));
+    TRY(gan_tensor_view(c, &m->x2, 2, both, &x2_flat));
+    TRY(gan_concat_forward(c, &real_flat, &fake_flat, &x2_flat));
+    TRY(gan_dcgan_d_forward(c, &m->d, &m->x2, 1, &m->rng));
+    if (stats) {
+        logits = malloc(2 * (size_t)N * sizeof *logits);
+        if (!logits) {
+            st = GAN_FAIL(c, GAN_ERR_NOMEM, "logits");
+            goto cleanup;
+        }
+        TRY(gan_tensor_read(c, &m->d.fc.y, logits));
+    }
+    TRY(loss(c, m->cfg.loss, &m->d.fc.y, &m->t2, &m->loss_d, &m->grad2));
+    TRY(gan_dcgan_d_backward(c, &m->d, &m->x2, &m->grad2, 0, 1));
+    TRY(gan_params_adam(c, &m->d.params, &hp));
+
+    /* G step: the same fakes through the updated D, labelled real */
+    TRY(gan_dcgan_d_forward(c, &m->d, &m->g.out.y, 1, &m->rng));
+    TRY(loss(c, m->cfg.loss, &m->d.fc.y, &m->t1, &m->loss_g, &m->grad1));
+    TRY(gan_dcgan_d_backward(c, &m->d, &m->g.out.y, &m->grad1, 1, 0));
+    TRY(gan_dcgan_g_backward(c, &m->g, &m->z, &m->d.c1.dx));
+    TRY(gan_params_adam(c, &m->g.params, &hp));
+    m->step++;
+
+    if (stats) {
+        float ld, lg;
+        TRY(gan_tensor_read(c, &m->loss_d, &ld));
+        TRY(gan_tensor_read(c, &m->loss_g, &lg));
+        stats->loss_d = 2.f * ld;
+        stats->loss_g = lg;
+        stats->d_real = (float)mean_sigmoid(logits, N);
+        stats->d_fake = (float)mean_sigmoid(logits + N, N);
+    }
+cleanup:
+    free(logits);
+    return st;
+}
+
+void gan_gan_free(gan_ctx *c, gan_gan *m)
+{
+    gan_dcgan_g_free(c, &m->g);
+    gan_dcgan_d_free(c, &m->d);
+    gan_tensor *all[] = {&m->z, &m->x2, &m->t2, &m->t1, &m->loss_d, &m->loss_g, &m->grad2, &m->grad1};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) gan_tensor_free(c, all[i]);
+    memset(m, 0, sizeof *m);
+}

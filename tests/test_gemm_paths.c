@@ -1,0 +1,187 @@
+/* Both device GEMM paths of src/ocl/gemm.c (the cl/gemm.cl kernels and
+ * CLBlast), each forced on its own context through GANCL_GEMM, against the
+ * reference: awkward shapes around the kernels' tile edges (8 x 32 tiles,
+ * 4 x 4 dot tiles, K in blocks of 256), every ta/tb, beta 0 and not; then
+ * ocl_gemm_run itself with offsets, padded leading dimensions and strided
+ * batches (a shared A too, stride 0), against a host loop, checking that
+ * nothing outside the C matrices is written and that beta = 0 ignores C
+ * (NaN there).
+ * Tolerance: fp32 sums of K terms of O(1) inputs, atol 1e-5 * sqrt(K) +
+ * 1e-6, rtol 1e-4 (as test_gemm). */
+#include "registry.h"
+
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static double tol_k(size_t K) { return 1e-5 * sqrt((double)K) + 1e-6; }
+
+/* A context on t->dev's device with the GEMM path forced to `path`. */
+static gan_ctx *path_ctx(th *t, const char *path)
+{
+    int p, d;
+    char sel[32];
+    if (sscanf(gan_ctx_device_name(t->dev), "%d:%d", &p, &d) != 2) {
+        th_fail(t, "cannot tell the device's P:D from '%s'", gan_ctx_device_name(t->dev));
+        return NULL;
+    }
+    snprintf(sel, sizeof sel, "%d:%d", p, d);
+    const char *prev = getenv("GANCL_GEMM");
+    char *saved = prev ? strdup(prev) : NULL;
+    setenv("GANCL_GEMM", path, 1);
+    gan_ctx *c = NULL;
+    gan_status st = gan_ctx_create(&c, sel);
+    if (saved)
+        setenv("GANCL_GEMM", saved, 1);
+    else
+        unsetenv("GANCL_GEMM");
+    free(saved);
+    if (TH_OK(t, c, st)) {
+        gan_ctx_free(c);
+        return NULL;
+    }
+    int own = !strcmp(path, "own");
+    if (c->ocl.gemm_own != own) th_fail(t, "GANCL_GEMM=%s gave gemm_own = %d", path, c->ocl.gemm_own);
+    return c;
+}
+
+static gan_status upload(gan_ctx *c, gan_tensor *x, int d0, int d1, const float *h)
+{
+    gan_status st = gan_tensor_alloc4(c, x, GAN_F32, 2, d0, d1, 0, 0);
+    return st ? st : gan_tensor_write(c, x, h);
+}
+
+/* gan_gemm on `c` against the reference, one shape, every ta/tb and beta. */
+static void public_gemm(th *t, gan_ctx *c, const char *path, int M, int N, int K)
+{
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++)
+            for (int bi = 0; bi < 2; bi++) {
+                float alpha = bi ? -1.25f : 1.f, beta = bi ? 0.5f : 0.f;
+                float *ha = th_rand_host(t, (size_t)M * K, -1, 1), *hb = th_rand_host(t, (size_t)K * N, -1, 1);
+                float *hc = th_rand_host(t, (size_t)M * N, -1, 1), *got = malloc((size_t)M * N * sizeof *got);
+                float *want = malloc((size_t)M * N * sizeof *want);
+                gan_tensor A = {0}, B = {0}, C = {0}, rA = {0}, rB = {0}, rC = {0};
+                char what[128];
+                snprintf(what, sizeof what, "%s gemm M%d N%d K%d ta%d tb%d beta%g", path, M, N, K, ta, tb, beta);
+                if (!got || !want) abort();
+                if (!TH_OK(t, t->ref, upload(t->ref, &rA, ta ? K : M, ta ? M : K, ha)) &&
+                    !TH_OK(t, t->ref, upload(t->ref, &rB, tb ? N : K, tb ? K : N, hb)) &&
+                    !TH_OK(t, t->ref, upload(t->ref, &rC, M, N, hc)) &&
+                    !TH_OK(t, t->ref, gan_gemm(t->ref, ta, tb, alpha, &rA, &rB, beta, &rC)) &&
+                    !TH_OK(t, t->ref, gan_tensor_read(t->ref, &rC, want)) &&
+                    !TH_OK(t, c, upload(c, &A, ta ? K : M, ta ? M : K, ha)) &&
+                    !TH_OK(t, c, upload(c, &B, tb ? N : K, tb ? K : N, hb)) &&
+                    !TH_OK(t, c, upload(c, &C, M, N, hc)) &&
+                    !TH_OK(t, c, gan_gemm(c, ta, tb, alpha, &A, &B, beta, &C)) &&
+                    !TH_OK(t, c, gan_tensor_read(c, &C, got)))
+                    th_compare_host(t, what, got, want, (size_t)M * N, tol_k((size_t)K), 1e-4);
+                gan_tensor_free(c, &A);
+                gan_tensor_free(c, &B);
+                gan_tensor_free(c, &C);
+                gan_tensor_free(t->ref, &rA);
+                gan_tensor_free(t->ref, &rB);
+                gan_tensor_free(t->ref, &rC);
+                free(ha);
+                free(hb);
+                free(hc);
+                free(got);
+                free(want);
+            }
+}
+
+/* ocl_gemm_run with every field of ocl_gemm_args in play. A, B, C live in
+ * one buffer each at an offset, with leading dimensions wider than the
+ * matrices and batch strides wider still (sa = 0: one A for all entries);
+ * the host loop computes the same in double, and every element of the C
+ * buffer outside the batch's C matrices must come back unchanged. */
+static void raw_gemm(th *t, gan_ctx *c, const char *path, int ta, int tb, size_t M, size_t N, size_t K, size_t batch,
+                     int shared_a, float beta)
+{
+    size_t ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
+    size_t lda = ac + 3, ldb = bc + 5, ldc = N + 2;
+    size_t sa = shared_a ? 0 : ar * lda + 7, sb = br * ldb + 1, sc = M * ldc + 4;
+    size_t offa = 5, offb = 2, offc = 9;
+    size_t na = offa + (batch - 1) * sa + ar * lda, nb = offb + (batch - 1) * sb + br * ldb,
+           nc = offc + (batch - 1) * sc + M * ldc + 3;
+    float alpha = 0.75f;
+    float *ha = th_rand_host(t, na, -1, 1), *hb = th_rand_host(t, nb, -1, 1), *hc = th_rand_host(t, nc, -1, 1);
+    float *want = malloc(nc * sizeof *want), *got = malloc(nc * sizeof *got);
+    if (!want || !got) abort();
+    /* beta == 0 must not read C (BLAS semantics): NaN there must vanish */
+    if (beta == 0.f)
+        for (size_t e = 0; e < batch; e++)
+            for (size_t i = 0; i < M; i++)
+                for (size_t j = 0; j < N; j++) hc[offc + e * sc + i * ldc + j] = NAN;
+    memcpy(want, hc, nc * sizeof *want);
+    for (size_t e = 0; e < batch; e++)
+        for (size_t i = 0; i < M; i++)
+            for (size_t j = 0; j < N; j++) {
+                double s = 0;
+                for (size_t k = 0; k < K; k++) {
+                    double a = ha[offa + e * sa + (ta ? k * lda + i : i * lda + k)];
+                    double b = hb[offb + e * sb + (tb ? j * ldb + k : k * ldb + j)];
+                    s += a * b;
+                }
+                float *w = &want[offc + e * sc + i * ldc + j];
+                *w = (float)(alpha * s + (beta != 0.f ? (double)beta * *w : 0.0));
+            }
+    gan_tensor A = {0}, B = {0}, C = {0};
+    char what[160];
+    snprintf(what, sizeof what, "%s ocl_gemm_run M%zu N%zu K%zu ta%d tb%d batch%zu%s beta%g", path, M, N, K, ta, tb,
+             batch, shared_a ? " shared A" : "", beta);
+    if (!TH_OK(t, c, upload(c, &A, 1, (int)na, ha)) && !TH_OK(t, c, upload(c, &B, 1, (int)nb, hb)) &&
+        !TH_OK(t, c, upload(c, &C, 1, (int)nc, hc))) {
+        ocl_gemm_args g = {.ta = ta, .tb = tb, .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta,
+                           .A = ocl_mem(&A), .offa = offa, .lda = lda, .sa = sa,
+                           .B = ocl_mem(&B), .offb = offb, .ldb = ldb, .sb = sb,
+                           .C = ocl_mem(&C), .offc = offc, .ldc = ldc, .sc = sc, .batch = batch};
+        if (!TH_OK(t, c, ocl_gemm_run(c, &g)) && !TH_OK(t, c, gan_tensor_read(c, &C, got)))
+            th_compare_host(t, what, got, want, nc, tol_k(K), 1e-4);
+    }
+    gan_tensor_free(c, &A);
+    gan_tensor_free(c, &B);
+    gan_tensor_free(c, &C);
+    free(ha);
+    free(hb);
+    free(hc);
+    free(want);
+    free(got);
+}
+
+void test_gemm_paths(th *t)
+{
+    if (!t->dev) return;
+    /* the default: own kernels exactly on CPU devices */
+    const char *forced = getenv("GANCL_GEMM");
+    cl_device_type type = 0;
+    if (clGetDeviceInfo(t->dev->ocl.device, CL_DEVICE_TYPE, sizeof type, &type, NULL) != CL_SUCCESS)
+        th_fail(t, "clGetDeviceInfo(CL_DEVICE_TYPE) failed");
+    else if ((!forced || !*forced) && t->dev->ocl.gemm_own != ((type & CL_DEVICE_TYPE_CPU) != 0))
+        th_fail(t, "default GEMM path: gemm_own = %d on a device of type %#llx", t->dev->ocl.gemm_own,
+                (unsigned long long)type);
+    /* M, N, K: 1, 3, 7, 33 and primes; tile edges 8 +- 1, 32 +- 1; K
+     * around the 256 block, and long K with narrow C */
+    static const int shapes[][3] = {
+        {1, 1, 1},     {3, 7, 5},     {7, 3, 33},     {1, 33, 7},    {33, 1, 13},  {7, 31, 3},
+        {9, 33, 17},   {8, 32, 256},  {15, 63, 257},  {17, 97, 31},  {131, 37, 11}, {129, 65, 521},
+        {5, 29, 2053}, {64, 100, 300}, {2, 65, 255},
+    };
+    /* M, N, K, batch for ocl_gemm_run */
+    static const int raw[][4] = {{1, 1, 1, 2}, {7, 33, 5, 3}, {9, 31, 300, 2}, {33, 65, 13, 3}, {3, 5, 517, 2}};
+    const char *paths[2] = {"own", "clblast"};
+    for (int p = 0; p < 2; p++) {
+        gan_ctx *c = path_ctx(t, paths[p]);
+        if (!c) continue;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            public_gemm(t, c, paths[p], shapes[s][0], shapes[s][1], shapes[s][2]);
+        for (size_t s = 0; s < sizeof raw / sizeof raw[0]; s++)
+            for (int ta = 0; ta < 2; ta++)
+                for (int tb = 0; tb < 2; tb++)
+                    raw_gemm(t, c, paths[p], ta, tb, (size_t)raw[s][0], (size_t)raw[s][1], (size_t)raw[s][2],
+                             (size_t)raw[s][3], (int)(s % 2), s % 3 ? 0.5f : 0.f);
+        gan_ctx_free(c);
+    }
+}

@@ -1,0 +1,73 @@
+/* `gancl bench gan`: the DCGAN training step (D on real+fake, G through D,
+ * Adam on both) at the given batch size, warm, median of --reps steps, in
+ * ms/step and images/s. Real images are random in [-1, 1]: the cost of a
+ * step does not depend on the pixels. */
+#include "gancl.h"
+#include "gancl/train.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int cmd_bench_gan(const tool_opts *o)
+{
+    gan_ctx *c = tool_ctx(o->device);
+    if (!c) return 1;
+    gan_gan_config cfg = gan_gan_default();
+    cfg.batch = o->batch;
+    cfg.seed = o->seed;
+    gan_gan m;
+    gan_tensor real = {0};
+    float *h = NULL;
+    double t[64];
+    int reps = o->reps > 64 ? 64 : o->reps, rc = 1;
+    double t0 = now();
+    gan_status st = gan_gan_init(c, &m, &cfg);
+    if (!st) st = gan_tensor_alloc4(c, &real, GAN_F32, 4, cfg.batch, 1, 28, 28);
+    if (!st && !(h = malloc(real.numel * sizeof *h))) st = GAN_ERR_NOMEM;
+    if (!st) {
+        uint64_t s = o->seed;
+        for (size_t i = 0; i < real.numel; i++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            h[i] = (float)((double)(s >> 11) / 4503599627370496.0 - 1.0);
+        }
+        st = gan_tensor_write(c, &real, h);
+    }
+    double t_init = now() - t0, t_first = 0;
+    for (int i = -1; !st && i < reps; i++) {
+        double a = now();
+        st = gan_gan_step(c, &m, &real, NULL);
+        if (!st) st = gan_ctx_finish(c);
+        if (i < 0) t_first = now() - a;
+        else t[i] = now() - a;
+    }
+    if (st) {
+        fprintf(stderr, "gancl bench gan: %s\n", gan_ctx_error(c));
+    } else {
+        qsort(t, (size_t)reps, sizeof t[0], cmp);
+        double med = t[reps / 2];
+        printf("%s\nDCGAN step, batch %d: %.1f ms/step, %.1f images/s (median of %d; min %.1f ms, max %.1f ms; "
+               "init %.2f s, first step %.2f s)\n",
+               gan_ctx_device_name(c), cfg.batch, med * 1e3, cfg.batch / med, reps, t[0] * 1e3, t[reps - 1] * 1e3,
+               t_init, t_first);
+        rc = 0;
+    }
+    free(h);
+    gan_tensor_free(c, &real);
+    gan_gan_free(c, &m);
+    gan_ctx_free(c);
+    return rc;
+}
