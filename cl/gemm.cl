@@ -1,36 +1,29 @@
 /* GEMM kernels for CPU-like OpenCL devices (PoCL and the like), used by
  * src/ocl/gemm.c instead of CLBlast where they are faster. A CPU runs one
  * work-group per thread and gains nothing from many tiny work-items, so each
- * work-item here computes a whole register tile of C with explicit float16
- * vectors (512-bit registers on AVX-512, two 256-bit ones elsewhere), reading
- * A and B in place: no packing, no local memory, work-groups of one item.
+ * work-item here computes whole register tiles of C with explicit float16
+ * vectors (one 512-bit register each on AVX-512), reading A and B in place:
+ * no packing, no local memory, work-groups of one item.
  *
- * gemm_tile: C (MR x NR tile) += a(i,k) broadcast times a row segment of B
- *   (16 contiguous floats, so B must have unit column stride: op(B) = B).
- *   A is read through any (row, k) strides, which covers op(A) = A and A^T;
- *   C through any (row, column) strides, which lets the host compute
- *   C^T = op(B)^T op(A)^T for the A^T B^T case.
+ * gemm_tile: an MR x NR (8 x 32) micro-tile of C is 16 float16
+ *   accumulators; each k step broadcasts MR elements of A against one row
+ *   segment of B (two vload16s, so B must have unit column stride:
+ *   op(B) = B). A is read through any (row, k) strides, which covers
+ *   op(A) = A and A^T; C through any (row, column) strides, which lets the
+ *   host compute C^T = op(B)^T op(A)^T for the A^T B^T case. Every C element
+ *   sums its k terms in order (in KC blocks), like a plain loop.
  * gemm_dot: for C = A B^T, where A and B both run contiguously along k:
  *   a 4 x 4 tile of dot products, vectorised along k.
  *
- * Work-item (0, 1, 2) = (tile row, tile column, batch entry): consecutive
- * work-items run down one column of tiles, so they share the same B panel
- * (K x NR floats) while it is still in cache; that ordering alone is worth
- * 2-3x over the transposed one on PoCL.
- *
  * Edges: rows past M re-read row M-1 (clamped, never stored); a column tile
- * that would run past N is shifted left to end at N and stores only its new
- * columns, so the fast loop stays unmasked; only N < NR (a single, narrow
- * tile column) loads B lanes one by one. beta == 0 never reads C, so C may
- * hold anything (NaN) beforehand, as in BLAS. */
+ * that would run past N is shifted left to end at N and stores only the
+ * columns no other tile owns, so the fast loop stays unmasked; only N < NR
+ * (a single, narrow tile column) loads B lanes one by one. beta == 0 never
+ * reads C, so C may hold anything (NaN) beforehand, as in BLAS. */
 
-#ifndef GEMM_MR
+/* Tile sizes; src/ocl/gemm.c sizes its launches with the same numbers. */
 #define GEMM_MR 8
-#endif
-#ifndef GEMM_NR
 #define GEMM_NR 32
-#endif
-
 #define GEMM_KC 256
 
 /* One k step of a micro-tile: acc[r] += a(i_r, k) * (b0, b1). */

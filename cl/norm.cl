@@ -2,7 +2,10 @@
  * dense input); a channel's M = N*S values are reduced by one work-group
  * (local size a power of two), each work-item summing a strided slice
  * before a tree reduction in local memory, which keeps the float error far
- * below a serial sum over thousands of values. */
+ * below a serial sum over thousands of values.
+ * The reduction kernels guard the channel without returning early: every
+ * work-item must reach every barrier, and PoCL 3.1 turns a return ahead of
+ * a barrier into an endless loop even when the whole group takes it. */
 
 /* Sum of v over the work-group. Every work-item must call it; part holds
  * get_local_size(0) floats and is free for reuse when it returns. */
@@ -29,8 +32,7 @@ __kernel void bn_stats(__global const float *x, __global float *save_mean, __glo
                        int S, __local float *part)
 {
     int ch = get_group_id(0);
-    if (ch >= C) return;
-    int lid = get_local_id(0), L = get_local_size(0), M = N * S;
+    int lid = get_local_id(0), L = get_local_size(0), M = ch < C ? N * S : 0;
     float acc = 0.f;
     for (int j = lid; j < M; j += L) {
         int n = j / S;
@@ -44,7 +46,7 @@ __kernel void bn_stats(__global const float *x, __global float *save_mean, __glo
         acc += d * d;
     }
     float var = bn_group_sum(part, acc) / (float)M;
-    if (lid == 0) {
+    if (lid == 0 && ch < C) {
         save_mean[ch] = mean;
         save_invstd[ch] = 1.0f / sqrt(var + eps);
         run_mean[ch] = (1.0f - momentum) * run_mean[ch] + momentum * mean;
@@ -73,9 +75,10 @@ __kernel void bn_backward_reduce(__global const float *x, __global const float *
                                  __global float *dbeta, int N, int C, int S, __local float *part)
 {
     int ch = get_group_id(0);
-    if (ch >= C) return;
-    int lid = get_local_id(0), L = get_local_size(0), M = N * S;
-    float mu = mean[ch], inv = invstd[ch];
+    int lid = get_local_id(0), L = get_local_size(0), M = ch < C ? N * S : 0;
+    /* both sums through bn_group_sum: an inlined two-array tree here hung
+     * PoCL 3.1 for work-groups of 2 and 4 */
+    float mu = ch < C ? mean[ch] : 0.f, inv = ch < C ? invstd[ch] : 0.f;
     float a = 0.f, b = 0.f;
     for (int j = lid; j < M; j += L) {
         int n = j / S;
@@ -83,18 +86,9 @@ __kernel void bn_backward_reduce(__global const float *x, __global const float *
         a += dy[i];
         b += dy[i] * ((x[i] - mu) * inv);
     }
-    part[lid] = a;
-    part[L + lid] = b;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int h = L / 2; h > 0; h >>= 1) {
-        if (lid < h) {
-            part[lid] += part[lid + h];
-            part[L + lid] += part[L + lid + h];
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    float sdy = part[0], sdyx = part[L];
-    if (lid == 0) {
+    float sdy = bn_group_sum(part, a);
+    float sdyx = bn_group_sum(part, b);
+    if (lid == 0 && ch < C) {
         sums[2 * ch] = sdy;
         sums[2 * ch + 1] = sdyx;
         if (dgamma) dgamma[ch] = sdyx;

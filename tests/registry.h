@@ -12,7 +12,8 @@
     X(kernel_build_error) \
     X(bad_arguments)      \
     X(gemm_paths)         \
-    X(dcgan_steps)
+    X(dcgan_steps)        \
+    X(gan_resume)
 
 #define GAN_X_(name, params, args) void test_##name(th *t);
 GAN_OP_LIST(GAN_X_)

@@ -65,15 +65,44 @@ void test_batchnorm_forward(th *t)
                 continue;
             }
             gan_bn_params p = {.momentum = 0.1f, .eps = 1e-5f, .training = training};
-            /* inference passes no save_* tensors at all: they may be NULL */
+            /* Inference leaves save_* and the running statistics alone; on
+             * every other shape it gets no save_* tensors at all (NULL). */
+            int pass_save = training || k % 2;
+            float *rm0 = th_read(t, t->ref, &s.rm.r), *rv0 = th_read(t, t->ref, &s.rv.r);
+            TH_OK(t, t->ref, gan_fill(t->ref, &s.sm.r, 7.f));
+            if (t->dev) TH_OK(t, t->dev, gan_fill(t->dev, &s.sm.d, 7.f));
             TH_OK(t, t->ref, gan_batchnorm_forward(t->ref, &s.x.r, &s.gamma.r, &s.beta.r, &s.rm.r, &s.rv.r,
-                                                    training ? &s.sm.r : NULL, training ? &s.si.r : NULL, &s.y.r, &p));
+                                                    pass_save ? &s.sm.r : NULL, pass_save ? &s.si.r : NULL, &s.y.r,
+                                                    &p));
             if (t->dev)
                 TH_OK(t, t->dev, gan_batchnorm_forward(t->dev, &s.x.d, &s.gamma.d, &s.beta.d, &s.rm.d, &s.rv.d,
-                                                        training ? &s.sm.d : NULL, training ? &s.si.d : NULL, &s.y.d,
-                                                        &p));
+                                                        pass_save ? &s.sm.d : NULL, pass_save ? &s.si.d : NULL,
+                                                        &s.y.d, &p));
             char nm[64], what[128];
             shape_name(nm, sizeof nm, sh);
+            if (!training) {
+                gan_ctx *cs[2] = {t->ref, t->dev};
+                for (int b = 0; b < 2 && cs[b]; b++) {
+                    const tpair *rm = &s.rm, *rv = &s.rv, *sm = &s.sm;
+                    float *a = th_read(t, cs[b], b ? &rm->d : &rm->r), *v = th_read(t, cs[b], b ? &rv->d : &rv->r),
+                          *m = th_read(t, cs[b], b ? &sm->d : &sm->r);
+                    snprintf(what, sizeof what, "bn %s inference running_mean untouched (%s)", nm, b ? "device" : "ref");
+                    th_compare_bits(t, what, a, rm0, (size_t)s.C);
+                    snprintf(what, sizeof what, "bn %s inference running_var untouched (%s)", nm, b ? "device" : "ref");
+                    th_compare_bits(t, what, v, rv0, (size_t)s.C);
+                    for (int ch = 0; ch < s.C; ch++)
+                        if (m[ch] != 7.f) {
+                            th_fail(t, "bn %s inference wrote save_mean[%d] = %g (%s)", nm, ch, m[ch],
+                                    b ? "device" : "ref");
+                            break;
+                        }
+                    free(a);
+                    free(v);
+                    free(m);
+                }
+            }
+            free(rm0);
+            free(rv0);
             snprintf(what, sizeof what, "bn %s train%d y", nm, training);
             th_compare(t, what, &s.y, 1e-5, 1e-4);
             snprintf(what, sizeof what, "bn %s train%d running_mean", nm, training);

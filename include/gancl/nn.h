@@ -12,6 +12,7 @@
 #ifndef GANCL_NN_H
 #define GANCL_NN_H
 
+#include "gancl/ckpt.h"
 #include "gancl/gancl.h"
 
 #ifdef __cplusplus
@@ -26,10 +27,18 @@ typedef struct gan_param {
 
 #define GAN_MAX_PARAMS 64
 
-/* Every parameter of a model, for the optimizer and checkpoints. */
+/* A named non-trainable tensor a checkpoint must keep (BN running stats). */
+typedef struct gan_buffer_ref {
+    char name[64];
+    gan_tensor *t;
+} gan_buffer_ref;
+
+/* Every parameter and buffer of a model, for the optimizer and checkpoints. */
 typedef struct gan_params {
     gan_param *p[GAN_MAX_PARAMS];
     int n;
+    gan_buffer_ref buf[GAN_MAX_PARAMS];
+    int nbuf;
 } gan_params;
 
 /* Take the next n draws from a stream: returns the stream position to pass
@@ -40,6 +49,7 @@ gan_rng gan_rng_take(gan_rng *r, size_t n, int normal);
 gan_status gan_param_init(gan_ctx *c, gan_param *p, gan_params *reg, const char *prefix, const char *name, int ndim,
                           const int *dim);
 void gan_param_free(gan_ctx *c, gan_param *p);
+gan_status gan_params_add_buffer(gan_ctx *c, gan_params *reg, const char *prefix, const char *name, gan_tensor *t);
 /* Adam step on every parameter in reg (hp->step is the step being taken). */
 gan_status gan_params_adam(gan_ctx *c, gan_params *reg, const gan_adam_params *hp);
 /* Number of scalars in all parameters. */
@@ -109,6 +119,20 @@ gan_status gan_nn_dropout_init(gan_ctx *c, gan_nn_dropout *l, float p, int ndim,
 gan_status gan_nn_dropout_forward(gan_ctx *c, gan_nn_dropout *l, const gan_tensor *x, int training, gan_rng *rng);
 gan_status gan_nn_dropout_backward(gan_ctx *c, gan_nn_dropout *l, const gan_tensor *dy);
 void gan_nn_dropout_free(gan_ctx *c, gan_nn_dropout *l);
+
+/* ---- model state in safetensors checkpoints ----
+ * Tensors: each parameter under its name (PyTorch's state_dict names), its
+ * Adam moments as "optim.<name>.exp_avg" / ".exp_avg_sq", each buffer under
+ * its name. meta: the caller's key/value pairs (config, step, RNG state). */
+gan_status gan_state_save(gan_ctx *c, const char *path, gan_params *const *regs, int nregs, const gan_ckpt_kv *meta,
+                          int nmeta);
+/* Refuses (GAN_ERR_MISMATCH, naming every differing field) a checkpoint
+ * whose values for the `arch` keys differ, or whose tensors are missing or
+ * shaped differently; otherwise restores every tensor. *meta_out (may be
+ * NULL) receives the loaded checkpoint for reading further metadata
+ * (gan_ckpt_meta); the caller frees it with gan_ckpt_free. */
+gan_status gan_state_load(gan_ctx *c, const char *path, gan_params *const *regs, int nregs, const gan_ckpt_kv *arch,
+                          int narch, gan_ckpt **meta_out);
 
 #ifdef __cplusplus
 }

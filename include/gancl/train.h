@@ -47,6 +47,15 @@ gan_status gan_gan_init(gan_ctx *c, gan_gan *m, const gan_gan_config *cfg);
 gan_status gan_gan_step(gan_ctx *c, gan_gan *m, const gan_tensor *real, gan_gan_stats *stats);
 void gan_gan_free(gan_ctx *c, gan_gan *m);
 
+/* Checkpoint the whole training state (parameters, Adam moments, BN
+ * statistics, step, RNG position, configuration) plus the caller's extra
+ * metadata (epoch, data position, ...), crash-safely. */
+gan_status gan_gan_save(gan_ctx *c, const gan_gan *m, const char *path, const gan_ckpt_kv *extra, int nextra);
+/* Restore into a model made with gan_gan_init: refuses a checkpoint of
+ * another architecture (naming each differing field). *out (may be NULL)
+ * receives the checkpoint for the caller's own metadata (gan_ckpt_free). */
+gan_status gan_gan_load(gan_ctx *c, gan_gan *m, const char *path, gan_ckpt **out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -41,6 +41,16 @@ cleanup:
     return st;
 }
 
+gan_status gan_params_add_buffer(gan_ctx *c, gan_params *reg, const char *prefix, const char *name, gan_tensor *t)
+{
+    if (reg->nbuf >= GAN_MAX_PARAMS)
+        return GAN_FAIL(c, GAN_ERR_ARG, "more than %d buffers (adding %s.%s)", GAN_MAX_PARAMS, prefix, name);
+    gan_buffer_ref *b = &reg->buf[reg->nbuf++];
+    snprintf(b->name, sizeof b->name, "%s.%s", prefix, name);
+    b->t = t;
+    return GAN_OK;
+}
+
 void gan_param_free(gan_ctx *c, gan_param *p)
 {
     gan_tensor_free(c, &p->w);
@@ -194,6 +204,10 @@ gan_status gan_nn_bn_init(gan_ctx *c, gan_nn_bn *l, gan_params *reg, const char 
     TRY(gan_tensor_alloc(c, &l->run_mean, GAN_F32, 1, &C));
     TRY(gan_tensor_alloc(c, &l->run_var, GAN_F32, 1, &C));
     TRY(gan_fill(c, &l->run_var, 1.f));
+    if (reg) {
+        TRY(gan_params_add_buffer(c, reg, name, "running_mean", &l->run_mean));
+        TRY(gan_params_add_buffer(c, reg, name, "running_var", &l->run_var));
+    }
     TRY(gan_tensor_alloc(c, &l->save_mean, GAN_F32, 1, &C));
     TRY(gan_tensor_alloc(c, &l->save_invstd, GAN_F32, 1, &C));
     TRY(gan_tensor_alloc(c, &l->y_buf, GAN_F32, ndim, dim));

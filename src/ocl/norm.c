@@ -63,7 +63,7 @@ gan_status ocl_batchnorm_backward(gan_ctx *c, const gan_tensor *x, const gan_ten
     TRY(reduce_local(c, "bn_backward_reduce", N * S, &L));
     size_t global = C * L;
     TRY(ocl_run_nd(c, "bn_backward_reduce", 1, &global, &L, "TTTTMTTiiiL", x, dy, save_mean, save_invstd, sums,
-                   dgamma, dbeta, (int)N, (int)C, (int)S, 2 * L * sizeof(float)));
+                   dgamma, dbeta, (int)N, (int)C, (int)S, L * sizeof(float)));
     if (dx)
         TRY(ocl_run(c, "bn_backward_dx", x->numel, "TTTTTTMiiii", x, dy, dx, gamma, save_mean, save_invstd, sums,
                     (int)(N * S), (int)C, (int)S, (int)x->numel));
