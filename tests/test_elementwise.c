@@ -357,7 +357,8 @@ void test_maxpool2_forward(th *t)
         const float *yr = y.r.data;
         const int32_t *ir = idx.r.data;
         if (yr[0] != 3 || yr[1] != 5 || ir[0] != 1 || ir[1] != 6)
-            th_fail(t, "maxpool2 known answer: y {%g, %g} idx {%d, %d}, want {3, 5} {1, 6}", yr[0], yr[1], ir[0], ir[1]);
+            th_fail(t, "maxpool2 known answer: y {%g, %g} idx {%d, %d}, want {3, 5} {1, 6}", yr[0], yr[1], ir[0],
+                    ir[1]);
         tp_free(t, &x);
         tp_free(t, &y);
         tp_free(t, &idx);
@@ -377,16 +378,17 @@ void test_maxpool2_forward(th *t)
             tp_set(t, &x, h);
             TH_OK(t, t->ref, gan_maxpool2_forward(t->ref, &x.r, &y.r, &idx.r));
             if (t->dev) TH_OK(t, t->dev, gan_maxpool2_forward(t->dev, &x.d, &y.d, &idx.d));
-            char what[128];
-            snprintf(what, sizeof what, "maxpool2 [%d,%d,%d,%d] %s y", N, C, H, W,
+            char what[128], label[160];
+            snprintf(what, sizeof what, "maxpool2 [%d,%d,%d,%d] %s", N, C, H, W,
                      quant == 0 ? "continuous" : quant == 1 ? "ties" : "nan");
             size_t n = y.r.numel;
             float *yr = th_read(t, t->ref, &y.r), *ir = th_read(t, t->ref, &idx.r);
             if (t->dev) {
                 float *yd = th_read(t, t->dev, &y.d), *id = th_read(t, t->dev, &idx.d);
-                th_compare_bits(t, what, yd, yr, n);
-                strcat(what, " idx");
-                th_compare_bits(t, what, id, ir, n);
+                snprintf(label, sizeof label, "%s y", what);
+                th_compare_bits(t, label, yd, yr, n);
+                snprintf(label, sizeof label, "%s idx", what);
+                th_compare_bits(t, label, id, ir, n);
                 free(yd);
                 free(id);
             }
@@ -394,7 +396,8 @@ void test_maxpool2_forward(th *t)
             size_t bad = 0;
             const int32_t *ii = (const int32_t *)ir;
             for (size_t o = 0; o < n; o++) {
-                size_t ow = o % (size_t)(W / 2), r = o / (size_t)(W / 2), oh = r % (size_t)(H / 2), nc = r / (size_t)(H / 2);
+                size_t OW = (size_t)(W / 2), OH = (size_t)(H / 2);
+                size_t ow = o % OW, r = o / OW, oh = r % OH, nc = r / OH;
                 size_t base = (nc * H + 2 * oh) * W + 2 * ow, at = (size_t)ii[o];
                 int ok = at == base || at == base + 1 || at == base + W || at == base + W + 1;
                 ok = ok && (isnan(h[at]) ? isnan(yr[o]) : yr[o] == h[at]);

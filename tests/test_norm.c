@@ -86,14 +86,14 @@ void test_batchnorm_forward(th *t)
                     const tpair *rm = &s.rm, *rv = &s.rv, *sm = &s.sm;
                     float *a = th_read(t, cs[b], b ? &rm->d : &rm->r), *v = th_read(t, cs[b], b ? &rv->d : &rv->r),
                           *m = th_read(t, cs[b], b ? &sm->d : &sm->r);
-                    snprintf(what, sizeof what, "bn %s inference running_mean untouched (%s)", nm, b ? "device" : "ref");
+                    const char *side = b ? "device" : "ref";
+                    snprintf(what, sizeof what, "bn %s inference running_mean untouched (%s)", nm, side);
                     th_compare_bits(t, what, a, rm0, (size_t)s.C);
-                    snprintf(what, sizeof what, "bn %s inference running_var untouched (%s)", nm, b ? "device" : "ref");
+                    snprintf(what, sizeof what, "bn %s inference running_var untouched (%s)", nm, side);
                     th_compare_bits(t, what, v, rv0, (size_t)s.C);
                     for (int ch = 0; ch < s.C; ch++)
                         if (m[ch] != 7.f) {
-                            th_fail(t, "bn %s inference wrote save_mean[%d] = %g (%s)", nm, ch, m[ch],
-                                    b ? "device" : "ref");
+                            th_fail(t, "bn %s inference wrote save_mean[%d] = %g (%s)", nm, ch, m[ch], side);
                             break;
                         }
                     free(a);

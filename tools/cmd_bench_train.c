@@ -1,7 +1,8 @@
 /* `gancl bench gan`: the DCGAN training step (D on real+fake, G through D,
  * Adam on both) at the given batch size, warm, median of --reps steps, in
  * ms/step and images/s. Real images are random in [-1, 1]: the cost of a
- * step does not depend on the pixels. */
+ * step does not depend on the pixels. Also times generator inference
+ * (forward with running BN statistics) at the same batch size. */
 #include "gancl.h"
 #include "gancl/train.h"
 
@@ -54,15 +55,28 @@ int cmd_bench_gan(const tool_opts *o)
         if (i < 0) t_first = now() - a;
         else t[i] = now() - a;
     }
-    if (st) {
-        fprintf(stderr, "gancl bench gan: %s\n", gan_ctx_error(c));
-    } else {
+    double med = 0;
+    if (!st) {
         qsort(t, (size_t)reps, sizeof t[0], cmp);
-        double med = t[reps / 2];
+        med = t[reps / 2];
         printf("%s\nDCGAN step, batch %d: %.1f ms/step, %.1f images/s (median of %d; min %.1f ms, max %.1f ms; "
                "init %.2f s, first step %.2f s)\n",
                gan_ctx_device_name(c), cfg.batch, med * 1e3, cfg.batch / med, reps, t[0] * 1e3, t[reps - 1] * 1e3,
                t_init, t_first);
+    }
+    for (int i = -1; !st && i < reps; i++) {
+        double a = now();
+        st = gan_dcgan_g_forward(c, &m.g, &m.z, 0);
+        if (!st) st = gan_ctx_finish(c);
+        if (i >= 0) t[i] = now() - a;
+    }
+    if (st) {
+        fprintf(stderr, "gancl bench gan: %s\n", gan_ctx_error(c));
+    } else {
+        qsort(t, (size_t)reps, sizeof t[0], cmp);
+        med = t[reps / 2];
+        printf("generator inference, batch %d: %.1f ms, %.1f images/s (median of %d)\n", cfg.batch, med * 1e3,
+               cfg.batch / med, reps);
         rc = 0;
     }
     free(h);

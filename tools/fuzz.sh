@@ -36,7 +36,8 @@ libs_for() {
     *) return 1 ;;
     esac
 }
-# Seeds from tests/io/corpus (a glob), and a dictionary of the format's tokens.
+# Seeds (a glob in tests/io/corpus, or corpus_idx for IDX), and a dictionary
+# of the format's tokens.
 seeds_for() {
     case $1 in
     fuzz_safetensors) echo "*.st" ;;
@@ -115,7 +116,9 @@ for t in "${targets[@]}"; do
     nseeds=0
     read -r -a globs <<<"$(seeds_for "$t")"
     for g in "${globs[@]}"; do
-        for f in "$root"/tests/io/corpus/$g; do
+        dir=$root/tests/io/corpus
+        [ "$t" = fuzz_idx ] && dir=$root/tests/io/corpus_idx
+        for f in "$dir"/$g; do
             if [ -f "$f" ]; then cp "$f" "$corpus/" && nseeds=$((nseeds + 1)); fi
         done
     done

@@ -29,6 +29,7 @@ typedef struct gan_gan {
     gan_rng rng;     /* noise, dropout */
     int step;        /* steps taken */
     gan_tensor z;    /* [N, nz] */
+    gan_tensor sample_z; /* [64, nz]: fixed noise for sample grids, checkpointed */
     gan_tensor x2;   /* [2N,1,28,28]: real then fake, one D pass for the D step */
     gan_tensor t2, t1, loss_d, loss_g, grad2, grad1;
 } gan_gan;

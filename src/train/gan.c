@@ -44,6 +44,9 @@ gan_status gan_gan_init(gan_ctx *c, gan_gan *m, const gan_gan_config *cfg)
     TRY(gan_dcgan_g_init(c, &m->g, &cfg->model, N, &m->rng));
     TRY(gan_dcgan_d_init(c, &m->d, &cfg->model, 2 * N, &m->rng));
     TRY(gan_tensor_alloc4(c, &m->z, GAN_F32, 2, N, cfg->model.nz, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->sample_z, GAN_F32, 2, 64, cfg->model.nz, 0, 0));
+    TRY(gan_rng_normal(c, gan_rng_take(&m->rng, m->sample_z.numel, 1), 0.f, 1.f, &m->sample_z));
+    TRY(gan_params_add_buffer(c, &m->g.params, "gen", "sample_noise", &m->sample_z));
     TRY(gan_tensor_alloc4(c, &m->x2, GAN_F32, 4, 2 * N, 1, 28, 28));
     TRY(gan_tensor_alloc4(c, &m->t2, GAN_F32, 2, 2 * N, 1, 0, 0));
     TRY(gan_tensor_alloc4(c, &m->t1, GAN_F32, 2, N, 1, 0, 0));
@@ -131,7 +134,7 @@ void gan_gan_free(gan_ctx *c, gan_gan *m)
 {
     gan_dcgan_g_free(c, &m->g);
     gan_dcgan_d_free(c, &m->d);
-    gan_tensor *all[] = {&m->z, &m->x2, &m->t2, &m->t1, &m->loss_d, &m->loss_g, &m->grad2, &m->grad1};
+    gan_tensor *all[] = {&m->z, &m->sample_z, &m->x2, &m->t2, &m->t1, &m->loss_d, &m->loss_g, &m->grad2, &m->grad1};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) gan_tensor_free(c, all[i]);
     memset(m, 0, sizeof *m);
 }

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Side by side, in one invocation: gancl's DCGAN training step and
+# generator inference on the selected OpenCL device, and the same model in
+# PyTorch on the CPU (Debian's python3-torch, all cores), at batch 64 and
+# 256; warm, median of several steps; images/s and the ratio gancl/torch.
+#   tools/bench_vs_torch.sh [--device SEL] [--reps N] [--batch-sizes 64,256]
+# A benchmark, not a test: run it on a quiet machine.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/tools/deps.sh"
+gancl_install_deps python3-torch
+gancl_build
+device=() reps=5 sizes=64,256
+while [ $# -gt 0 ]; do
+  case $1 in
+    --device) device=(--device "$2"); shift 2 ;;
+    --reps) reps=$2; shift 2 ;;
+    --batch-sizes) sizes=$2; shift 2 ;;
+    *) echo "usage: $0 [--device SEL] [--reps N] [--batch-sizes 64,256]" >&2; exit 2 ;;
+  esac
+done
+out=$(mktemp); trap 'rm -f "$out"' EXIT
+for n in ${sizes//,/ }; do
+  "$top/build/gancl" bench gan "${device[@]}" --batch-size "$n" --reps "$reps" | tee -a "$out"
+done
+/usr/bin/python3 "$top/tools/bench_torch.py" --batch-sizes "$sizes" --reps "$reps" | tee -a "$out"
+echo
+python3 - "$out" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+g = {}
+for n, ips in re.findall(r"DCGAN step, batch (\d+): [\d.]+ ms/step, ([\d.]+) images/s", text):
+    g[("gan_step", n)] = float(ips)
+for n, ips in re.findall(r"generator inference, batch (\d+): [\d.]+ ms, ([\d.]+) images/s", text):
+    g[("g_infer", n)] = float(ips)
+t = {(w, n): float(ips) for w, n, ips in re.findall(r"torch (\w+) batch (\d+) [\d.]+ ms ([\d.]+) img/s", text)}
+print(f"{'what':<10} {'batch':>5} {'gancl img/s':>12} {'torch img/s':>12} {'ratio':>7}")
+for k in sorted(t, key=lambda k: (k[0], int(k[1]))):
+    if k in g:
+        print(f"{k[0]:<10} {k[1]:>5} {g[k]:>12.1f} {t[k]:>12.1f} {g[k] / t[k]:>7.2f}x")
+PY
