@@ -16,6 +16,8 @@ static const char usage[] =
     "  bench ops            time the DCGAN layers (forward, backward, GFLOP/s) on the\n"
     "                       device and on the cpu reference\n"
     "  bench gan            time the DCGAN training step (ms/step, images/s)\n"
+    "  train --mode gan     train the DCGAN on MNIST: progress, metrics.jsonl, a sample\n"
+    "                       grid and a checkpoint each epoch, curves.png at the end\n"
     "  bench gemm           time the GEMMs of the DCGAN layers through both device GEMM\n"
     "                       paths (CLBlast and the cl/gemm.cl kernels)\n"
     "\n"
@@ -25,7 +27,18 @@ static const char usage[] =
     "  --batch-size N       batch size (bench: 64, check: 8)\n"
     "  --reps N             timed repetitions per pass, median reported (bench: 5)\n"
     "  --skip-ref           bench: do not time the cpu reference\n"
-    "  --seed N             input seed (default 1)\n"
+    "  --seed N             seed of weights, noise, dropout and shuffles (default 1)\n"
+    "\n"
+    "train options:\n"
+    "  --mode gan           what to train\n"
+    "  --epochs N           epochs (default 1); --steps-per-epoch N caps an epoch's steps\n"
+    "  --lr X --beta1 X     Adam (default 2e-4, 0.5)\n"
+    "  --loss bce|lsgan     non-saturating BCE (default) or least squares\n"
+    "  --ngf N --ndf N      generator / discriminator width (default 64: 256/128/64)\n"
+    "  --data DIR           MNIST directory (default $GANCL_DATA, data/mnist, ../shared/data/mnist)\n"
+    "  --outdir DIR         where samples, checkpoint and metrics go (default runs/gan)\n"
+    "  --resume FILE        continue from a checkpoint (exactly: same steps, noise, order)\n"
+    "  --log-every N        progress line and metrics record every N steps (default 50)\n"
     "\n"
     "environment:\n"
     "  GANCL_DEVICE         default device selector\n"
@@ -88,7 +101,7 @@ int main(int argc, char **argv)
         sub = argv[2];
         i = 3;
     }
-    tool_opts o = {.batch = 0, .reps = 5, .seed = 1};
+    tool_opts o = {.batch = 0, .reps = 5, .seed = 1, .lr = 2e-4f, .beta1 = 0.5f};
     for (; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int n;
@@ -105,6 +118,41 @@ int main(int argc, char **argv)
             if (parse_int(a, v, 0, 2147483647, &n)) return 2;
             o.seed = (uint64_t)n;
             i++;
+        } else if (!strcmp(a, "--epochs")) {
+            if (parse_int(a, v, 1, 100000, &o.epochs)) return 2;
+            i++;
+        } else if (!strcmp(a, "--lr") || !strcmp(a, "--beta1")) {
+            int is_lr = a[2] == 'l';
+            char *end;
+            double x = v ? strtod(v, &end) : -1;
+            if (!v || !*v || *end || (is_lr ? !(x > 0 && x <= 1) : !(x >= 0 && x < 1))) {
+                fprintf(stderr, "gancl: %s needs a number in %s, got '%s'\n", a, is_lr ? "(0, 1]" : "[0, 1)",
+                        v ? v : "");
+                return 2;
+            }
+            *(is_lr ? &o.lr : &o.beta1) = (float)x;
+            i++;
+        } else if (!strcmp(a, "--ngf") || !strcmp(a, "--ndf")) {
+            if (parse_int(a, v, 1, 4096, a[3] == 'g' ? &o.ngf : &o.ndf)) return 2;
+            i++;
+        } else if (!strcmp(a, "--steps-per-epoch")) {
+            if (parse_int(a, v, 1, 1 << 30, &o.steps_per_epoch)) return 2;
+            i++;
+        } else if (!strcmp(a, "--log-every")) {
+            if (parse_int(a, v, 1, 1 << 30, &o.log_every)) return 2;
+            i++;
+        } else if (!strcmp(a, "--loss") && v) {
+            if (strcmp(v, "bce") && strcmp(v, "lsgan")) {
+                fprintf(stderr, "gancl: --loss is bce or lsgan, got '%s'\n", v);
+                return 2;
+            }
+            o.lsgan = !strcmp(v, "lsgan");
+            i++;
+        } else if ((!strcmp(a, "--mode") || !strcmp(a, "--data") || !strcmp(a, "--outdir") ||
+                    !strcmp(a, "--resume")) && v) {
+            const char **dst = a[2] == 'm' ? &o.mode : a[2] == 'd' ? &o.data : a[2] == 'o' ? &o.outdir : &o.resume;
+            *dst = v;
+            i++;
         } else if (!strcmp(a, "--skip-ref")) {
             o.skip_ref = 1;
         } else {
@@ -114,6 +162,17 @@ int main(int argc, char **argv)
         }
     }
     if (!strcmp(cmd, "devices")) return cmd_devices();
+    if (!strcmp(cmd, "train")) {
+        if (!o.mode || strcmp(o.mode, "gan")) {
+            fprintf(stderr, "gancl train: --mode %s is not available; modes: gan\n", o.mode ? o.mode : "(missing)");
+            return 2;
+        }
+        if (!o.batch) o.batch = 64;
+        if (!o.epochs) o.epochs = 1;
+        if (!o.outdir) o.outdir = "runs/gan";
+        if (!o.log_every) o.log_every = 50;
+        return cmd_train_gan(&o);
+    }
     if (!strcmp(cmd, "check")) {
         if (!o.batch) o.batch = 8;
         return cmd_check(&o);

@@ -11,11 +11,23 @@ typedef struct tool_opts {
     int reps;           /* --reps */
     int skip_ref;       /* --skip-ref */
     uint64_t seed;      /* --seed */
+    /* train */
+    const char *mode;   /* --mode */
+    int epochs;         /* --epochs */
+    float lr, beta1;    /* --lr, --beta1 */
+    const char *data;   /* --data (NULL: the default search) */
+    const char *outdir; /* --outdir */
+    const char *resume; /* --resume */
+    int lsgan;          /* --loss lsgan */
+    int ngf, ndf;       /* --ngf, --ndf (0: the model's default) */
+    int steps_per_epoch; /* --steps-per-epoch (0: all) */
+    int log_every;      /* --log-every */
 } tool_opts;
 
 int cmd_bench_ops(const tool_opts *o);
 int cmd_check(const tool_opts *o);
 int cmd_bench_gan(const tool_opts *o);
+int cmd_train_gan(const tool_opts *o);
 int cmd_bench_gemm(const tool_opts *o);
 
 /* Create a context or print why not (to stderr) and return NULL. */

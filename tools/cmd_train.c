@@ -1,0 +1,237 @@
+/* `gancl train --mode gan`: the DCGAN training loop. Each epoch is a
+ * Philox shuffle of the training set (full batches); every --log-every steps
+ * a progress line and a JSONL record; each epoch a sample grid from the
+ * fixed noise, a checkpoint and the loss curves. Ctrl-C finishes the step,
+ * saves a checkpoint and exits 130; a non-finite loss stops the run at that
+ * step and keeps the last good checkpoint. */
+#include "gancl.h"
+#include "gancl/data.h"
+#include "gancl/train.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int mkdir_p(const char *dir)
+{
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", dir);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0777) && errno != EEXIST) return -1;
+            *p = '/';
+        }
+    return mkdir(tmp, 0777) && errno != EEXIST ? -1 : 0;
+}
+
+/* The fixed-noise grid: G in inference mode on its checkpointed noise. */
+static gan_status write_grid(gan_ctx *c, gan_gan *m, const char *path)
+{
+    gan_status st = GAN_OK;
+    size_t n = 64 * 784;
+    float *h = malloc(n * sizeof *h);
+    gan_dcgan_g *g = &m->g;
+    if (!h) return GAN_ERR_NOMEM;
+    /* the generator serves any batch up to its own; the grid wants 64 */
+    int rows = m->cfg.batch < 64 ? m->cfg.batch : 64;
+    gan_tensor z;
+    if ((st = gan_tensor_narrow(c, &m->sample_z, rows, &z))) goto done;
+    if ((st = gan_dcgan_g_forward(c, g, &z, 0))) goto done;
+    if ((st = gan_tensor_read(c, &g->out.y, h))) goto done;
+    st = gan_png_write_grid(c, path, h, rows, 1, 28, 28, NULL);
+done:
+    free(h);
+    return st;
+}
+
+static gan_status save(gan_ctx *c, gan_gan *m, const char *path, int epoch, size_t pos)
+{
+    char e[32], p[32];
+    snprintf(e, sizeof e, "%d", epoch);
+    snprintf(p, sizeof p, "%zu", pos);
+    gan_ckpt_kv extra[3] = {{"mode", "gan"}, {"epoch", e}, {"data_pos", p}};
+    return gan_gan_save(c, m, path, extra, 3);
+}
+
+static int fail(gan_ctx *c, const char *what)
+{
+    fprintf(stderr, "gancl train: %s: %s\n", what, gan_ctx_error(c));
+    return 1;
+}
+
+int cmd_train_gan(const tool_opts *o)
+{
+    int rc = 1, tty = isatty(STDOUT_FILENO);
+    gan_ctx *c = tool_ctx(o->device);
+    if (!c) return 1;
+    gan_dataset ds = {0};
+    gan_indices all = {0};
+    size_t *order = NULL;
+    float *batch_h = NULL;
+    gan_gan m;
+    memset(&m, 0, sizeof m);
+    gan_tensor real = {0};
+    gan_jsonl *log = NULL;
+    char path[1200], ckpt[1200];
+    int epoch0 = 0;
+    size_t pos0 = 0;
+
+    if (mkdir_p(o->outdir)) {
+        fprintf(stderr, "gancl train: cannot create --outdir %s: %s\n", o->outdir, strerror(errno));
+        goto out;
+    }
+    if (gan_mnist_load(c, o->data, GAN_MNIST_TRAIN, &ds)) {
+        rc = fail(c, "training data");
+        goto out;
+    }
+    gan_gan_config cfg = gan_gan_default();
+    cfg.batch = o->batch;
+    cfg.seed = o->seed;
+    cfg.loss = o->lsgan ? GAN_LOSS_LSGAN : GAN_LOSS_BCE;
+    cfg.adam.lr = o->lr;
+    cfg.adam.beta1 = o->beta1;
+    if (o->ngf) cfg.model.ngf = o->ngf;
+    if (o->ndf) cfg.model.ndf = o->ndf;
+    if ((size_t)cfg.batch > ds.n) {
+        fprintf(stderr, "gancl train: --batch-size %d is larger than the %zu training images\n", cfg.batch, ds.n);
+        goto out;
+    }
+    if (gan_gan_init(c, &m, &cfg) || gan_tensor_alloc4(c, &real, GAN_F32, 4, cfg.batch, 1, 28, 28)) {
+        rc = fail(c, "model");
+        goto out;
+    }
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", o->outdir);
+    if (o->resume) {
+        gan_ckpt *k = NULL;
+        if (gan_gan_load(c, &m, o->resume, &k)) {
+            rc = fail(c, "--resume");
+            goto out;
+        }
+        const char *e = gan_ckpt_meta(k, "epoch"), *p = gan_ckpt_meta(k, "data_pos");
+        epoch0 = e ? atoi(e) : 0;
+        pos0 = p ? (size_t)strtoull(p, NULL, 10) : 0;
+        gan_ckpt_free(k);
+        printf("resumed from %s at epoch %d, step %d\n", o->resume, epoch0, m.step);
+    }
+    snprintf(path, sizeof path, "%s/metrics.jsonl", o->outdir);
+    if (gan_jsonl_open(c, path, o->resume != NULL, &log) || gan_indices_all(c, &ds, &all)) {
+        rc = fail(c, "metrics log");
+        goto out;
+    }
+    order = malloc(ds.n * sizeof *order);
+    batch_h = malloc((size_t)cfg.batch * 784 * sizeof *batch_h);
+    if (!order || !batch_h) goto out;
+
+    printf("gan (dcgan, %s loss) on %s: %zu images, batch %d, %d epochs, %zu parameters; output in %s\n",
+           cfg.loss == GAN_LOSS_LSGAN ? "lsgan" : "bce", gan_ctx_device_name(c), ds.n, cfg.batch, o->epochs,
+           gan_params_count(&m.g.params) + gan_params_count(&m.d.params), o->outdir);
+    signal(SIGINT, on_sigint);
+    size_t per_epoch = ds.n / (size_t)cfg.batch;
+    if (o->steps_per_epoch && (size_t)o->steps_per_epoch < per_epoch) per_epoch = (size_t)o->steps_per_epoch;
+    double t_start = now(), t_mark = t_start;
+    int steps_done = 0, mark_step = m.step;
+    for (int epoch = epoch0; epoch < o->epochs; epoch++) {
+        if (gan_epoch_order(c, &all, cfg.seed, (uint64_t)epoch, order)) {
+            rc = fail(c, "shuffle");
+            goto out;
+        }
+        for (size_t b = epoch == epoch0 ? pos0 : 0; b < per_epoch; b++) {
+            int logit = (m.step + 1) % o->log_every == 0 || b + 1 == per_epoch;
+            gan_gan_stats s;
+            if (gan_dataset_batch(c, &ds, order + b * (size_t)cfg.batch, (size_t)cfg.batch, GAN_RANGE_TANH, batch_h,
+                                  NULL) ||
+                gan_tensor_write(c, &real, batch_h) || gan_gan_step(c, &m, &real, logit ? &s : NULL)) {
+                rc = fail(c, "training step");
+                goto out;
+            }
+            steps_done++;
+            if (logit) {
+                if (!isfinite(s.loss_d) || !isfinite(s.loss_g)) {
+                    fprintf(stderr,
+                            "\ngancl train: non-finite loss at step %d (loss_d %g, loss_g %g); stopped, the last "
+                            "good checkpoint is %s\n",
+                            m.step, s.loss_d, s.loss_g, ckpt);
+                    rc = 1;
+                    goto out;
+                }
+                double t = now(), ips = (m.step - mark_step) * (double)cfg.batch / (t - t_mark);
+                t_mark = t;
+                mark_step = m.step;
+                double left = ((double)(o->epochs - epoch) * per_epoch - (double)(b + 1)) * cfg.batch / ips;
+                gan_metric f[] = {{"loss_d", s.loss_d}, {"loss_g", s.loss_g}, {"d_real", s.d_real},
+                                  {"d_fake", s.d_fake}, {"images_per_s", ips}, {"wall_s", t - t_start}};
+                if (gan_jsonl_write(c, log, m.step, epoch, f, sizeof f / sizeof f[0])) {
+                    rc = fail(c, "metrics log");
+                    goto out;
+                }
+                printf("%sepoch %d/%d step %zu/%zu  loss_d %.4f  loss_g %.4f  D(x) %.3f  D(G(z)) %.3f  %.1f img/s  "
+                       "ETA %.0f s%s",
+                       tty ? "\r" : "", epoch + 1, o->epochs, b + 1, per_epoch, s.loss_d, s.loss_g, s.d_real,
+                       s.d_fake, ips, left, tty ? "  " : "\n");
+                fflush(stdout);
+            }
+            if (interrupted) {
+                size_t next = b + 1 < per_epoch ? b + 1 : per_epoch;
+                if (save(c, &m, ckpt, next < per_epoch ? epoch : epoch + 1, next < per_epoch ? next : 0)) {
+                    rc = fail(c, "checkpoint");
+                    goto out;
+                }
+                printf("%sinterrupted: checkpoint %s (resume with --resume %s)\n", tty ? "\n" : "", ckpt, ckpt);
+                rc = 130;
+                goto out;
+            }
+        }
+        snprintf(path, sizeof path, "%s/samples_epoch%03d.png", o->outdir, epoch + 1);
+        if (write_grid(c, &m, path) || save(c, &m, ckpt, epoch + 1, 0)) {
+            rc = fail(c, "end of epoch");
+            goto out;
+        }
+        printf("%sepoch %d done: samples %s, checkpoint %s\n", tty ? "\n" : "", epoch + 1, path, ckpt);
+    }
+    gan_jsonl_close(c, log);
+    log = NULL;
+    snprintf(path, sizeof path, "%s/metrics.jsonl", o->outdir);
+    gan_metrics mt;
+    if (gan_metrics_load(c, path, &mt) == GAN_OK) {
+        const char *names[] = {"loss_d", "loss_g"};
+        char png[1200];
+        snprintf(png, sizeof png, "%s/curves.png", o->outdir);
+        gan_plot_opts po = {.width = 800, .height = 480, .title = "DCGAN losses", .xlabel = "step"};
+        if (gan_plot_metrics(c, png, &mt, names, 2, &po) == GAN_OK) printf("curves: %s\n", png);
+        gan_metrics_free(&mt);
+    }
+    printf("done: %d steps in %.1f s\n", steps_done, now() - t_start);
+    rc = 0;
+out:
+    if (log) gan_jsonl_close(c, log);
+    free(order);
+    free(batch_h);
+    gan_indices_free(&all);
+    gan_dataset_free(&ds);
+    gan_tensor_free(c, &real);
+    gan_gan_free(c, &m);
+    gan_ctx_free(c);
+    return rc;
+}
