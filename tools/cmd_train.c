@@ -4,47 +4,13 @@
  * fixed noise, a checkpoint and the loss curves. Ctrl-C finishes the step,
  * saves a checkpoint and exits 130; a non-finite loss stops the run at that
  * step and keeps the last good checkpoint. */
-#include "gancl.h"
-#include "gancl/data.h"
 #include "gancl/train.h"
+#include "train_common.h"
 
-#include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig)
-{
-    (void)sig;
-    interrupted = 1;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int mkdir_p(const char *dir)
-{
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, 0777) && errno != EEXIST) return -1;
-            *p = '/';
-        }
-    return mkdir(tmp, 0777) && errno != EEXIST ? -1 : 0;
-}
 
 /* The fixed-noise grid: G in inference mode on its checkpointed noise. */
 static gan_status write_grid(gan_ctx *c, gan_gan *m, const char *path)
@@ -75,15 +41,9 @@ static gan_status save(gan_ctx *c, gan_gan *m, const char *path, int epoch, size
     return gan_gan_save(c, m, path, extra, 3);
 }
 
-static int fail(gan_ctx *c, const char *what)
-{
-    fprintf(stderr, "gancl train: %s: %s\n", what, gan_ctx_error(c));
-    return 1;
-}
-
 int cmd_train_gan(const tool_opts *o)
 {
-    int rc = 1, tty = isatty(STDOUT_FILENO);
+    int rc = 1;
     gan_ctx *c = tool_ctx(o->device);
     if (!c) return 1;
     gan_dataset ds = {0};
@@ -98,12 +58,9 @@ int cmd_train_gan(const tool_opts *o)
     int epoch0 = 0;
     size_t pos0 = 0;
 
-    if (mkdir_p(o->outdir)) {
-        fprintf(stderr, "gancl train: cannot create --outdir %s: %s\n", o->outdir, strerror(errno));
-        goto out;
-    }
+    if (train_outdir(o->outdir)) goto out;
     if (gan_mnist_load(c, o->data, GAN_MNIST_TRAIN, &ds)) {
-        rc = fail(c, "training data");
+        rc = train_fail(c, "training data");
         goto out;
     }
     gan_gan_config cfg = gan_gan_default();
@@ -119,14 +76,14 @@ int cmd_train_gan(const tool_opts *o)
         goto out;
     }
     if (gan_gan_init(c, &m, &cfg) || gan_tensor_alloc4(c, &real, GAN_F32, 4, cfg.batch, 1, 28, 28)) {
-        rc = fail(c, "model");
+        rc = train_fail(c, "model");
         goto out;
     }
     snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", o->outdir);
     if (o->resume) {
         gan_ckpt *k = NULL;
         if (gan_gan_load(c, &m, o->resume, &k)) {
-            rc = fail(c, "--resume");
+            rc = train_fail(c, "--resume");
             goto out;
         }
         const char *e = gan_ckpt_meta(k, "epoch"), *p = gan_ckpt_meta(k, "data_pos");
@@ -137,7 +94,7 @@ int cmd_train_gan(const tool_opts *o)
     }
     snprintf(path, sizeof path, "%s/metrics.jsonl", o->outdir);
     if (gan_jsonl_open(c, path, o->resume != NULL, &log) || gan_indices_all(c, &ds, &all)) {
-        rc = fail(c, "metrics log");
+        rc = train_fail(c, "metrics log");
         goto out;
     }
     order = malloc(ds.n * sizeof *order);
@@ -147,14 +104,14 @@ int cmd_train_gan(const tool_opts *o)
     printf("gan (dcgan, %s loss) on %s: %zu images, batch %d, %d epochs, %zu parameters; output in %s\n",
            cfg.loss == GAN_LOSS_LSGAN ? "lsgan" : "bce", gan_ctx_device_name(c), ds.n, cfg.batch, o->epochs,
            gan_params_count(&m.g.params) + gan_params_count(&m.d.params), o->outdir);
-    signal(SIGINT, on_sigint);
+    train_catch_sigint();
     size_t per_epoch = ds.n / (size_t)cfg.batch;
     if (o->steps_per_epoch && (size_t)o->steps_per_epoch < per_epoch) per_epoch = (size_t)o->steps_per_epoch;
-    double t_start = now(), t_mark = t_start;
+    double t_start = train_now(), t_mark = t_start;
     int steps_done = 0, mark_step = m.step;
     for (int epoch = epoch0; epoch < o->epochs; epoch++) {
         if (gan_epoch_order(c, &all, cfg.seed, (uint64_t)epoch, order)) {
-            rc = fail(c, "shuffle");
+            rc = train_fail(c, "shuffle");
             goto out;
         }
         for (size_t b = epoch == epoch0 ? pos0 : 0; b < per_epoch; b++) {
@@ -163,52 +120,54 @@ int cmd_train_gan(const tool_opts *o)
             if (gan_dataset_batch(c, &ds, order + b * (size_t)cfg.batch, (size_t)cfg.batch, GAN_RANGE_TANH, batch_h,
                                   NULL) ||
                 gan_tensor_write(c, &real, batch_h) || gan_gan_step(c, &m, &real, logit ? &s : NULL)) {
-                rc = fail(c, "training step");
+                rc = train_fail(c, "training step");
                 goto out;
             }
             steps_done++;
             if (logit) {
                 if (!isfinite(s.loss_d) || !isfinite(s.loss_g)) {
+                    train_progress_end();
                     fprintf(stderr,
-                            "\ngancl train: non-finite loss at step %d (loss_d %g, loss_g %g); stopped, the last "
+                            "gancl train: non-finite loss at step %d (loss_d %g, loss_g %g); stopped, the last "
                             "good checkpoint is %s\n",
                             m.step, s.loss_d, s.loss_g, ckpt);
                     rc = 1;
                     goto out;
                 }
-                double t = now(), ips = (m.step - mark_step) * (double)cfg.batch / (t - t_mark);
+                double t = train_now(), ips = (m.step - mark_step) * (double)cfg.batch / (t - t_mark);
                 t_mark = t;
                 mark_step = m.step;
                 double left = ((double)(o->epochs - epoch) * per_epoch - (double)(b + 1)) * cfg.batch / ips;
                 gan_metric f[] = {{"loss_d", s.loss_d}, {"loss_g", s.loss_g}, {"d_real", s.d_real},
                                   {"d_fake", s.d_fake}, {"images_per_s", ips}, {"wall_s", t - t_start}};
                 if (gan_jsonl_write(c, log, m.step, epoch, f, sizeof f / sizeof f[0])) {
-                    rc = fail(c, "metrics log");
+                    rc = train_fail(c, "metrics log");
                     goto out;
                 }
-                printf("%sepoch %d/%d step %zu/%zu  loss_d %.4f  loss_g %.4f  D(x) %.3f  D(G(z)) %.3f  %.1f img/s  "
-                       "ETA %.0f s%s",
-                       tty ? "\r" : "", epoch + 1, o->epochs, b + 1, per_epoch, s.loss_d, s.loss_g, s.d_real,
-                       s.d_fake, ips, left, tty ? "  " : "\n");
-                fflush(stdout);
+                train_progress("epoch %d/%d step %zu/%zu  loss_d %.4f  loss_g %.4f  D(x) %.3f  D(G(z)) %.3f  "
+                               "%.1f img/s  ETA %.0f s",
+                               epoch + 1, o->epochs, b + 1, per_epoch, s.loss_d, s.loss_g, s.d_real, s.d_fake, ips,
+                               left);
             }
-            if (interrupted) {
+            if (train_interrupted()) {
                 size_t next = b + 1 < per_epoch ? b + 1 : per_epoch;
                 if (save(c, &m, ckpt, next < per_epoch ? epoch : epoch + 1, next < per_epoch ? next : 0)) {
-                    rc = fail(c, "checkpoint");
+                    rc = train_fail(c, "checkpoint");
                     goto out;
                 }
-                printf("%sinterrupted: checkpoint %s (resume with --resume %s)\n", tty ? "\n" : "", ckpt, ckpt);
+                train_progress_end();
+                printf("interrupted: checkpoint %s (resume with --resume %s)\n", ckpt, ckpt);
                 rc = 130;
                 goto out;
             }
         }
         snprintf(path, sizeof path, "%s/samples_epoch%03d.png", o->outdir, epoch + 1);
         if (write_grid(c, &m, path) || save(c, &m, ckpt, epoch + 1, 0)) {
-            rc = fail(c, "end of epoch");
+            rc = train_fail(c, "end of epoch");
             goto out;
         }
-        printf("%sepoch %d done: samples %s, checkpoint %s\n", tty ? "\n" : "", epoch + 1, path, ckpt);
+        train_progress_end();
+        printf("epoch %d done: samples %s, checkpoint %s\n", epoch + 1, path, ckpt);
     }
     gan_jsonl_close(c, log);
     log = NULL;
@@ -222,7 +181,7 @@ int cmd_train_gan(const tool_opts *o)
         if (gan_plot_metrics(c, png, &mt, names, 2, &po) == GAN_OK) printf("curves: %s\n", png);
         gan_metrics_free(&mt);
     }
-    printf("done: %d steps in %.1f s\n", steps_done, now() - t_start);
+    printf("done: %d steps in %.1f s\n", steps_done, train_now() - t_start);
     rc = 0;
 out:
     if (log) gan_jsonl_close(c, log);

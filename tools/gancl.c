@@ -163,15 +163,28 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "devices")) return cmd_devices();
     if (!strcmp(cmd, "train")) {
-        if (!o.mode || strcmp(o.mode, "gan")) {
-            fprintf(stderr, "gancl train: --mode %s is not available; modes: gan\n", o.mode ? o.mode : "(missing)");
-            return 2;
+        /* one entry per mode; each lives in tools/cmd_train_<mode>.c (gan: cmd_train.c) */
+        static const struct {
+            const char *name;
+            int (*run)(const tool_opts *o);
+        } modes[] = {
+            {"gan", cmd_train_gan},
+        };
+        char names[256] = "";
+        for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", m ? ", " : "", modes[m].name);
+            if (o.mode && !strcmp(o.mode, modes[m].name)) {
+                static char outdir[300];
+                snprintf(outdir, sizeof outdir, "runs/%s", o.mode);
+                if (!o.batch) o.batch = 64;
+                if (!o.epochs) o.epochs = 1;
+                if (!o.outdir) o.outdir = outdir;
+                if (!o.log_every) o.log_every = 50;
+                return modes[m].run(&o);
+            }
         }
-        if (!o.batch) o.batch = 64;
-        if (!o.epochs) o.epochs = 1;
-        if (!o.outdir) o.outdir = "runs/gan";
-        if (!o.log_every) o.log_every = 50;
-        return cmd_train_gan(&o);
+        fprintf(stderr, "gancl train: --mode %s is not available; modes: %s\n", o.mode ? o.mode : "(missing)", names);
+        return 2;
     }
     if (!strcmp(cmd, "check")) {
         if (!o.batch) o.batch = 8;
