@@ -5,13 +5,31 @@
 #include <stdarg.h>
 #include <string.h>
 
+static void diag_v(const char *lead, const char *fmt, va_list ap)
+{
+    char buf[16384];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    printf("# %s", lead);
+    for (const char *p = buf; *p; p++) {
+        putchar(*p);
+        if (*p == '\n' && p[1]) printf("#   ");
+    }
+    printf("\n");
+}
+
+void th_diag(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    diag_v("", fmt, ap);
+    va_end(ap);
+}
+
 void th_fail(th *t, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    printf("# FAIL: ");
-    vprintf(fmt, ap);
-    printf("\n");
+    diag_v("FAIL: ", fmt, ap);
     va_end(ap);
     t->failures++;
 }
@@ -179,7 +197,7 @@ int th_expect_error(th *t, gan_ctx *c, gan_status got, gan_status want, const ch
     if (!ok)
         th_fail(t, "%s: got %s (%s), want %s with a message", what, gan_status_name(got), msg, gan_status_name(want));
     else
-        printf("#   %s -> %s: %s\n", what, gan_status_name(got), msg);
+        th_diag("  %s -> %s: %s", what, gan_status_name(got), msg);
     gan_ctx_clear_error(c);
     return ok ? 0 : -1;
 }

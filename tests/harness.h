@@ -21,6 +21,8 @@ typedef struct tpair {
     gan_tensor r, d;
 } tpair;
 
+/* Print text as TAP diagnostics: every line prefixed with "# ". */
+void th_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Record a failure with a message (printed as a TAP diagnostic). */
 void th_fail(th *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Require GAN_OK; on failure records the context's error. Returns st. */

@@ -112,7 +112,7 @@ void test_kernel_build_error(th *t)
         th_fail(t, "syntax error: got %s, want GAN_ERR_BUILD naming %s, the options and the log: %s",
                 gan_status_name(st), victim, msg);
     else
-        printf("#   syntax error -> %s: %.300s...\n", gan_status_name(st), msg);
+        th_diag("  syntax error -> %s: %.300s...", gan_status_name(st), msg);
     gan_ctx_free(c);
     /* a missing file is an error too, never an empty source */
     char path[512];
