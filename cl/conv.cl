@@ -4,53 +4,74 @@
  *
  * Names as in src/ocl/conv.c: an image side img[N, Ci, Hi, Wi] seen through
  * KH x KW windows (stride S, padding P), one window per position of a column
- * side with Ho x Wo positions; CK = Ci*KH*KW rows, row index
- * (ci*KH + kh)*KW + kw; column index n*L + l with L = Ho*Wo, NL = N*L. */
+ * side with Ho x Wo positions, L = Ho*Wo, NL = N*L. Column matrices have
+ * CK = Ci*KH*KW rows, row index (ci*KH + kh)*KW + kw, and NL columns with
+ * the image index innermost: column l*N + n. That order makes the N values
+ * of one (row, position) contiguous, which is what lets conv_col2im add
+ * whole vectors of them.
+ *
+ * CPUs (PoCL) run each work-item as plain sequential code, where an integer
+ * division costs more than the copy it indexes: so work-items here do runs
+ * of elements with the divisions hoisted out, never one element each. */
 
-/* dst[b][a][l] = src[a][b][l] (+ bias[a] when bias is not NULL) for src
- * [A, B, L]: swaps the two outer axes, so a per-image [N, rows, L] array
- * becomes one [rows, N*L] matrix and back; the conv's bias rides along for
- * free. Work-item (a, b) copies one contiguous run of L. */
-__kernel void conv_swap01(__global const float *src, int soff, __global float *dst, int doff, int A, int B, int L,
-                          __global const float *bias, int n)
+/* dst[a][l][n] = src[n][a][l] for src [N, A, L]: a per-image array to
+ * columns. Work-item (a, l) writes the N contiguous entries of one column
+ * position. */
+__kernel void conv_to_cols(__global const float *src, __global float *dst, int doff, int N, int A, int L, int n)
 {
     int i = get_global_id(0);
     if (i >= n) return;
-    int b = i % B, a = i / B;
-    __global const float *s = src + soff + i * L;
-    __global float *d = dst + doff + (b * A + a) * L;
+    int l = i % L, a = i / L;
+    __global const float *s = src + a * L + l;
+    __global float *d = dst + doff + i * N;
+    for (int b = 0; b < N; b++) d[b] = s[b * A * L];
+}
+
+/* dst[n][a][l] = src[a][l][n] (+ bias[a] when bias is not NULL): columns
+ * back to a per-image array, the conv's bias riding along for free.
+ * Work-item (n, a) writes one contiguous run of L. */
+__kernel void conv_from_cols(__global const float *src, int soff, __global float *dst, int N, int A, int L,
+                             __global const float *bias, int n)
+{
+    int i = get_global_id(0);
+    if (i >= n) return;
+    int a = i % A, b = i / A;
+    __global const float *s = src + soff + a * L * N + b;
+    __global float *d = dst + i * L;
     float add = bias ? bias[a] : 0.f;
-    for (int l = 0; l < L; l++) d[l] = s[l] + add;
+    for (int l = 0; l < L; l++) d[l] = s[l * N] + add;
 }
 
 /* The windows of every image as col[CK, NL]; zero where a window hangs
- * over the padding. Work-item (row, n) writes the L contiguous entries of
- * image n in that row: integer division per element would cost far more
- * than the copy on a CPU. */
+ * over the padding. Work-item (row, oh) writes the Wo*N contiguous entries
+ * of one row of windows. */
 __kernel void conv_im2col(__global const float *img, __global float *col, int coff, int N, int Ci, int Hi, int Wi,
                           int Ho, int Wo, int KH, int KW, int S, int P, int n)
 {
     int i = get_global_id(0);
     if (i >= n) return;
-    int img_n = i % N, row = i / N;
+    int oh = i % Ho, row = i / Ho;
     int kw = row % KW, kh = (row / KW) % KH, ci = row / (KW * KH);
-    __global const float *src = img + (img_n * Ci + ci) * Hi * Wi;
-    __global float *dst = col + coff + (row * N + img_n) * Ho * Wo;
-    for (int oh = 0, h = kh - P; oh < Ho; oh++, h += S) {
-        int hin = h >= 0 && h < Hi;
-        for (int ow = 0, w = kw - P; ow < Wo; ow++, w += S)
-            *dst++ = hin && w >= 0 && w < Wi ? src[h * Wi + w] : 0.f;
+    int h = oh * S - P + kh, plane = Ci * Hi * Wi;
+    __global const float *src = img + ci * Hi * Wi + h * Wi;
+    __global float *dst = col + coff + i * Wo * N;
+    int hin = h >= 0 && h < Hi;
+    for (int ow = 0, w = kw - P; ow < Wo; ow++, w += S) {
+        if (hin && w >= 0 && w < Wi)
+            for (int b = 0; b < N; b++) *dst++ = src[b * plane + w];
+        else
+            for (int b = 0; b < N; b++) *dst++ = 0.f;
     }
 }
 
-/* The same windows transposed, colT[NL, CK]: work-item j writes row j,
- * CK contiguous entries. */
-__kernel void conv_im2col_t(__global const float *img, __global float *col, int coff, int Ci, int Hi, int Wi, int Ho,
-                            int Wo, int KH, int KW, int S, int P, int n)
+/* The same windows transposed, colT[NL, CK]: work-item j (= l*N + n)
+ * writes row j, CK contiguous entries. */
+__kernel void conv_im2col_t(__global const float *img, __global float *col, int coff, int N, int Ci, int Hi, int Wi,
+                            int Ho, int Wo, int KH, int KW, int S, int P, int n)
 {
     int j = get_global_id(0);
     if (j >= n) return;
-    int ow = j % Wo, oh = (j / Wo) % Ho, img_n = j / (Wo * Ho);
+    int img_n = j % N, l = j / N, ow = l % Wo, oh = l / Wo;
     __global const float *src = img + img_n * Ci * Hi * Wi;
     __global float *dst = col + coff + j * Ci * KH * KW;
     for (int ci = 0; ci < Ci; ci++, src += Hi * Wi)
@@ -68,34 +89,44 @@ __kernel void conv_im2col_t(__global const float *img, __global float *col, int 
  * is added on the way out when not NULL.
  * Row h is read by the windows with kh = kh0 + S*t at oh = oh0 - t, where
  * kh0 = (h + P) mod S and oh0 = (h + P) / S, for the t that keep kh < KH
- * and 0 <= oh < Ho; likewise along w. Those ranges are worked out once per
- * row (per pixel along w), so the inner loops are bare strided sums.
- * Work-item (n, h, ci) does one image row; n runs fastest, so neighbouring
- * work-items read neighbouring runs of the same rows of col (rows N*L
- * long: one image at a time would touch a new page per read). */
+ * and 0 <= oh < Ho; likewise along w. Work-item (pixel, block of 16 images)
+ * works those ranges out once and adds whole float16 runs of col (the
+ * image index is innermost there); a last block short of 16 images goes
+ * element by element. */
 __kernel void conv_col2im(__global const float *col, int coff, __global float *img, int N, int Ci, int Hi, int Wi,
-                          int Ho, int Wo, int KH, int KW, int S, int P, int NL, __global const float *bias, int n)
+                          int Ho, int Wo, int KH, int KW, int S, int P, __global const float *bias, int n)
 {
     int i = get_global_id(0);
     if (i >= n) return;
-    int img_n = i % N, h = (i / N) % Hi, ci = i / (N * Hi);
-    __global const float *cn = col + coff + img_n * Ho * Wo + ci * KH * KW * NL;
-    __global float *dst = img + ((img_n * Ci + ci) * Hi + h) * Wi;
-    float add = bias ? bias[ci] : 0.f;
-    int kh0 = (h + P) % S, oh0 = (h + P) / S;
+    int nblk = (N + 15) / 16, n0 = i % nblk * 16, px = i / nblk;
+    int w = px % Wi, h = (px / Wi) % Hi, ci = px / (Wi * Hi);
+    int NL = N * Ho * Wo;
+    int kh0 = (h + P) % S, oh0 = (h + P) / S, kw0 = (w + P) % S, ow0 = (w + P) / S;
     int th0 = max(0, oh0 - Ho + 1), th1 = kh0 < KH ? min(oh0, (KH - 1 - kh0) / S) + 1 : 0;
-    int kw0 = P % S, ow0 = P / S; /* at w = 0, then carried */
-    for (int w = 0; w < Wi; w++) {
-        int tw0 = max(0, ow0 - Wo + 1), tw1 = kw0 < KW ? min(ow0, (KW - 1 - kw0) / S) + 1 : 0;
-        float s = 0.f;
+    int tw0 = max(0, ow0 - Wo + 1), tw1 = kw0 < KW ? min(ow0, (KW - 1 - kw0) / S) + 1 : 0;
+    /* col entry of tap (th, tw) for image n0, and the steps between taps */
+    __global const float *c0 = col + coff + (ci * KH * KW + kh0 * KW + kw0) * NL + (oh0 * Wo + ow0) * N + n0;
+    int dth = S * KW * NL - Wo * N, dtw = S * NL - N;
+    float add = bias ? bias[ci] : 0.f;
+    __global float *dst = img + (n0 * Ci + ci) * Hi * Wi + h * Wi + w;
+    int plane = Ci * Hi * Wi;
+    if (n0 + 16 <= N) {
+        float16 s = 0.f;
         for (int th = th0; th < th1; th++) {
-            __global const float *p = cn + ((kh0 + S * th) * KW + kw0 + S * tw0) * NL + (oh0 - th) * Wo + ow0 - tw0;
-            for (int tw = tw0; tw < tw1; tw++, p += S * NL - 1) s += *p;
+            __global const float *p = c0 + th * dth + tw0 * dtw;
+            for (int tw = tw0; tw < tw1; tw++, p += dtw) s += vload16(0, p);
         }
-        dst[w] = s + add;
-        if (++kw0 == S) {
-            kw0 = 0;
-            ow0++;
+        float t[16];
+        vstore16(s + add, 0, t);
+        for (int v = 0; v < 16; v++) dst[v * plane] = t[v];
+    } else {
+        for (int v = 0; v < N - n0; v++) {
+            float s = 0.f;
+            for (int th = th0; th < th1; th++) {
+                __global const float *p = c0 + th * dth + tw0 * dtw + v;
+                for (int tw = tw0; tw < tw1; tw++, p += dtw) s += *p;
+            }
+            dst[v * plane] = s + add;
         }
     }
 }

@@ -47,14 +47,19 @@ __kernel void ew_act_backward(__global const float *x, __global const float *y, 
 /* scale = 1/(1-p) comes from the host so it is the same float as the
  * reference's; the keep test on the exact 24-bit uniform is then
  * bit-identical too. */
+/* One work-item per Philox block: elements 4b..4b+3. */
 __kernel void ew_dropout_forward(__global const float *x, __global float *mask, __global float *y, float p,
                                  float scale, ulong seed, ulong counter, int n)
 {
-    int i = get_global_id(0);
+    int b = get_global_id(0), i = 4 * b;
     if (i >= n) return;
-    float m = philox_uniform_at(seed, counter, (ulong)i) >= p ? scale : 0.f;
-    mask[i] = m;
-    y[i] = x[i] * m;
+    float u[4];
+    vstore4(philox_uniform4(seed, counter, (ulong)b), 0, u);
+    for (int k = 0; k < 4 && i + k < n; k++) {
+        float m = u[k] >= p ? scale : 0.f;
+        mask[i + k] = m;
+        y[i + k] = x[i + k] * m;
+    }
 }
 
 __kernel void ew_dropout_backward(__global const float *mask, __global const float *dy, __global float *dx, int n)
@@ -64,12 +69,15 @@ __kernel void ew_dropout_backward(__global const float *mask, __global const flo
     dx[i] = dy[i] * mask[i];
 }
 
+/* One work-item per Philox block: elements 2b, 2b+1. */
 __kernel void ew_noise_forward(__global const float *x, __global float *y, float std, ulong seed, ulong counter,
                                int n)
 {
-    int i = get_global_id(0);
+    int b = get_global_id(0), i = 2 * b;
     if (i >= n) return;
-    y[i] = x[i] + std * philox_normal_at(seed, counter, (ulong)i);
+    float2 z = philox_normal2(seed, counter, (ulong)b);
+    y[i] = x[i] + std * z.x;
+    if (i + 1 < n) y[i + 1] = x[i + 1] + std * z.y;
 }
 
 /* x[NC, H, W] -> y, idx [NC, OH, OW]: the window scanned row by row, a

@@ -108,3 +108,46 @@ __kernel void bn_backward_dx(__global const float *x, __global const float *dy, 
     float xhat = (x[i] - mean[ch]) * inv;
     dx[i] = gamma[ch] * inv * (dy[i] - sums[2 * ch] / (float)M - xhat * (sums[2 * ch + 1] / (float)M));
 }
+
+/* Dense input ([N, C], S = 1): one work-item per channel, serial two-pass
+ * sums down the column (consecutive work-items read consecutive floats).
+ * With many channels of few values each, a work-group per channel would
+ * spend its time in barriers. */
+__kernel void bn_stats_cols(__global const float *x, __global float *save_mean, __global float *save_invstd,
+                            __global float *run_mean, __global float *run_var, float momentum, float eps, int N,
+                            int C)
+{
+    int ch = get_global_id(0);
+    if (ch >= C) return;
+    float acc = 0.f;
+    for (int n = 0; n < N; n++) acc += x[(size_t)n * C + ch];
+    float mean = acc / (float)N;
+    acc = 0.f;
+    for (int n = 0; n < N; n++) {
+        float d = x[(size_t)n * C + ch] - mean;
+        acc += d * d;
+    }
+    float var = acc / (float)N;
+    save_mean[ch] = mean;
+    save_invstd[ch] = 1.0f / sqrt(var + eps);
+    run_mean[ch] = (1.0f - momentum) * run_mean[ch] + momentum * mean;
+    run_var[ch] = (1.0f - momentum) * run_var[ch] + momentum * (var * ((float)N / (float)(N - 1)));
+}
+
+__kernel void bn_backward_reduce_cols(__global const float *x, __global const float *dy, __global const float *mean,
+                                      __global const float *invstd, __global float *sums, __global float *dgamma,
+                                      __global float *dbeta, int N, int C)
+{
+    int ch = get_global_id(0);
+    if (ch >= C) return;
+    float mu = mean[ch], inv = invstd[ch], a = 0.f, b = 0.f;
+    for (int n = 0; n < N; n++) {
+        size_t i = (size_t)n * C + ch;
+        a += dy[i];
+        b += dy[i] * ((x[i] - mu) * inv);
+    }
+    sums[2 * ch] = a;
+    sums[2 * ch + 1] = b;
+    if (dgamma) dgamma[ch] = b;
+    if (dbeta) dbeta[ch] = a;
+}

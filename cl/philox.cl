@@ -30,18 +30,23 @@ float philox_uniform(uint bits)
     return (float)(bits >> 8) * (1.0f / 16777216.0f);
 }
 
-/* Element i of a uniform stream starting at block `counter`. */
-float philox_uniform_at(ulong seed, ulong counter, ulong i)
+/* Kernels that draw random numbers run one work-item per Philox block:
+ * block b of a stream starting at `counter` feeds uniform elements 4b..4b+3
+ * and normal elements 2b, 2b+1, so no block is computed twice. */
+
+/* Uniform elements 4b..4b+3. */
+float4 philox_uniform4(ulong seed, ulong counter, ulong b)
 {
-    return philox_uniform(philox_word(philox_block(seed, counter + i / 4), (uint)(i % 4)));
+    uint4 v = philox_block(seed, counter + b);
+    return (float4)(philox_uniform(v.x), philox_uniform(v.y), philox_uniform(v.z), philox_uniform(v.w));
 }
 
-/* Element i of a standard normal stream (Box-Muller, cosine branch). */
-float philox_normal_at(ulong seed, ulong counter, ulong i)
+/* Standard normal elements 2b, 2b+1 (Box-Muller, cosine branch, each from
+ * its own pair of words). */
+float2 philox_normal2(ulong seed, ulong counter, ulong b)
 {
-    uint4 v = philox_block(seed, counter + i / 2);
-    uint j = (uint)(i % 2) * 2;
-    float u1 = 1.0f - philox_uniform(philox_word(v, j)); /* (0, 1] */
-    float u2 = philox_uniform(philox_word(v, j + 1));
+    uint4 v = philox_block(seed, counter + b);
+    float2 u1 = 1.0f - (float2)(philox_uniform(v.x), philox_uniform(v.z)); /* (0, 1] */
+    float2 u2 = (float2)(philox_uniform(v.y), philox_uniform(v.w));
     return sqrt(-2.0f * log(u1)) * cos(6.28318530717958647692f * u2);
 }

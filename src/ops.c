@@ -502,6 +502,40 @@ static gan_status check_rng_bits(gan_ctx *c, gan_rng rng, gan_tensor *t)
     return need(c, t, "t", GAN_I32, 1, GAN_MAX_DIMS);
 }
 
+static gan_status check_weightnorm(gan_ctx *c, const gan_tensor *v, const gan_tensor *g)
+{
+    CHK(need(c, v, "v", GAN_F32, 2, 2));
+    return need_vec(c, g, "g", v->dim[0]);
+}
+
+static gan_status check_weightnorm_forward(gan_ctx *c, const gan_tensor *v, const gan_tensor *g, gan_tensor *w)
+{
+    CHK(check_weightnorm(c, v, g));
+    return need_like(c, w, "w", v, "v");
+}
+
+static gan_status check_weightnorm_backward(gan_ctx *c, const gan_tensor *v, const gan_tensor *g,
+                                            const gan_tensor *dw, gan_tensor *dv, gan_tensor *dg)
+{
+    CHK(check_weightnorm(c, v, g));
+    CHK(need_like(c, dw, "dw", v, "v"));
+    if (dv) CHK(need_like(c, dv, "dv", v, "v"));
+    if (dg) CHK(need_vec(c, dg, "dg", v->dim[0]));
+    return GAN_OK;
+}
+
+static gan_status check_batch_mean_forward(gan_ctx *c, const gan_tensor *x, gan_tensor *y)
+{
+    CHK(need(c, x, "x", GAN_F32, 2, 2));
+    return need_vec(c, y, "y", x->dim[1]);
+}
+
+static gan_status check_batch_mean_backward(gan_ctx *c, const gan_tensor *dy, gan_tensor *dx)
+{
+    CHK(need(c, dx, "dx", GAN_F32, 2, 2));
+    return need_vec(c, dy, "dy", dx->dim[1]);
+}
+
 /* ---- dispatch ------------------------------------------------------------ */
 
 #define GAN_X_(name, params, args)                 \

@@ -13,7 +13,10 @@
     X(bad_arguments)      \
     X(gemm_paths)         \
     X(dcgan_steps)        \
-    X(gan_resume)
+    X(gan_resume)         \
+    X(classifier_steps)   \
+    X(classifier_eval)    \
+    X(semi_steps)
 
 #define GAN_X_(name, params, args) void test_##name(th *t);
 GAN_OP_LIST(GAN_X_)

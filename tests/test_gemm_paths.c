@@ -5,7 +5,8 @@
  * ocl_gemm_run itself with offsets, padded leading dimensions and strided
  * batches (a shared A too, stride 0), against a host loop, checking that
  * nothing outside the C matrices is written and that beta = 0 ignores C
- * (NaN there).
+ * (NaN there); and the convolutions, whose GEMMs these are, at batch sizes
+ * beyond tests/test_conv.c's.
  * Tolerance: fp32 sums of K terms of O(1) inputs, atol 1e-5 * sqrt(K) +
  * 1e-6, rtol 1e-4 (as test_gemm). */
 #include "registry.h"
@@ -151,6 +152,60 @@ static void raw_gemm(th *t, gan_ctx *c, const char *path, int ta, int tb, size_t
     free(got);
 }
 
+/* conv2d (transposed = 0) or deconv2d forward and backward on `c` against
+ * the reference, from the same host data: x[N,C,H,W], O channels out,
+ * KS x KS kernel. Tolerances as tests/test_conv.c, with K the terms summed
+ * into one element: C*KS*KS (y), O*KS*KS (dx), N times the spatial size of
+ * x (deconv dw) or y (conv dw, db). */
+static void conv_case(th *t, gan_ctx *c, const char *path, int transposed, int N, int C, int H, int W, int O, int KS,
+                      int S, int P, int OP)
+{
+    gan_conv2d_params prm = {S, P, OP};
+    int OH = transposed ? (H - 1) * S - 2 * P + KS + OP : (H + 2 * P - KS) / S + 1;
+    int OW = transposed ? (W - 1) * S - 2 * P + KS + OP : (W + 2 * P - KS) / S + 1;
+    /* x, w, b, dy (inputs), then y, dx, dw, db (outputs) */
+    const int dims[8][5] = {{4, N, C, H, W}, {4, transposed ? C : O, transposed ? O : C, KS, KS}, {1, O, 0, 0, 0},
+                            {4, N, O, OH, OW}, {4, N, O, OH, OW}, {4, N, C, H, W},
+                            {4, transposed ? C : O, transposed ? O : C, KS, KS}, {1, O, 0, 0, 0}};
+    static const char *names[4] = {"y", "dx", "dw", "db"};
+    size_t kterms[4] = {(size_t)C * KS * KS, (size_t)O * KS * KS, (size_t)N * (transposed ? H * W : OH * OW),
+                        (size_t)N * OH * OW};
+    gan_ctx *ctx[2] = {t->ref, c};
+    gan_tensor v[2][8];
+    float *host[4] = {0};
+    memset(v, 0, sizeof v);
+    int ok = 1;
+    for (int x = 0; x < 2 && ok; x++) {
+        for (int k = 0; k < 8 && ok; k++)
+            ok = !TH_OK(t, ctx[x], gan_tensor_alloc4(ctx[x], &v[x][k], GAN_F32, dims[k][0], dims[k][1], dims[k][2],
+                                                     dims[k][3], dims[k][4]));
+        for (int k = 0; k < 4 && ok; k++) {
+            if (!host[k]) host[k] = th_rand_host(t, v[x][k].numel, -1, 1);
+            ok = !TH_OK(t, ctx[x], gan_tensor_write(ctx[x], &v[x][k], host[k]));
+        }
+        gan_tensor *g = v[x];
+        if (ok)
+            ok = transposed ? !TH_OK(t, ctx[x], gan_deconv2d_forward(ctx[x], &g[0], &g[1], &g[2], &g[4], &prm)) &&
+                                  !TH_OK(t, ctx[x], gan_deconv2d_backward(ctx[x], &g[0], &g[1], &g[3], &g[5], &g[6],
+                                                                          &g[7], &prm))
+                            : !TH_OK(t, ctx[x], gan_conv2d_forward(ctx[x], &g[0], &g[1], &g[2], &g[4], &prm)) &&
+                                  !TH_OK(t, ctx[x], gan_conv2d_backward(ctx[x], &g[0], &g[1], &g[3], &g[5], &g[6],
+                                                                        &g[7], &prm));
+    }
+    for (int k = 0; k < 4 && ok; k++) {
+        float *want = th_read(t, t->ref, &v[0][4 + k]), *got = th_read(t, c, &v[1][4 + k]);
+        char what[160];
+        snprintf(what, sizeof what, "%s %s N%d C%d %dx%d O%d K%d S%d P%d OP%d %s", path,
+                 transposed ? "deconv2d" : "conv2d", N, C, H, W, O, KS, S, P, OP, names[k]);
+        if (want && got) th_compare_host(t, what, got, want, v[0][4 + k].numel, tol_k(kterms[k]), 1e-4);
+        free(want);
+        free(got);
+    }
+    for (int x = 0; x < 2; x++)
+        for (int k = 0; k < 8; k++) gan_tensor_free(ctx[x], &v[x][k]);
+    for (int k = 0; k < 4; k++) free(host[k]);
+}
+
 void test_gemm_paths(th *t)
 {
     if (!t->dev) return;
@@ -182,6 +237,12 @@ void test_gemm_paths(th *t)
                 for (int tb = 0; tb < 2; tb++)
                     raw_gemm(t, c, paths[p], ta, tb, (size_t)raw[s][0], (size_t)raw[s][1], (size_t)raw[s][2],
                              (size_t)raw[s][3], (int)(s % 2), s % 3 ? 0.5f : 0.f);
+        /* the convolutions' GEMMs, at batch sizes past tests/test_conv.c's:
+         * conv_col2im adds 16 images at a time, then the rest one by one */
+        conv_case(t, c, paths[p], 0, 17, 3, 9, 8, 5, 3, 2, 1, 0);
+        conv_case(t, c, paths[p], 0, 33, 2, 7, 7, 4, 5, 1, 2, 0);
+        conv_case(t, c, paths[p], 1, 18, 4, 5, 6, 3, 5, 2, 2, 1);
+        conv_case(t, c, paths[p], 1, 32, 3, 4, 4, 2, 3, 1, 1, 0);
         gan_ctx_free(c);
     }
 }

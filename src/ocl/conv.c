@@ -15,15 +15,17 @@
  *           Output padding only makes y larger: OH + 2P - KH = (H-1)*S + OP
  *           with OP < S, so the windows over y are still exactly H x W.
  *
- * The columns of all N images side by side make col[CK, N*L], and the
- * column side, [N, Co, L] in memory, is swapped to out'[Co, N*L]; then every
- * step is a single GEMM with N*L columns or inner terms (3136 for the DCGAN
- * layers at batch 64, where per-image GEMMs would have 49), and the batch
- * sum of the weight gradient happens inside the GEMM. The swaps cost one
- * pass over the column side, far less than the GEMMs. The weight gradient
- * reads the columns transposed, colT[N*L, CK], so that all three GEMMs have
- * op(B) = B (the fastest form of the CPU kernels in cl/gemm.cl). Workspace:
- * the columns and the swapped column side, in ocl_scratch. */
+ * The columns of all N images side by side make col[CK, NL] (NL = N*L,
+ * column l*N + n: the image index innermost, see cl/conv.cl), and the
+ * column side, [N, Co, L] in memory, is rearranged to out'[Co, NL] the same
+ * way; then every step is a single GEMM with NL columns or inner terms
+ * (3136 for the DCGAN layers at batch 64, where per-image GEMMs would have
+ * 49), and the batch sum of the weight gradient happens inside the GEMM.
+ * The rearrangements cost one pass over the column side, far less than the
+ * GEMMs, and carry the forward bias. The weight gradient reads the columns
+ * transposed, colT[NL, CK], so that all three GEMMs have op(B) = B (the
+ * fastest form of the CPU kernels in cl/gemm.cl). Workspace: the columns
+ * and the rearranged column side, in ocl_scratch. */
 #include "../internal.h"
 
 #include <limits.h>
@@ -62,81 +64,75 @@ static gan_status corr_check(gan_ctx *c, const corr *g)
  * colT[NL, CK] when transposed. */
 static gan_status im2col(gan_ctx *c, const corr *g, cl_mem img, cl_mem ws, size_t off, int transposed)
 {
-    if (transposed) {
-        size_t n = corr_nl(g);
-        return ocl_run(c, "conv_im2col_t", n, "MMiiiiiiiiiii", img, ws, (int)off, (int)g->Ci, (int)g->Hi,
-                       (int)g->Wi, (int)g->Ho, (int)g->Wo, (int)g->KH, (int)g->KW, (int)g->S, (int)g->P, (int)n);
-    }
-    size_t n = corr_ck(g) * g->N;
-    return ocl_run(c, "conv_im2col", n, "MMiiiiiiiiiiii", img, ws, (int)off, (int)g->N, (int)g->Ci, (int)g->Hi,
-                   (int)g->Wi, (int)g->Ho, (int)g->Wo, (int)g->KH, (int)g->KW, (int)g->S, (int)g->P, (int)n);
+    size_t n = transposed ? corr_nl(g) : corr_ck(g) * g->Ho;
+    return ocl_run(c, transposed ? "conv_im2col_t" : "conv_im2col", n, "MMiiiiiiiiiiii", img, ws, (int)off, (int)g->N,
+                   (int)g->Ci, (int)g->Hi, (int)g->Wi, (int)g->Ho, (int)g->Wo, (int)g->KH, (int)g->KW, (int)g->S,
+                   (int)g->P, (int)n);
 }
 
-/* out'[Co, NL] at ws + off from out[N, Co, L]; a single image needs no
- * swap, so *m, *moff then name out itself. */
-static gan_status out_swapped(gan_ctx *c, const corr *g, cl_mem out, cl_mem ws, size_t off, cl_mem *m, size_t *moff)
+/* out'[Co, NL] at ws + off from out[N, Co, L]; for a single image the two
+ * are the same, so *m, *moff then name out itself. */
+static gan_status out_cols(gan_ctx *c, const corr *g, cl_mem out, cl_mem ws, size_t off, cl_mem *m, size_t *moff)
 {
-    size_t L = g->Ho * g->Wo, n = g->N * g->Co;
+    size_t L = g->Ho * g->Wo, n = g->Co * L;
     *m = out;
     *moff = 0;
     if (g->N == 1) return GAN_OK;
     *m = ws;
     *moff = off;
-    return ocl_run(c, "conv_swap01", n, "MiMiiiiTi", out, 0, ws, (int)off, (int)g->N, (int)g->Co, (int)L,
-                   (const gan_tensor *)NULL, (int)n);
+    return ocl_run(c, "conv_to_cols", n, "MMiiiii", out, ws, (int)off, (int)g->N, (int)g->Co, (int)L, (int)n);
 }
 
 /* out = Wm * im2col(img) (+ bias[Co] when not NULL). */
 static gan_status corr_fwd(gan_ctx *c, const corr *g, cl_mem img, cl_mem Wm, const gan_tensor *bias, cl_mem out)
 {
-    size_t CK = corr_ck(g), NL = corr_nl(g), L = g->Ho * g->Wo, swap = g->N > 1 ? g->Co * NL : 0;
+    size_t CK = corr_ck(g), NL = corr_nl(g), L = g->Ho * g->Wo, cols = g->N > 1 ? g->Co * NL : 0;
     cl_mem ws;
     gan_status st = corr_check(c, g);
-    if (!st) st = ocl_scratch(c, (CK * NL + swap) * sizeof(float), &ws);
+    if (!st) st = ocl_scratch(c, (CK * NL + cols) * sizeof(float), &ws);
     if (!st) st = im2col(c, g, img, ws, 0, 0);
     if (st) return st;
     ocl_gemm_args m = {.M = g->Co, .N = NL, .K = CK, .alpha = 1.f, .beta = 0.f,
                        .A = Wm, .lda = CK, .B = ws, .ldb = NL,
-                       .C = swap ? ws : out, .offc = swap ? CK * NL : 0, .ldc = NL, .batch = 1};
+                       .C = cols ? ws : out, .offc = cols ? CK * NL : 0, .ldc = NL, .batch = 1};
     if ((st = ocl_gemm_run(c, &m))) return st;
-    if (!swap) return bias ? ocl_bias_add(c, out, bias, g->N, g->Co, L) : GAN_OK;
-    size_t rows = g->Co * g->N;
-    return ocl_run(c, "conv_swap01", rows, "MiMiiiiTi", ws, (int)(CK * NL), out, 0, (int)g->Co, (int)g->N, (int)L,
-                   bias, (int)rows);
+    if (!cols) return bias ? ocl_bias_add(c, out, bias, g->N, g->Co, L) : GAN_OK;
+    size_t n = g->N * g->Co;
+    return ocl_run(c, "conv_from_cols", n, "MiMiiiTi", ws, (int)(CK * NL), out, (int)g->N, (int)g->Co, (int)L, bias,
+                   (int)n);
 }
 
 /* img = col2im(Wm^T * out) (+ bias[Ci] when not NULL). */
 static gan_status corr_data(gan_ctx *c, const corr *g, cl_mem out, cl_mem Wm, const gan_tensor *bias, cl_mem img)
 {
-    size_t CK = corr_ck(g), NL = corr_nl(g), swap = g->N > 1 ? g->Co * NL : 0;
+    size_t CK = corr_ck(g), NL = corr_nl(g), cols = g->N > 1 ? g->Co * NL : 0;
     cl_mem ws, o;
     size_t ooff;
     gan_status st = corr_check(c, g);
-    if (!st) st = ocl_scratch(c, (swap + CK * NL) * sizeof(float), &ws);
-    if (!st) st = out_swapped(c, g, out, ws, 0, &o, &ooff);
+    if (!st) st = ocl_scratch(c, (cols + CK * NL) * sizeof(float), &ws);
+    if (!st) st = out_cols(c, g, out, ws, 0, &o, &ooff);
     if (st) return st;
     ocl_gemm_args m = {.ta = 1, .M = CK, .N = NL, .K = g->Co, .alpha = 1.f, .beta = 0.f,
                        .A = Wm, .lda = CK, .B = o, .offb = ooff, .ldb = NL,
-                       .C = ws, .offc = swap, .ldc = NL, .batch = 1};
+                       .C = ws, .offc = cols, .ldc = NL, .batch = 1};
     if ((st = ocl_gemm_run(c, &m))) return st;
-    size_t n = g->N * g->Ci * g->Hi;
-    return ocl_run(c, "conv_col2im", n, "MiMiiiiiiiiiiiTi", ws, (int)swap, img, (int)g->N, (int)g->Ci, (int)g->Hi,
-                   (int)g->Wi, (int)g->Ho, (int)g->Wo, (int)g->KH, (int)g->KW, (int)g->S, (int)g->P, (int)NL, bias,
-                   (int)n);
+    size_t n = g->Ci * g->Hi * g->Wi * ((g->N + 15) / 16);
+    return ocl_run(c, "conv_col2im", n, "MiMiiiiiiiiiiTi", ws, (int)cols, img, (int)g->N, (int)g->Ci, (int)g->Hi,
+                   (int)g->Wi, (int)g->Ho, (int)g->Wo, (int)g->KH, (int)g->KW, (int)g->S, (int)g->P, bias, (int)n);
 }
 
 static gan_status corr_wgrad(gan_ctx *c, const corr *g, cl_mem img, cl_mem out, cl_mem dWm)
 {
-    size_t CK = corr_ck(g), NL = corr_nl(g), swap = g->N > 1 ? g->Co * NL : 0;
+    size_t CK = corr_ck(g), NL = corr_nl(g), cols = g->N > 1 ? g->Co * NL : 0;
     cl_mem ws, o;
     size_t ooff;
     gan_status st = corr_check(c, g);
-    if (!st) st = ocl_scratch(c, (swap + NL * CK) * sizeof(float), &ws);
-    if (!st) st = out_swapped(c, g, out, ws, 0, &o, &ooff);
-    if (!st) st = im2col(c, g, img, ws, swap, 1);
+    if (!st) st = ocl_scratch(c, (cols + NL * CK) * sizeof(float), &ws);
+    if (!st) st = out_cols(c, g, out, ws, 0, &o, &ooff);
+    if (!st) st = im2col(c, g, img, ws, cols, 1);
     if (st) return st;
     ocl_gemm_args m = {.M = g->Co, .N = CK, .K = NL, .alpha = 1.f, .beta = 0.f,
-                       .A = o, .offa = ooff, .lda = NL, .B = ws, .offb = swap, .ldb = CK,
+                       .A = o, .offa = ooff, .lda = NL, .B = ws, .offb = cols, .ldb = CK,
                        .C = dWm, .ldc = CK, .batch = 1};
     return ocl_gemm_run(c, &m);
 }

@@ -21,7 +21,7 @@ gan_status ocl_act_backward(gan_ctx *c, gan_act kind, float slope, const gan_ten
 gan_status ocl_dropout_forward(gan_ctx *c, float p, gan_rng rng, const gan_tensor *x, gan_tensor *mask, gan_tensor *y)
 {
     float scale = 1.0f / (1.0f - p); /* the reference's float, not the device's division */
-    return ocl_run(c, "ew_dropout_forward", x->numel, "TTTfflli", x, mask, y, (double)p, (double)scale, rng.seed,
+    return ocl_run(c, "ew_dropout_forward", (x->numel + 3) / 4, "TTTfflli", x, mask, y, (double)p, (double)scale, rng.seed,
                    rng.counter, (int)x->numel);
 }
 
@@ -32,7 +32,7 @@ gan_status ocl_dropout_backward(gan_ctx *c, const gan_tensor *mask, const gan_te
 
 gan_status ocl_noise_forward(gan_ctx *c, float std, gan_rng rng, const gan_tensor *x, gan_tensor *y)
 {
-    return ocl_run(c, "ew_noise_forward", x->numel, "TTflli", x, y, (double)std, rng.seed, rng.counter,
+    return ocl_run(c, "ew_noise_forward", (x->numel + 1) / 2, "TTflli", x, y, (double)std, rng.seed, rng.counter,
                    (int)x->numel);
 }
 

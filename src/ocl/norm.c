@@ -1,5 +1,6 @@
 /* Device batch normalization (kernels in cl/norm.cl): a per-channel
- * reduction with one work-group per channel, then an element-wise pass.
+ * reduction with one work-group per channel (one work-item per channel for
+ * dense [N, C] input), then an element-wise pass.
  * Backward keeps its per-channel sums in the context's scratch buffer. */
 #include "../internal.h"
 
@@ -39,11 +40,16 @@ gan_status ocl_batchnorm_forward(gan_ctx *c, const gan_tensor *x, const gan_tens
     if (!p->training)
         return ocl_run(c, "bn_normalize", x->numel, "TTTTTTifiii", x, y, gamma, beta, run_mean, run_var, 1,
                        (double)p->eps, (int)C, (int)S, n);
-    size_t L;
-    TRY(reduce_local(c, "bn_stats", N * S, &L));
-    size_t global = C * L;
-    TRY(ocl_run_nd(c, "bn_stats", 1, &global, &L, "TTTTTffiiiL", x, save_mean, save_invstd, run_mean, run_var,
-                   (double)p->momentum, (double)p->eps, (int)N, (int)C, (int)S, L * sizeof(float)));
+    if (S == 1) {
+        TRY(ocl_run(c, "bn_stats_cols", C, "TTTTTffii", x, save_mean, save_invstd, run_mean, run_var,
+                    (double)p->momentum, (double)p->eps, (int)N, (int)C));
+    } else {
+        size_t L;
+        TRY(reduce_local(c, "bn_stats", N * S, &L));
+        size_t global = C * L;
+        TRY(ocl_run_nd(c, "bn_stats", 1, &global, &L, "TTTTTffiiiL", x, save_mean, save_invstd, run_mean, run_var,
+                       (double)p->momentum, (double)p->eps, (int)N, (int)C, (int)S, L * sizeof(float)));
+    }
     TRY(ocl_run(c, "bn_normalize", x->numel, "TTTTTTifiii", x, y, gamma, beta, save_mean, save_invstd, 0,
                 (double)p->eps, (int)C, (int)S, n));
 cleanup:
@@ -60,10 +66,15 @@ gan_status ocl_batchnorm_backward(gan_ctx *c, const gan_tensor *x, const gan_ten
     if (!dx && !dgamma && !dbeta) return GAN_OK;
     cl_mem sums;
     TRY(ocl_scratch(c, 2 * C * sizeof(float), &sums));
-    TRY(reduce_local(c, "bn_backward_reduce", N * S, &L));
-    size_t global = C * L;
-    TRY(ocl_run_nd(c, "bn_backward_reduce", 1, &global, &L, "TTTTMTTiiiL", x, dy, save_mean, save_invstd, sums,
-                   dgamma, dbeta, (int)N, (int)C, (int)S, L * sizeof(float)));
+    if (S == 1) {
+        TRY(ocl_run(c, "bn_backward_reduce_cols", C, "TTTTMTTii", x, dy, save_mean, save_invstd, sums, dgamma, dbeta,
+                    (int)N, (int)C));
+    } else {
+        TRY(reduce_local(c, "bn_backward_reduce", N * S, &L));
+        size_t global = C * L;
+        TRY(ocl_run_nd(c, "bn_backward_reduce", 1, &global, &L, "TTTTMTTiiiL", x, dy, save_mean, save_invstd, sums,
+                       dgamma, dbeta, (int)N, (int)C, (int)S, L * sizeof(float)));
+    }
     if (dx)
         TRY(ocl_run(c, "bn_backward_dx", x->numel, "TTTTTTMiiii", x, dy, dx, gamma, save_mean, save_invstd, sums,
                     (int)(N * S), (int)C, (int)S, (int)x->numel));

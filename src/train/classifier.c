@@ -1,0 +1,204 @@
+/* Supervised classifier training (softmax cross entropy, Adam), evaluation
+ * over a dataset, and checkpoints (include/gancl/classifier.h). */
+#include "gancl/classifier.h"
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+gan_cls_config gan_cls_default(void)
+{
+    return (gan_cls_config){
+        .model = gan_cnn_default(),
+        .batch = 64,
+        .adam = {.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .step = 0},
+        .seed = 1,
+    };
+}
+
+gan_status gan_cls_init(gan_ctx *c, gan_cls *m, const gan_cls_config *cfg)
+{
+    gan_status st = GAN_OK;
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg;
+    int N = cfg->batch;
+    if (N < 1) return GAN_FAIL(c, GAN_ERR_ARG, "batch size %d: expected >= 1", N);
+    m->rng = (gan_rng){.seed = cfg->seed, .counter = 0};
+    TRY(gan_cnn_init(c, &m->net, &cfg->model, N, &m->rng));
+    TRY(gan_tensor_alloc4(c, &m->x, GAN_F32, 4, N, 1, 28, 28));
+    TRY(gan_tensor_alloc4(c, &m->labels, GAN_I32, 1, N, 0, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->loss, GAN_F32, 1, 1, 0, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->grad, GAN_F32, 2, N, GAN_CNN_CLASSES, 0, 0));
+    m->h_x = malloc((size_t)N * 784 * sizeof *m->h_x);
+    m->h_logits = malloc((size_t)N * GAN_CNN_CLASSES * sizeof *m->h_logits);
+    m->h_labels = malloc((size_t)N * sizeof *m->h_labels);
+    m->h_idx = malloc((size_t)N * sizeof *m->h_idx);
+    if (!m->h_x || !m->h_logits || !m->h_labels || !m->h_idx)
+        st = GAN_FAIL(c, GAN_ERR_NOMEM, "classifier host buffers for batch %d", N);
+cleanup:
+    return st;
+}
+
+/* The class with the largest logit; the first one wins ties, and a NaN is
+ * never the largest. */
+static int argmax(const float *l)
+{
+    int best = 0;
+    for (int k = 1; k < GAN_CNN_CLASSES; k++)
+        if (l[k] > l[best]) best = k;
+    return best;
+}
+
+gan_status gan_cls_step(gan_ctx *c, gan_cls *m, const gan_tensor *x, const gan_tensor *labels, gan_cls_stats *stats)
+{
+    gan_status st = GAN_OK;
+    int N = m->cfg.batch, n = x->dim[0];
+    gan_tensor grad;
+    if (x->ndim != 4 || n < 1 || n > N || x->dim[1] != 1 || x->dim[2] != 28 || x->dim[3] != 28) {
+        char b[64];
+        return GAN_FAIL(c, GAN_ERR_SHAPE, "classifier batch %s: expected [1..%d, 1, 28, 28]",
+                        gan_tensor_shape_str(x, b, sizeof b), N);
+    }
+    gan_adam_params hp = m->cfg.adam;
+    hp.step = m->step + 1;
+    TRY(gan_tensor_narrow(c, &m->grad, n, &grad));
+    TRY(gan_cnn_forward(c, &m->net, x, 1, &m->rng));
+    TRY(gan_softmax_xent(c, &m->net.fc2.y, labels, &m->loss, &grad));
+    if (stats) {
+        TRY(gan_tensor_read(c, &m->net.fc2.y, m->h_logits));
+        TRY(gan_tensor_read(c, labels, m->h_labels));
+    }
+    TRY(gan_cnn_backward(c, &m->net, x, &grad));
+    TRY(gan_params_adam(c, &m->net.params, &hp));
+    m->step++;
+    if (stats) {
+        int right = 0;
+        for (int i = 0; i < n; i++) right += argmax(m->h_logits + (size_t)i * GAN_CNN_CLASSES) == m->h_labels[i];
+        TRY(gan_tensor_read(c, &m->loss, &stats->loss));
+        stats->accuracy = (float)right / (float)n;
+    }
+cleanup:
+    return st;
+}
+
+void gan_cls_free(gan_ctx *c, gan_cls *m)
+{
+    gan_cnn_free(c, &m->net);
+    gan_tensor *all[] = {&m->x, &m->labels, &m->loss, &m->grad};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) gan_tensor_free(c, all[i]);
+    free(m->h_x);
+    free(m->h_logits);
+    free(m->h_labels);
+    free(m->h_idx);
+    memset(m, 0, sizeof *m);
+}
+
+gan_status gan_cls_evaluate(gan_ctx *c, gan_cls *m, const gan_dataset *d, const gan_indices *set, gan_cls_eval *out)
+{
+    gan_status st = GAN_OK;
+    size_t total = set ? set->n : d->n, N = (size_t)m->cfg.batch;
+    gan_tensor x;
+    memset(out, 0, sizeof *out);
+    if (d->h != 28 || d->w != 28) return GAN_FAIL(c, GAN_ERR_SHAPE, "evaluation data is %dx%d: expected 28x28", d->h, d->w);
+    for (size_t at = 0; at < total; at += N) {
+        size_t n = total - at < N ? total - at : N;
+        const size_t *idx = m->h_idx;
+        if (set)
+            idx = set->idx + at;
+        else
+            for (size_t i = 0; i < n; i++) m->h_idx[i] = at + i;
+        TRY(gan_dataset_batch(c, d, idx, n, GAN_RANGE_UNIT, m->h_x, NULL));
+        TRY(gan_tensor_narrow(c, &m->x, (int)n, &x));
+        TRY(gan_tensor_write(c, &x, m->h_x));
+        TRY(gan_cnn_forward(c, &m->net, &x, 0, NULL));
+        TRY(gan_tensor_read(c, &m->net.fc2.y, m->h_logits));
+        for (size_t i = 0; i < n; i++) {
+            int truth = d->labels[idx[i]], pred = argmax(m->h_logits + i * GAN_CNN_CLASSES);
+            if (truth >= GAN_CNN_CLASSES)
+                return GAN_FAIL(c, GAN_ERR_ARG, "evaluation item %zu has label %d: expected 0..9", idx[i], truth);
+            out->confusion[truth][pred]++;
+            out->class_n[truth]++;
+            out->correct += truth == pred;
+        }
+    }
+    out->n = total;
+    out->accuracy = total ? (double)out->correct / (double)total : 0.0;
+    for (int k = 0; k < GAN_CNN_CLASSES; k++)
+        out->class_acc[k] = out->class_n[k] ? (double)out->confusion[k][k] / (double)out->class_n[k] : 0.0;
+cleanup:
+    return st;
+}
+
+/* The fields that define the network: a checkpoint must match them all. */
+typedef struct arch_kv {
+    char buf[6][32];
+    gan_ckpt_kv kv[6];
+} arch_kv;
+
+static int arch_of(const gan_cls_config *cfg, arch_kv *a)
+{
+    const gan_cnn_config *m = &cfg->model;
+    const char *keys[] = {"model", "conv1", "conv2", "hidden", "dropout1", "dropout2"};
+    snprintf(a->buf[0], sizeof a->buf[0], "cnn-classifier");
+    snprintf(a->buf[1], sizeof a->buf[1], "%d", m->c1);
+    snprintf(a->buf[2], sizeof a->buf[2], "%d", m->c2);
+    snprintf(a->buf[3], sizeof a->buf[3], "%d", m->hidden);
+    snprintf(a->buf[4], sizeof a->buf[4], "%.9g", m->drop1);
+    snprintf(a->buf[5], sizeof a->buf[5], "%.9g", m->drop2);
+    for (int i = 0; i < 6; i++) a->kv[i] = (gan_ckpt_kv){keys[i], a->buf[i]};
+    return 6;
+}
+
+gan_status gan_cls_save(gan_ctx *c, const gan_cls *m, const char *path, const gan_ckpt_kv *extra, int nextra)
+{
+    arch_kv a;
+    int n = arch_of(&m->cfg, &a);
+    char run[7][32];
+    snprintf(run[0], sizeof run[0], "%d", m->step);
+    snprintf(run[1], sizeof run[1], "%llu", (unsigned long long)m->rng.seed);
+    snprintf(run[2], sizeof run[2], "%llu", (unsigned long long)m->rng.counter);
+    snprintf(run[3], sizeof run[3], "%d", m->cfg.batch);
+    snprintf(run[4], sizeof run[4], "%.9g", m->cfg.adam.lr);
+    snprintf(run[5], sizeof run[5], "%.9g", m->cfg.adam.beta1);
+    snprintf(run[6], sizeof run[6], "%.9g", m->cfg.adam.beta2);
+    const char *keys[] = {"step", "rng_seed", "rng_counter", "batch", "lr", "beta1", "beta2"};
+    gan_ckpt_kv meta[40];
+    int k = 0;
+    for (int i = 0; i < n; i++) meta[k++] = a.kv[i];
+    for (int i = 0; i < 7; i++) meta[k++] = (gan_ckpt_kv){keys[i], run[i]};
+    for (int i = 0; i < nextra && k < 40; i++) meta[k++] = extra[i];
+    gan_params *regs[1] = {(gan_params *)&m->net.params};
+    return gan_state_save(c, path, regs, 1, meta, k);
+}
+
+static int parse_u64(const char *s, unsigned long long *out)
+{
+    char *end;
+    if (!s || !*s) return -1;
+    *out = strtoull(s, &end, 10);
+    return *end ? -1 : 0;
+}
+
+gan_status gan_cls_load(gan_ctx *c, gan_cls *m, const char *path, gan_ckpt **out)
+{
+    arch_kv a;
+    int n = arch_of(&m->cfg, &a);
+    gan_ckpt *k = NULL;
+    gan_params *regs[1] = {&m->net.params};
+    gan_status st = gan_state_load(c, path, regs, 1, a.kv, n, &k);
+    if (st) return st;
+    unsigned long long step, seed, counter;
+    if (parse_u64(gan_ckpt_meta(k, "step"), &step) || step > 2147483647u ||
+        parse_u64(gan_ckpt_meta(k, "rng_seed"), &seed) || parse_u64(gan_ckpt_meta(k, "rng_counter"), &counter)) {
+        gan_ckpt_free(k);
+        return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: step, rng_seed or rng_counter missing or not an integer", path);
+    }
+    m->step = (int)step;
+    m->rng = (gan_rng){.seed = seed, .counter = counter};
+    m->cfg.seed = seed;
+    if (out)
+        *out = k;
+    else
+        gan_ckpt_free(k);
+    return GAN_OK;
+}

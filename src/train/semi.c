@@ -1,0 +1,388 @@
+/* Semi-supervised GAN training step (Salimans et al. 2016), checkpoints and
+ * inference (include/gancl/semi.h).
+ *
+ * D's three loss terms share one forward and one backward: the labeled,
+ * unlabeled and fake batches are concatenated into 3N rows (the
+ * discriminator has no batch statistics, so rows do not interact), the
+ * logits are split back with concat_backward, each term's gradient is
+ * written by its loss op, and the gradients are concatenated again. That
+ * gives the summed parameter gradients from one backward pass, with GEMMs
+ * three times taller than three separate passes would run. The unlabeled
+ * terms carry Salimans' factor 0.5:
+ *   L_D = xent(lab) + 0.5 * lse_loss(unl, real) + 0.5 * lse_loss(fake),
+ * the 0.5 applied to their gradients with a fill and an axpy. */
+#include "gancl/semi.h"
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+gan_semi_config gan_semi_default(void)
+{
+    return (gan_semi_config){
+        .nz = 100,
+        .g_hidden = 500,
+        .d_hidden = {1000, 500, 250, 250, 250},
+        .nclass = 10,
+        .noise_in = 0.3f,
+        .noise_hidden = 0.5f,
+        .init_std = 0.05f,
+        .batch = 100,
+        .adam = {.lr = 3e-3f, .beta1 = 0.5f, .beta2 = 0.999f, .eps = 1e-8f, .step = 0},
+        .seed = 1,
+    };
+}
+
+gan_status gan_semi_init(gan_ctx *c, gan_semi *m, const gan_semi_config *cfg)
+{
+    gan_status st = GAN_OK;
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg;
+    int N = cfg->batch, K = cfg->nclass, F = cfg->d_hidden[GAN_SEMI_DEPTH - 1];
+    if (N < 1) return GAN_FAIL(c, GAN_ERR_ARG, "batch size %d: expected >= 1", N);
+    if (cfg->nz < 1 || cfg->g_hidden < 1 || K < 1)
+        return GAN_FAIL(c, GAN_ERR_ARG, "nz %d, g_hidden %d, nclass %d: expected >= 1", cfg->nz, cfg->g_hidden, K);
+    for (int l = 0; l < GAN_SEMI_DEPTH; l++)
+        if (cfg->d_hidden[l] < 1) return GAN_FAIL(c, GAN_ERR_ARG, "d_hidden[%d] is %d: expected >= 1", l, cfg->d_hidden[l]);
+    m->rng = (gan_rng){.seed = cfg->seed, .counter = 0};
+    TRY(gan_semi_g_init(c, &m->g, cfg, N, &m->rng));
+    TRY(gan_semi_d_init(c, &m->d, cfg, 3 * N, &m->rng));
+    TRY(gan_tensor_alloc4(c, &m->z, GAN_F32, 2, N, cfg->nz, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->sample_z, GAN_F32, 2, 64, cfg->nz, 0, 0));
+    TRY(gan_rng_uniform(c, gan_rng_take(&m->rng, m->sample_z.numel, 0), &m->sample_z));
+    TRY(gan_params_add_buffer(c, &m->g.params, "gen", "sample_noise", &m->sample_z));
+    TRY(gan_tensor_alloc4(c, &m->x2, GAN_F32, 2, 2 * N, 784, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->x3, GAN_F32, 2, 3 * N, 784, 0, 0));
+    gan_tensor *nk[] = {&m->lg_lab, &m->lg_unl, &m->lg_fake, &m->gr_lab, &m->gr_unl, &m->gr_fake};
+    for (size_t i = 0; i < sizeof nk / sizeof nk[0]; i++) TRY(gan_tensor_alloc4(c, nk[i], GAN_F32, 2, N, K, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->lg_rest, GAN_F32, 2, 2 * N, K, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->gr_rest, GAN_F32, 2, 2 * N, K, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->gr_rest_half, GAN_F32, 2, 2 * N, K, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->gr3, GAN_F32, 2, 3 * N, K, 0, 0));
+    gan_tensor *l1[] = {&m->loss_lab, &m->loss_unl, &m->loss_fake, &m->loss_g};
+    for (size_t i = 0; i < sizeof l1 / sizeof l1[0]; i++) TRY(gan_tensor_alloc4(c, l1[i], GAN_F32, 1, 1, 0, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->m_unl, GAN_F32, 1, F, 0, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->m_gen, GAN_F32, 1, F, 0, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->dm, GAN_F32, 1, F, 0, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->dfeat, GAN_F32, 2, N, F, 0, 0));
+cleanup:
+    return st;
+}
+
+/* Rows viewed as one long row: concat along dim 1 of these views stacks
+ * the batches. */
+static gan_status flat(gan_ctx *c, const gan_tensor *t, gan_tensor *out)
+{
+    int d[2] = {1, (int)t->numel};
+    return gan_tensor_view(c, t, 2, d, out);
+}
+
+static gan_status concat_rows(gan_ctx *c, const gan_tensor *a, const gan_tensor *b, gan_tensor *y)
+{
+    gan_status st = GAN_OK;
+    gan_tensor fa, fb, fy;
+    TRY(flat(c, a, &fa));
+    TRY(flat(c, b, &fb));
+    TRY(flat(c, y, &fy));
+    TRY(gan_concat_forward(c, &fa, &fb, &fy));
+cleanup:
+    return st;
+}
+
+static gan_status split_rows(gan_ctx *c, const gan_tensor *y, gan_tensor *a, gan_tensor *b)
+{
+    gan_status st = GAN_OK;
+    gan_tensor fa, fb, fy;
+    TRY(flat(c, a, &fa));
+    TRY(flat(c, b, &fb));
+    TRY(flat(c, y, &fy));
+    TRY(gan_concat_backward(c, &fy, &fa, &fb));
+cleanup:
+    return st;
+}
+
+static gan_status check_batch(gan_ctx *c, const gan_tensor *x, int N, const char *what)
+{
+    if (x->ndim != 2 || x->dim[0] != N || x->dim[1] != 784) {
+        char b[64];
+        return GAN_FAIL(c, GAN_ERR_SHAPE, "%s batch %s: expected [%d, 784]", what, gan_tensor_shape_str(x, b, sizeof b),
+                        N);
+    }
+    return GAN_OK;
+}
+
+static double host_lse(const float *row, int K)
+{
+    double mx = row[0], s = 0;
+    for (int k = 1; k < K; k++) mx = fmax(mx, row[k]);
+    for (int k = 0; k < K; k++) s += exp((double)row[k] - mx);
+    return mx + log(s);
+}
+
+static int host_argmax(const float *row, int K)
+{
+    int best = 0;
+    for (int k = 1; k < K; k++)
+        if (row[k] > row[best]) best = k;
+    return best;
+}
+
+/* Statistics of the D step from its logits [3N, K]. */
+static gan_status d_stats(gan_ctx *c, gan_semi *m, const gan_tensor *labels, gan_semi_stats *s)
+{
+    gan_status st = GAN_OK;
+    int N = m->cfg.batch, K = m->cfg.nclass;
+    float *lg = malloc((size_t)3 * N * K * sizeof *lg);
+    int32_t *y = malloc((size_t)N * sizeof *y);
+    if (!lg || !y) {
+        st = GAN_FAIL(c, GAN_ERR_NOMEM, "step statistics");
+        goto cleanup;
+    }
+    TRY(gan_tensor_read(c, &m->d.fc[GAN_SEMI_DEPTH].y, lg));
+    TRY(gan_tensor_read(c, labels, y));
+    double acc = 0, dr = 0, df = 0;
+    for (int n = 0; n < N; n++) {
+        acc += host_argmax(lg + (size_t)n * K, K) == y[n];
+        dr += 1.0 / (1.0 + exp(-host_lse(lg + (size_t)(N + n) * K, K)));
+        df += 1.0 / (1.0 + exp(-host_lse(lg + (size_t)(2 * N + n) * K, K)));
+    }
+    s->train_acc = (float)(acc / N);
+    s->d_real = (float)(dr / N);
+    s->d_fake = (float)(df / N);
+cleanup:
+    free(lg);
+    free(y);
+    return st;
+}
+
+gan_status gan_semi_step(gan_ctx *c, gan_semi *m, const gan_tensor *x_lab, const gan_tensor *labels,
+                         const gan_tensor *x_unl, const gan_tensor *x_unl2, gan_semi_stats *stats)
+{
+    gan_status st = GAN_OK;
+    int N = m->cfg.batch;
+    TRY(check_batch(c, x_lab, N, "labeled"));
+    TRY(check_batch(c, x_unl, N, "unlabeled"));
+    TRY(check_batch(c, x_unl2, N, "second unlabeled"));
+    if (labels->dtype != GAN_I32 || labels->ndim != 1 || labels->dim[0] != N) {
+        char b[64];
+        return GAN_FAIL(c, GAN_ERR_SHAPE, "labels %s: expected [%d] I32", gan_tensor_shape_str(labels, b, sizeof b), N);
+    }
+    gan_adam_params hp = m->cfg.adam;
+    hp.step = m->step + 1;
+    const gan_tensor *fake = &m->g.sig.y;
+    const gan_tensor *feat = &m->d.relu[GAN_SEMI_DEPTH - 1].y;
+
+    /* D step */
+    TRY(gan_rng_uniform(c, gan_rng_take(&m->rng, m->z.numel, 0), &m->z));
+    TRY(gan_semi_g_forward(c, &m->g, &m->z, 1));
+    TRY(concat_rows(c, x_lab, x_unl, &m->x2));
+    TRY(concat_rows(c, &m->x2, fake, &m->x3));
+    TRY(gan_semi_d_forward(c, &m->d, &m->x3, 1, &m->rng));
+    TRY(split_rows(c, &m->d.fc[GAN_SEMI_DEPTH].y, &m->lg_lab, &m->lg_rest));
+    TRY(split_rows(c, &m->lg_rest, &m->lg_unl, &m->lg_fake));
+    TRY(gan_softmax_xent(c, &m->lg_lab, labels, &m->loss_lab, &m->gr_lab));
+    TRY(gan_lse_loss(c, &m->lg_unl, 1, &m->loss_unl, &m->gr_unl));
+    TRY(gan_lse_loss(c, &m->lg_fake, 0, &m->loss_fake, &m->gr_fake));
+    TRY(concat_rows(c, &m->gr_unl, &m->gr_fake, &m->gr_rest));
+    TRY(gan_fill(c, &m->gr_rest_half, 0.f));
+    TRY(gan_axpy(c, 0.5f, &m->gr_rest, &m->gr_rest_half));
+    TRY(concat_rows(c, &m->gr_lab, &m->gr_rest_half, &m->gr3));
+    if (stats) TRY(d_stats(c, m, labels, stats));
+    TRY(gan_semi_d_backward(c, &m->d, &m->gr3, 0, 0, 1));
+    TRY(gan_params_adam(c, &m->d.params, &hp));
+
+    /* G step: feature matching against the updated D */
+    TRY(gan_rng_uniform(c, gan_rng_take(&m->rng, m->z.numel, 0), &m->z));
+    TRY(gan_semi_g_forward(c, &m->g, &m->z, 1));
+    TRY(gan_semi_d_forward(c, &m->d, x_unl2, 1, &m->rng));
+    TRY(gan_batch_mean_forward(c, feat, &m->m_unl));
+    TRY(gan_semi_d_forward(c, &m->d, fake, 1, &m->rng));
+    TRY(gan_batch_mean_forward(c, feat, &m->m_gen));
+    TRY(gan_mse(c, &m->m_gen, &m->m_unl, &m->loss_g, &m->dm));
+    TRY(gan_batch_mean_backward(c, &m->dm, &m->dfeat));
+    TRY(gan_semi_d_backward(c, &m->d, &m->dfeat, 1, 1, 0));
+    TRY(gan_semi_g_backward(c, &m->g, &m->z, &m->d.fc[0].dx));
+    TRY(gan_params_adam(c, &m->g.params, &hp));
+    m->step++;
+
+    if (stats) {
+        float lab, unl, fk, lg;
+        TRY(gan_tensor_read(c, &m->loss_lab, &lab));
+        TRY(gan_tensor_read(c, &m->loss_unl, &unl));
+        TRY(gan_tensor_read(c, &m->loss_fake, &fk));
+        TRY(gan_tensor_read(c, &m->loss_g, &lg));
+        stats->loss_lab = lab;
+        stats->loss_unl = 0.5f * (unl + fk);
+        stats->loss_g = lg;
+    }
+cleanup:
+    return st;
+}
+
+gan_status gan_semi_data_init(gan_ctx *c, gan_semi *m, const gan_tensor *x)
+{
+    gan_status st = GAN_OK;
+    int n = x->dim[0];
+    float *y = NULL, *g = NULL, *b = NULL;
+    if (x->ndim != 2 || x->dim[1] != 784 || n < 2 || n > 3 * m->cfg.batch) {
+        char buf[64];
+        return GAN_FAIL(c, GAN_ERR_SHAPE, "initialisation batch %s: expected [n, 784] with 2 <= n <= %d",
+                        gan_tensor_shape_str(x, buf, sizeof buf), 3 * m->cfg.batch);
+    }
+    for (int l = 0; l <= GAN_SEMI_DEPTH; l++) {
+        gan_nn_wndense *fc = &m->d.fc[l];
+        int O = fc->O;
+        free(y);
+        free(g);
+        free(b);
+        y = malloc((size_t)n * O * sizeof *y);
+        g = malloc((size_t)O * sizeof *g);
+        b = malloc((size_t)O * sizeof *b);
+        if (!y || !g || !b) {
+            st = GAN_FAIL(c, GAN_ERR_NOMEM, "data-dependent initialisation");
+            goto cleanup;
+        }
+        TRY(gan_fill(c, &fc->g.w, 1.f));
+        TRY(gan_fill(c, &fc->b.w, 0.f));
+        TRY(gan_semi_d_forward(c, &m->d, x, 1, &m->rng));
+        TRY(gan_tensor_read(c, &fc->y, y));
+        for (int o = 0; o < O; o++) {
+            double mu = 0, var = 0;
+            for (int i = 0; i < n; i++) mu += y[(size_t)i * O + o];
+            mu /= n;
+            for (int i = 0; i < n; i++) {
+                double d = y[(size_t)i * O + o] - mu;
+                var += d * d;
+            }
+            /* a unit (nearly) constant on the batch keeps unit scale */
+            double s = sqrt(var / n);
+            if (!(s > 1e-6)) s = 1;
+            g[o] = (float)(1 / s);
+            b[o] = (float)(-mu / s);
+        }
+        TRY(gan_tensor_write(c, &fc->g.w, g));
+        TRY(gan_tensor_write(c, &fc->b.w, b));
+    }
+cleanup:
+    free(y);
+    free(g);
+    free(b);
+    return st;
+}
+
+gan_status gan_semi_classify(gan_ctx *c, gan_semi *m, const gan_tensor *x, int32_t *pred)
+{
+    gan_status st = GAN_OK;
+    int n = x->dim[0], K = m->cfg.nclass;
+    float *lg = NULL;
+    if (x->ndim != 2 || x->dim[1] != 784 || n < 1 || n > 3 * m->cfg.batch) {
+        char b[64];
+        return GAN_FAIL(c, GAN_ERR_SHAPE, "images %s: expected [n, 784] with 1 <= n <= %d",
+                        gan_tensor_shape_str(x, b, sizeof b), 3 * m->cfg.batch);
+    }
+    if (!(lg = malloc((size_t)n * K * sizeof *lg))) return GAN_FAIL(c, GAN_ERR_NOMEM, "logits");
+    TRY(gan_semi_d_forward(c, &m->d, x, 0, &m->rng));
+    TRY(gan_tensor_read(c, &m->d.fc[GAN_SEMI_DEPTH].y, lg));
+    for (int i = 0; i < n; i++) pred[i] = host_argmax(lg + (size_t)i * K, K);
+cleanup:
+    free(lg);
+    return st;
+}
+
+gan_status gan_semi_sample(gan_ctx *c, gan_semi *m, int n, float *images)
+{
+    gan_status st = GAN_OK;
+    gan_tensor z;
+    if (n < 1 || n > 64 || n > m->cfg.batch)
+        return GAN_FAIL(c, GAN_ERR_ARG, "%d samples: expected 1..%d", n, m->cfg.batch < 64 ? m->cfg.batch : 64);
+    TRY(gan_tensor_narrow(c, &m->sample_z, n, &z));
+    TRY(gan_semi_g_forward(c, &m->g, &z, 0));
+    TRY(gan_tensor_read(c, &m->g.sig.y, images));
+cleanup:
+    return st;
+}
+
+void gan_semi_free(gan_ctx *c, gan_semi *m)
+{
+    gan_semi_g_free(c, &m->g);
+    gan_semi_d_free(c, &m->d);
+    gan_tensor *all[] = {&m->z,       &m->sample_z, &m->x2,       &m->x3,       &m->lg_lab,       &m->lg_rest,
+                         &m->lg_unl,  &m->lg_fake,  &m->gr_lab,   &m->gr_unl,   &m->gr_fake,      &m->gr_rest,
+                         &m->gr_rest_half, &m->gr3, &m->loss_lab, &m->loss_unl, &m->loss_fake,    &m->loss_g,
+                         &m->m_unl,   &m->m_gen,    &m->dm,       &m->dfeat};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) gan_tensor_free(c, all[i]);
+    memset(m, 0, sizeof *m);
+}
+
+/* The fields that define the networks: a checkpoint must match them all. */
+typedef struct arch_kv {
+    char buf[8][64];
+    gan_ckpt_kv kv[8];
+} arch_kv;
+
+static int arch_of(const gan_semi_config *cfg, arch_kv *a)
+{
+    const char *keys[] = {"model", "nz", "g_hidden", "d_hidden", "nclass", "noise"};
+    const int *h = cfg->d_hidden;
+    snprintf(a->buf[0], sizeof a->buf[0], "semi-mlp");
+    snprintf(a->buf[1], sizeof a->buf[1], "%d", cfg->nz);
+    snprintf(a->buf[2], sizeof a->buf[2], "%d", cfg->g_hidden);
+    snprintf(a->buf[3], sizeof a->buf[3], "%d,%d,%d,%d,%d", h[0], h[1], h[2], h[3], h[4]);
+    snprintf(a->buf[4], sizeof a->buf[4], "%d", cfg->nclass);
+    snprintf(a->buf[5], sizeof a->buf[5], "%.9g,%.9g", cfg->noise_in, cfg->noise_hidden);
+    for (int i = 0; i < 6; i++) a->kv[i] = (gan_ckpt_kv){keys[i], a->buf[i]};
+    return 6;
+}
+
+gan_status gan_semi_save(gan_ctx *c, const gan_semi *m, const char *path, const gan_ckpt_kv *extra, int nextra)
+{
+    arch_kv a;
+    int n = arch_of(&m->cfg, &a);
+    char run[6][32];
+    snprintf(run[0], sizeof run[0], "%d", m->step);
+    snprintf(run[1], sizeof run[1], "%llu", (unsigned long long)m->rng.seed);
+    snprintf(run[2], sizeof run[2], "%llu", (unsigned long long)m->rng.counter);
+    snprintf(run[3], sizeof run[3], "%d", m->cfg.batch);
+    snprintf(run[4], sizeof run[4], "%.9g", m->cfg.adam.lr);
+    snprintf(run[5], sizeof run[5], "%.9g", m->cfg.adam.beta1);
+    const char *keys[] = {"step", "rng_seed", "rng_counter", "batch", "lr", "beta1"};
+    gan_ckpt_kv meta[32];
+    int k = 0;
+    for (int i = 0; i < n; i++) meta[k++] = a.kv[i];
+    for (int i = 0; i < 6; i++) meta[k++] = (gan_ckpt_kv){keys[i], run[i]};
+    for (int i = 0; i < nextra && k < 32; i++) meta[k++] = extra[i];
+    gan_params *regs[2] = {(gan_params *)&m->g.params, (gan_params *)&m->d.params};
+    return gan_state_save(c, path, regs, 2, meta, k);
+}
+
+static int parse_u64(const char *s, unsigned long long *out)
+{
+    char *end;
+    if (!s || !*s) return -1;
+    *out = strtoull(s, &end, 10);
+    return *end ? -1 : 0;
+}
+
+gan_status gan_semi_load(gan_ctx *c, gan_semi *m, const char *path, gan_ckpt **out)
+{
+    arch_kv a;
+    int n = arch_of(&m->cfg, &a);
+    gan_ckpt *k = NULL;
+    gan_params *regs[2] = {&m->g.params, &m->d.params};
+    gan_status st = gan_state_load(c, path, regs, 2, a.kv, n, &k);
+    if (st) return st;
+    unsigned long long step, seed, counter;
+    if (parse_u64(gan_ckpt_meta(k, "step"), &step) || step > 2147483647u ||
+        parse_u64(gan_ckpt_meta(k, "rng_seed"), &seed) || parse_u64(gan_ckpt_meta(k, "rng_counter"), &counter)) {
+        gan_ckpt_free(k);
+        return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: step, rng_seed or rng_counter missing or not an integer", path);
+    }
+    m->step = (int)step;
+    m->rng = (gan_rng){.seed = seed, .counter = counter};
+    if (out)
+        *out = k;
+    else
+        gan_ckpt_free(k);
+    return GAN_OK;
+}

@@ -1,0 +1,308 @@
+/* The semi-supervised GAN as a whole: training steps on the device and on
+ * the reference from the same seed and data give the same losses and
+ * parameters, and a checkpointed run resumes bit-identically.
+ * Tolerances: losses atol 1e-5, rtol 1e-4 (as in dcgan_steps). Parameters
+ * atol 3e-5, rtol 1e-4: 1% of one Adam step at lr 3e-3 (the paper's rate),
+ * well above the ~1e-6 seen on PoCL after 10 steps. Adam divides each
+ * gradient by its own running magnitude, so a gradient near zero whose
+ * rounding differs between the backends could move its parameter by up
+ * to a step either way (see test_models.c); the inputs here keep every
+ * gradient well away from zero. */
+#include "registry.h"
+#include "gancl/semi.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define STEPS 10
+#define N 3
+
+static gan_semi_config tiny_semi(void)
+{
+    gan_semi_config cfg = gan_semi_default();
+    cfg.batch = N;
+    cfg.nz = 5;
+    cfg.g_hidden = 6;
+    int h[GAN_SEMI_DEPTH] = {16, 12, 8, 8, 8};
+    memcpy(cfg.d_hidden, h, sizeof h);
+    cfg.seed = 42;
+    return cfg;
+}
+
+typedef struct semi_data {
+    float *lab, *unl, *unl2;
+    int32_t labels[N];
+} semi_data;
+
+typedef struct semi_dev {
+    gan_tensor lab, unl, unl2, labels;
+} semi_dev;
+
+static int upload(th *t, gan_ctx *c, const semi_data *h, semi_dev *d)
+{
+    gan_tensor *x[3] = {&d->lab, &d->unl, &d->unl2};
+    const float *src[3] = {h->lab, h->unl, h->unl2};
+    for (int i = 0; i < 3; i++)
+        if (TH_OK(t, c, gan_tensor_alloc4(c, x[i], GAN_F32, 2, N, 784, 0, 0)) ||
+            TH_OK(t, c, gan_tensor_write(c, x[i], src[i])))
+            return -1;
+    if (TH_OK(t, c, gan_tensor_alloc4(c, &d->labels, GAN_I32, 1, N, 0, 0, 0)) ||
+        TH_OK(t, c, gan_tensor_write(c, &d->labels, h->labels)))
+        return -1;
+    return 0;
+}
+
+static void release(gan_ctx *c, semi_dev *d)
+{
+    gan_tensor_free(c, &d->lab);
+    gan_tensor_free(c, &d->unl);
+    gan_tensor_free(c, &d->unl2);
+    gan_tensor_free(c, &d->labels);
+}
+
+static int run(th *t, gan_ctx *c, gan_semi *m, const semi_data *h, int noise, gan_semi_stats *stats)
+{
+    gan_semi_config cfg = tiny_semi();
+    if (!noise) cfg.noise_in = cfg.noise_hidden = 0.f;
+    semi_dev d;
+    memset(&d, 0, sizeof d);
+    if (TH_OK(t, c, gan_semi_init(c, m, &cfg)) || upload(t, c, h, &d) ||
+        TH_OK(t, c, gan_semi_data_init(c, m, &d.unl)))
+        return -1;
+    for (int s = 0; s < STEPS; s++)
+        if (TH_OK(t, c, gan_semi_step(c, m, &d.lab, &d.labels, &d.unl, &d.unl2, &stats[s]))) return -1;
+    release(c, &d);
+    return 0;
+}
+
+static void compare_params(th *t, const char *model, gan_params *pd, gan_params *pr)
+{
+    if (pd->n != pr->n) th_fail(t, "%s: %d parameters on the device, %d on the reference", model, pd->n, pr->n);
+    for (int i = 0; i < pd->n && i < pr->n; i++) {
+        float *d = th_read(t, t->dev, &pd->p[i]->w), *r = th_read(t, t->ref, &pr->p[i]->w);
+        char what[96];
+        snprintf(what, sizeof what, "%s %s after %d steps", model, pr->p[i]->name, STEPS);
+        th_compare_host(t, what, d, r, pr->p[i]->w.numel, 3e-5, 1e-4);
+        free(d);
+        free(r);
+    }
+}
+
+/* Every parameter, Adam moment and buffer, read to the host. */
+static float *snapshot(th *t, gan_ctx *c, gan_semi *m, size_t *n)
+{
+    gan_params *regs[2] = {&m->g.params, &m->d.params};
+    size_t total = 0;
+    for (int r = 0; r < 2; r++) {
+        for (int i = 0; i < regs[r]->n; i++) total += 3 * regs[r]->p[i]->w.numel;
+        for (int i = 0; i < regs[r]->nbuf; i++) total += regs[r]->buf[i].t->numel;
+    }
+    float *all = malloc(total * sizeof *all), *at = all;
+    for (int r = 0; r < 2; r++) {
+        for (int i = 0; i < regs[r]->n; i++) {
+            gan_param *p = regs[r]->p[i];
+            gan_tensor *ts[3] = {&p->w, &p->m, &p->v};
+            for (int k = 0; k < 3; k++) {
+                TH_OK(t, c, gan_tensor_read(c, ts[k], at));
+                at += ts[k]->numel;
+            }
+        }
+        for (int i = 0; i < regs[r]->nbuf; i++) {
+            TH_OK(t, c, gan_tensor_read(c, regs[r]->buf[i].t, at));
+            at += regs[r]->buf[i].t->numel;
+        }
+    }
+    *n = total;
+    return all;
+}
+
+/* 3 steps, save, 2 more; a fresh model (another seed) loads the checkpoint
+ * and takes the same 2 steps: bit-identical state and statistics. A
+ * checkpoint of other widths is refused, naming the field. */
+static void resume_on(th *t, gan_ctx *c, const semi_data *h)
+{
+    char dir[] = "/tmp/gancl-semi-XXXXXX", path[128];
+    if (!mkdtemp(dir)) {
+        th_fail(t, "mkdtemp failed");
+        return;
+    }
+    snprintf(path, sizeof path, "%s/semi.safetensors", dir);
+    gan_semi_config cfg = tiny_semi();
+    gan_semi a, b, wrong;
+    gan_semi_stats sa, sb;
+    semi_dev d;
+    memset(&d, 0, sizeof d);
+    memset(&sa, 0, sizeof sa);
+    memset(&sb, 0, sizeof sb);
+    upload(t, c, h, &d);
+    TH_OK(t, c, gan_semi_init(c, &a, &cfg));
+    for (int s = 0; s < 3; s++) TH_OK(t, c, gan_semi_step(c, &a, &d.lab, &d.labels, &d.unl, &d.unl2, NULL));
+    TH_OK(t, c, gan_semi_save(c, &a, path, NULL, 0));
+    for (int s = 0; s < 2; s++) TH_OK(t, c, gan_semi_step(c, &a, &d.lab, &d.labels, &d.unl, &d.unl2, &sa));
+    cfg.seed = 999;
+    TH_OK(t, c, gan_semi_init(c, &b, &cfg));
+    TH_OK(t, c, gan_semi_load(c, &b, path, NULL));
+    if (b.step != 3) th_fail(t, "resumed at step %d, want 3", b.step);
+    for (int s = 0; s < 2; s++) TH_OK(t, c, gan_semi_step(c, &b, &d.lab, &d.labels, &d.unl, &d.unl2, &sb));
+    size_t na, nb;
+    float *pa = snapshot(t, c, &a, &na), *pb = snapshot(t, c, &b, &nb);
+    if (na != nb)
+        th_fail(t, "state sizes differ");
+    else
+        th_compare_bits(t, "semi state after resume vs uninterrupted", pb, pa, na);
+    th_compare_bits(t, "semi statistics after resume vs uninterrupted", &sb, &sa, sizeof sa / 4);
+    gan_semi_config other = tiny_semi();
+    other.d_hidden[2] = 9;
+    TH_OK(t, c, gan_semi_init(c, &wrong, &other));
+    gan_status st = gan_semi_load(c, &wrong, path, NULL);
+    if (st != GAN_ERR_MISMATCH || !strstr(gan_ctx_error(c), "d_hidden"))
+        th_fail(t, "resume with other widths: got %s: %s", gan_status_name(st), gan_ctx_error(c));
+    gan_ctx_clear_error(c);
+    free(pa);
+    free(pb);
+    gan_semi_free(c, &a);
+    gan_semi_free(c, &b);
+    gan_semi_free(c, &wrong);
+    release(c, &d);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* The whole step's gradients against finite differences on the reference:
+ * with lr 0 a step changes no parameter, and without noise, with the RNG
+ * rewound, it reproduces its losses exactly, so a step is a function of
+ * the parameters. D's gradients (left by the D step) are checked on
+ * L_lab + L_unl, G's (left by the G step) on the feature-matching loss.
+ * v ~ N(0, 1) here so that a step of 1e-2 is small against a row's norm;
+ * the losses carry the float rounding of every activation (~1e-6), so the
+ * FD is good to a few 1e-4: atol 1e-3, rtol 2e-2. A ReLU kink within a step of
+ * the point makes the one-sided differences disagree: such points are
+ * skipped, and more than a quarter of them skipped is a failure. */
+typedef struct step_fd {
+    th *t;
+    gan_semi *m;
+    semi_dev *d;
+    gan_rng rng0;
+    int g_loss;
+} step_fd;
+
+static double step_loss(void *u)
+{
+    step_fd *f = u;
+    gan_semi_stats s;
+    f->m->rng = f->rng0;
+    f->m->step = 0;
+    TH_OK(f->t, f->t->ref, gan_semi_step(f->t->ref, f->m, &f->d->lab, &f->d->labels, &f->d->unl, &f->d->unl2, &s));
+    return f->g_loss ? s.loss_g : (double)s.loss_lab + s.loss_unl;
+}
+
+static void fd_kinks(th *t, const char *what, step_fd *f, gan_tensor *in, const float *grad)
+{
+    const double eps = 1e-2, atol = 1e-3, rtol = 2e-2;
+    float *x = in->data;
+    size_t n = in->numel, points = n < 24 ? n : 24, bad = 0, kinks = 0;
+    double l0 = step_loss(f);
+    for (size_t k = 0; k < points; k++) {
+        size_t i = points == n ? k : (size_t)th_uniform(t, 0, (double)n) % n;
+        float save = x[i];
+        x[i] = (float)(save + eps);
+        double hp = (double)x[i] - save, lp = step_loss(f);
+        x[i] = (float)(save - eps);
+        double hm = save - (double)x[i], lm = step_loss(f);
+        x[i] = save;
+        double fwd = (lp - l0) / hp, bwd = (l0 - lm) / hm, fd = (lp - lm) / (hp + hm);
+        if (fabs(fwd - bwd) > atol + 0.2 * fmax(fabs(fwd), fabs(bwd))) {
+            kinks++;
+            continue;
+        }
+        if (!(fabs(fd - grad[i]) <= atol + rtol * fabs(fd))) {
+            if (bad < 5) printf("#   %s d/d[%zu]: analytic %.7g, finite difference %.7g\n", what, i, grad[i], fd);
+            bad++;
+        }
+    }
+    if (bad || 4 * kinks > points)
+        th_fail(t, "%s: %zu of %zu finite-difference points disagree, %zu skipped at kinks", what, bad, points, kinks);
+}
+
+static void semi_gradients(th *t, const semi_data *h)
+{
+    gan_ctx *c = t->ref;
+    gan_semi_config cfg = tiny_semi();
+    cfg.noise_in = cfg.noise_hidden = 0.f;
+    cfg.adam.lr = 0.f;
+    cfg.init_std = 1.f;
+    gan_semi m;
+    semi_dev d;
+    memset(&d, 0, sizeof d);
+    if (TH_OK(t, c, gan_semi_init(c, &m, &cfg)) || upload(t, c, h, &d) || TH_OK(t, c, gan_semi_data_init(c, &m, &d.unl)))
+        return;
+    step_fd f = {t, &m, &d, m.rng, 0};
+    step_loss(&f);
+    gan_param *dp[] = {&m.d.fc[0].v, &m.d.fc[2].v, &m.d.fc[3].b, &m.d.fc[GAN_SEMI_DEPTH].v, &m.d.fc[GAN_SEMI_DEPTH].g,
+                       &m.d.fc[GAN_SEMI_DEPTH].b};
+    gan_param *gp[] = {&m.g.fc1.w, &m.g.bn1.gamma, &m.g.fc2.w, &m.g.bn2.beta, &m.g.out.v, &m.g.out.g,
+                       &m.g.out.b};
+    float *gd[6], *gg[7];
+    for (int i = 0; i < 6; i++) gd[i] = th_read(t, c, &dp[i]->g);
+    for (int i = 0; i < 7; i++) gg[i] = th_read(t, c, &gp[i]->g);
+    for (int i = 0; i < 6; i++) {
+        char what[96];
+        snprintf(what, sizeof what, "semi step d(L_D)/d(%s)", dp[i]->name);
+        fd_kinks(t, what, &f, &dp[i]->w, gd[i]);
+        free(gd[i]);
+    }
+    f.g_loss = 1;
+    for (int i = 0; i < 7; i++) {
+        char what[96];
+        snprintf(what, sizeof what, "semi step d(L_G)/d(%s)", gp[i]->name);
+        fd_kinks(t, what, &f, &gp[i]->w, gg[i]);
+        free(gg[i]);
+    }
+    gan_semi_free(c, &m);
+    release(c, &d);
+}
+
+void test_semi_steps(th *t)
+{
+    semi_data h;
+    h.lab = th_rand_host(t, N * 784, 0, 1);
+    h.unl = th_rand_host(t, N * 784, 0, 1);
+    h.unl2 = th_rand_host(t, N * 784, 0, 1);
+    for (int i = 0; i < N; i++) h.labels[i] = (int32_t)(3 * i + 1);
+    gan_semi mr, md;
+    gan_semi_stats sr[STEPS], sd[STEPS];
+    /* both players learn: without the noise layers (which dominate a net
+     * this narrow) the classifier fits its fixed labeled batch, and the
+     * generator's loss moves */
+    int ok = run(t, t->ref, &mr, &h, 0, sr) == 0;
+    if (ok && !(sr[STEPS - 1].loss_lab < 0.75f * sr[0].loss_lab))
+        th_fail(t, "reference without noise: loss_lab went from %g to %g over %d steps", sr[0].loss_lab,
+                sr[STEPS - 1].loss_lab, STEPS);
+    if (ok && sr[0].loss_g == sr[STEPS - 1].loss_g) th_fail(t, "reference: loss_g did not change over %d steps", STEPS);
+    gan_semi_free(t->ref, &mr);
+    ok = run(t, t->ref, &mr, &h, 1, sr) == 0;
+    for (int s = 0; ok && s < STEPS; s++)
+        if (!isfinite(sr[s].loss_lab) || !isfinite(sr[s].loss_unl) || !isfinite(sr[s].loss_g))
+            th_fail(t, "reference step %d: non-finite loss", s);
+    if (ok && t->dev && run(t, t->dev, &md, &h, 1, sd) == 0) {
+        for (int s = 0; s < STEPS; s++) {
+            float got[6] = {sd[s].loss_lab, sd[s].loss_unl, sd[s].loss_g, sd[s].d_real, sd[s].d_fake, sd[s].train_acc};
+            float want[6] = {sr[s].loss_lab, sr[s].loss_unl, sr[s].loss_g, sr[s].d_real, sr[s].d_fake, sr[s].train_acc};
+            char what[96];
+            snprintf(what, sizeof what, "step %d (loss_lab, loss_unl, loss_g, D(x), D(G(z)), acc)", s);
+            th_compare_host(t, what, got, want, 6, 1e-5, 1e-4);
+        }
+        compare_params(t, "G", &md.g.params, &mr.g.params);
+        compare_params(t, "D", &md.d.params, &mr.d.params);
+        gan_semi_free(t->dev, &md);
+    }
+    gan_semi_free(t->ref, &mr);
+    semi_gradients(t, &h);
+    resume_on(t, t->ref, &h);
+    if (t->dev) resume_on(t, t->dev, &h);
+    free(h.lab);
+    free(h.unl);
+    free(h.unl2);
+}
