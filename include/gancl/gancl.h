@@ -180,6 +180,12 @@ typedef struct gan_rng {
  * sgd_step        v = momentum * v + g; p -= lr * v (PyTorch SGD).
  * rng_*           fill t from Philox (see gan_rng); rng_bits stores raw
  *                 32-bit words into an I32 tensor.
+ * weightnorm_*    v[O,C], g[O], w[O,C]: w = g * v / ||v_row|| (PyTorch
+ *                 weight_norm, dim 0, of a Linear weight); backward takes dw
+ *                 and writes dv, dg (either may be NULL). A zero row of v has
+ *                 no direction: its w and gradients are non-finite.
+ * batch_mean_*    x[N,C] -> y[C], the mean over the batch; backward
+ *                 dx[n,c] = dy[c] / N.
  */
 #define GAN_OP_LIST(X)                                                                              \
     X(gemm, (gan_ctx * c, int ta, int tb, float alpha, const gan_tensor *A, const gan_tensor *B,    \
@@ -259,7 +265,14 @@ typedef struct gan_rng {
     X(rng_uniform, (gan_ctx * c, gan_rng rng, gan_tensor *t), (c, rng, t))                          \
     X(rng_normal, (gan_ctx * c, gan_rng rng, float mean, float std, gan_tensor *t),                 \
       (c, rng, mean, std, t))                                                                       \
-    X(rng_bits, (gan_ctx * c, gan_rng rng, gan_tensor *t), (c, rng, t))
+    X(rng_bits, (gan_ctx * c, gan_rng rng, gan_tensor *t), (c, rng, t))                             \
+    X(weightnorm_forward, (gan_ctx * c, const gan_tensor *v, const gan_tensor *g, gan_tensor *w),    \
+      (c, v, g, w))                                                                                 \
+    X(weightnorm_backward, (gan_ctx * c, const gan_tensor *v, const gan_tensor *g,                   \
+                            const gan_tensor *dw, gan_tensor *dv, gan_tensor *dg),                  \
+      (c, v, g, dw, dv, dg))                                                                        \
+    X(batch_mean_forward, (gan_ctx * c, const gan_tensor *x, gan_tensor *y), (c, x, y))              \
+    X(batch_mean_backward, (gan_ctx * c, const gan_tensor *dy, gan_tensor *dx), (c, dy, dx))
 
 typedef enum gan_op {
 #define GAN_X_(name, params, args) GAN_OP_##name,

@@ -1,0 +1,165 @@
+/* Semi-supervised GAN (Salimans et al. 2016, "Improved Techniques for
+ * Training GANs", MNIST with 100 labels): a generator and a discriminator
+ * that is the K-class classifier, its (K+1)-th "fake" logit fixed at 0.
+ *
+ * Discriminator (d_hidden = 1000, 500, 250, 250, 250; training only: the
+ * Gaussian noise layers; as in Salimans' code the hidden layers' g stays
+ * at its (data-dependent) initial value, the output layer's g learns):
+ *   x[N,784] in [0,1] -> noise 0.3 -> WN dense 1000 -> ReLU
+ *   -> noise 0.5 -> WN dense 500 -> ReLU -> noise 0.5 -> WN dense 250 -> ReLU
+ *   -> noise 0.5 -> WN dense 250 -> ReLU -> noise 0.5 -> WN dense 250 -> ReLU
+ *   (the features of feature matching) -> noise 0.5 -> WN dense K (logits)
+ * Generator:
+ *   z[N,100] ~ U[0,1) -> dense 500 -> BN -> softplus -> dense 500 -> BN
+ *   -> softplus -> WN dense 784 -> sigmoid (images in [0,1])
+ *
+ * WN dense is a weight-normalized Linear (PyTorch weight_norm, dim 0):
+ * parameters "<name>.weight_v" [O,C], "<name>.weight_g" [O] (PyTorch keeps
+ * g as [O,1]) and "<name>.bias" [O]; w = g * v / ||v_row||. */
+#ifndef GANCL_SEMI_H
+#define GANCL_SEMI_H
+
+#include "gancl/nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- weight-normalized dense: x[N,C] -> y[N,O] ----
+ * train_g = 0 keeps g fixed (Salimans' hidden layers: only the direction v
+ * and the bias learn, so the layer cannot scale its output up past the
+ * discriminator's noise): g is then a registry buffer, saved in
+ * checkpoints but not updated by Adam. */
+typedef struct gan_nn_wndense {
+    int N, C, O, train_g;
+    gan_param v, g, b;
+    gan_tensor w, dw; /* the effective weight (remade by every forward) and its gradient */
+    gan_tensor y_buf, dx_buf, y, dx;
+} gan_nn_wndense;
+gan_status gan_nn_wndense_init(gan_ctx *c, gan_nn_wndense *l, gan_params *reg, const char *name, int N, int C, int O,
+                               int train_g);
+/* v ~ N(0, std), g = 1, bias 0. */
+gan_status gan_nn_wndense_init_params(gan_ctx *c, gan_nn_wndense *l, gan_rng *rng, float std);
+gan_status gan_nn_wndense_forward(gan_ctx *c, gan_nn_wndense *l, const gan_tensor *x);
+/* Writes l->dx when need_dx, and the gradients of v, bias (and g when
+ * trained) when need_grads (after a forward with the same parameters). */
+gan_status gan_nn_wndense_backward(gan_ctx *c, gan_nn_wndense *l, const gan_tensor *x, const gan_tensor *dy,
+                                   int need_dx, int need_grads);
+void gan_nn_wndense_free(gan_ctx *c, gan_nn_wndense *l);
+
+#define GAN_SEMI_DEPTH 5 /* hidden layers of the discriminator */
+
+typedef struct gan_semi_config {
+    int nz;                        /* 100 */
+    int g_hidden;                  /* 500 */
+    int d_hidden[GAN_SEMI_DEPTH];  /* 1000, 500, 250, 250, 250 */
+    int nclass;                    /* K = 10 */
+    float noise_in, noise_hidden;  /* discriminator noise std: 0.3 on the input, 0.5 elsewhere */
+    float init_std;                /* v ~ N(0, 0.05) */
+    int batch;                     /* N = 100: each of labeled, unlabeled, fake */
+    gan_adam_params adam;          /* lr 0.003, beta1 0.5, beta2 0.999, eps 1e-8 */
+    uint64_t seed;
+} gan_semi_config;
+
+gan_semi_config gan_semi_default(void);
+
+typedef struct gan_semi_d {
+    gan_params params;
+    gan_nn_wndense fc[GAN_SEMI_DEPTH + 1];
+    gan_nn_act relu[GAN_SEMI_DEPTH];
+    gan_tensor noise_buf[GAN_SEMI_DEPTH + 1], noise[GAN_SEMI_DEPTH + 1];
+    const gan_tensor *in[GAN_SEMI_DEPTH + 1]; /* each layer's input in the last forward */
+    float std[GAN_SEMI_DEPTH + 1];
+} gan_semi_d;
+
+typedef struct gan_semi_g {
+    gan_params params;
+    gan_nn_dense fc1, fc2;
+    gan_nn_bn bn1, bn2;
+    gan_nn_act sp1, sp2, sig;
+    gan_nn_wndense out;
+} gan_semi_g;
+
+/* Discriminator for batches up to N: x[n,784] -> d->fc[DEPTH].y [n,K]
+ * (logits) and d->relu[DEPTH-1].y [n,F] (features); training adds the
+ * noise, drawn from rng. */
+gan_status gan_semi_d_init(gan_ctx *c, gan_semi_d *d, const gan_semi_config *cfg, int N, gan_rng *rng);
+gan_status gan_semi_d_forward(gan_ctx *c, gan_semi_d *d, const gan_tensor *x, int training, gan_rng *rng);
+/* Backward of the last forward from dlogits[n,K], or (from_features) from
+ * dfeatures[n,F], which skips the output layer. d->fc[0].dx is d(loss)/dx
+ * when need_dx; parameter gradients when need_grads. */
+gan_status gan_semi_d_backward(gan_ctx *c, gan_semi_d *d, const gan_tensor *dtop, int from_features, int need_dx,
+                               int need_grads);
+void gan_semi_d_free(gan_ctx *c, gan_semi_d *d);
+
+/* Generator: z[n,nz] -> g->sig.y [n,784]; training selects BN batch statistics. */
+gan_status gan_semi_g_init(gan_ctx *c, gan_semi_g *g, const gan_semi_config *cfg, int N, gan_rng *rng);
+gan_status gan_semi_g_forward(gan_ctx *c, gan_semi_g *g, const gan_tensor *z, int training);
+gan_status gan_semi_g_backward(gan_ctx *c, gan_semi_g *g, const gan_tensor *z, const gan_tensor *dimg);
+void gan_semi_g_free(gan_ctx *c, gan_semi_g *g);
+
+/* ---- the training step ----
+ * D: one pass over the concatenated batch [labeled; unlabeled; fake] (3N
+ * rows; the discriminator has no batch statistics, so this equals three
+ * passes), loss L_lab + 0.5 * (lse_loss(unl, real) + lse_loss(fake)), the
+ * unlabeled weight 1 of Salimans' code.
+ * G: feature matching, mean((mean_n f(x_unl2) - mean_n f(G(z)))^2) with f
+ * the last hidden ReLU layer of the updated D (noise on); D's parameter
+ * gradients are not computed. */
+typedef struct gan_semi {
+    gan_semi_config cfg;
+    gan_semi_g g;
+    gan_semi_d d;
+    gan_rng rng;          /* noise of z and of D's layers */
+    int step;             /* steps taken */
+    gan_tensor z;         /* [N, nz] */
+    gan_tensor sample_z;  /* [64, nz]: fixed noise for sample grids, checkpointed */
+    gan_tensor x2, x3;    /* [2N, 784] labeled + unlabeled, [3N, 784] + fake */
+    gan_tensor lg_lab, lg_rest, lg_unl, lg_fake; /* logits split: [N,K], [2N,K], [N,K], [N,K] */
+    gan_tensor gr_lab, gr_unl, gr_fake, gr_rest, gr_rest_half, gr3;
+    gan_tensor loss_lab, loss_unl, loss_fake, loss_g;
+    gan_tensor m_unl, m_gen, dm, dfeat; /* feature means [F], their gradient, [N, F] */
+} gan_semi;
+
+typedef struct gan_semi_stats {
+    float loss_lab;  /* cross-entropy on the labeled batch */
+    float loss_unl;  /* 0.5 * (lse_loss real on unlabeled + lse_loss fake) */
+    float loss_g;    /* feature matching */
+    float train_acc; /* accuracy on the labeled batch (noise on) */
+    float d_real;    /* mean D(x) = sigmoid(lse) on the unlabeled batch */
+    float d_fake;    /* mean D(G(z)) in the D step */
+} gan_semi_stats;
+
+gan_status gan_semi_init(gan_ctx *c, gan_semi *m, const gan_semi_config *cfg);
+/* One D step and one G step. x_lab, x_unl, x_unl2 [N,784] in [0,1] and
+ * labels [N] (I32) on the device: the labeled batch, the unlabeled batch of
+ * the D step and the one of the G step. stats may be NULL; when given, the
+ * losses and the labeled logits are read back (a synchronisation). */
+gan_status gan_semi_step(gan_ctx *c, gan_semi *m, const gan_tensor *x_lab, const gan_tensor *labels,
+                         const gan_tensor *x_unl, const gan_tensor *x_unl2, gan_semi_stats *stats);
+/* Salimans' data-dependent initialisation of the discriminator, layer by
+ * layer from the input up: with g = 1 and bias 0, each unit's
+ * pre-activation on x[n,784] (2 <= n <= 3N; noise on, as in training) has
+ * mean mu and standard deviation s over the batch; then g = 1/s and
+ * bias = -mu/s, so it starts with zero mean and unit variance. Statistics
+ * are computed on the host (init only). Call after gan_semi_init, before
+ * the first step; not after loading a checkpoint. */
+gan_status gan_semi_data_init(gan_ctx *c, gan_semi *m, const gan_tensor *x);
+/* Classify x[n,784] (n <= 3N) in inference mode (no noise): pred[n] gets
+ * the argmax of the K logits. */
+gan_status gan_semi_classify(gan_ctx *c, gan_semi *m, const gan_tensor *x, int32_t *pred);
+/* The generator in inference mode on the first n <= min(64, N) rows of the
+ * fixed sample noise: n images [n,784] into host memory. */
+gan_status gan_semi_sample(gan_ctx *c, gan_semi *m, int n, float *images);
+void gan_semi_free(gan_ctx *c, gan_semi *m);
+
+/* Checkpoints: parameters, Adam moments, BN statistics, sample noise, step,
+ * RNG position and the configuration ("model" = "semi-mlp" and the widths
+ * are compared on load), plus the caller's metadata. */
+gan_status gan_semi_save(gan_ctx *c, const gan_semi *m, const char *path, const gan_ckpt_kv *extra, int nextra);
+gan_status gan_semi_load(gan_ctx *c, gan_semi *m, const char *path, gan_ckpt **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
