@@ -102,11 +102,24 @@ cleanup:
     return st;
 }
 
+void gan_mem_track(gan_ctx *c, long long delta)
+{
+    c->mem_now = (size_t)((long long)c->mem_now + delta);
+    if (c->mem_now > c->mem_peak) c->mem_peak = c->mem_now;
+}
+
+void gan_ctx_memory(const gan_ctx *c, size_t *now, size_t *peak)
+{
+    *now = c->mem_now;
+    *peak = c->mem_peak;
+}
+
 gan_status ref_scratch(gan_ctx *c, size_t bytes, void **out)
 {
     if (bytes > c->host_scratch_bytes) {
         void *p = realloc(c->host_scratch, bytes);
         if (!p) return GAN_FAIL(c, GAN_ERR_NOMEM, "reference workspace of %zu bytes", bytes);
+        gan_mem_track(c, (long long)bytes - (long long)c->host_scratch_bytes);
         c->host_scratch = p;
         c->host_scratch_bytes = bytes;
     }
@@ -155,6 +168,7 @@ gan_status gan_tensor_alloc(gan_ctx *c, gan_tensor *t, gan_dtype dtype, int ndim
     if (c->kind == GAN_BACKEND_REF) {
         t->data = calloc(n, 4);
         if (!t->data) return GAN_FAIL(c, GAN_ERR_NOMEM, "tensor of %zu elements", n);
+        gan_mem_track(c, (long long)(n * 4));
         return GAN_OK;
     }
     cl_int err = CL_SUCCESS;
@@ -163,6 +177,7 @@ gan_status gan_tensor_alloc(gan_ctx *c, gan_tensor *t, gan_dtype dtype, int ndim
         return GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateBuffer: %s (%d) for a tensor of %zu bytes",
                         ocl_error_name(err), (int)err, n * 4);
     t->data = m;
+    gan_mem_track(c, (long long)(n * 4));
     /* zero it, so a fresh tensor reads the same on both backends */
     float zero = 0.f;
     CL_CHECK(c, clEnqueueFillBuffer, (c->ocl.queue, m, &zero, sizeof zero, 0, n * 4, 0, NULL, NULL));
@@ -182,6 +197,7 @@ void gan_tensor_free(gan_ctx *c, gan_tensor *t)
 {
     if (!t) return;
     if (t->owner && t->data) {
+        gan_mem_track(c, -(long long)(t->numel * 4));
         if (c->kind == GAN_BACKEND_REF)
             free(t->data);
         else

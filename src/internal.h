@@ -54,6 +54,8 @@ struct gan_ctx {
     char device_name[256];
     char err[8192];
     ocl_state ocl;
+    /* bytes held in tensors and workspace now, and the most ever held */
+    size_t mem_now, mem_peak;
     /* host scratch for the reference backend, grown on demand */
     void *host_scratch;
     size_t host_scratch_bytes;
@@ -87,6 +89,9 @@ const char *clblast_status_name(int status);
         st = (expr);                  \
         if (st != GAN_OK) goto cleanup; \
     } while (0)
+
+/* Account for bytes taken (+) or given back (-) by tensors and workspace. */
+void gan_mem_track(gan_ctx *c, long long delta);
 
 /* Reference backend helpers. */
 static inline float *ref_f(const gan_tensor *t) { return (float *)t->data; }

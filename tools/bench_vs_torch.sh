@@ -8,7 +8,9 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tools/deps.sh"
-gancl_install_deps python3-torch
+# OpenBLAS: without it Debian's torch falls back to the reference BLAS,
+# an unfair comparison (gancl itself does not use a BLAS library)
+gancl_install_deps python3-torch libopenblas0-pthread
 gancl_build
 device=() reps=5 sizes=64,256
 while [ $# -gt 0 ]; do

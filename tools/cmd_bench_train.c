@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
 
 static double now(void)
@@ -77,6 +78,12 @@ int cmd_bench_gan(const tool_opts *o)
         med = t[reps / 2];
         printf("generator inference, batch %d: %.1f ms, %.1f images/s (median of %d)\n", cfg.batch, med * 1e3,
                cfg.batch / med, reps);
+        size_t mem_now, mem_peak;
+        gan_ctx_memory(c, &mem_now, &mem_peak);
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        printf("memory: %.1f MiB peak in device tensors and workspace, %.1f MiB peak host RSS of the process\n",
+               mem_peak / 1048576.0, ru.ru_maxrss / 1024.0);
         rc = 0;
     }
     free(h);

@@ -71,6 +71,9 @@ void gan_ctx_clear_error(gan_ctx *ctx);
 gan_backend_kind gan_ctx_backend(const gan_ctx *ctx);
 /* "cpu reference" or "Portable Computing Language: pthread-..." */
 const char *gan_ctx_device_name(const gan_ctx *ctx);
+/* Bytes the context holds in tensors and workspace now, and at most so
+ * far (device memory on OpenCL, host memory on the reference). */
+void gan_ctx_memory(const gan_ctx *ctx, size_t *now, size_t *peak);
 /* Wait for all queued device work (no-op on the reference). */
 gan_status gan_ctx_finish(gan_ctx *ctx);
 

@@ -471,6 +471,7 @@ gan_status ocl_scratch(gan_ctx *c, size_t bytes, cl_mem *out)
     if (bytes == 0) bytes = 4;
     if (bytes > c->ocl.scratch_bytes) {
         if (c->ocl.scratch) clReleaseMemObject(c->ocl.scratch);
+        gan_mem_track(c, -(long long)c->ocl.scratch_bytes);
         c->ocl.scratch = NULL;
         c->ocl.scratch_bytes = 0;
         cl_int err;
@@ -480,6 +481,7 @@ gan_status ocl_scratch(gan_ctx *c, size_t bytes, cl_mem *out)
                             ocl_error_name(err), (int)err, bytes);
         c->ocl.scratch = m;
         c->ocl.scratch_bytes = bytes;
+        gan_mem_track(c, (long long)bytes);
     }
     *out = c->ocl.scratch;
     return GAN_OK;
