@@ -26,8 +26,10 @@ static int cmp(const void *a, const void *b)
 
 int cmd_bench_gan(const tool_opts *o)
 {
+    double t_ctx = now();
     gan_ctx *c = tool_ctx(o->device);
     if (!c) return 1;
+    t_ctx = now() - t_ctx;
     gan_gan_config cfg = gan_gan_default();
     cfg.batch = o->batch;
     cfg.seed = o->seed;
@@ -61,9 +63,9 @@ int cmd_bench_gan(const tool_opts *o)
         qsort(t, (size_t)reps, sizeof t[0], cmp);
         med = t[reps / 2];
         printf("%s\nDCGAN step, batch %d: %.1f ms/step, %.1f images/s (median of %d; min %.1f ms, max %.1f ms; "
-               "init %.2f s, first step %.2f s)\n",
+               "context %.2f s, init %.2f s, first step %.2f s)\n",
                gan_ctx_device_name(c), cfg.batch, med * 1e3, cfg.batch / med, reps, t[0] * 1e3, t[reps - 1] * 1e3,
-               t_init, t_first);
+               t_ctx, t_init, t_first);
     }
     for (int i = -1; !st && i < reps; i++) {
         double a = now();
