@@ -139,6 +139,15 @@ static void resume_on(th *t, gan_ctx *c, const semi_data *h)
     upload(t, c, h, &d);
     TH_OK(t, c, gan_semi_init(c, &a, &cfg));
     for (int s = 0; s < 3; s++) TH_OK(t, c, gan_semi_step(c, &a, &d.lab, &d.labels, &d.unl, &d.unl2, NULL));
+    /* inference with the average leaves the training state as it was */
+    size_t n0, n1;
+    int32_t pred[N];
+    float *s0 = snapshot(t, c, &a, &n0);
+    TH_OK(t, c, gan_semi_classify(c, &a, &d.unl, 1, pred));
+    float *s1 = snapshot(t, c, &a, &n1);
+    if (n0 == n1) th_compare_bits(t, "state before vs after averaged inference", s1, s0, n0);
+    free(s0);
+    free(s1);
     TH_OK(t, c, gan_semi_save(c, &a, path, NULL, 0));
     for (int s = 0; s < 2; s++) TH_OK(t, c, gan_semi_step(c, &a, &d.lab, &d.labels, &d.unl, &d.unl2, &sa));
     cfg.seed = 999;
@@ -296,6 +305,29 @@ void test_semi_steps(th *t)
         }
         compare_params(t, "G", &md.g.params, &mr.g.params);
         compare_params(t, "D", &md.d.params, &mr.d.params);
+        /* buffers: BN statistics, fixed g, the parameter average */
+        for (int i = 0; i < md.d.params.nbuf && i < mr.d.params.nbuf; i++) {
+            float *d = th_read(t, t->dev, md.d.params.buf[i].t), *r = th_read(t, t->ref, mr.d.params.buf[i].t);
+            char what[96];
+            snprintf(what, sizeof what, "D buffer %s after %d steps", mr.d.params.buf[i].name, STEPS);
+            th_compare_host(t, what, d, r, mr.d.params.buf[i].t->numel, 3e-5, 1e-4);
+            free(d);
+            free(r);
+        }
+        /* inference, with the average and with the current parameters */
+        semi_dev dd, dr;
+        memset(&dd, 0, sizeof dd);
+        memset(&dr, 0, sizeof dr);
+        if (upload(t, t->dev, &h, &dd) == 0 && upload(t, t->ref, &h, &dr) == 0)
+            for (int avg = 0; avg < 2; avg++) {
+                int32_t pd[N], pr[N];
+                TH_OK(t, t->dev, gan_semi_classify(t->dev, &md, &dd.unl, avg, pd));
+                TH_OK(t, t->ref, gan_semi_classify(t->ref, &mr, &dr.unl, avg, pr));
+                th_compare_bits(t, avg ? "predictions, averaged parameters" : "predictions, current parameters", pd,
+                                pr, N);
+            }
+        release(t->dev, &dd);
+        release(t->ref, &dr);
         gan_semi_free(t->dev, &md);
     }
     gan_semi_free(t->ref, &mr);

@@ -8,7 +8,8 @@
  * a second, independent order. All three orders depend only on (seed,
  * epoch), so --resume continues exactly. Every --log-every steps a progress
  * line and a JSONL record; each epoch the test accuracy (inference, no
- * noise), a sample grid, and a checkpoint. Ctrl-C finishes the step, saves
+ * noise) with D's parameter average (the one reported, as in Salimans'
+ * code) and with its current parameters, a sample grid, and a checkpoint. Ctrl-C finishes the step, saves
  * and exits 130; a non-finite loss stops the run at that step. */
 #include "gancl/semi.h"
 #include "train_common.h"
@@ -43,9 +44,9 @@ static gan_status labeled_order(gan_ctx *c, const gan_indices *lab, uint64_t see
 }
 
 /* Test accuracy in [0, 1] over the whole test set, in batches of up to the
- * discriminator's 3N rows. */
+ * discriminator's 3N rows, with D's averaged or current parameters. */
 static gan_status test_accuracy(gan_ctx *c, gan_semi *m, const gan_dataset *test, gan_tensor *x, float *xh,
-                                int32_t *yh, int32_t *pred, double *acc)
+                                int32_t *yh, int32_t *pred, int averaged, double *acc)
 {
     gan_status st = GAN_OK;
     size_t cap = (size_t)x->dim[0], correct = 0;
@@ -57,7 +58,7 @@ static gan_status test_accuracy(gan_ctx *c, gan_semi *m, const gan_dataset *test
         for (size_t i = 0; i < n; i++) idx[i] = at + i;
         if ((st = gan_dataset_batch(c, test, idx, n, GAN_RANGE_UNIT, xh, yh)) ||
             (st = gan_tensor_narrow(c, x, (int)n, &xv)) || (st = gan_tensor_write(c, &xv, xh)) ||
-            (st = gan_semi_classify(c, m, &xv, pred)))
+            (st = gan_semi_classify(c, m, &xv, averaged, pred)))
             break;
         for (size_t i = 0; i < n; i++) correct += pred[i] == yh[i];
     }
@@ -262,12 +263,13 @@ int cmd_train_semi(const tool_opts *o)
                 goto out;
             }
         }
-        double acc, t_train = train_now() - t_epoch;
-        if (test_accuracy(c, &m, &test, &x_test, xh_test, yh_test, pred, &acc)) {
+        double acc, raw, t_train = train_now() - t_epoch;
+        if (test_accuracy(c, &m, &test, &x_test, xh_test, yh_test, pred, 1, &acc) ||
+            test_accuracy(c, &m, &test, &x_test, xh_test, yh_test, pred, 0, &raw)) {
             rc = train_fail(c, "test accuracy");
             goto out;
         }
-        gan_metric f[] = {{"test_acc", acc}, {"test_error", 1 - acc}, {"epoch_s", t_train}};
+        gan_metric f[] = {{"test_acc", acc}, {"test_error", 1 - acc}, {"test_acc_current", raw}, {"epoch_s", t_train}};
         snprintf(path, sizeof path, "%s/samples_epoch%03d.png", o->outdir, epoch + 1);
         if (gan_jsonl_write(c, log, m.step, epoch, f, sizeof f / sizeof f[0]) || write_grid(c, &m, path) ||
             save(c, &m, ckpt, epoch + 1, 0, labels)) {
@@ -275,8 +277,9 @@ int cmd_train_semi(const tool_opts *o)
             goto out;
         }
         train_progress_end();
-        printf("epoch %d done in %.1f s: test accuracy: %.2f%% (error %.2f%%); samples %s, checkpoint %s\n",
-               epoch + 1, t_train, 100 * acc, 100 * (1 - acc), path, ckpt);
+        printf("epoch %d done in %.1f s: test accuracy: %.2f%% (error %.2f%%), with the current parameters %.2f%%; "
+               "samples %s, checkpoint %s\n",
+               epoch + 1, t_train, 100 * acc, 100 * (1 - acc), 100 * raw, path, ckpt);
         fflush(stdout);
     }
     gan_jsonl_close(c, log);

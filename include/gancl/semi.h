@@ -57,7 +57,10 @@ typedef struct gan_semi_config {
     float noise_in, noise_hidden;  /* discriminator noise std: 0.3 on the input, 0.5 elsewhere */
     float init_std;                /* v ~ N(0, 0.05) */
     int batch;                     /* N = 100: each of labeled, unlabeled, fake */
-    gan_adam_params adam;          /* lr 0.003, beta1 0.5, beta2 0.999, eps 1e-8 */
+    gan_adam_params adam;          /* lr 0.003, beta1 0.5, beta2 0.999, eps 1e-4 (Salimans' Adam
+                                      adds 1e-8 under the square root: about 1e-4 outside it) */
+    float ema;                     /* rate r of the discriminator's parameter average used for
+                                      evaluation: 5e-4 (0: none) */
     uint64_t seed;
 } gan_semi_config;
 
@@ -105,7 +108,11 @@ void gan_semi_g_free(gan_ctx *c, gan_semi_g *g);
  * unlabeled weight 1 of Salimans' code.
  * G: feature matching, mean((mean_n f(x_unl2) - mean_n f(G(z)))^2) with f
  * the last hidden ReLU layer of the updated D (noise on); D's parameter
- * gradients are not computed. */
+ * gradients are not computed.
+ * Evaluation: Salimans test with an exponential moving average of D's
+ * parameters (theirs: rate 1e-4 over 300 epochs, started from zero). Here
+ * a = (1 - r) a + r p after every step from a = 0, and the average used is
+ * a / (1 - (1 - r)^t), which removes the start's bias toward zero. */
 typedef struct gan_semi {
     gan_semi_config cfg;
     gan_semi_g g;
@@ -119,6 +126,8 @@ typedef struct gan_semi {
     gan_tensor gr_lab, gr_unl, gr_fake, gr_rest, gr_rest_half, gr3;
     gan_tensor loss_lab, loss_unl, loss_fake, loss_g;
     gan_tensor m_unl, m_gen, dm, dfeat; /* feature means [F], their gradient, [N, F] */
+    gan_tensor ema[GAN_MAX_PARAMS];     /* per trainable D parameter (cfg.ema > 0), checkpointed */
+    gan_tensor ema_tmp;                 /* [largest D parameter]: workspace of the average */
 } gan_semi;
 
 typedef struct gan_semi_stats {
@@ -146,8 +155,9 @@ gan_status gan_semi_step(gan_ctx *c, gan_semi *m, const gan_tensor *x_lab, const
  * the first step; not after loading a checkpoint. */
 gan_status gan_semi_data_init(gan_ctx *c, gan_semi *m, const gan_tensor *x);
 /* Classify x[n,784] (n <= 3N) in inference mode (no noise): pred[n] gets
- * the argmax of the K logits. */
-gan_status gan_semi_classify(gan_ctx *c, gan_semi *m, const gan_tensor *x, int32_t *pred);
+ * the argmax of the K logits; averaged selects the parameter average (when
+ * cfg.ema > 0 and a step was taken; the current parameters otherwise). */
+gan_status gan_semi_classify(gan_ctx *c, gan_semi *m, const gan_tensor *x, int averaged, int32_t *pred);
 /* The generator in inference mode on the first n <= min(64, N) rows of the
  * fixed sample noise: n images [n,784] into host memory. */
 gan_status gan_semi_sample(gan_ctx *c, gan_semi *m, int n, float *images);

@@ -29,7 +29,8 @@ gan_semi_config gan_semi_default(void)
         .noise_hidden = 0.5f,
         .init_std = 0.05f,
         .batch = 100,
-        .adam = {.lr = 3e-3f, .beta1 = 0.5f, .beta2 = 0.999f, .eps = 1e-8f, .step = 0},
+        .adam = {.lr = 3e-3f, .beta1 = 0.5f, .beta2 = 0.999f, .eps = 1e-4f, .step = 0},
+        .ema = 5e-4f,
         .seed = 1,
     };
 }
@@ -66,6 +67,55 @@ gan_status gan_semi_init(gan_ctx *c, gan_semi *m, const gan_semi_config *cfg)
     TRY(gan_tensor_alloc4(c, &m->m_gen, GAN_F32, 1, F, 0, 0, 0));
     TRY(gan_tensor_alloc4(c, &m->dm, GAN_F32, 1, F, 0, 0, 0));
     TRY(gan_tensor_alloc4(c, &m->dfeat, GAN_F32, 2, N, F, 0, 0));
+    if (cfg->ema > 0) {
+        gan_params *r = &m->d.params;
+        int n = r->n, most = 1;
+        for (int i = 0; i < n; i++) {
+            gan_param *p = r->p[i];
+            most = (int)p->w.numel > most ? (int)p->w.numel : most;
+            TRY(gan_tensor_alloc(c, &m->ema[i], GAN_F32, p->w.ndim, p->w.dim));
+            TRY(gan_fill(c, &m->ema[i], 0.f));
+            TRY(gan_params_add_buffer(c, r, "ema", p->name, &m->ema[i]));
+        }
+        TRY(gan_tensor_alloc(c, &m->ema_tmp, GAN_F32, 1, &most));
+    }
+cleanup:
+    return st;
+}
+
+/* tmp = p - a; a += r * tmp, for every trainable D parameter. */
+static gan_status ema_update(gan_ctx *c, gan_semi *m)
+{
+    gan_status st = GAN_OK;
+    for (int i = 0; i < m->d.params.n && m->cfg.ema > 0; i++) {
+        gan_param *p = m->d.params.p[i];
+        gan_tensor flat, tmp;
+        TRY(gan_tensor_narrow(c, &m->ema_tmp, (int)p->w.numel, &flat));
+        TRY(gan_tensor_view(c, &flat, p->w.ndim, p->w.dim, &tmp));
+        TRY(gan_copy(c, &p->w, &tmp));
+        TRY(gan_axpy(c, -1.f, &m->ema[i], &tmp));
+        TRY(gan_axpy(c, m->cfg.ema, &tmp, &m->ema[i]));
+    }
+cleanup:
+    return st;
+}
+
+/* Swap the debiased average into D's parameters (in: the parameters go to
+ * their gradient buffers, which a step rewrites anyway) or back (out). */
+static gan_status ema_swap(gan_ctx *c, gan_semi *m, int in)
+{
+    gan_status st = GAN_OK;
+    double debias = 1 - pow(1 - (double)m->cfg.ema, (double)m->step);
+    for (int i = 0; i < m->d.params.n; i++) {
+        gan_param *p = m->d.params.p[i];
+        if (in) {
+            TRY(gan_copy(c, &p->w, &p->g));
+            TRY(gan_fill(c, &p->w, 0.f));
+            TRY(gan_axpy(c, (float)(1 / debias), &m->ema[i], &p->w));
+        } else {
+            TRY(gan_copy(c, &p->g, &p->w));
+        }
+    }
 cleanup:
     return st;
 }
@@ -191,6 +241,7 @@ gan_status gan_semi_step(gan_ctx *c, gan_semi *m, const gan_tensor *x_lab, const
     if (stats) TRY(d_stats(c, m, labels, stats));
     TRY(gan_semi_d_backward(c, &m->d, &m->gr3, 0, 0, 1));
     TRY(gan_params_adam(c, &m->d.params, &hp));
+    TRY(ema_update(c, m));
 
     /* G step: feature matching against the updated D */
     TRY(gan_rng_uniform(c, gan_rng_take(&m->rng, m->z.numel, 0), &m->z));
@@ -271,10 +322,10 @@ cleanup:
     return st;
 }
 
-gan_status gan_semi_classify(gan_ctx *c, gan_semi *m, const gan_tensor *x, int32_t *pred)
+gan_status gan_semi_classify(gan_ctx *c, gan_semi *m, const gan_tensor *x, int averaged, int32_t *pred)
 {
     gan_status st = GAN_OK;
-    int n = x->dim[0], K = m->cfg.nclass;
+    int n = x->dim[0], K = m->cfg.nclass, swapped = 0;
     float *lg = NULL;
     if (x->ndim != 2 || x->dim[1] != 784 || n < 1 || n > 3 * m->cfg.batch) {
         char b[64];
@@ -282,10 +333,18 @@ gan_status gan_semi_classify(gan_ctx *c, gan_semi *m, const gan_tensor *x, int32
                         gan_tensor_shape_str(x, b, sizeof b), 3 * m->cfg.batch);
     }
     if (!(lg = malloc((size_t)n * K * sizeof *lg))) return GAN_FAIL(c, GAN_ERR_NOMEM, "logits");
+    if (averaged && m->cfg.ema > 0 && m->step > 0) {
+        TRY(ema_swap(c, m, 1));
+        swapped = 1;
+    }
     TRY(gan_semi_d_forward(c, &m->d, x, 0, &m->rng));
     TRY(gan_tensor_read(c, &m->d.fc[GAN_SEMI_DEPTH].y, lg));
     for (int i = 0; i < n; i++) pred[i] = host_argmax(lg + (size_t)i * K, K);
 cleanup:
+    if (swapped) {
+        gan_status st2 = ema_swap(c, m, 0);
+        if (st == GAN_OK) st = st2;
+    }
     free(lg);
     return st;
 }
@@ -310,8 +369,9 @@ void gan_semi_free(gan_ctx *c, gan_semi *m)
     gan_tensor *all[] = {&m->z,       &m->sample_z, &m->x2,       &m->x3,       &m->lg_lab,       &m->lg_rest,
                          &m->lg_unl,  &m->lg_fake,  &m->gr_lab,   &m->gr_unl,   &m->gr_fake,      &m->gr_rest,
                          &m->gr_rest_half, &m->gr3, &m->loss_lab, &m->loss_unl, &m->loss_fake,    &m->loss_g,
-                         &m->m_unl,   &m->m_gen,    &m->dm,       &m->dfeat};
+                         &m->m_unl,   &m->m_gen,    &m->dm,       &m->dfeat,    &m->ema_tmp};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) gan_tensor_free(c, all[i]);
+    for (int i = 0; i < GAN_MAX_PARAMS; i++) gan_tensor_free(c, &m->ema[i]);
     memset(m, 0, sizeof *m);
 }
 
@@ -339,18 +399,19 @@ gan_status gan_semi_save(gan_ctx *c, const gan_semi *m, const char *path, const 
 {
     arch_kv a;
     int n = arch_of(&m->cfg, &a);
-    char run[6][32];
+    char run[7][32];
     snprintf(run[0], sizeof run[0], "%d", m->step);
     snprintf(run[1], sizeof run[1], "%llu", (unsigned long long)m->rng.seed);
     snprintf(run[2], sizeof run[2], "%llu", (unsigned long long)m->rng.counter);
     snprintf(run[3], sizeof run[3], "%d", m->cfg.batch);
     snprintf(run[4], sizeof run[4], "%.9g", m->cfg.adam.lr);
     snprintf(run[5], sizeof run[5], "%.9g", m->cfg.adam.beta1);
-    const char *keys[] = {"step", "rng_seed", "rng_counter", "batch", "lr", "beta1"};
+    snprintf(run[6], sizeof run[6], "%.9g", m->cfg.ema);
+    const char *keys[] = {"step", "rng_seed", "rng_counter", "batch", "lr", "beta1", "ema"};
     gan_ckpt_kv meta[32];
     int k = 0;
     for (int i = 0; i < n; i++) meta[k++] = a.kv[i];
-    for (int i = 0; i < 6; i++) meta[k++] = (gan_ckpt_kv){keys[i], run[i]};
+    for (int i = 0; i < 7; i++) meta[k++] = (gan_ckpt_kv){keys[i], run[i]};
     for (int i = 0; i < nextra && k < 32; i++) meta[k++] = extra[i];
     gan_params *regs[2] = {(gan_params *)&m->g.params, (gan_params *)&m->d.params};
     return gan_state_save(c, path, regs, 2, meta, k);
