@@ -7,22 +7,6 @@
  * work-item must reach every barrier, and PoCL 3.1 turns a return ahead of
  * a barrier into an endless loop even when the whole group takes it. */
 
-/* Sum of v over the work-group. Every work-item must call it; part holds
- * get_local_size(0) floats and is free for reuse when it returns. */
-float bn_group_sum(__local float *part, float v)
-{
-    int lid = get_local_id(0);
-    part[lid] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int h = get_local_size(0) / 2; h > 0; h >>= 1) {
-        if (lid < h) part[lid] += part[lid + h];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    float r = part[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
-
 /* One work-group per channel: batch mean, then the biased variance about
  * it (two passes, no E[x^2] - E[x]^2 cancellation); saves mean and
  * 1/sqrt(var + eps) and updates the running estimates (unbiased variance,
@@ -38,14 +22,14 @@ __kernel void bn_stats(__global const float *x, __global float *save_mean, __glo
         int n = j / S;
         acc += x[((size_t)n * C + ch) * S + (j - n * S)];
     }
-    float mean = bn_group_sum(part, acc) / (float)M;
+    float mean = group_sum(part, acc) / (float)M;
     acc = 0.f;
     for (int j = lid; j < M; j += L) {
         int n = j / S;
         float d = x[((size_t)n * C + ch) * S + (j - n * S)] - mean;
         acc += d * d;
     }
-    float var = bn_group_sum(part, acc) / (float)M;
+    float var = group_sum(part, acc) / (float)M;
     if (lid == 0 && ch < C) {
         save_mean[ch] = mean;
         save_invstd[ch] = 1.0f / sqrt(var + eps);
@@ -76,7 +60,7 @@ __kernel void bn_backward_reduce(__global const float *x, __global const float *
 {
     int ch = get_group_id(0);
     int lid = get_local_id(0), L = get_local_size(0), M = ch < C ? N * S : 0;
-    /* both sums through bn_group_sum: an inlined two-array tree here hung
+    /* both sums through group_sum: an inlined two-array tree here hung
      * PoCL 3.1 for work-groups of 2 and 4 */
     float mu = ch < C ? mean[ch] : 0.f, inv = ch < C ? invstd[ch] : 0.f;
     float a = 0.f, b = 0.f;
@@ -86,8 +70,8 @@ __kernel void bn_backward_reduce(__global const float *x, __global const float *
         a += dy[i];
         b += dy[i] * ((x[i] - mu) * inv);
     }
-    float sdy = bn_group_sum(part, a);
-    float sdyx = bn_group_sum(part, b);
+    float sdy = group_sum(part, a);
+    float sdyx = group_sum(part, b);
     if (lid == 0 && ch < C) {
         sums[2 * ch] = sdy;
         sums[2 * ch + 1] = sdyx;

@@ -5,22 +5,6 @@
  * result. The row guard zeroes the work instead of returning early: every
  * work-item must reach every barrier (see cl/norm.cl on PoCL). */
 
-/* Sum of v over the work-group; part holds get_local_size(0) floats and is
- * free for reuse when it returns. Every work-item must call it. */
-float wn_group_sum(__local float *part, float v)
-{
-    int lid = get_local_id(0);
-    part[lid] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int h = get_local_size(0) / 2; h > 0; h >>= 1) {
-        if (lid < h) part[lid] += part[lid + h];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    float r = part[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
-
 /* w[o,:] = g[o] * v[o,:] / ||v[o,:]|| */
 __kernel void wn_forward(__global const float *v, __global const float *g, __global float *w, int O, int C,
                          __local float *part)
@@ -30,7 +14,7 @@ __kernel void wn_forward(__global const float *v, __global const float *g, __glo
     __global const float *row = v + (size_t)o * C;
     float ss = 0.0f;
     for (int k = lid; k < n; k += L) ss += row[k] * row[k];
-    ss = wn_group_sum(part, ss);
+    ss = group_sum(part, ss);
     if (o < O) {
         float scale = g[o] / sqrt(ss);
         for (int k = lid; k < n; k += L) w[(size_t)o * C + k] = scale * row[k];
@@ -51,8 +35,8 @@ __kernel void wn_backward(__global const float *v, __global const float *g, __gl
         ss += row[k] * row[k];
         s += drow[k] * row[k];
     }
-    ss = wn_group_sum(part, ss);
-    s = wn_group_sum(part, s);
+    ss = group_sum(part, ss);
+    s = group_sum(part, s);
     if (o < O) {
         float nrm = sqrt(ss);
         if (has_dg && lid == 0) dg[o] = s / nrm;

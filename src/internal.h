@@ -111,6 +111,10 @@ gan_status ocl_run(gan_ctx *c, const char *name, size_t n, const char *fmt, ...)
 /* Same with explicit global/local sizes (local may be NULL). */
 gan_status ocl_run_nd(gan_ctx *c, const char *name, cl_uint dims, const size_t *global,
                       const size_t *local, const char *fmt, ...);
+/* Work-group size for a tree reduction in kernel `name`: a power of two, at
+ * most 256, within the device's and the compiled kernel's limits, and no
+ * larger than needed for n values (SIZE_MAX: as large as allowed). */
+gan_status ocl_reduce_wg(gan_ctx *c, const char *name, size_t n, size_t *out);
 /* Device workspace of at least `bytes`, owned by the context. */
 gan_status ocl_scratch(gan_ctx *c, size_t bytes, cl_mem *out);
 

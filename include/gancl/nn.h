@@ -134,6 +134,25 @@ gan_status gan_state_save(gan_ctx *c, const char *path, gan_params *const *regs,
 gan_status gan_state_load(gan_ctx *c, const char *path, gan_params *const *regs, int nregs, const gan_ckpt_kv *arch,
                           int narch, gan_ckpt **meta_out);
 
+/* ---- a trainer's checkpoint: model state plus step and RNG position ----
+ * Key/value metadata is built with gan_kv_add ("ngf", "%d", 64). */
+#define GAN_KV_MAX 24
+typedef struct gan_kvbuf {
+    gan_ckpt_kv kv[GAN_KV_MAX];
+    char val[GAN_KV_MAX][64];
+    int n;
+} gan_kvbuf;
+void gan_kv_add(gan_kvbuf *b, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Save regs with: arch (the fields a resume must match), run (hyper-
+ * parameters, informational), step, rng, and the caller's extra pairs. */
+gan_status gan_run_save(gan_ctx *c, const char *path, gan_params *const *regs, int nregs, const gan_kvbuf *arch,
+                        const gan_kvbuf *run, int step, gan_rng rng, const gan_ckpt_kv *extra, int nextra);
+/* Load regs, refusing another architecture; returns step and rng, and
+ * the checkpoint in *out when out is not NULL (gan_ckpt_free). */
+gan_status gan_run_load(gan_ctx *c, const char *path, gan_params *const *regs, int nregs, const gan_kvbuf *arch,
+                        int *step, gan_rng *rng, gan_ckpt **out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,6 +5,7 @@
 #include "gancl/nn.h"
 #include "internal.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,4 +109,61 @@ cleanup:
     gan_ckpt_free(k);
     free(e);
     return st;
+}
+
+void gan_kv_add(gan_kvbuf *b, const char *key, const char *fmt, ...)
+{
+    if (b->n >= GAN_KV_MAX) return; /* callers use a handful; the cap is far above */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b->val[b->n], sizeof b->val[b->n], fmt, ap);
+    va_end(ap);
+    b->kv[b->n] = (gan_ckpt_kv){key, b->val[b->n]};
+    b->n++;
+}
+
+gan_status gan_run_save(gan_ctx *c, const char *path, gan_params *const *regs, int nregs, const gan_kvbuf *arch,
+                        const gan_kvbuf *run, int step, gan_rng rng, const gan_ckpt_kv *extra, int nextra)
+{
+    gan_kvbuf pos = {.n = 0};
+    gan_kv_add(&pos, "step", "%d", step);
+    gan_kv_add(&pos, "rng_seed", "%llu", (unsigned long long)rng.seed);
+    gan_kv_add(&pos, "rng_counter", "%llu", (unsigned long long)rng.counter);
+    gan_ckpt_kv meta[3 * GAN_KV_MAX + 32];
+    int k = 0;
+    const gan_kvbuf *parts[3] = {arch, run, &pos};
+    for (int p = 0; p < 3; p++)
+        for (int i = 0; parts[p] && i < parts[p]->n; i++) meta[k++] = parts[p]->kv[i];
+    if (nextra > 32) return GAN_FAIL(c, GAN_ERR_ARG, "%d extra metadata pairs: at most 32", nextra);
+    for (int i = 0; i < nextra; i++) meta[k++] = extra[i];
+    return gan_state_save(c, path, regs, nregs, meta, k);
+}
+
+static int parse_u64(const char *s, unsigned long long *out)
+{
+    char *end;
+    if (!s || !*s) return -1;
+    *out = strtoull(s, &end, 10);
+    return *end ? -1 : 0;
+}
+
+gan_status gan_run_load(gan_ctx *c, const char *path, gan_params *const *regs, int nregs, const gan_kvbuf *arch,
+                        int *step, gan_rng *rng, gan_ckpt **out)
+{
+    gan_ckpt *k = NULL;
+    gan_status st = gan_state_load(c, path, regs, nregs, arch->kv, arch->n, &k);
+    if (st) return st;
+    unsigned long long s, seed, counter;
+    if (parse_u64(gan_ckpt_meta(k, "step"), &s) || s > 2147483647u || parse_u64(gan_ckpt_meta(k, "rng_seed"), &seed) ||
+        parse_u64(gan_ckpt_meta(k, "rng_counter"), &counter)) {
+        gan_ckpt_free(k);
+        return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: step, rng_seed or rng_counter missing or not an integer", path);
+    }
+    *step = (int)s;
+    *rng = (gan_rng){.seed = seed, .counter = counter};
+    if (out)
+        *out = k;
+    else
+        gan_ckpt_free(k);
+    return GAN_OK;
 }

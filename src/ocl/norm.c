@@ -4,24 +4,6 @@
  * Backward keeps its per-channel sums in the context's scratch buffer. */
 #include "../internal.h"
 
-/* Work-group size for a per-channel reduction kernel: a power of two (the
- * tree reduction needs it), at most 256 and what the kernel allows on this
- * device, and no larger than the M values it reduces. */
-static gan_status reduce_local(gan_ctx *c, const char *kernel, size_t M, size_t *out)
-{
-    gan_status st = GAN_OK;
-    cl_kernel k;
-    size_t kmax;
-    TRY(ocl_kernel(c, kernel, &k));
-    CL_CHECK(c, clGetKernelWorkGroupInfo,
-             (k, c->ocl.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax, NULL));
-    size_t L = 1;
-    while (L * 2 <= 256 && L * 2 <= kmax && L * 2 <= c->ocl.max_wg && L < M) L *= 2;
-    *out = L;
-cleanup:
-    return st;
-}
-
 static void bn_dims(const gan_tensor *x, size_t *N, size_t *C, size_t *S)
 {
     *N = (size_t)x->dim[0];
@@ -45,7 +27,7 @@ gan_status ocl_batchnorm_forward(gan_ctx *c, const gan_tensor *x, const gan_tens
                     (double)p->momentum, (double)p->eps, (int)N, (int)C));
     } else {
         size_t L;
-        TRY(reduce_local(c, "bn_stats", N * S, &L));
+        TRY(ocl_reduce_wg(c, "bn_stats", N * S, &L));
         size_t global = C * L;
         TRY(ocl_run_nd(c, "bn_stats", 1, &global, &L, "TTTTTffiiiL", x, save_mean, save_invstd, run_mean, run_var,
                        (double)p->momentum, (double)p->eps, (int)N, (int)C, (int)S, L * sizeof(float)));
@@ -70,7 +52,7 @@ gan_status ocl_batchnorm_backward(gan_ctx *c, const gan_tensor *x, const gan_ten
         TRY(ocl_run(c, "bn_backward_reduce_cols", C, "TTTTMTTii", x, dy, save_mean, save_invstd, sums, dgamma, dbeta,
                     (int)N, (int)C));
     } else {
-        TRY(reduce_local(c, "bn_backward_reduce", N * S, &L));
+        TRY(ocl_reduce_wg(c, "bn_backward_reduce", N * S, &L));
         size_t global = C * L;
         TRY(ocl_run_nd(c, "bn_backward_reduce", 1, &global, &L, "TTTTMTTiiiL", x, dy, save_mean, save_invstd, sums,
                        dgamma, dbeta, (int)N, (int)C, (int)S, L * sizeof(float)));

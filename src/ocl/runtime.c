@@ -466,6 +466,19 @@ gan_status ocl_run_nd(gan_ctx *c, const char *name, cl_uint dims, const size_t *
     return st;
 }
 
+gan_status ocl_reduce_wg(gan_ctx *c, const char *name, size_t n, size_t *out)
+{
+    gan_status st = GAN_OK;
+    cl_kernel k;
+    size_t kmax = 0, L = 1;
+    TRY(ocl_kernel(c, name, &k));
+    CL_CHECK(c, clGetKernelWorkGroupInfo, (k, c->ocl.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax, NULL));
+    while (L * 2 <= 256 && L * 2 <= kmax && L * 2 <= c->ocl.max_wg && L < n) L *= 2;
+    *out = L;
+cleanup:
+    return st;
+}
+
 gan_status ocl_scratch(gan_ctx *c, size_t bytes, cl_mem *out)
 {
     if (bytes == 0) bytes = 4;

@@ -130,75 +130,36 @@ cleanup:
 }
 
 /* The fields that define the network: a checkpoint must match them all. */
-typedef struct arch_kv {
-    char buf[6][32];
-    gan_ckpt_kv kv[6];
-} arch_kv;
-
-static int arch_of(const gan_cls_config *cfg, arch_kv *a)
+static void arch_of(const gan_cls_config *cfg, gan_kvbuf *a)
 {
     const gan_cnn_config *m = &cfg->model;
-    const char *keys[] = {"model", "conv1", "conv2", "hidden", "dropout1", "dropout2"};
-    snprintf(a->buf[0], sizeof a->buf[0], "cnn-classifier");
-    snprintf(a->buf[1], sizeof a->buf[1], "%d", m->c1);
-    snprintf(a->buf[2], sizeof a->buf[2], "%d", m->c2);
-    snprintf(a->buf[3], sizeof a->buf[3], "%d", m->hidden);
-    snprintf(a->buf[4], sizeof a->buf[4], "%.9g", m->drop1);
-    snprintf(a->buf[5], sizeof a->buf[5], "%.9g", m->drop2);
-    for (int i = 0; i < 6; i++) a->kv[i] = (gan_ckpt_kv){keys[i], a->buf[i]};
-    return 6;
+    *a = (gan_kvbuf){.n = 0};
+    gan_kv_add(a, "model", "cnn-classifier");
+    gan_kv_add(a, "conv1", "%d", m->c1);
+    gan_kv_add(a, "conv2", "%d", m->c2);
+    gan_kv_add(a, "hidden", "%d", m->hidden);
+    gan_kv_add(a, "dropout1", "%.9g", m->drop1);
+    gan_kv_add(a, "dropout2", "%.9g", m->drop2);
 }
 
 gan_status gan_cls_save(gan_ctx *c, const gan_cls *m, const char *path, const gan_ckpt_kv *extra, int nextra)
 {
-    arch_kv a;
-    int n = arch_of(&m->cfg, &a);
-    char run[7][32];
-    snprintf(run[0], sizeof run[0], "%d", m->step);
-    snprintf(run[1], sizeof run[1], "%llu", (unsigned long long)m->rng.seed);
-    snprintf(run[2], sizeof run[2], "%llu", (unsigned long long)m->rng.counter);
-    snprintf(run[3], sizeof run[3], "%d", m->cfg.batch);
-    snprintf(run[4], sizeof run[4], "%.9g", m->cfg.adam.lr);
-    snprintf(run[5], sizeof run[5], "%.9g", m->cfg.adam.beta1);
-    snprintf(run[6], sizeof run[6], "%.9g", m->cfg.adam.beta2);
-    const char *keys[] = {"step", "rng_seed", "rng_counter", "batch", "lr", "beta1", "beta2"};
-    gan_ckpt_kv meta[40];
-    int k = 0;
-    for (int i = 0; i < n; i++) meta[k++] = a.kv[i];
-    for (int i = 0; i < 7; i++) meta[k++] = (gan_ckpt_kv){keys[i], run[i]};
-    for (int i = 0; i < nextra && k < 40; i++) meta[k++] = extra[i];
+    gan_kvbuf a, run = {.n = 0};
+    arch_of(&m->cfg, &a);
+    gan_kv_add(&run, "batch", "%d", m->cfg.batch);
+    gan_kv_add(&run, "lr", "%.9g", m->cfg.adam.lr);
+    gan_kv_add(&run, "beta1", "%.9g", m->cfg.adam.beta1);
+    gan_kv_add(&run, "beta2", "%.9g", m->cfg.adam.beta2);
     gan_params *regs[1] = {(gan_params *)&m->net.params};
-    return gan_state_save(c, path, regs, 1, meta, k);
-}
-
-static int parse_u64(const char *s, unsigned long long *out)
-{
-    char *end;
-    if (!s || !*s) return -1;
-    *out = strtoull(s, &end, 10);
-    return *end ? -1 : 0;
+    return gan_run_save(c, path, regs, 1, &a, &run, m->step, m->rng, extra, nextra);
 }
 
 gan_status gan_cls_load(gan_ctx *c, gan_cls *m, const char *path, gan_ckpt **out)
 {
-    arch_kv a;
-    int n = arch_of(&m->cfg, &a);
-    gan_ckpt *k = NULL;
+    gan_kvbuf a;
+    arch_of(&m->cfg, &a);
     gan_params *regs[1] = {&m->net.params};
-    gan_status st = gan_state_load(c, path, regs, 1, a.kv, n, &k);
-    if (st) return st;
-    unsigned long long step, seed, counter;
-    if (parse_u64(gan_ckpt_meta(k, "step"), &step) || step > 2147483647u ||
-        parse_u64(gan_ckpt_meta(k, "rng_seed"), &seed) || parse_u64(gan_ckpt_meta(k, "rng_counter"), &counter)) {
-        gan_ckpt_free(k);
-        return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: step, rng_seed or rng_counter missing or not an integer", path);
-    }
-    m->step = (int)step;
-    m->rng = (gan_rng){.seed = seed, .counter = counter};
-    m->cfg.seed = seed;
-    if (out)
-        *out = k;
-    else
-        gan_ckpt_free(k);
-    return GAN_OK;
+    gan_status st = gan_run_load(c, path, regs, 1, &a, &m->step, &m->rng, out);
+    if (st == GAN_OK) m->cfg.seed = m->rng.seed;
+    return st;
 }

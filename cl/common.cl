@@ -1,0 +1,19 @@
+/* Helpers every kernel file may use (this file is loaded first). */
+
+/* Sum of v over the work-group (local size a power of two). Every
+ * work-item must call it: PoCL 3.1 loops forever when a work-item skips a
+ * barrier, even when the whole group does, so guard work, not calls.
+ * part holds get_local_size(0) floats and is free for reuse on return. */
+float group_sum(__local float *part, float v)
+{
+    int lid = get_local_id(0);
+    part[lid] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int h = get_local_size(0) / 2; h > 0; h >>= 1) {
+        if (lid < h) part[lid] += part[lid + h];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    float r = part[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
