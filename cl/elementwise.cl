@@ -81,44 +81,49 @@ __kernel void ew_noise_forward(__global const float *x, __global float *y, float
 }
 
 /* x[NC, H, W] -> y, idx [NC, OH, OW]: the window scanned row by row, a
- * strictly larger value (or the first NaN) replacing the current one. */
+ * strictly larger value (or the first NaN) replacing the current one. One
+ * work-item per output row (nc, oh): integer division per element costs
+ * more than the pooling on CPU devices. */
 __kernel void ew_maxpool2_forward(__global const float *x, __global float *y, __global int *idx, int H, int W,
-                                  int OH, int OW, int n)
+                                  int OH, int OW, int rows)
 {
-    int o = get_global_id(0);
-    if (o >= n) return;
-    int ow = o % OW, t = o / OW, oh = t % OH, nc = t / OH;
-    int best = (nc * H + 2 * oh) * W + 2 * ow;
-    float bv = x[best];
-    for (int k = 1; k < 4; k++) {
-        int i = (nc * H + 2 * oh + k / 2) * W + 2 * ow + k % 2;
-        float v = x[i];
-        if (v > bv || (isnan(v) && !isnan(bv))) {
-            best = i;
-            bv = v;
+    int r = get_global_id(0);
+    if (r >= rows) return;
+    int oh = r % OH, nc = r / OH;
+    int top = (nc * H + 2 * oh) * W;
+    for (int ow = 0; ow < OW; ow++) {
+        int best = top + 2 * ow;
+        float bv = x[best];
+        for (int k = 1; k < 4; k++) {
+            int i = top + (k >> 1) * W + 2 * ow + (k & 1);
+            float v = x[i];
+            if (v > bv || (isnan(v) && !isnan(bv))) {
+                best = i;
+                bv = v;
+            }
         }
+        y[r * OW + ow] = bv;
+        idx[r * OW + ow] = best;
     }
-    y[o] = bv;
-    idx[o] = best;
 }
 
 /* Gather form of "dx = 0; dx[idx] += dy": each dx element looks up its own
  * window (none for the odd last row/column) and takes dy when it is that
  * window's argmax. Windows do not overlap, so this is the same sum without
- * a separate zeroing pass or atomics. */
+ * a separate zeroing pass or atomics. One work-item per dx row (nc, h). */
 __kernel void ew_maxpool2_backward(__global const int *idx, __global const float *dy, __global float *dx, int H,
-                                   int W, int OH, int OW, int n)
+                                   int W, int OH, int OW, int rows)
 {
-    int i = get_global_id(0);
-    if (i >= n) return;
-    int w = i % W, t = i / W, h = t % H, nc = t / H;
-    int oh = h / 2, ow = w / 2;
-    float r = 0.f;
-    if (oh < OH && ow < OW) {
-        int o = (nc * OH + oh) * OW + ow;
-        if (idx[o] == i) r = dy[o];
+    int r = get_global_id(0);
+    if (r >= rows) return;
+    int h = r % H, nc = r / H, oh = h >> 1, base = r * W;
+    int orow = (nc * OH + oh) * OW;
+    for (int w = 0; w < W; w++) {
+        int ow = w >> 1;
+        float v = 0.f;
+        if (oh < OH && ow < OW && idx[orow + ow] == base + w) v = dy[orow + ow];
+        dx[base + w] = v;
     }
-    dx[i] = r;
 }
 
 /* y[N, as + bs] (per batch entry a's as values, then b's bs values). */

@@ -1,13 +1,16 @@
-/* The semi-supervised GAN as a whole: training steps on the device and on
- * the reference from the same seed and data give the same losses and
- * parameters, and a checkpointed run resumes bit-identically.
+/* The semi-supervised GAN as a whole (test semi_steps): training steps on
+ * the device and on the reference from the same seed and data give the
+ * same losses, parameters, buffers (fixed g, parameter average) and
+ * predictions; the whole step's gradients agree with finite differences on
+ * the reference; a checkpointed run resumes bit-identically; inference
+ * with the parameter average leaves the training state untouched.
  * Tolerances: losses atol 1e-5, rtol 1e-4 (as in dcgan_steps). Parameters
  * atol 3e-5, rtol 1e-4: 1% of one Adam step at lr 3e-3 (the paper's rate),
  * well above the ~1e-6 seen on PoCL after 10 steps. Adam divides each
  * gradient by its own running magnitude, so a gradient near zero whose
- * rounding differs between the backends could move its parameter by up
- * to a step either way (see test_models.c); the inputs here keep every
- * gradient well away from zero. */
+ * rounding differed between the backends could move its parameter by up
+ * to a step either way (see test_models.c); none of this test's fixed
+ * inputs does that on PoCL. */
 #include "registry.h"
 #include "gancl/semi.h"
 

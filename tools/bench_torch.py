@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The founding notes' DCGAN in PyTorch (CPU), for tools/bench_vs_torch.sh.
 
-Same networks and step as gancl's (src/nn/dcgan.c, src/train/gan.c): D on
+Same networks and steps as gancl's. DCGAN (src/nn/dcgan.c, src/train/gan.c): D on
 real and fake as one batch of 2N with BCE-with-logits, Adam on D; then the
-same fakes through the updated D labelled real, Adam on G. Prints one line
+same fakes through the updated D labelled real, Adam on G. The classifier
+step: forward with dropout, cross-entropy, backward, Adam. Prints one line
 per measurement: 'torch <what> batch <N> <ms> ms <images/s> img/s'."""
 import argparse
 import os
@@ -28,6 +29,13 @@ def discriminator(ndf=64, slope=0.2, drop=0.3):
         nn.Conv2d(1, ndf, 5, 2, 2), nn.LeakyReLU(slope), nn.Dropout(drop),
         nn.Conv2d(ndf, 2 * ndf, 5, 2, 2), nn.LeakyReLU(slope), nn.Dropout(drop),
         nn.Flatten(), nn.Linear(2 * ndf * 49, 1))
+
+
+def classifier():
+    """The Keras MNIST CNN, as gancl's classifier mode (src/nn/classifier.c)."""
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
+        nn.Flatten(), nn.Linear(9216, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 10))
 
 
 def timed(fn, reps):
@@ -74,6 +82,20 @@ def main():
             z = torch.randn(n, 100)
             s = timed(lambda: G(z), a.reps)
         print(f"torch g_infer batch {n} {s * 1e3:.1f} ms {n / s:.1f} img/s")
+
+        C = classifier()
+        oC = torch.optim.Adam(C.parameters(), lr=1e-3)
+        xent = nn.CrossEntropyLoss()
+        x = torch.rand(n, 1, 28, 28)
+        y = torch.arange(n) % 10
+
+        def cstep():
+            oC.zero_grad(set_to_none=True)
+            xent(C(x), y).backward()
+            oC.step()
+
+        s = timed(cstep, a.reps)
+        print(f"torch cls_step batch {n} {s * 1e3:.1f} ms {n / s:.1f} img/s")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Side by side, in one invocation: gancl's DCGAN training step and
-# generator inference on the selected OpenCL device, and the same model in
+# Side by side, in one invocation: gancl's DCGAN training step, generator
+# inference and the classifier's training step on the selected OpenCL device, and the same model in
 # PyTorch on the CPU (Debian's python3-torch, all cores), at batch 64 and
 # 256; warm, median of several steps; images/s and the ratio gancl/torch.
 #   tools/bench_vs_torch.sh [--device SEL] [--reps N] [--batch-sizes 64,256]
@@ -24,6 +24,7 @@ done
 out=$(mktemp); trap 'rm -f "$out"' EXIT
 for n in ${sizes//,/ }; do
   "$top/build/gancl" bench gan "${device[@]}" --batch-size "$n" --reps "$reps" | tee -a "$out"
+  "$top/build/gancl" bench classifier "${device[@]}" --batch-size "$n" --reps "$reps" | tee -a "$out"
 done
 /usr/bin/python3 "$top/tools/bench_torch.py" --batch-sizes "$sizes" --reps "$reps" | tee -a "$out"
 echo
@@ -35,6 +36,8 @@ for n, ips in re.findall(r"DCGAN step, batch (\d+): [\d.]+ ms/step, ([\d.]+) ima
     g[("gan_step", n)] = float(ips)
 for n, ips in re.findall(r"generator inference, batch (\d+): [\d.]+ ms, ([\d.]+) images/s", text):
     g[("g_infer", n)] = float(ips)
+for n, ips in re.findall(r"classifier step, batch (\d+): [\d.]+ ms/step, ([\d.]+) images/s", text):
+    g[("cls_step", n)] = float(ips)
 t = {(w, n): float(ips) for w, n, ips in re.findall(r"torch (\w+) batch (\d+) [\d.]+ ms ([\d.]+) img/s", text)}
 print(f"{'what':<10} {'batch':>5} {'gancl img/s':>12} {'torch img/s':>12} {'ratio':>7}")
 for k in sorted(t, key=lambda k: (k[0], int(k[1]))):

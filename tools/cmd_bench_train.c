@@ -4,6 +4,7 @@
  * step does not depend on the pixels. Also times generator inference
  * (forward with running BN statistics) at the same batch size. */
 #include "gancl.h"
+#include "gancl/classifier.h"
 #include "gancl/train.h"
 
 #include <stdio.h>
@@ -91,6 +92,50 @@ int cmd_bench_gan(const tool_opts *o)
     free(h);
     gan_tensor_free(c, &real);
     gan_gan_free(c, &m);
+    gan_ctx_free(c);
+    return rc;
+}
+
+/* `gancl bench classifier`: the MNIST CNN's training step (forward with
+ * dropout, cross-entropy, backward, Adam) at the given batch size, warm,
+ * median of --reps steps. */
+int cmd_bench_classifier(const tool_opts *o)
+{
+    gan_ctx *c = tool_ctx(o->device);
+    if (!c) return 1;
+    gan_cls_config cfg = gan_cls_default();
+    cfg.batch = o->batch;
+    cfg.seed = o->seed;
+    gan_cls m;
+    double t[64];
+    int reps = o->reps > 64 ? 64 : o->reps, rc = 1;
+    gan_status st = gan_cls_init(c, &m, &cfg);
+    if (!st) {
+        uint64_t s = o->seed;
+        for (int i = 0; i < cfg.batch; i++) m.h_labels[i] = i % 10;
+        for (size_t i = 0; i < (size_t)cfg.batch * 784; i++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            m.h_x[i] = (float)((double)(s >> 11) / 9007199254740992.0);
+        }
+        st = gan_tensor_write(c, &m.x, m.h_x);
+        if (!st) st = gan_tensor_write(c, &m.labels, m.h_labels);
+    }
+    for (int i = -1; !st && i < reps; i++) {
+        double a = now();
+        st = gan_cls_step(c, &m, &m.x, &m.labels, NULL);
+        if (!st) st = gan_ctx_finish(c);
+        if (i >= 0) t[i] = now() - a;
+    }
+    if (st) {
+        fprintf(stderr, "gancl bench classifier: %s\n", gan_ctx_error(c));
+    } else {
+        qsort(t, (size_t)reps, sizeof t[0], cmp);
+        double med = t[reps / 2];
+        printf("%s\nclassifier step, batch %d: %.1f ms/step, %.1f images/s (median of %d)\n", gan_ctx_device_name(c),
+               cfg.batch, med * 1e3, cfg.batch / med, reps);
+        rc = 0;
+    }
+    gan_cls_free(c, &m);
     gan_ctx_free(c);
     return rc;
 }

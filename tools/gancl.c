@@ -16,6 +16,7 @@ static const char usage[] =
     "  bench ops            time the DCGAN layers (forward, backward, GFLOP/s) on the\n"
     "                       device and on the cpu reference\n"
     "  bench gan            time the DCGAN training step (ms/step, images/s)\n"
+    "  bench classifier     time the MNIST CNN classifier's training step\n"
     "  train --mode gan     train the DCGAN on MNIST: progress, metrics.jsonl, a sample\n"
     "                       grid and a checkpoint each epoch, curves.png at the end\n"
     "  train --mode classifier  train the MNIST CNN classifier: test accuracy each\n"
@@ -101,8 +102,10 @@ int main(int argc, char **argv)
     const char *sub = NULL;
     int i = 2;
     if (!strcmp(cmd, "bench")) {
-        if (argc < 3 || (strcmp(argv[2], "ops") && strcmp(argv[2], "gan") && strcmp(argv[2], "gemm"))) {
-            fprintf(stderr, "gancl bench: expected 'bench ops', 'bench gan' or 'bench gemm'\n%s", usage);
+        if (argc < 3 || (strcmp(argv[2], "ops") && strcmp(argv[2], "gan") && strcmp(argv[2], "gemm") &&
+                         strcmp(argv[2], "classifier"))) {
+            fprintf(stderr, "gancl bench: expected 'bench ops', 'bench gan', 'bench classifier' or 'bench gemm'\n%s",
+                    usage);
             return 2;
         }
         sub = argv[2];
@@ -210,6 +213,7 @@ int main(int argc, char **argv)
     if (sub) {
         if (!o.batch) o.batch = 64;
         if (!strcmp(sub, "gemm")) return cmd_bench_gemm(&o);
+        if (!strcmp(sub, "classifier")) return cmd_bench_classifier(&o);
         return !strcmp(sub, "ops") ? cmd_bench_ops(&o) : cmd_bench_gan(&o);
     }
     fprintf(stderr, "gancl: unknown command '%s'\n%s", cmd, usage);

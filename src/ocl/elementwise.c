@@ -38,14 +38,16 @@ gan_status ocl_noise_forward(gan_ctx *c, float std, gan_rng rng, const gan_tenso
 
 gan_status ocl_maxpool2_forward(gan_ctx *c, const gan_tensor *x, gan_tensor *y, gan_tensor *idx)
 {
-    return ocl_run(c, "ew_maxpool2_forward", y->numel, "TTTiiiii", x, y, idx, x->dim[2], x->dim[3], y->dim[2],
-                   y->dim[3], (int)y->numel);
+    size_t rows = y->numel / (size_t)y->dim[3];
+    return ocl_run(c, "ew_maxpool2_forward", rows, "TTTiiiii", x, y, idx, x->dim[2], x->dim[3], y->dim[2], y->dim[3],
+                   (int)rows);
 }
 
 gan_status ocl_maxpool2_backward(gan_ctx *c, const gan_tensor *idx, const gan_tensor *dy, gan_tensor *dx)
 {
-    return ocl_run(c, "ew_maxpool2_backward", dx->numel, "TTTiiiii", idx, dy, dx, dx->dim[2], dx->dim[3],
-                   dy->dim[2], dy->dim[3], (int)dx->numel);
+    size_t rows = dx->numel / (size_t)dx->dim[3];
+    return ocl_run(c, "ew_maxpool2_backward", rows, "TTTiiiii", idx, dy, dx, dx->dim[2], dx->dim[3], dy->dim[2],
+                   dy->dim[3], (int)rows);
 }
 
 gan_status ocl_concat_forward(gan_ctx *c, const gan_tensor *a, const gan_tensor *b, gan_tensor *y)
