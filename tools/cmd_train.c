@@ -169,18 +169,8 @@ int cmd_train_gan(const tool_opts *o)
         train_progress_end();
         printf("epoch %d done: samples %s, checkpoint %s\n", epoch + 1, path, ckpt);
     }
-    gan_jsonl_close(c, log);
-    log = NULL;
-    snprintf(path, sizeof path, "%s/metrics.jsonl", o->outdir);
-    gan_metrics mt;
-    if (gan_metrics_load(c, path, &mt) == GAN_OK) {
-        const char *names[] = {"loss_d", "loss_g"};
-        char png[1200];
-        snprintf(png, sizeof png, "%s/curves.png", o->outdir);
-        gan_plot_opts po = {.width = 800, .height = 480, .title = "DCGAN losses", .xlabel = "step"};
-        if (gan_plot_metrics(c, png, &mt, names, 2, &po) == GAN_OK) printf("curves: %s\n", png);
-        gan_metrics_free(&mt);
-    }
+    const char *curve_names[] = {"loss_d", "loss_g"};
+    train_finish_curves(c, &log, o->outdir, "DCGAN losses", curve_names, 2);
     printf("done: %d steps in %.1f s\n", steps_done, train_now() - t_start);
     rc = 0;
 out:

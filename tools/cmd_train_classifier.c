@@ -203,18 +203,8 @@ int cmd_train_classifier(const tool_opts *o)
         rc = train_fail(c, "test-set evaluation");
         goto out;
     }
-    gan_jsonl_close(c, log);
-    log = NULL;
-    snprintf(path, sizeof path, "%s/metrics.jsonl", o->outdir);
-    gan_metrics mt;
-    if (gan_metrics_load(c, path, &mt) == GAN_OK) {
-        const char *names[] = {"loss", "accuracy", "test_accuracy"};
-        char png[1200];
-        snprintf(png, sizeof png, "%s/curves.png", o->outdir);
-        gan_plot_opts po = {.width = 800, .height = 480, .title = "classifier: loss and accuracy", .xlabel = "step"};
-        if (gan_plot_metrics(c, png, &mt, names, 3, &po) == GAN_OK) printf("curves: %s\n", png);
-        gan_metrics_free(&mt);
-    }
+    const char *curve_names[] = {"loss", "accuracy", "test_accuracy"};
+    train_finish_curves(c, &log, o->outdir, "classifier: loss and accuracy", curve_names, 3);
     print_report(&ev);
     printf("done: %d steps in %.1f s\n", steps_done, train_now() - t_start);
     printf("test accuracy: %.2f%%\n", 100.0 * ev.accuracy);

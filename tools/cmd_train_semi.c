@@ -282,18 +282,8 @@ int cmd_train_semi(const tool_opts *o)
                epoch + 1, t_train, 100 * acc, 100 * (1 - acc), 100 * raw, path, ckpt);
         fflush(stdout);
     }
-    gan_jsonl_close(c, log);
-    log = NULL;
-    snprintf(path, sizeof path, "%s/metrics.jsonl", o->outdir);
-    gan_metrics mt;
-    if (gan_metrics_load(c, path, &mt) == GAN_OK) {
-        const char *names[] = {"loss_lab", "loss_unl", "loss_g"};
-        char png[1200];
-        snprintf(png, sizeof png, "%s/curves.png", o->outdir);
-        gan_plot_opts po = {.width = 800, .height = 480, .title = "semi-supervised GAN losses", .xlabel = "step"};
-        if (gan_plot_metrics(c, png, &mt, names, 3, &po) == GAN_OK) printf("curves: %s\n", png);
-        gan_metrics_free(&mt);
-    }
+    const char *curve_names[] = {"loss_lab", "loss_unl", "loss_g"};
+    train_finish_curves(c, &log, o->outdir, "semi-supervised GAN losses", curve_names, 3);
     printf("done: %d steps in %.1f s\n", steps_done, train_now() - t_start);
     rc = 0;
 out:

@@ -73,3 +73,18 @@ int train_fail(gan_ctx *c, const char *what)
     fprintf(stderr, "gancl train: %s: %s\n", what, gan_ctx_error(c));
     return 1;
 }
+
+void train_finish_curves(gan_ctx *c, gan_jsonl **log, const char *outdir, const char *title,
+                         const char *const *names, int n)
+{
+    char path[1200], png[1200];
+    gan_jsonl_close(c, *log);
+    *log = NULL;
+    snprintf(path, sizeof path, "%s/metrics.jsonl", outdir);
+    snprintf(png, sizeof png, "%s/curves.png", outdir);
+    gan_metrics mt;
+    if (gan_metrics_load(c, path, &mt) != GAN_OK) return;
+    gan_plot_opts po = {.width = 800, .height = 480, .title = title, .xlabel = "step"};
+    if (gan_plot_metrics(c, png, &mt, names, (size_t)n, &po) == GAN_OK) printf("curves: %s\n", png);
+    gan_metrics_free(&mt);
+}

@@ -17,6 +17,11 @@ int train_interrupted(void);
 void train_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* End a progress line before ordinary output. */
 void train_progress_end(void);
+/* Close the run's metrics log and draw the named series from it into
+ * OUTDIR/curves.png (printing where); a missing or unreadable log only
+ * means no curves. */
+void train_finish_curves(gan_ctx *c, gan_jsonl **log, const char *outdir, const char *title,
+                         const char *const *names, int n);
 /* Print "gancl train: WHAT: <context error>" and return 1. */
 int train_fail(gan_ctx *c, const char *what);
 
