@@ -110,6 +110,7 @@ int cmd_train_gan(const tool_opts *o)
     double t_start = train_now(), t_mark = t_start;
     int steps_done = 0, mark_step = m.step;
     for (int epoch = epoch0; epoch < o->epochs; epoch++) {
+        double t_epoch = train_now();
         if (gan_epoch_order(c, &all, cfg.seed, (uint64_t)epoch, order)) {
             rc = train_fail(c, "shuffle");
             goto out;
@@ -167,7 +168,7 @@ int cmd_train_gan(const tool_opts *o)
             goto out;
         }
         train_progress_end();
-        printf("epoch %d done: samples %s, checkpoint %s\n", epoch + 1, path, ckpt);
+        printf("epoch %d done in %.1f s: samples %s, checkpoint %s\n", epoch + 1, train_now() - t_epoch, path, ckpt);
     }
     const char *curve_names[] = {"loss_d", "loss_g"};
     train_finish_curves(c, &log, o->outdir, "DCGAN losses", curve_names, 2);
