@@ -1,5 +1,6 @@
 /* Test harness implementation; see harness.h. */
 #include "harness.h"
+#include "gancl/nn.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -200,4 +201,31 @@ int th_expect_error(th *t, gan_ctx *c, gan_status got, gan_status want, const ch
         th_diag("  %s -> %s: %s", what, gan_status_name(got), msg);
     gan_ctx_clear_error(c);
     return ok ? 0 : -1;
+}
+
+float *th_state_snapshot(th *t, gan_ctx *c, gan_params *const *regs, int nregs, size_t *n)
+{
+    size_t total = 0;
+    for (int r = 0; r < nregs; r++) {
+        for (int i = 0; i < regs[r]->n; i++) total += 3 * regs[r]->p[i]->w.numel;
+        for (int i = 0; i < regs[r]->nbuf; i++) total += regs[r]->buf[i].t->numel;
+    }
+    float *all = malloc((total ? total : 1) * sizeof *all), *at = all;
+    if (!all) abort();
+    for (int r = 0; r < nregs; r++) {
+        for (int i = 0; i < regs[r]->n; i++) {
+            gan_param *p = regs[r]->p[i];
+            gan_tensor *ts[3] = {&p->w, &p->m, &p->v};
+            for (int k = 0; k < 3; k++) {
+                TH_OK(t, c, gan_tensor_read(c, ts[k], at));
+                at += ts[k]->numel;
+            }
+        }
+        for (int i = 0; i < regs[r]->nbuf; i++) {
+            TH_OK(t, c, gan_tensor_read(c, regs[r]->buf[i].t, at));
+            at += regs[r]->buf[i].t->numel;
+        }
+    }
+    *n = total;
+    return all;
 }

@@ -66,6 +66,11 @@ int th_fd_check(th *t, const char *what, double (*loss)(void *u), void *u, gan_t
 /* sum(y .* R) in double, over reference tensors. */
 double th_dot(const gan_tensor *y, const gan_tensor *R);
 
+/* Every parameter, Adam moment and buffer of the registries, read to the
+ * host in order (malloc'd; *n floats): for bit-exact state comparisons. */
+struct gan_params;
+float *th_state_snapshot(th *t, gan_ctx *c, struct gan_params *const *regs, int nregs, size_t *n);
+
 /* Whether the bad call failed with status `want` and a non-empty message;
  * clears the context's error afterwards. */
 int th_expect_error(th *t, gan_ctx *c, gan_status got, gan_status want, const char *what);

@@ -93,32 +93,11 @@ static void compare_params(th *t, const char *model, gan_params *pd, gan_params 
     }
 }
 
-/* Every parameter, Adam moment and buffer, read to the host. */
+/* Every parameter, Adam moment and buffer of G and D, read to the host. */
 static float *snapshot(th *t, gan_ctx *c, gan_semi *m, size_t *n)
 {
     gan_params *regs[2] = {&m->g.params, &m->d.params};
-    size_t total = 0;
-    for (int r = 0; r < 2; r++) {
-        for (int i = 0; i < regs[r]->n; i++) total += 3 * regs[r]->p[i]->w.numel;
-        for (int i = 0; i < regs[r]->nbuf; i++) total += regs[r]->buf[i].t->numel;
-    }
-    float *all = malloc(total * sizeof *all), *at = all;
-    for (int r = 0; r < 2; r++) {
-        for (int i = 0; i < regs[r]->n; i++) {
-            gan_param *p = regs[r]->p[i];
-            gan_tensor *ts[3] = {&p->w, &p->m, &p->v};
-            for (int k = 0; k < 3; k++) {
-                TH_OK(t, c, gan_tensor_read(c, ts[k], at));
-                at += ts[k]->numel;
-            }
-        }
-        for (int i = 0; i < regs[r]->nbuf; i++) {
-            TH_OK(t, c, gan_tensor_read(c, regs[r]->buf[i].t, at));
-            at += regs[r]->buf[i].t->numel;
-        }
-    }
-    *n = total;
-    return all;
+    return th_state_snapshot(t, c, regs, 2, n);
 }
 
 /* 3 steps, save, 2 more; a fresh model (another seed) loads the checkpoint

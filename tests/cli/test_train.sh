@@ -6,15 +6,7 @@
 # flags and a checkpoint of another architecture are clear errors.
 #   test_train.sh GANCL MAKE_IDX
 set -u
-gancl=$1 make_idx=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0 n=0
-check() { # check NAME CONDITION-EXIT-STATUS
-  n=$((n + 1))
-  if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; fails=$((fails + 1)); fi
-}
-python3 "$make_idx" "$tmp/data" 48 || { echo "Bail out! cannot make fixtures"; exit 1; }
+. "$(dirname "$0")/tap.sh"
 small=(--data "$tmp/data" --batch-size 8 --ngf 4 --ndf 4 --steps-per-epoch 3 --log-every 1)
 
 devices=(cpu)
@@ -59,5 +51,4 @@ check "missing data directory is named" $?
 "$gancl" train --mode gan --device no-such-device --outdir "$tmp/o" >"$tmp/e3" 2>&1
 test $? -eq 1 && grep -q "matches no device" "$tmp/e3"
 check "unknown device is a clear error" $?
-echo "1..$n"
-[ $fails -eq 0 ]
+tap_end

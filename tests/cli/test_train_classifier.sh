@@ -6,15 +6,7 @@
 # 130; a resume under another --labels-per-class is refused.
 #   test_train_classifier.sh GANCL MAKE_IDX
 set -u
-gancl=$1 make_idx=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0 n=0
-check() { # check NAME CONDITION-EXIT-STATUS
-  n=$((n + 1))
-  if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; fails=$((fails + 1)); fi
-}
-python3 "$make_idx" "$tmp/data" 48 || { echo "Bail out! cannot make fixtures"; exit 1; }
+. "$(dirname "$0")/tap.sh"
 # 2 labels per class: 20 images, batches of 8, 8 and 4 (a partial last batch)
 small=(--mode classifier --data "$tmp/data" --batch-size 8 --labels-per-class 2 --log-every 1)
 
@@ -60,5 +52,4 @@ check "more labels per class than the data has is a clear error" $?
 "$gancl" train --mode classifier --labels-per-class 0 >"$tmp/e2" 2>&1
 test $? -eq 2 && grep -q "labels-per-class" "$tmp/e2"
 check "bad --labels-per-class is a usage error" $?
-echo "1..$n"
-[ $fails -eq 0 ]
+tap_end

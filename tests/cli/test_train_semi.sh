@@ -7,15 +7,7 @@
 # bad --labels values are clear errors.
 #   test_train_semi.sh GANCL MAKE_IDX
 set -u
-gancl=$1 make_idx=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0 n=0
-check() { # check NAME CONDITION-EXIT-STATUS
-  n=$((n + 1))
-  if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; fails=$((fails + 1)); fi
-}
-python3 "$make_idx" "$tmp/data" 48 || { echo "Bail out! cannot make fixtures"; exit 1; }
+. "$(dirname "$0")/tap.sh"
 # 48 images, labels i % 10: at least 4 of every class
 small=(--data "$tmp/data" --batch-size 8 --labels 30 --steps-per-epoch 3 --log-every 1)
 
@@ -71,5 +63,4 @@ check "more labels per class than the data has is a clear error" $?
 "$gancl" train --mode semi --labels 5 >"$tmp/e3" 2>&1
 test $? -eq 2 && grep -q "labels" "$tmp/e3"
 check "--labels below 10 is a usage error" $?
-echo "1..$n"
-[ $fails -eq 0 ]
+tap_end
