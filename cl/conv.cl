@@ -130,3 +130,111 @@ __kernel void conv_col2im(__global const float *col, int coff, __global float *i
         }
     }
 }
+
+/* ---- image-major layout, for convolutions with many positions per image
+ * (L = Ho*Wo >= 256, src/ocl/conv.c): a chunk of nb images n0.. at a time,
+ * each image's columns a matrix of its own, col[b][CK][L], so that the GEMMs
+ * run batched over the chunk and read and write the images in place
+ * (NCHW is [N][C][L]); the chunk keeps the columns in cache. ---- */
+
+/* The chunk's windows, row `row` of image b at col + coff + b*sb + row*sr
+ * (sb = CK*L, sr = L: col[b][CK][L], each image a matrix; sb = L, sr = nb*L:
+ * col[CK][nb*L], the images side by side). Work-item (b, row) writes the L
+ * contiguous entries of one row, Wo at a time. */
+__kernel void conv_im2col_img(__global const float *img, __global float *col, int coff, int sb, int sr, int n0,
+                              int Ci, int Hi, int Wi, int Ho, int Wo, int KH, int KW, int S, int P, int n)
+{
+    int i = get_global_id(0);
+    if (i >= n) return;
+    int CK = Ci * KH * KW, row = i % CK, b = i / CK;
+    int kw = row % KW, kh = (row / KW) % KH, ci = row / (KW * KH);
+    int w0 = kw - P, inside = w0 >= 0 && w0 + (Wo - 1) * S < Wi;
+    __global const float *plane = img + ((n0 + b) * Ci + ci) * Hi * Wi;
+    __global float *dst = col + coff + b * sb + row * sr;
+    for (int oh = 0, h = kh - P; oh < Ho; oh++, h += S, dst += Wo) {
+        if (h < 0 || h >= Hi) {
+            for (int ow = 0; ow < Wo; ow++) dst[ow] = 0.f;
+            continue;
+        }
+        __global const float *src = plane + h * Wi;
+        if (inside && S == 1) { /* no padding in this row: a plain copy */
+            src += w0;
+            for (int ow = 0; ow < Wo; ow++) dst[ow] = src[ow];
+        } else {
+            for (int ow = 0, w = w0; ow < Wo; ow++, w += S) dst[ow] = w >= 0 && w < Wi ? src[w] : 0.f;
+        }
+    }
+}
+
+/* dst[b*L + l][a] = src[n0 + b][a][l]: the chunk's per-image [A, L]
+ * matrices transposed and stacked, [nb*L, A]. Work-item (b, 16 positions)
+ * reads 16 contiguous values of each row a and fills a 16 x A tile of dst
+ * (4 KiB for A = 64, so the scattered writes stay in cache). */
+__kernel void conv_outT_img(__global const float *src, __global float *dst, int n0, int A, int L, int n)
+{
+    int i = get_global_id(0);
+    if (i >= n) return;
+    int blocks = (L + 15) / 16, l0 = i % blocks * 16, b = i / blocks, nl = min(16, L - l0);
+    __global const float *s = src + (n0 + b) * A * L + l0;
+    __global float *d = dst + (b * L + l0) * A;
+    for (int a = 0; a < A; a++, s += L) {
+        if (nl == 16) {
+            float t[16];
+            vstore16(vload16(0, s), 0, t);
+            for (int v = 0; v < 16; v++) d[v * A + a] = t[v];
+        } else {
+            for (int v = 0; v < nl; v++) d[v * A + a] = s[v];
+        }
+    }
+}
+
+/* The adjoint of conv_im2col_img for the chunk: img[n0 + b, ci, h, w] =
+ * the sum of the col[b] entries that window-read the pixel (+ bias[ci]
+ * when not NULL), gathered as in conv_col2im. Work-item (b, ci, h) writes
+ * one image row. */
+__kernel void conv_col2im_img(__global const float *col, __global float *img, int n0, int Ci, int Hi, int Wi,
+                              int Ho, int Wo, int KH, int KW, int S, int P, __global const float *bias, int n)
+{
+    int i = get_global_id(0);
+    if (i >= n) return;
+    int h = i % Hi, t = i / Hi, ci = t % Ci, b = t / Ci;
+    int L = Ho * Wo, CK = Ci * KH * KW;
+    int kh0 = (h + P) % S, oh0 = (h + P) / S;
+    int th0 = max(0, oh0 - Ho + 1), th1 = kh0 < KH ? min(oh0, (KH - 1 - kh0) / S) + 1 : 0;
+    __global const float *cb = col + b * CK * L + ci * KH * KW * L;
+    __global float *dst = img + ((n0 + b) * Ci + ci) * Hi * Wi + h * Wi;
+    float add = bias ? bias[ci] : 0.f;
+    if (S == 1 && Wi <= 64) {
+        /* stride 1: tap (kh, kw) adds a contiguous run of one col row to a
+         * contiguous run of the image row, a loop the compiler vectorises */
+        float acc[64];
+        for (int w = 0; w < Wi; w++) acc[w] = 0.f;
+        for (int kh = 0; kh < KH; kh++) {
+            int oh = h + P - kh;
+            if (oh < 0 || oh >= Ho) continue;
+            for (int kw = 0; kw < KW; kw++) {
+                int o = (kh * KW + kw) * L + oh * Wo + P - kw; /* col index of w, valid for w in [lo, hi) */
+                int lo = max(0, kw - P), hi = min(Wi, Wo + kw - P);
+                for (int w = lo; w < hi; w++) acc[w] += cb[o + w];
+            }
+        }
+        for (int w = 0; w < Wi; w++) dst[w] = acc[w] + add;
+        return;
+    }
+    /* kw0 = (w + P) % S and ow0 = (w + P) / S, stepped along w: a division
+     * per pixel costs more than its few taps on CPU devices */
+    for (int w = 0, kw0 = P % S, ow0 = P / S; w < Wi; w++) {
+        int tw0 = max(0, ow0 - Wo + 1), tw1 = kw0 < KW ? min(ow0, (KW - 1 - kw0) / S) + 1 : 0;
+        float s = 0.f;
+        for (int th = th0; th < th1; th++) {
+            int kh = kh0 + S * th, oh = oh0 - th;
+            __global const float *p = cb + (kh * KW) * L + oh * Wo;
+            for (int tw = tw0; tw < tw1; tw++) s += p[(kw0 + S * tw) * L + ow0 - tw];
+        }
+        dst[w] = s + add;
+        if (++kw0 == S) {
+            kw0 = 0;
+            ow0++;
+        }
+    }
+}

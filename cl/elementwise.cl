@@ -11,54 +11,82 @@ float ew_sigmoid(float x)
     return e / (1.0f + e);
 }
 
+/* One work-item per 16 elements: relu and leaky relu (the common case) as
+ * one float16 select, the rest, and a short last run, element by element. */
+float ew_act1(float v, int kind, float slope)
+{
+    switch (kind) {
+    case 0: return v > 0.f ? v : 0.f;
+    case 1: return v > 0.f ? v : slope * v;
+    case 2: return tanh(v);
+    case 3: return ew_sigmoid(v);
+    default: return fmax(v, 0.f) + log1p(exp(-fabs(v)));
+    }
+}
+
 __kernel void ew_act_forward(__global const float *x, __global float *y, int kind, float slope, int n)
 {
-    int i = get_global_id(0);
+    int g = get_global_id(0), i = 16 * g;
     if (i >= n) return;
-    float v = x[i], r;
-    switch (kind) {
-    case 0: r = v > 0.f ? v : 0.f; break;
-    case 1: r = v > 0.f ? v : slope * v; break;
-    case 2: r = tanh(v); break;
-    case 3: r = ew_sigmoid(v); break;
-    default: r = fmax(v, 0.f) + log1p(exp(-fabs(v))); break;
+    if (kind <= 1 && i + 16 <= n) {
+        float16 v = vload16(g, x);
+        vstore16(select(kind == 0 ? (float16)(0.f) : slope * v, v, v > 0.f), g, y);
+        return;
     }
-    y[i] = r;
+    for (int e = i; e < min(i + 16, n); e++) y[e] = ew_act1(x[e], kind, slope);
 }
 
 /* relu and leaky relu take the x > 0 branch's derivative only for x > 0:
  * 0 (relu) and slope (leaky) at x == 0, as the reference does. */
+float ew_act_grad1(float x, float y, float g, int kind, float slope)
+{
+    switch (kind) {
+    case 0: return x > 0.f ? g : 0.f;
+    case 1: return x > 0.f ? g : slope * g;
+    case 2: return g * (1.0f - y * y);
+    case 3: return g * y * (1.0f - y);
+    default: return g * ew_sigmoid(x);
+    }
+}
+
+/* x or y may be NULL (ops.c checked the one the kind needs). */
 __kernel void ew_act_backward(__global const float *x, __global const float *y, __global const float *dy,
                               __global float *dx, int kind, float slope, int n)
 {
-    int i = get_global_id(0);
+    int b = get_global_id(0), i = 16 * b;
     if (i >= n) return;
-    float g = dy[i], r;
-    switch (kind) {
-    case 0: r = x[i] > 0.f ? g : 0.f; break;
-    case 1: r = x[i] > 0.f ? g : slope * g; break;
-    case 2: r = g * (1.0f - y[i] * y[i]); break;
-    case 3: r = g * y[i] * (1.0f - y[i]); break;
-    default: r = g * ew_sigmoid(x[i]); break;
+    if (kind <= 1 && i + 16 <= n) {
+        float16 g = vload16(b, dy);
+        vstore16(select(kind == 0 ? (float16)(0.f) : slope * g, g, vload16(b, x) > 0.f), b, dx);
+        return;
     }
-    dx[i] = r;
+    for (int e = i; e < min(i + 16, n); e++)
+        dx[e] = ew_act_grad1(kind == 2 || kind == 3 ? 0.f : x[e], kind == 2 || kind == 3 ? y[e] : 0.f, dy[e], kind,
+                             slope);
 }
 
 /* scale = 1/(1-p) comes from the host so it is the same float as the
  * reference's; the keep test on the exact 24-bit uniform is then
  * bit-identical too. */
-/* One work-item per Philox block: elements 4b..4b+3. */
+/* One work-item per 16 Philox blocks, elements 64g..64g+63 (element
+ * 4b + k takes word k of block b, as everywhere). */
 __kernel void ew_dropout_forward(__global const float *x, __global float *mask, __global float *y, float p,
                                  float scale, ulong seed, ulong counter, int n)
 {
-    int b = get_global_id(0), i = 4 * b;
+    int g = get_global_id(0), i = 64 * g;
     if (i >= n) return;
-    float u[4];
-    vstore4(philox_uniform4(seed, counter, (ulong)b), 0, u);
-    for (int k = 0; k < 4 && i + k < n; k++) {
-        float m = u[k] >= p ? scale : 0.f;
-        mask[i + k] = m;
-        y[i + k] = x[i + k] * m;
+    uint16 w[4];
+    philox_block16(seed, counter + 16 * (ulong)g, &w[0], &w[1], &w[2], &w[3]);
+    float m[4][16];
+    for (int k = 0; k < 4; k++) {
+        float16 u = convert_float16(w[k] >> 8) * (1.0f / 16777216.0f);
+        vstore16(select((float16)(0.f), (float16)(scale), u >= (float16)(p)), 0, m[k]);
+    }
+    int e1 = min(64, n - i);
+    for (int e = 0; e < e1; e++) {
+        float v = m[e & 3][e >> 2];
+        mask[i + e] = v;
+        y[i + e] = x[i + e] * v;
     }
 }
 
@@ -83,7 +111,9 @@ __kernel void ew_noise_forward(__global const float *x, __global float *y, float
 /* x[NC, H, W] -> y, idx [NC, OH, OW]: the window scanned row by row, a
  * strictly larger value (or the first NaN) replacing the current one. One
  * work-item per output row (nc, oh): integer division per element costs
- * more than the pooling on CPU devices. */
+ * more than the pooling on CPU devices. Eight windows at a time as float8
+ * lanes (the two input rows' even and odd columns), then one by one. */
+#define MAXPOOL_TAKE(v, bv) (((v) > (bv)) | (isnan(v) & ~isnan(bv)))
 __kernel void ew_maxpool2_forward(__global const float *x, __global float *y, __global int *idx, int H, int W,
                                   int OH, int OW, int rows)
 {
@@ -91,7 +121,26 @@ __kernel void ew_maxpool2_forward(__global const float *x, __global float *y, __
     if (r >= rows) return;
     int oh = r % OH, nc = r / OH;
     int top = (nc * H + 2 * oh) * W;
-    for (int ow = 0; ow < OW; ow++) {
+    int ow = 0;
+    for (; ow + 8 <= OW; ow += 8) {
+        int p = top + 2 * ow;
+        float16 t = vload16(0, x + p), u = vload16(0, x + p + W);
+        int8 i0 = (int8)(p) + (int8)(0, 2, 4, 6, 8, 10, 12, 14);
+        float8 bv = t.even;
+        int8 bi = i0, take;
+        take = MAXPOOL_TAKE(t.odd, bv);
+        bv = select(bv, t.odd, take);
+        bi = select(bi, i0 + 1, take);
+        take = MAXPOOL_TAKE(u.even, bv);
+        bv = select(bv, u.even, take);
+        bi = select(bi, i0 + W, take);
+        take = MAXPOOL_TAKE(u.odd, bv);
+        bv = select(bv, u.odd, take);
+        bi = select(bi, i0 + W + 1, take);
+        vstore8(bv, 0, y + r * OW + ow);
+        vstore8(bi, 0, idx + r * OW + ow);
+    }
+    for (; ow < OW; ow++) {
         int best = top + 2 * ow;
         float bv = x[best];
         for (int k = 1; k < 4; k++) {
@@ -110,7 +159,8 @@ __kernel void ew_maxpool2_forward(__global const float *x, __global float *y, __
 /* Gather form of "dx = 0; dx[idx] += dy": each dx element looks up its own
  * window (none for the odd last row/column) and takes dy when it is that
  * window's argmax. Windows do not overlap, so this is the same sum without
- * a separate zeroing pass or atomics. One work-item per dx row (nc, h). */
+ * a separate zeroing pass or atomics. One work-item per dx row (nc, h),
+ * sixteen columns (eight windows) at a time, then one by one. */
 __kernel void ew_maxpool2_backward(__global const int *idx, __global const float *dy, __global float *dx, int H,
                                    int W, int OH, int OW, int rows)
 {
@@ -118,7 +168,16 @@ __kernel void ew_maxpool2_backward(__global const int *idx, __global const float
     if (r >= rows) return;
     int h = r % H, nc = r / H, oh = h >> 1, base = r * W;
     int orow = (nc * OH + oh) * OW;
-    for (int w = 0; w < W; w++) {
+    int w = 0;
+    if (oh < OH)
+        for (; 2 * w + 16 <= 2 * OW; w += 8) {
+            int8 id = vload8(0, idx + orow + w), pos = (int8)(base + 2 * w) + (int8)(0, 2, 4, 6, 8, 10, 12, 14);
+            float8 g = vload8(0, dy + orow + w);
+            float8 e = select((float8)(0.f), g, id == pos), o = select((float8)(0.f), g, id == pos + 1);
+            vstore16(shuffle2(e, o, (uint16)(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15)), 0,
+                     dx + base + 2 * w);
+        }
+    for (w *= 2; w < W; w++) {
         int ow = w >> 1;
         float v = 0.f;
         if (oh < OH && ow < OW && idx[orow + ow] == base + w) v = dy[orow + ow];

@@ -19,6 +19,34 @@ uint4 philox_block(ulong seed, ulong block)
     return philox4x32_10((uint4)((uint)block, (uint)(block >> 32), 0u, 0u), (uint2)((uint)seed, (uint)(seed >> 32)));
 }
 
+/* Sixteen consecutive blocks first .. first+15 at once, one per vector
+ * lane: the rounds of philox4x32_10 on uint16s, so that CPU devices run
+ * them as SIMD (PoCL does not vectorise the one-block kernels across
+ * work-items). Lane j of v0..v3 is word 0..3 of block first + j. */
+void philox_block16(ulong seed, ulong first, uint16 *v0, uint16 *v1, uint16 *v2, uint16 *v3)
+{
+    const uint16 lane = (uint16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    uint lo = (uint)first;
+    uint16 c0 = lo + lane;
+    uint16 c1 = (uint)(first >> 32) + (as_uint16(c0 < (uint16)(lo)) & 1u); /* carry */
+    uint16 c2 = 0u, c3 = 0u;
+    uint k0 = (uint)seed, k1 = (uint)(seed >> 32);
+    for (int r = 0; r < 10; r++) {
+        uint16 lo0 = 0xD2511F53u * c0, hi0 = mul_hi((uint16)(0xD2511F53u), c0);
+        uint16 lo1 = 0xCD9E8D57u * c2, hi1 = mul_hi((uint16)(0xCD9E8D57u), c2);
+        c0 = hi1 ^ c1 ^ k0;
+        c1 = lo1;
+        c2 = hi0 ^ c3 ^ k1;
+        c3 = lo0;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    *v0 = c0;
+    *v1 = c1;
+    *v2 = c2;
+    *v3 = c3;
+}
+
 uint philox_word(uint4 v, uint i)
 {
     return i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;

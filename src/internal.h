@@ -4,6 +4,7 @@
 #define GANCL_INTERNAL_H
 
 #include "gancl/gancl.h"
+#include "gancl/tune.h"
 
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
@@ -45,6 +46,21 @@ typedef struct ocl_state {
     size_t scratch_bytes;
     size_t max_wg;
     int gemm_own; /* GEMM path (src/ocl/gemm.c): 1 cl/gemm.cl kernels, 0 CLBlast */
+    int gemm_forced; /* GANCL_GEMM chose gemm_own: per-shape tuning is ignored */
+    /* program binary cache (src/ocl/runtime.c): 0 off or unusable, 1 built
+     * from source and stored, 2 built from the stored binary */
+    int program_cache;
+    /* per-shape paths from the tune file (src/ocl/tune.c) */
+    gan_gemm_shape *tune_shapes;
+    unsigned char *tune_own;
+    int ntune;
+    char tune_note[512]; /* how the tune file was loaded (gan_tune_status) */
+    /* GANCL_PROFILE=1: every launch timed through its event, by kernel */
+    int profile, nprof;
+    struct ocl_prof { char name[64]; double ms; long calls; } prof[128];
+    /* GEMM shapes recorded for the tuner (gan_gemm_record) */
+    int recording, nrec;
+    gan_gemm_shape rec[GAN_GEMM_RECORD_MAX];
 } ocl_state;
 
 struct gan_ctx {
@@ -133,6 +149,36 @@ typedef struct ocl_gemm_args {
 gan_status ocl_gemm_run(gan_ctx *c, const ocl_gemm_args *g);
 /* Choose the GEMM path for the context's device (at context creation). */
 gan_status ocl_gemm_init(gan_ctx *c);
+/* Run one GEMM through a given path (own = 1: cl/gemm.cl), bypassing the
+ * choice; for the tuner. */
+gan_status ocl_gemm_path(gan_ctx *c, const ocl_gemm_args *g, int own);
+
+/* Tuning (src/ocl/tune.c): load the device's tune file into the context and
+ * apply its CLBlast parameters (never fails: a bad file is noted in
+ * ocl.tune_note and ignored); free what it loaded. */
+void ocl_tune_load(gan_ctx *c);
+void ocl_tune_free(gan_ctx *c);
+/* The path the tune file gives this GEMM: 1 own, 0 CLBlast, -1 not listed. */
+int ocl_tune_lookup(const gan_ctx *c, const ocl_gemm_args *g);
+/* Note a GEMM shape while recording. */
+void ocl_gemm_note(gan_ctx *c, const ocl_gemm_args *g);
+/* CLBlast's current parameters of `kernel` for a device, sorted by name
+ * (src/ocl/clblast_params.cpp): the count, or < 0 on failure. */
+int ocl_clblast_params(cl_device_id device, const char *kernel, char (*names)[32], size_t *values, int cap);
+/* Whether the program binary cache is on by default for the context's
+ * platform (src/ocl/runtime.c): not where the driver caches itself. */
+int ocl_program_cache_default(gan_ctx *c);
+/* gancl's cache directory ($GANCL_CACHE_DIR, $XDG_CACHE_HOME/gancl or
+ * ~/.cache/gancl) joined with `sub`, created (mkdir -p) when mkdirs. */
+gan_status ocl_cache_dir(gan_ctx *c, const char *sub, int mkdirs, char *buf, size_t cap);
+/* A file name piece from free text: [A-Za-z0-9._-] kept, the rest '_'. */
+void ocl_sanitize(const char *in, char *out, size_t cap);
+/* Write a file atomically: a temporary next to it, fsync, rename. */
+gan_status ocl_write_atomic(gan_ctx *c, const char *path, const void *data, size_t len);
+
+/* Add a finished command's device time to the profile under `name`
+ * (GANCL_PROFILE=1; releases ev). */
+void ocl_prof_event(gan_ctx *c, const char *name, cl_event ev);
 
 /* Runtime (src/ocl/runtime.c). */
 gan_status ocl_ctx_init(gan_ctx *c, const char *selector);

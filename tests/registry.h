@@ -16,7 +16,16 @@
     X(gan_resume)         \
     X(classifier_steps)   \
     X(classifier_eval)    \
-    X(semi_steps)
+    X(semi_steps)         \
+    X(acgan_steps)        \
+    X(acgan_mlp_steps)    \
+    X(mlp_gan_steps)      \
+    X(acgan_ckpt)         \
+    X(features_extract)   \
+    X(features_steps)     \
+    X(features_checkpoints) \
+    X(program_cache)      \
+    X(gemm_tune)
 
 #define GAN_X_(name, params, args) void test_##name(th *t);
 GAN_OP_LIST(GAN_X_)

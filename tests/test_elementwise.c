@@ -226,6 +226,27 @@ void test_dropout_forward(th *t)
             tp_free(t, &mask);
             tp_free(t, &y);
         }
+    /* Counters whose low word wraps inside one work-item's 16 blocks
+     * (cl/philox.cl's philox_block16 carries into the high word). */
+    for (int q = 0; q < 2; q++) {
+        gan_rng rng = {77, q ? 0x1fffffff9ull : 0xfffffff3ull};
+        tpair xc, mc, yc;
+        tp_rand(t, &xc, 1, 1001, 0, 0, 0, -1, 1);
+        tp_alloc(t, &mc, GAN_F32, 1, 1001, 0, 0, 0);
+        tp_alloc(t, &yc, GAN_F32, 1, 1001, 0, 0, 0);
+        TH_OK(t, t->ref, gan_dropout_forward(t->ref, 0.3f, rng, &xc.r, &mc.r, &yc.r));
+        if (t->dev) {
+            TH_OK(t, t->dev, gan_dropout_forward(t->dev, 0.3f, rng, &xc.d, &mc.d, &yc.d));
+            float *md = th_read(t, t->dev, &mc.d), *mr = th_read(t, t->ref, &mc.r);
+            th_compare_bits(t, q ? "dropout mask, counter 0x1fffffff9" : "dropout mask, counter 0xfffffff3", md, mr,
+                            1001);
+            free(md);
+            free(mr);
+        }
+        tp_free(t, &xc);
+        tp_free(t, &mc);
+        tp_free(t, &yc);
+    }
     /* Another seed gives another mask. */
     tpair x, m1, m2, y;
     tp_rand(t, &x, 1, 1000, 0, 0, 0, -1, 1);

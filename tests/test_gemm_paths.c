@@ -13,6 +13,7 @@
 
 #include "internal.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,6 +244,199 @@ void test_gemm_paths(th *t)
         conv_case(t, c, paths[p], 0, 33, 2, 7, 7, 4, 5, 1, 2, 0);
         conv_case(t, c, paths[p], 1, 18, 4, 5, 6, 3, 5, 2, 2, 1);
         conv_case(t, c, paths[p], 1, 32, 3, 4, 4, 2, 3, 1, 1, 0);
+        /* the image-major path of src/ocl/conv.c (L = OH*OW >= 256, chunks
+         * of about 4 MiB of columns): several chunks and a short last one,
+         * stride 2 and no padding, and deconvolutions (L is x's H*W) */
+        conv_case(t, c, paths[p], 0, 7, 32, 20, 20, 8, 5, 1, 2, 0);
+        conv_case(t, c, paths[p], 0, 3, 2, 37, 37, 3, 3, 2, 0, 0);
+        conv_case(t, c, paths[p], 0, 2, 1, 28, 28, 5, 3, 1, 0, 0);
+        conv_case(t, c, paths[p], 1, 5, 3, 17, 16, 2, 4, 2, 1, 0);
+        conv_case(t, c, paths[p], 1, 7, 4, 16, 16, 48, 5, 1, 2, 0);
         gan_ctx_free(c);
     }
+}
+
+/* ---- gan_tune (src/ocl/tune.c) ---- */
+
+/* A context on t->dev's device whose GEMM path is not forced, so that a
+ * tune file's per-shape paths count. */
+static gan_ctx *tuned_ctx(th *t)
+{
+    int p, d;
+    char sel[32];
+    if (sscanf(gan_ctx_device_name(t->dev), "%d:%d", &p, &d) != 2) return NULL;
+    snprintf(sel, sizeof sel, "%d:%d", p, d);
+    const char *prev = getenv("GANCL_GEMM");
+    char *saved = prev ? strdup(prev) : NULL;
+    unsetenv("GANCL_GEMM");
+    gan_ctx *c = NULL;
+    gan_status st = gan_ctx_create(&c, sel);
+    if (saved) setenv("GANCL_GEMM", saved, 1);
+    free(saved);
+    if (TH_OK(t, c, st)) {
+        gan_ctx_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Every shape through gan_gemm on c (batch 1) or ocl_gemm_run (batch > 1,
+ * as src/ocl/conv.c would) against a double host loop. */
+static void tuned_shapes_match(th *t, gan_ctx *c, const char *what, const gan_gemm_shape *s, int n)
+{
+    for (int i = 0; i < n; i++)
+        raw_gemm(t, c, what, s[i].ta, s[i].tb, (size_t)s[i].M, (size_t)s[i].N, (size_t)s[i].K, (size_t)s[i].batch,
+                 0, 0.f);
+}
+
+/* Rewrite the tune file at path through edit(root). */
+static int edit_tune(th *t, const char *path, void (*edit)(json_t *root))
+{
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root) {
+        th_fail(t, "tune file %s is not JSON: %s", path, je.text);
+        return 0;
+    }
+    edit(root);
+    int ok = json_dump_file(root, path, 0) == 0;
+    json_decref(root);
+    if (!ok) th_fail(t, "cannot rewrite %s", path);
+    return ok;
+}
+
+/* A valid but non-default Xgemm set (CLBlast's tuner constraints hold). */
+static void set_xgemm(json_t *root)
+{
+    json_t *x = json_object_get(json_object_get(root, "clblast"), "Xgemm");
+    const char *names[] = {"MWG", "NWG", "KWG", "MDIMC", "NDIMC", "MDIMA", "NDIMB", "KWI", "VWM", "VWN", "SA", "SB"};
+    const int vals[] = {32, 32, 16, 8, 8, 8, 8, 2, 2, 2, 0, 0};
+    for (int i = 0; x && i < 12; i++) json_object_set_new(x, names[i], json_integer(vals[i]));
+    /* every listed shape through CLBlast, so the parameters are exercised */
+    json_t *shapes = json_object_get(root, "shapes"), *e;
+    size_t i;
+    json_array_foreach(shapes, i, e) json_object_set_new(e, "path", json_string("clblast"));
+}
+static void set_stale(json_t *root) { json_object_set_new(root, "driver", json_string("some other driver 0.0")); }
+static void drop_param(json_t *root)
+{
+    json_object_del(json_object_get(json_object_get(root, "clblast"), "Xgemm"), "KWG");
+}
+
+static int starts(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
+
+/* gan_tune --quick into a fresh cache directory: the file is written, a
+ * new context loads it (per-shape paths, CLBlast parameters applied) and
+ * GEMMs still match the reference; CLBlast parameters edited in the file
+ * are applied (read back from CLBlast) and still match; a corrupt, stale
+ * or incomplete file leaves the defaults, with the reason in
+ * gan_tune_status. Tolerances as above. */
+void test_gemm_tune(th *t)
+{
+    if (!t->dev) return;
+    char dir[] = "/tmp/gancl-tune-test-XXXXXX";
+    if (!mkdtemp(dir)) {
+        th_fail(t, "mkdtemp failed");
+        return;
+    }
+    const char *prev = getenv("GANCL_CACHE_DIR");
+    char *saved = prev ? strdup(prev) : NULL;
+    setenv("GANCL_CACHE_DIR", dir, 1);
+    static const gan_gemm_shape shapes[] = {
+        {0, 0, 33, 70, 17, 1}, {1, 0, 8, 33, 5, 1}, {0, 1, 7, 40, 300, 1}, {1, 1, 5, 9, 3, 1}, {0, 0, 9, 31, 13, 2},
+    };
+    const int ns = (int)(sizeof shapes / sizeof shapes[0]);
+    gan_tune_report r = {0};
+    gan_ctx *c = tuned_ctx(t), *c2 = NULL;
+    if (!c) goto done;
+    if (!starts(gan_tune_status(c), "no tune file")) th_fail(t, "fresh cache: status '%s'", gan_tune_status(c));
+    gan_tune_opts o = {.shapes = shapes, .nshapes = ns, .quick = 1, .reps = 1};
+    if (TH_OK(t, c, gan_tune(c, &o, &r))) goto done;
+    if (r.ncands < 1 || r.nshapes != ns || r.winner < 0)
+        th_fail(t, "tune report: %d candidates, %d shapes, winner %d", r.ncands, r.nshapes, r.winner);
+    for (int i = 0; i < r.nshapes; i++)
+        if (r.shapes[i].ms_own < 0 || r.shapes[i].ms_default < 0)
+            th_fail(t, "shape %d: own %.3f ms, CLBlast default %.3f ms (< 0: mismatch)", i, r.shapes[i].ms_own,
+                    r.shapes[i].ms_default);
+    FILE *f = fopen(r.path, "rb");
+    if (!f) th_fail(t, "tune file %s not written", r.path);
+    else fclose(f);
+    if (strncmp(r.path, dir, strlen(dir))) th_fail(t, "tune file %s is not under GANCL_CACHE_DIR %s", r.path, dir);
+    json_error_t je;
+    json_t *orig = json_load_file(r.path, 0, &je);
+    if (!orig) {
+        th_fail(t, "tune file %s is not JSON: %s", r.path, je.text);
+        goto done;
+    }
+
+    /* reloaded by a new context: per-shape paths as reported */
+    c2 = tuned_ctx(t);
+    if (!c2) goto done;
+    if (!starts(gan_tune_status(c2), "loaded") || c2->ocl.ntune != ns)
+        th_fail(t, "reload: status '%s', %d shapes", gan_tune_status(c2), c2->ocl.ntune);
+    for (int i = 0; i < ns; i++) {
+        ocl_gemm_args g = {.ta = shapes[i].ta, .tb = shapes[i].tb, .M = (size_t)shapes[i].M, .N = (size_t)shapes[i].N,
+                           .K = (size_t)shapes[i].K, .batch = (size_t)shapes[i].batch};
+        if (ocl_tune_lookup(c2, &g) != r.shapes[i].own)
+            th_fail(t, "shape %d: lookup %d, tuned path %d", i, ocl_tune_lookup(c2, &g), r.shapes[i].own);
+    }
+    tuned_shapes_match(t, c2, "tuned", shapes, ns);
+    gan_ctx_free(c2);
+
+    /* edited CLBlast parameters are applied and every shape runs them */
+    if (edit_tune(t, r.path, set_xgemm) && (c2 = tuned_ctx(t))) {
+        char names[32][32];
+        size_t vals[32];
+        int n = ocl_clblast_params(c2->ocl.device, "Xgemm", names, vals, 32), seen = 0;
+        if (!starts(gan_tune_status(c2), "loaded")) th_fail(t, "edited file: status '%s'", gan_tune_status(c2));
+        for (int i = 0; i < n; i++)
+            if (!strcmp(names[i], "MWG") || !strcmp(names[i], "KWG") || !strcmp(names[i], "VWM")) {
+                seen++;
+                size_t want = !strcmp(names[i], "MWG") ? 32 : !strcmp(names[i], "KWG") ? 16 : 2;
+                if (vals[i] != want) th_fail(t, "Xgemm %s = %zu after loading, file says %zu", names[i], vals[i], want);
+            }
+        if (seen != 3) th_fail(t, "Xgemm parameters not readable (%d)", n);
+        for (int i = 0; i < ns; i++) {
+            ocl_gemm_args g = {.ta = shapes[i].ta, .tb = shapes[i].tb, .M = (size_t)shapes[i].M,
+                               .N = (size_t)shapes[i].N, .K = (size_t)shapes[i].K, .batch = (size_t)shapes[i].batch};
+            if (ocl_tune_lookup(c2, &g) != 0) th_fail(t, "edited file: shape %d not on CLBlast", i);
+        }
+        tuned_shapes_match(t, c2, "edited clblast", shapes, ns);
+        gan_ctx_free(c2);
+        c2 = NULL;
+    }
+
+    /* bad files: defaults, and the reason */
+    struct { const char *what, *status; void (*edit)(json_t *); const char *text; } bad[] = {
+        {"stale", "stale", set_stale, NULL},
+        {"incomplete", "clblast.Xgemm.KWG", drop_param, NULL},
+        {"corrupt", "not valid JSON", NULL, "{\"format\": \"gancl-tune\", \"version\": 1, \"shapes\": [ {"},
+    };
+    for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+        if (json_dump_file(orig, r.path, 0) != 0) th_fail(t, "cannot rewrite %s", r.path);
+        if (bad[b].edit && !edit_tune(t, r.path, bad[b].edit)) continue;
+        if (bad[b].text) {
+            FILE *w = fopen(r.path, "wb");
+            if (!w || fputs(bad[b].text, w) < 0) th_fail(t, "cannot write %s", r.path);
+            if (w) fclose(w);
+        }
+        if (!(c2 = tuned_ctx(t))) continue;
+        const char *stat = gan_tune_status(c2);
+        if (!starts(stat, "ignored") || !strstr(stat, bad[b].status) || c2->ocl.ntune != 0 || c2->err[0])
+            th_fail(t, "%s file: status '%s', %d shapes, error '%s'", bad[b].what, stat, c2->ocl.ntune,
+                    gan_ctx_error(c2));
+        tuned_shapes_match(t, c2, bad[b].what, shapes, 2);
+        gan_ctx_free(c2);
+        c2 = NULL;
+    }
+    json_decref(orig);
+done:
+    gan_tune_report_free(&r);
+    gan_ctx_free(c);
+    if (saved) setenv("GANCL_CACHE_DIR", saved, 1);
+    else unsetenv("GANCL_CACHE_DIR");
+    free(saved);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) th_fail(t, "cannot remove %s", dir);
 }

@@ -1,9 +1,13 @@
 /* Tests of the runtime rather than of one op: views, device selection,
- * kernel build failures, and bad arguments on both backends. */
+ * kernel build failures, the program binary cache, and bad arguments on
+ * both backends. */
 #include "registry.h"
 #include "internal.h"
 
 #include <ctype.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -172,4 +176,186 @@ void test_bad_arguments(th *t)
         gan_tensor *all[] = {&x, &w, &b, &y, &x4, &w4, &y4, &wbig, &lab};
         for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) gan_tensor_free(c, all[i]);
     }
+}
+
+/* ---- program binary cache (src/ocl/runtime.c) ---- */
+
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    if (!d) return 0;
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n;
+}
+
+/* The one entry in dir (a path into out), or 0. */
+static int only_entry(const char *dir, char *out, size_t cap)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    if (!d) return 0;
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.') n += snprintf(out, cap, "%s/%s", dir, e->d_name) > 0;
+    closedir(d);
+    return n == 1;
+}
+
+/* A context on t->dev's device, its program_cache state in *state. */
+static gan_ctx *cache_ctx(th *t, int *state)
+{
+    char sel[16] = "";
+    sscanf(gan_ctx_device_name(t->dev), "%15s", sel);
+    gan_ctx *c = NULL;
+    gan_status st = gan_ctx_create(&c, sel);
+    if (TH_OK(t, c, st)) {
+        gan_ctx_free(c);
+        *state = -1;
+        return NULL;
+    }
+    *state = c->ocl.program_cache;
+    return c;
+}
+
+/* The kernels of a context built from a cached binary compute: gan_gemm
+ * (cl/gemm.cl's two kernels on CPU devices, CLBlast elsewhere) against the
+ * reference; tolerance as tests/test_gemm_paths.c. */
+static void cached_program_works(th *t, gan_ctx *c, const char *what)
+{
+    for (int tb = 0; tb < 2; tb++) {
+        int M = 9, N = 33, K = 17;
+        float *ha = th_rand_host(t, (size_t)M * K, -1, 1), *hb = th_rand_host(t, (size_t)K * N, -1, 1);
+        float *want = malloc((size_t)M * N * sizeof *want), *got = malloc((size_t)M * N * sizeof *got);
+        gan_tensor A = {0}, B = {0}, C = {0}, rA = {0}, rB = {0}, rC = {0};
+        gan_ctx *cs[2] = {t->ref, c};
+        gan_tensor *ts[2][3] = {{&rA, &rB, &rC}, {&A, &B, &C}};
+        int ok = want && got;
+        for (int x = 0; x < 2 && ok; x++) {
+            ok = !TH_OK(t, cs[x], gan_tensor_alloc4(cs[x], ts[x][0], GAN_F32, 2, M, K, 0, 0)) &&
+                 !TH_OK(t, cs[x], gan_tensor_alloc4(cs[x], ts[x][1], GAN_F32, 2, tb ? N : K, tb ? K : N, 0, 0)) &&
+                 !TH_OK(t, cs[x], gan_tensor_alloc4(cs[x], ts[x][2], GAN_F32, 2, M, N, 0, 0)) &&
+                 !TH_OK(t, cs[x], gan_tensor_write(cs[x], ts[x][0], ha)) &&
+                 !TH_OK(t, cs[x], gan_tensor_write(cs[x], ts[x][1], hb)) &&
+                 !TH_OK(t, cs[x], gan_gemm(cs[x], 0, tb, 1.f, ts[x][0], ts[x][1], 0.f, ts[x][2])) &&
+                 !TH_OK(t, cs[x], gan_tensor_read(cs[x], ts[x][2], x ? got : want));
+        }
+        char name[96];
+        snprintf(name, sizeof name, "%s: gemm tb%d", what, tb);
+        if (ok) th_compare_host(t, name, got, want, (size_t)M * N, 1e-5 * sqrt((double)K) + 1e-6, 1e-4);
+        for (int x = 0; x < 2; x++)
+            for (int k = 0; k < 3; k++) gan_tensor_free(cs[x], ts[x][k]);
+        free(ha);
+        free(hb);
+        free(want);
+        free(got);
+    }
+}
+
+/* Rewrite byte `at` (from the end when negative) of a file, or cut the
+ * file to `at` bytes when cut. */
+static int poke(const char *path, long at, int cut)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)n);
+    int ok = b && fread(b, 1, (size_t)n, f) == (size_t)n;
+    fclose(f);
+    if (!ok) {
+        free(b);
+        return -1;
+    }
+    if (at < 0) at += n;
+    if (!cut) b[at] ^= 0x5a;
+    f = fopen(path, "wb");
+    ok = f && fwrite(b, 1, cut ? (size_t)at : (size_t)n, f) == (cut ? (size_t)at : (size_t)n);
+    if (f) fclose(f);
+    free(b);
+    return ok ? 0 : -1;
+}
+
+/* With the cache forced on (GANCL_PROGRAM_CACHE=1): the first start stores
+ * the binary, the next builds from it and computes the same; a damaged
+ * binary, a truncated entry or a header naming another device means a
+ * rebuild from source (and a fresh entry); other build options are another
+ * entry; GANCL_PROGRAM_CACHE=0 neither reads nor writes; unset, it is on
+ * except on PoCL and NVIDIA, which cache themselves. */
+void test_program_cache(th *t)
+{
+    if (!t->dev) return;
+    char dir[] = "/tmp/gancl-pcache-XXXXXX", pdir[64], entry[512], cmd[128];
+    if (!mkdtemp(dir)) {
+        th_fail(t, "mkdtemp failed");
+        return;
+    }
+    snprintf(pdir, sizeof pdir, "%s/programs", dir);
+    const char *prev = getenv("GANCL_CACHE_DIR"), *prev_pc = getenv("GANCL_PROGRAM_CACHE");
+    char *saved = prev ? strdup(prev) : NULL, *saved_pc = prev_pc ? strdup(prev_pc) : NULL;
+    setenv("GANCL_CACHE_DIR", dir, 1);
+    unsetenv("GANCL_PROGRAM_CACHE");
+    int state;
+    gan_ctx *c = cache_ctx(t, &state);
+    char plat[256] = "";
+    clGetPlatformInfo(t->dev->ocl.platform, CL_PLATFORM_NAME, sizeof plat - 1, plat, NULL);
+    int self = strstr(plat, "Portable Computing Language") || strstr(plat, "NVIDIA CUDA");
+    if (c && (ocl_program_cache_default(c) == self || state != (self ? 0 : 1)))
+        th_fail(t, "default on %s: program_cache %d, default %d", plat, state, ocl_program_cache_default(c));
+    gan_ctx_free(c);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", pdir);
+    if (system(cmd) != 0) th_fail(t, "cannot remove %s", pdir);
+    setenv("GANCL_PROGRAM_CACHE", "1", 1);
+    c = cache_ctx(t, &state);
+    gan_ctx_free(c);
+    if (state != 1 || !only_entry(pdir, entry, sizeof entry)) {
+        th_fail(t, "first start: program_cache %d, %d entries in %s (want 1 and 1)", state, count_entries(pdir), pdir);
+        goto done;
+    }
+    c = cache_ctx(t, &state);
+    if (state != 2) th_fail(t, "second start: program_cache %d, want 2 (from the binary)", state);
+    if (c) cached_program_works(t, c, "from cache");
+    gan_ctx_free(c);
+    /* damage: a byte of the binary, the device name in the header, the length */
+    static const struct { const char *what; long at; int cut; } dmg[] = {
+        {"binary byte flipped", -100, 0}, {"header changed", 30, 0}, {"truncated", 40, 1}};
+    for (size_t i = 0; i < sizeof dmg / sizeof dmg[0]; i++) {
+        if (poke(entry, dmg[i].at, dmg[i].cut)) {
+            th_fail(t, "cannot damage %s", entry);
+            break;
+        }
+        c = cache_ctx(t, &state);
+        if (state != 1) th_fail(t, "%s: program_cache %d, want 1 (rebuilt, stored again)", dmg[i].what, state);
+        if (c) cached_program_works(t, c, dmg[i].what);
+        gan_ctx_free(c);
+        c = cache_ctx(t, &state);
+        if (state != 2) th_fail(t, "after %s: program_cache %d, want 2", dmg[i].what, state);
+        gan_ctx_free(c);
+    }
+    /* other build options: a separate entry */
+    setenv("GANCL_FAST_MATH", "1", 1);
+    c = cache_ctx(t, &state);
+    unsetenv("GANCL_FAST_MATH");
+    gan_ctx_free(c);
+    if (state != 1 || count_entries(pdir) != 2)
+        th_fail(t, "fast math: program_cache %d, %d entries (want 1 and 2)", state, count_entries(pdir));
+    /* off */
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", pdir);
+    if (system(cmd) != 0) th_fail(t, "cannot remove %s", pdir);
+    setenv("GANCL_PROGRAM_CACHE", "0", 1);
+    c = cache_ctx(t, &state);
+    gan_ctx_free(c);
+    if (state != 0 || count_entries(pdir) != 0)
+        th_fail(t, "GANCL_PROGRAM_CACHE=0: program_cache %d, %d entries (want 0 and 0)", state, count_entries(pdir));
+done:
+    if (saved) setenv("GANCL_CACHE_DIR", saved, 1);
+    else unsetenv("GANCL_CACHE_DIR");
+    if (saved_pc) setenv("GANCL_PROGRAM_CACHE", saved_pc, 1);
+    else unsetenv("GANCL_PROGRAM_CACHE");
+    free(saved);
+    free(saved_pc);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) th_fail(t, "cannot remove %s", dir);
 }

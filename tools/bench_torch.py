@@ -53,49 +53,60 @@ def main():
     ap.add_argument("--batch-sizes", default="64,256")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--what", default="gan,classifier", help="gan, classifier or both")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads")
+    what = a.what.split(",")
     for n in [int(b) for b in a.batch_sizes.split(",")]:
-        G, D = generator(), discriminator()
-        oG = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-        oD = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-        bce = nn.BCEWithLogitsLoss()
-        real = torch.rand(n, 1, 28, 28) * 2 - 1
-        t2 = torch.cat([torch.ones(n, 1), torch.zeros(n, 1)])
-        t1 = torch.ones(n, 1)
+        if "gan" in what:
+            gan_bench(n, a.reps)
+        if "classifier" in what:
+            cls_bench(n, a.reps)
 
-        def step():
-            fake = G(torch.randn(n, 100))
-            oD.zero_grad(set_to_none=True)
-            bce(D(torch.cat([real, fake.detach()])), t2).backward()
-            oD.step()
-            oG.zero_grad(set_to_none=True)
-            bce(D(fake), t1).backward()
-            oG.step()
 
-        s = timed(step, a.reps)
-        print(f"torch gan_step batch {n} {s * 1e3:.1f} ms {n / s:.1f} img/s")
-        G.eval()
-        with torch.no_grad():
-            z = torch.randn(n, 100)
-            s = timed(lambda: G(z), a.reps)
-        print(f"torch g_infer batch {n} {s * 1e3:.1f} ms {n / s:.1f} img/s")
+def gan_bench(n, reps):
+    G, D = generator(), discriminator()
+    oG = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    oD = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    bce = nn.BCEWithLogitsLoss()
+    real = torch.rand(n, 1, 28, 28) * 2 - 1
+    t2 = torch.cat([torch.ones(n, 1), torch.zeros(n, 1)])
+    t1 = torch.ones(n, 1)
 
-        C = classifier()
-        oC = torch.optim.Adam(C.parameters(), lr=1e-3)
-        xent = nn.CrossEntropyLoss()
-        x = torch.rand(n, 1, 28, 28)
-        y = torch.arange(n) % 10
+    def step():
+        fake = G(torch.randn(n, 100))
+        oD.zero_grad(set_to_none=True)
+        bce(D(torch.cat([real, fake.detach()])), t2).backward()
+        oD.step()
+        oG.zero_grad(set_to_none=True)
+        bce(D(fake), t1).backward()
+        oG.step()
 
-        def cstep():
-            oC.zero_grad(set_to_none=True)
-            xent(C(x), y).backward()
-            oC.step()
+    s = timed(step, reps)
+    print(f"torch gan_step batch {n} {s * 1e3:.1f} ms {n / s:.1f} img/s")
+    G.eval()
+    with torch.no_grad():
+        z = torch.randn(n, 100)
+        s = timed(lambda: G(z), reps)
+    print(f"torch g_infer batch {n} {s * 1e3:.1f} ms {n / s:.1f} img/s")
 
-        s = timed(cstep, a.reps)
-        print(f"torch cls_step batch {n} {s * 1e3:.1f} ms {n / s:.1f} img/s")
+
+def cls_bench(n, reps):
+    C = classifier()
+    oC = torch.optim.Adam(C.parameters(), lr=1e-3)
+    xent = nn.CrossEntropyLoss()
+    x = torch.rand(n, 1, 28, 28)
+    y = torch.arange(n) % 10
+
+    def cstep():
+        oC.zero_grad(set_to_none=True)
+        xent(C(x), y).backward()
+        oC.step()
+
+    s = timed(cstep, reps)
+    print(f"torch cls_step batch {n} {s * 1e3:.1f} ms {n / s:.1f} img/s")
 
 
 if __name__ == "__main__":

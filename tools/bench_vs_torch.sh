@@ -4,6 +4,9 @@
 # PyTorch on the CPU (Debian's python3-torch, all cores), at batch 64 and
 # 256; warm, median of several steps; images/s and the ratio gancl/torch.
 #   tools/bench_vs_torch.sh [--device SEL] [--reps N] [--batch-sizes 64,256]
+#                           [--what gan,classifier] [--gancl BIN]
+# --what limits the models; --gancl times that binary instead of building
+# and timing build/gancl (e.g. another build directory's, to compare).
 # A benchmark, not a test: run it on a quiet machine.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,22 +14,29 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 # OpenBLAS: without it Debian's torch falls back to the reference BLAS,
 # an unfair comparison (gancl itself does not use a BLAS library)
 gancl_install_deps python3-torch libopenblas0-pthread
-gancl_build
-device=() reps=5 sizes=64,256
+device=() reps=5 sizes=64,256 what=gan,classifier gancl=
 while [ $# -gt 0 ]; do
   case $1 in
     --device) device=(--device "$2"); shift 2 ;;
     --reps) reps=$2; shift 2 ;;
     --batch-sizes) sizes=$2; shift 2 ;;
-    *) echo "usage: $0 [--device SEL] [--reps N] [--batch-sizes 64,256]" >&2; exit 2 ;;
+    --what) what=$2; shift 2 ;;
+    --gancl) gancl=$2; shift 2 ;;
+    *) echo "usage: $0 [--device SEL] [--reps N] [--batch-sizes 64,256] [--what gan,classifier] [--gancl BIN]" >&2
+       exit 2 ;;
   esac
 done
+if [ -z "$gancl" ]; then
+  gancl_build
+  gancl=$top/build/gancl
+fi
 out=$(mktemp); trap 'rm -f "$out"' EXIT
 for n in ${sizes//,/ }; do
-  "$top/build/gancl" bench gan "${device[@]}" --batch-size "$n" --reps "$reps" | tee -a "$out"
-  "$top/build/gancl" bench classifier "${device[@]}" --batch-size "$n" --reps "$reps" | tee -a "$out"
+  case ,$what, in *,gan,*) "$gancl" bench gan "${device[@]}" --batch-size "$n" --reps "$reps" | tee -a "$out" ;; esac
+  case ,$what, in *,classifier,*)
+    "$gancl" bench classifier "${device[@]}" --batch-size "$n" --reps "$reps" | tee -a "$out" ;; esac
 done
-/usr/bin/python3 "$top/tools/bench_torch.py" --batch-sizes "$sizes" --reps "$reps" | tee -a "$out"
+/usr/bin/python3 "$top/tools/bench_torch.py" --batch-sizes "$sizes" --reps "$reps" --what "$what" | tee -a "$out"
 echo
 python3 - "$out" <<'PY'
 import re, sys

@@ -6,6 +6,7 @@
 #include "gancl.h"
 #include "gancl/classifier.h"
 #include "gancl/train.h"
+#include "gancl/tune.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +102,7 @@ int cmd_bench_gan(const tool_opts *o)
  * median of --reps steps. */
 int cmd_bench_classifier(const tool_opts *o)
 {
+    static char prof[8192];
     gan_ctx *c = tool_ctx(o->device);
     if (!c) return 1;
     gan_cls_config cfg = gan_cls_default();
@@ -125,6 +127,7 @@ int cmd_bench_classifier(const tool_opts *o)
         st = gan_cls_step(c, &m, &m.x, &m.labels, NULL);
         if (!st) st = gan_ctx_finish(c);
         if (i >= 0) t[i] = now() - a;
+        else gan_ctx_profile(c, prof, sizeof prof, 1);
     }
     if (st) {
         fprintf(stderr, "gancl bench classifier: %s\n", gan_ctx_error(c));
@@ -133,6 +136,10 @@ int cmd_bench_classifier(const tool_opts *o)
         double med = t[reps / 2];
         printf("%s\nclassifier step, batch %d: %.1f ms/step, %.1f images/s (median of %d)\n", gan_ctx_device_name(c),
                cfg.batch, med * 1e3, cfg.batch / med, reps);
+        if (getenv("GANCL_PROFILE")) {
+            gan_ctx_profile(c, prof, sizeof prof, 0);
+            printf("device time by kernel over the %d timed steps (GANCL_PROFILE=1):\n%s", reps, prof);
+        }
         rc = 0;
     }
     gan_cls_free(c, &m);

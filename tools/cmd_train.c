@@ -1,10 +1,12 @@
-/* `gancl train --mode gan`: the DCGAN training loop. Each epoch is a
+/* `gancl train --mode gan`: the DCGAN training loop (--arch mlp: the MLP
+ * generator against the same discriminator). Each epoch is a
  * Philox shuffle of the training set (full batches); every --log-every steps
  * a progress line and a JSONL record; each epoch a sample grid from the
  * fixed noise, a checkpoint and the loss curves. Ctrl-C finishes the step,
  * saves a checkpoint and exits 130; a non-finite loss stops the run at that
  * step and keeps the last good checkpoint. */
 #include "gancl/train.h"
+#include "report.h"
 #include "train_common.h"
 
 #include <math.h>
@@ -18,14 +20,13 @@ static gan_status write_grid(gan_ctx *c, gan_gan *m, const char *path)
     gan_status st = GAN_OK;
     size_t n = 64 * 784;
     float *h = malloc(n * sizeof *h);
-    gan_dcgan_g *g = &m->g;
     if (!h) return GAN_ERR_NOMEM;
     /* the generator serves any batch up to its own; the grid wants 64 */
     int rows = m->cfg.batch < 64 ? m->cfg.batch : 64;
     gan_tensor z;
     if ((st = gan_tensor_narrow(c, &m->sample_z, rows, &z))) goto done;
-    if ((st = gan_dcgan_g_forward(c, g, &z, 0))) goto done;
-    if ((st = gan_tensor_read(c, &g->out.y, h))) goto done;
+    if ((st = gan_gen_forward(c, &m->gen, &z, 0))) goto done;
+    if ((st = gan_tensor_read(c, gan_gen_out(&m->gen), h))) goto done;
     st = gan_png_write_grid(c, path, h, rows, 1, 28, 28, NULL);
 done:
     free(h);
@@ -71,6 +72,7 @@ int cmd_train_gan(const tool_opts *o)
     cfg.adam.beta1 = o->beta1;
     if (o->ngf) cfg.model.ngf = o->ngf;
     if (o->ndf) cfg.model.ndf = o->ndf;
+    if (o->arch) gan_arch_parse(o->arch, &cfg.model.arch); /* checked by the option parser */
     if ((size_t)cfg.batch > ds.n) {
         fprintf(stderr, "gancl train: --batch-size %d is larger than the %zu training images\n", cfg.batch, ds.n);
         goto out;
@@ -101,9 +103,9 @@ int cmd_train_gan(const tool_opts *o)
     batch_h = malloc((size_t)cfg.batch * 784 * sizeof *batch_h);
     if (!order || !batch_h) goto out;
 
-    printf("gan (dcgan, %s loss) on %s: %zu images, batch %d, %d epochs, %zu parameters; output in %s\n",
-           cfg.loss == GAN_LOSS_LSGAN ? "lsgan" : "bce", gan_ctx_device_name(c), ds.n, cfg.batch, o->epochs,
-           gan_params_count(&m.g.params) + gan_params_count(&m.d.params), o->outdir);
+    printf("gan (%s, %s loss) on %s: %zu images, batch %d, %d epochs, %zu parameters; output in %s\n",
+           gan_arch_name(cfg.model.arch), cfg.loss == GAN_LOSS_LSGAN ? "lsgan" : "bce", gan_ctx_device_name(c), ds.n,
+           cfg.batch, o->epochs, gan_params_count(gan_gen_params(&m.gen)) + gan_params_count(&m.d.params), o->outdir);
     train_catch_sigint();
     size_t per_epoch = ds.n / (size_t)cfg.batch;
     if (o->steps_per_epoch && (size_t)o->steps_per_epoch < per_epoch) per_epoch = (size_t)o->steps_per_epoch;
@@ -172,6 +174,7 @@ int cmd_train_gan(const tool_opts *o)
     }
     const char *curve_names[] = {"loss_d", "loss_g"};
     train_finish_curves(c, &log, o->outdir, "DCGAN losses", curve_names, 2);
+    report_write(c, o, o->outdir);
     printf("done: %d steps in %.1f s\n", steps_done, train_now() - t_start);
     rc = 0;
 out:

@@ -6,7 +6,9 @@
  * accuracy, the confusion matrix and curves.png. Ctrl-C finishes the step,
  * saves and exits 130; a non-finite loss stops the run and keeps the last
  * good checkpoint. */
+#include "cls_report.h"
 #include "gancl/classifier.h"
+#include "report.h"
 #include "train_common.h"
 
 #include <math.h>
@@ -21,21 +23,6 @@ static gan_status save(gan_ctx *c, gan_cls *m, const char *path, int epoch, size
     snprintf(p, sizeof p, "%zu", pos);
     gan_ckpt_kv extra[4] = {{"mode", "classifier"}, {"epoch", e}, {"data_pos", p}, {"labels_per_class", lpc}};
     return gan_cls_save(c, m, path, extra, 4);
-}
-
-static void print_report(const gan_cls_eval *e)
-{
-    printf("per-class accuracy:\n");
-    for (int k = 0; k < GAN_CNN_CLASSES; k++)
-        printf("  %d: %6.2f%%  (%zu of %zu)\n", k, 100.0 * e->class_acc[k], e->confusion[k][k], e->class_n[k]);
-    printf("confusion matrix (rows: true class, columns: predicted):\n      ");
-    for (int k = 0; k < GAN_CNN_CLASSES; k++) printf("%6d", k);
-    printf("\n");
-    for (int t = 0; t < GAN_CNN_CLASSES; t++) {
-        printf("  %d: ", t);
-        for (int p = 0; p < GAN_CNN_CLASSES; p++) printf("%6zu", e->confusion[t][p]);
-        printf("\n");
-    }
 }
 
 int cmd_train_classifier(const tool_opts *o)
@@ -205,6 +192,7 @@ int cmd_train_classifier(const tool_opts *o)
     }
     const char *curve_names[] = {"loss", "accuracy", "test_accuracy"};
     train_finish_curves(c, &log, o->outdir, "classifier: loss and accuracy", curve_names, 3);
+    report_write(c, o, o->outdir);
     print_report(&ev);
     printf("done: %d steps in %.1f s\n", steps_done, train_now() - t_start);
     printf("test accuracy: %.2f%%\n", 100.0 * ev.accuracy);

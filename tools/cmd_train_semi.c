@@ -12,6 +12,7 @@
  * code) and with its current parameters, a sample grid, and a checkpoint. Ctrl-C finishes the step, saves
  * and exits 130; a non-finite loss stops the run at that step. */
 #include "gancl/semi.h"
+#include "report.h"
 #include "train_common.h"
 
 #include <math.h>
@@ -284,6 +285,7 @@ int cmd_train_semi(const tool_opts *o)
     }
     const char *curve_names[] = {"loss_lab", "loss_unl", "loss_g"};
     train_finish_curves(c, &log, o->outdir, "semi-supervised GAN losses", curve_names, 3);
+    report_write(c, o, o->outdir);
     printf("done: %d steps in %.1f s\n", steps_done, train_now() - t_start);
     rc = 0;
 out:

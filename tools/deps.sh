@@ -5,7 +5,9 @@ set -euo pipefail
 
 GANCL_PACKAGES=(gcc pkg-config meson ninja-build python3
   ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo
-  libclblast-dev zlib1g-dev libstb-dev libjansson-dev)
+  libclblast-dev zlib1g-dev libstb-dev libjansson-dev
+  liblapacke-dev
+  g++)
 
 gancl_install_deps() {
   local missing=() p

@@ -23,8 +23,25 @@ static const char usage[] =
     "                       epoch, per-class accuracy and confusion matrix at the end\n"
     "  train --mode semi    semi-supervised GAN (Salimans et al. 2016) with --labels\n"
     "                       labels: test accuracy, sample grid and checkpoint each epoch\n"
+    "  train --mode cgan    class-conditional GAN (AC-GAN): the generator gets the label,\n"
+    "                       D has a 10-class head; class grid (one row per class) each epoch\n"
+    "  train --mode augment the classifier on a labeled subset (--labels-per-class and/or\n"
+    "                       --imbalance) with and without --generator's cgan samples\n"
+    "  train --mode features  a gan checkpoint's discriminator (--discriminator) frozen as a\n"
+    "                       feature extractor, a softmax classifier on its features with\n"
+    "                       --labels-per-class labels (default 100); also on a random D\n"
+    "  sample --checkpoint FILE --out grid.png  a grid of a generator's images\n"
+    "  eval --fid --is --checkpoint FILE  FID and Inception Score of a generator\n"
+    "  eval --checkpoint FILE  test accuracy, per-class accuracy and confusion matrix\n"
+    "                       (printed and as a PNG heatmap) of a classifier, semi or\n"
+    "                       features checkpoint\n"
     "  bench gemm           time the GEMMs of the DCGAN layers through both device GEMM\n"
     "                       paths (CLBlast and the cl/gemm.cl kernels)\n"
+    "  tune                 tune the device's GEMM (CLBlast parameters, own kernels or\n"
+    "                       CLBlast per shape) for the DCGAN and classifier steps at\n"
+    "                       --batch-sizes (default 64,256; --quick: 8, a short search);\n"
+    "                       every candidate checked against the reference, the result\n"
+    "                       stored per device for later runs\n"
     "\n"
     "options:\n"
     "  --device SEL         P:D, a case-insensitive name substring, or cpu (the reference);\n"
@@ -35,7 +52,7 @@ static const char usage[] =
     "  --seed N             seed of weights, noise, dropout and shuffles (default 1)\n"
     "\n"
     "train options:\n"
-    "  --mode gan|classifier|semi  what to train\n"
+    "  --mode gan|classifier|semi|cgan|augment  what to train\n"
     "  --epochs N           epochs (default 1); --steps-per-epoch N caps an epoch's steps\n"
     "  --lr X --beta1 X     Adam (default gan: 2e-4, 0.5; classifier: 1e-3, 0.9)\n"
     "  --loss bce|lsgan     non-saturating BCE (default) or least squares\n"
@@ -45,15 +62,53 @@ static const char usage[] =
     "  --resume FILE        continue from a checkpoint (exactly: same steps, noise, order)\n"
     "  --log-every N        progress line and metrics record every N steps (default 50)\n"
     "  --labels-per-class N classifier: train on N labeled images per class (default all)\n"
+    "  --arch dcgan|mlp     gan, cgan: generator architecture (default dcgan; mlp:\n"
+    "                       100-128-128-784, LeakyReLU, tanh)\n"
+    "  --generator FILE     augment: a cgan checkpoint (train --mode cgan)\n"
+    "  --ratio R            augment: generated images per real one in each batch (default 1)\n"
+    "  --imbalance SPEC     augment: keep FRACTION of CLASSES, e.g. \"0,1,2:0.05\"; the\n"
+    "                       generator fills the reduced classes up to the others' count\n"
+    "  --discriminator FILE features: the gan checkpoint whose discriminator gives the\n"
+    "                       features; features' defaults: 100 epochs, lr 1e-3, 100 labels\n"
+    "                       per class\n"
+    "  --weight-decay X     features: L2 on the softmax layer's weight (default 0)\n"
+    "  --standardize        features: standardise each feature with the labeled images'\n"
+    "                       mean and standard deviation (default: raw features, which\n"
+    "                       measured better)\n"
+    "  --no-baseline        features: skip the same classifier on a random, untrained D\n"
     "  --labels N           semi: N labeled images, N/10 per class (default 100); semi's\n"
     "                       defaults: batch 100, lr 0.003, beta1 0.5\n"
+    "\n"
+    "eval options:\n"
+    "  --checkpoint FILE    the checkpoint to evaluate on the MNIST test set (--data)\n"
+    "  --out FILE           the confusion-matrix heatmap (default: confusion.png next to\n"
+    "                       the checkpoint)\n"
+    "  --json               also print one JSON line with the results\n"
+    "  --fid --is           score a generator (--checkpoint: gan, cgan or semi) or IDX\n"
+    "                       images (--images FILE) with gancl's MNIST evaluator: FID of\n"
+    "                       --n images (default 10000) against the test set's (or\n"
+    "                       --reference FILE's), IS over 10 splits; the evaluator's hash\n"
+    "                       is printed with every score; --out FILE writes them as JSON\n"
+    "                       (into a run directory: its report.md shows them)\n"
+    "  --evaluator FILE     a classifier checkpoint as evaluator (default: trained once by\n"
+    "                       a fixed recipe into the cache; --evaluator-steps N changes it)\n"
+    "  --expect-evaluator HASH  fail unless the evaluator has this hash\n"
+    "\n"
+    "sample options:\n"
+    "  --checkpoint FILE --out FILE.png  a grid of --n images (default 64; conditional\n"
+    "                       generators: one row per class) from noise of --seed\n"
+    "  --interpolate STEPS  instead, rows of STEPS images between two noise vectors\n"
+    "                       (spherical; --lerp: linear)\n"
     "\n"
     "environment:\n"
     "  GANCL_DEVICE         default device selector\n"
     "  GANCL_KERNEL_DIR     load cl/*.cl from this directory instead of the embedded copies\n"
     "  GANCL_FAST_MATH=1    build kernels with -cl-fast-relaxed-math\n"
     "  GANCL_GEMM=own|clblast  device GEMM path (default: own kernels on CPU devices,\n"
-    "                       CLBlast elsewhere)\n";
+    "                       CLBlast elsewhere, or per shape as `gancl tune` measured)\n"
+    "  GANCL_TUNE=0         ignore the stored `gancl tune` result\n"
+    "  GANCL_CACHE_DIR      where tune results and compiled kernels are kept (default\n"
+    "                       $XDG_CACHE_HOME/gancl, else ~/.cache/gancl)\n";
 
 gan_ctx *tool_ctx(const char *selector)
 {
@@ -111,7 +166,7 @@ int main(int argc, char **argv)
         sub = argv[2];
         i = 3;
     }
-    tool_opts o = {.batch = 0, .reps = 5, .seed = 1, .lr = 2e-4f, .beta1 = 0.5f};
+    tool_opts o = {.batch = 0, .reps = 5, .seed = 1, .lr = 2e-4f, .beta1 = 0.5f, .argc = argc, .argv = argv};
     for (; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int n;
@@ -130,6 +185,7 @@ int main(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--epochs")) {
             if (parse_int(a, v, 1, 100000, &o.epochs)) return 2;
+            o.epochs_set = 1;
             i++;
         } else if (!strcmp(a, "--lr") || !strcmp(a, "--beta1")) {
             int is_lr = a[2] == 'l';
@@ -170,8 +226,58 @@ int main(int argc, char **argv)
             const char **dst = a[2] == 'm' ? &o.mode : a[2] == 'd' ? &o.data : a[2] == 'o' ? &o.outdir : &o.resume;
             *dst = v;
             i++;
+        } else if (!strcmp(a, "--arch") && v) {
+            if (strcmp(v, "dcgan") && strcmp(v, "mlp")) {
+                fprintf(stderr, "gancl: --arch is dcgan or mlp, got '%s'\n", v);
+                return 2;
+            }
+            o.arch = v;
+            i++;
+        } else if ((!strcmp(a, "--generator") || !strcmp(a, "--imbalance")) && v) {
+            *(a[2] == 'g' ? &o.generator : &o.imbalance) = v;
+            i++;
+        } else if (!strcmp(a, "--ratio")) {
+            char *end;
+            double x = v ? strtod(v, &end) : -1;
+            if (!v || !*v || *end || !(x > 0 && x <= 64)) {
+                fprintf(stderr, "gancl: --ratio needs a number in (0, 64], got '%s'\n", v ? v : "");
+                return 2;
+            }
+            o.ratio = (float)x;
+            i++;
+        } else if ((!strcmp(a, "--discriminator") || !strcmp(a, "--checkpoint") || !strcmp(a, "--out")) && v) {
+            *(a[2] == 'd' ? &o.discriminator : a[2] == 'c' ? &o.checkpoint : &o.out) = v;
+            i++;
+        } else if (!strcmp(a, "--weight-decay")) {
+            char *end;
+            double x = v ? strtod(v, &end) : -1;
+            if (!v || !*v || *end || !(x >= 0 && x <= 1)) {
+                fprintf(stderr, "gancl: --weight-decay needs a number in [0, 1], got '%s'\n", v ? v : "");
+                return 2;
+            }
+            o.weight_decay = (float)x;
+            i++;
+        } else if (!strcmp(a, "--no-baseline") || !strcmp(a, "--standardize") || !strcmp(a, "--json")) {
+            *(a[2] == 'n' ? &o.no_baseline : a[2] == 's' ? &o.standardize : &o.json) = 1;
         } else if (!strcmp(a, "--skip-ref")) {
             o.skip_ref = 1;
+        } else if (!strcmp(a, "--quick")) {
+            o.quick = 1;
+        } else if (!strcmp(a, "--batch-sizes") && v) {
+            o.batch_sizes = v;
+            i++;
+        } else if (!strcmp(a, "--fid") || !strcmp(a, "--is") || !strcmp(a, "--lerp")) {
+            *(a[2] == 'f' ? &o.fid : a[2] == 'i' ? &o.is : &o.lerp) = 1;
+        } else if ((!strcmp(a, "--images") || !strcmp(a, "--reference") || !strcmp(a, "--evaluator") ||
+                    !strcmp(a, "--expect-evaluator")) && v) {
+            *(a[2] == 'i' ? &o.images : a[2] == 'r' ? &o.reference : a[3] == 'v' ? &o.evaluator
+                                                                                 : &o.expect_evaluator) = v;
+            i++;
+        } else if (!strcmp(a, "--n") || !strcmp(a, "--evaluator-steps") || !strcmp(a, "--interpolate")) {
+            if (parse_int(a, v, a[2] == 'i' ? 2 : 1, 1 << 24,
+                          a[2] == 'n' ? &o.n : a[2] == 'e' ? &o.evaluator_steps : &o.interpolate))
+                return 2;
+            i++;
         } else {
             fprintf(stderr, "gancl %s: unknown option '%s'%s\n%s", cmd, a,
                     !strcmp(a, "--device") ? " (it needs a value)" : "", usage);
@@ -189,6 +295,9 @@ int main(int argc, char **argv)
             {"gan", cmd_train_gan, 0},
             {"classifier", cmd_train_classifier, 0},
             {"semi", cmd_train_semi, 100},
+            {"features", cmd_train_features, 0},
+            {"cgan", cmd_train_cgan, 0},
+            {"augment", cmd_train_augment, 0},
         };
         char names[256] = "";
         for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
@@ -206,6 +315,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "gancl train: --mode %s is not available; modes: %s\n", o.mode ? o.mode : "(missing)", names);
         return 2;
     }
+    if (!strcmp(cmd, "eval")) return cmd_eval(&o);
+    if (!strcmp(cmd, "tune")) return cmd_tune(&o);
+    if (!strcmp(cmd, "sample")) return cmd_sample(&o);
     if (!strcmp(cmd, "check")) {
         if (!o.batch) o.batch = 8;
         return cmd_check(&o);

@@ -25,6 +25,35 @@ typedef struct tool_opts {
     int log_every;      /* --log-every */
     int labels_per_class; /* --labels-per-class (0: every label) */
     int labels;         /* --labels, semi (0: its default, 100) */
+    /* gan, cgan, augment (helper A) */
+    const char *arch;      /* --arch dcgan|mlp (NULL: dcgan), checked by the parser */
+    const char *generator; /* --generator FILE, augment: a cgan checkpoint */
+    float ratio;           /* --ratio R, augment: generated images per real one (default 1) */
+    const char *imbalance; /* --imbalance CLASSES:FRACTION, augment */
+    /* features, eval --checkpoint (helper B) */
+    int epochs_set;            /* whether --epochs was given (features: default 100) */
+    const char *discriminator; /* --discriminator FILE, features: a gan checkpoint */
+    int no_baseline;           /* --no-baseline, features: skip the random-D classifier */
+    int standardize;           /* --standardize, features: standardise the features */
+    float weight_decay;        /* --weight-decay X, features: L2 on the classifier's weight */
+    const char *checkpoint;    /* --checkpoint FILE, eval */
+    const char *out;           /* --out FILE, eval: the confusion heatmap (default next to the checkpoint) */
+    int json;                  /* --json, eval: one JSON summary line on stdout */
+    int fid, is;               /* --fid, --is, eval: score a generator (tools/cmd_eval_gen.c) */
+    /* tune (helper D) */
+    int quick;               /* --quick: a test-sized search */
+    const char *batch_sizes; /* --batch-sizes 64,256: the steps whose GEMMs are tuned */
+    /* eval --fid/--is, sample, run reports (helper C) */
+    const char *images;      /* --images FILE, eval: score IDX images instead of a generator */
+    const char *reference;   /* --reference FILE, eval --fid: IDX images to compare with (default: the test set) */
+    int n;                   /* --n N: images to generate (0: eval 10000, sample 64) */
+    const char *evaluator;   /* --evaluator FILE: a classifier checkpoint as FID/IS evaluator */
+    const char *expect_evaluator; /* --expect-evaluator HASH: refuse another evaluator */
+    int evaluator_steps;     /* --evaluator-steps N: the evaluator recipe's steps (0: its default) */
+    int interpolate;         /* --interpolate STEPS, sample: rows from one noise vector to another */
+    int lerp;                /* --lerp, sample: linear instead of spherical interpolation */
+    int argc;                /* the command line, for run reports */
+    char **argv;
 } tool_opts;
 
 int cmd_bench_ops(const tool_opts *o);
@@ -34,7 +63,14 @@ int cmd_bench_classifier(const tool_opts *o);
 int cmd_train_gan(const tool_opts *o);
 int cmd_train_classifier(const tool_opts *o);
 int cmd_train_semi(const tool_opts *o);
+int cmd_train_cgan(const tool_opts *o);
+int cmd_train_augment(const tool_opts *o);
 int cmd_bench_gemm(const tool_opts *o);
+int cmd_tune(const tool_opts *o);
+int cmd_train_features(const tool_opts *o);
+int cmd_eval(const tool_opts *o);
+int cmd_eval_gen(const tool_opts *o);
+int cmd_sample(const tool_opts *o);
 
 /* Create a context or print why not (to stderr) and return NULL. */
 gan_ctx *tool_ctx(const char *selector);

@@ -229,6 +229,16 @@ gan_status gan_plot_png(gan_ctx *c, const char *path, const gan_series *const *s
 gan_status gan_plot_metrics(gan_ctx *c, const char *path, const gan_metrics *m, const char *const *names,
                             size_t nnames, const gan_plot_opts *opts);
 
+/* ---- confusion matrix heatmap ---------------------------------------------
+ * counts[t * K + p]: items of true class t predicted as p (K classes,
+ * 1 <= K <= 100). Each cell is shaded white to dark blue by its row-
+ * normalised rate counts[t][p] / (items of class t) (a row without items is
+ * white), with the count written in it where it fits; class numbers label
+ * the axes (true: rows, predicted: columns), the title goes on top. Cells
+ * are 44 pixels square for K <= 20, 20 above. RGB PNG, written atomically
+ * like gan_png_write. */
+gan_status gan_plot_confusion(gan_ctx *c, const char *path, const size_t *counts, int K, const char *title);
+
 #ifdef __cplusplus
 }
 #endif

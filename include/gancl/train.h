@@ -24,7 +24,9 @@ gan_gan_config gan_gan_default(void);
 
 typedef struct gan_gan {
     gan_gan_config cfg;
-    gan_dcgan_g g;
+    gan_dcgan_g g;   /* the generator when cfg.model.arch is dcgan */
+    gan_mlp_g mlp;   /* the generator when it is mlp */
+    gan_gen gen;     /* the one that runs (gan_gen_out(&m->gen) is the last forward's images) */
     gan_dcgan_d d;
     gan_rng rng;     /* noise, dropout */
     int step;        /* steps taken */
@@ -56,6 +58,95 @@ gan_status gan_gan_save(gan_ctx *c, const gan_gan *m, const char *path, const ga
  * another architecture (naming each differing field). *out (may be NULL)
  * receives the checkpoint for the caller's own metadata (gan_ckpt_free). */
 gan_status gan_gan_load(gan_ctx *c, gan_gan *m, const char *path, gan_ckpt **out);
+
+/* ---- conditional GAN (AC-GAN, Odena et al. 2017) ----
+ * G gets concat(z, onehot(label)) [N, nz+K]; D (nout = 1+K) gives a
+ * source logit and K class logits, split with concat_backward.
+ * D step, on real then fake as one batch of 2N (as in gan mode): loss
+ * BCE(source) + softmax cross entropy of the class logits against the true
+ * labels (real) and the sampled labels (fake), each averaged over the 2N
+ * rows, i.e. half of (BCE_real + BCE_fake + CE_real + CE_fake).
+ * G step: the same fakes through the updated D, non-saturating BCE plus
+ * cross entropy against the sampled labels, each averaged over N.
+ * Fake labels are uniform in 0..K-1, drawn on the host from the model's
+ * Philox stream (word i of the take, label = (word * K) >> 32), so a
+ * resumed run draws the same ones. */
+
+#define GAN_CGAN_GRID 10 /* columns of the class grid: fixed noise vectors per class row */
+
+typedef struct gan_cgan_config {
+    gan_dcgan_config model; /* nout is set to 1 + nclass, ncond to nclass */
+    int nclass;             /* K = 10 */
+    int batch;              /* N */
+    gan_adam_params adam;   /* lr 2e-4, beta1 0.5, beta2 0.999, eps 1e-8 */
+    uint64_t seed;
+} gan_cgan_config;
+
+gan_cgan_config gan_cgan_default(void);
+
+typedef struct gan_cgan {
+    gan_cgan_config cfg;
+    gan_dcgan_g g;
+    gan_mlp_g mlp;
+    gan_gen gen;          /* g or mlp, by cfg.model.arch */
+    gan_dcgan_d d;        /* for 2N */
+    gan_rng rng;          /* noise, fake labels, dropout */
+    int step;             /* steps taken */
+    gan_tensor z, onehot, zin; /* [N,nz], [N,K], [N,nz+K] = concat(z, onehot) */
+    gan_tensor sample_z;  /* [GAN_CGAN_GRID, nz]: fixed noise for class grids, checkpointed */
+    gan_tensor x2;        /* [2N,1,28,28]: real then fake */
+    gan_tensor labels2, labels_g;  /* I32 [2N] real then fake labels, [N] fake labels */
+    gan_tensor t2, t1;             /* BCE targets [2N,1], [N,1] */
+    gan_tensor src2, cls2, gsrc2, gcls2, dlog2; /* D step: logits split [2N,1], [2N,K]; grads; merged [2N,1+K] */
+    gan_tensor src1, cls1, gsrc1, gcls1, dlog1; /* G step: the same for N rows */
+    gan_tensor loss_src, loss_cls, loss_gsrc, loss_gcls; /* [1] each */
+    int32_t *h_labels;    /* host staging [3N] */
+    float *h_onehot;      /* [N*K] */
+} gan_cgan;
+
+typedef struct gan_cgan_stats {
+    float loss_d;   /* BCE_real + BCE_fake + CE_real + CE_fake (batch means) */
+    float loss_g;   /* BCE(D(G(z)), 1) + CE(class logits, sampled labels) */
+    float loss_cls; /* CE_real + CE_fake: the auxiliary classifier's part of loss_d */
+    float d_real;   /* mean D(x) (sigmoid of the source logit) */
+    float d_fake;   /* mean D(G(z)) in the D step */
+    float acc_real; /* fraction of the real batch D classifies right */
+    float acc_fake; /* fraction of the fakes D assigns their sampled label (D step) */
+} gan_cgan_stats;
+
+gan_status gan_cgan_init(gan_ctx *c, gan_cgan *m, const gan_cgan_config *cfg);
+/* One D step and one G step on real[N,1,28,28] in [-1,1] on the device and
+ * its labels (host, N values in 0..K-1; they go to the device with the
+ * sampled fake labels in one write). stats may be NULL; when given, the
+ * losses and D's logits are read back (a synchronisation). */
+gan_status gan_cgan_step(gan_ctx *c, gan_cgan *m, const gan_tensor *real, const int32_t *labels,
+                         gan_cgan_stats *stats);
+/* Labeled samples: G in inference mode makes n images of the classes
+ * labels[0..n) into host memory images[n*784] (values in [-1,1]), in
+ * batches of up to N. Noise: drawn from *rng (advanced) when rng is not
+ * NULL; otherwise image i uses the fixed sample noise row i % GAN_CGAN_GRID
+ * (the class grid: labels i / GAN_CGAN_GRID give one row per class). */
+gan_status gan_cgan_generate(gan_ctx *c, gan_cgan *m, const int32_t *labels, int n, gan_rng *rng, float *images);
+void gan_cgan_free(gan_ctx *c, gan_cgan *m);
+
+/* Checkpoints as gan_gan_save/load; "model" = "acgan". */
+gan_status gan_cgan_save(gan_ctx *c, const gan_cgan *m, const char *path, const gan_ckpt_kv *extra, int nextra);
+gan_status gan_cgan_load(gan_ctx *c, gan_cgan *m, const char *path, gan_ckpt **out);
+
+/* ---- what a generator checkpoint holds ----
+ * For tools that load a generator without knowing how it was trained
+ * (sampling, FID, augmentation): the kind and configuration from the
+ * checkpoint's metadata. Checkpoints before the mlp arch existed have no
+ * "arch" key: they are dcgan. */
+typedef struct gan_gen_info {
+    int conditional;        /* 1: cgan ("model" acgan), 0: gan ("model" dcgan) */
+    gan_dcgan_config model; /* nz, ngf, ndf, nout, slope, drop, arch, hidden, ncond */
+    int nclass;             /* cgan: K */
+} gan_gen_info;
+
+/* GAN_ERR_MISMATCH naming the "model" found when the file is not a gan or
+ * cgan checkpoint (a classifier's, say). */
+gan_status gan_gen_probe(gan_ctx *c, const char *path, gan_gen_info *out);
 
 #ifdef __cplusplus
 }

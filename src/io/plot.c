@@ -1,6 +1,7 @@
 /* Training curves: series from the metrics log drawn as lines on one set of
  * axes (frame, "nice" 1-2-5 ticks, grid, tick labels, legend, title) by a
- * small software rasteriser into an RGB buffer, saved with gan_png_write.
+ * small software rasteriser into an RGB buffer, saved with gan_png_write;
+ * and the confusion-matrix heatmap of a classifier's evaluation.
  * Text uses stb_easy_font.h from libstb-dev (header-only: it turns a string
  * into axis-aligned quads, which we fill as rectangles), so no font files.
  */
@@ -312,5 +313,68 @@ gan_status gan_plot_metrics(gan_ctx *c, const char *path, const gan_metrics *m, 
     }
     gan_status st = gan_plot_png(c, path, sel, nnames, opts);
     free(sel);
+    return st;
+}
+
+/* matplotlib's "Blues" ends: a rate of 0 is the light one, 1 the dark one. */
+static const rgb blues_lo = {247, 251, 255}, blues_hi = {8, 48, 107};
+
+static rgb blend(rgb a, rgb b, double t)
+{
+    t = t < 0 ? 0 : t > 1 ? 1 : t;
+    return (rgb){(uint8_t)lround(a.r + (b.r - a.r) * t), (uint8_t)lround(a.g + (b.g - a.g) * t),
+                 (uint8_t)lround(a.b + (b.b - a.b) * t)};
+}
+
+gan_status gan_plot_confusion(gan_ctx *c, const char *path, const size_t *counts, int K, const char *title)
+{
+    if (!path || !counts) return GAN_FAIL(c, GAN_ERR_ARG, "gan_plot_confusion: NULL %s", path ? "counts" : "path");
+    if (K < 1 || K > 100) return GAN_FAIL(c, GAN_ERR_ARG, "%s: confusion matrix of %d classes, expected 1..100", path, K);
+    const int cell = K <= 20 ? 44 : 20;
+    int lab_w = text_width("99", 1);
+    int left = 30 + lab_w, top = (title ? 30 : 8) + 32, right = 12, bottom = 12;
+    int W = left + K * cell + right, H = top + K * cell + bottom;
+    if (title && text_width(title, 2) + 24 > W) W = text_width(title, 2) + 24;
+    canvas cv = {W, H, malloc((size_t)W * (size_t)H * 3), malloc(QUAD_BYTES)};
+    if (!cv.px || !cv.quads) {
+        free(cv.px);
+        free(cv.quads);
+        return GAN_FAIL(c, GAN_ERR_NOMEM, "%s: %dx%d heatmap", path, W, H);
+    }
+    memset(cv.px, 255, (size_t)W * (size_t)H * 3);
+    char buf[32];
+    int lh = stb_easy_font_height("0");
+    if (title) text(&cv, W / 2 - text_width(title, 2) / 2, 6, title, black, 2);
+    text(&cv, left + K * cell / 2 - text_width("predicted", 1) / 2, top - 30, "predicted", black, 1);
+    text(&cv, 4, top - 16, "true", black, 1);
+    for (int t = 0; t < K; t++) {
+        size_t row = 0;
+        for (int p = 0; p < K; p++) row += counts[(size_t)t * (size_t)K + (size_t)p];
+        snprintf(buf, sizeof buf, "%d", t);
+        text(&cv, left - 6 - text_width(buf, 1), top + t * cell + cell / 2 - lh / 2, buf, black, 1);
+        text(&cv, left + t * cell + cell / 2 - text_width(buf, 1) / 2, top - 14, buf, black, 1);
+        for (int p = 0; p < K; p++) {
+            size_t n = counts[(size_t)t * (size_t)K + (size_t)p];
+            double rate = row ? (double)n / (double)row : 0.0;
+            int x0 = left + p * cell, y0 = top + t * cell;
+            fill_rect(&cv, x0, y0, x0 + cell, y0 + cell, blend(blues_lo, blues_hi, rate));
+            snprintf(buf, sizeof buf, "%zu", n);
+            if (text_width(buf, 1) <= cell - 4)
+                text(&cv, x0 + cell / 2 - text_width(buf, 1) / 2, y0 + cell / 2 - lh / 2, buf,
+                     rate > 0.5 ? white : black, 1);
+        }
+    }
+    /* frame and cell borders */
+    for (int i = 0; i <= K; i++) {
+        hline(&cv, left, left + K * cell, top + i * cell, grid);
+        vline(&cv, left + i * cell, top, top + K * cell, grid);
+    }
+    hline(&cv, left, left + K * cell, top, black);
+    hline(&cv, left, left + K * cell, top + K * cell, black);
+    vline(&cv, left, top, top + K * cell, black);
+    vline(&cv, left + K * cell, top, top + K * cell, black);
+    gan_status st = gan_png_write(c, path, cv.px, cv.w, cv.h, 3);
+    free(cv.px);
+    free(cv.quads);
     return st;
 }

@@ -6,7 +6,8 @@
 
 gan_dcgan_config gan_dcgan_default(void)
 {
-    return (gan_dcgan_config){.nz = 100, .ngf = 64, .ndf = 64, .nout = 1, .slope = 0.2f, .drop = 0.3f};
+    return (gan_dcgan_config){.nz = 100, .ngf = 64, .ndf = 64, .nout = 1, .slope = 0.2f, .drop = 0.3f,
+                              .arch = GAN_ARCH_DCGAN, .hidden = 128, .ncond = 0};
 }
 
 gan_status gan_dcgan_g_init(gan_ctx *c, gan_dcgan_g *g, const gan_dcgan_config *cfg, int N, gan_rng *rng)
@@ -17,7 +18,7 @@ gan_status gan_dcgan_g_init(gan_ctx *c, gan_dcgan_g *g, const gan_dcgan_config *
     int f0 = 4 * cfg->ngf, f1 = 2 * cfg->ngf, f2 = cfg->ngf;
     int flat[2] = {N, f0 * 49}, d1[4] = {N, f1, 7, 7}, d2[4] = {N, f2, 14, 14}, d3[4] = {N, 1, 28, 28};
     gan_params *r = &g->params;
-    TRY(gan_nn_dense_init(c, &g->fc, r, "gen.fc", N, cfg->nz, f0 * 49, 0));
+    TRY(gan_nn_dense_init(c, &g->fc, r, "gen.fc", N, cfg->nz + cfg->ncond, f0 * 49, 0));
     TRY(gan_nn_bn_init(c, &g->bn0, r, "gen.bn0", 2, flat));
     TRY(gan_nn_act_init(c, &g->a0, GAN_ACT_LEAKY_RELU, cfg->slope, 2, flat));
     TRY(gan_nn_conv_init(c, &g->d1, r, "gen.deconv1", 1, N, f0, 7, 7, f1, 5, 1, 2, 0, 0));

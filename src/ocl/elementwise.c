@@ -7,22 +7,23 @@
 
 gan_status ocl_act_forward(gan_ctx *c, gan_act kind, float slope, const gan_tensor *x, gan_tensor *y)
 {
-    return ocl_run(c, "ew_act_forward", x->numel, "TTifi", x, y, (int)kind, (double)slope, (int)x->numel);
+    return ocl_run(c, "ew_act_forward", (x->numel + 15) / 16, "TTifi", x, y, (int)kind, (double)slope,
+                   (int)x->numel);
 }
 
 gan_status ocl_act_backward(gan_ctx *c, gan_act kind, float slope, const gan_tensor *x, const gan_tensor *y,
                             const gan_tensor *dy, gan_tensor *dx)
 {
     /* the kernel reads only the one of x, y its kind needs; ops.c checked that one */
-    return ocl_run(c, "ew_act_backward", dy->numel, "TTTTifi", x, y, dy, dx, (int)kind, (double)slope,
+    return ocl_run(c, "ew_act_backward", (dy->numel + 15) / 16, "TTTTifi", x, y, dy, dx, (int)kind, (double)slope,
                    (int)dy->numel);
 }
 
 gan_status ocl_dropout_forward(gan_ctx *c, float p, gan_rng rng, const gan_tensor *x, gan_tensor *mask, gan_tensor *y)
 {
     float scale = 1.0f / (1.0f - p); /* the reference's float, not the device's division */
-    return ocl_run(c, "ew_dropout_forward", (x->numel + 3) / 4, "TTTfflli", x, mask, y, (double)p, (double)scale, rng.seed,
-                   rng.counter, (int)x->numel);
+    return ocl_run(c, "ew_dropout_forward", (x->numel + 63) / 64, "TTTfflli", x, mask, y, (double)p, (double)scale,
+                   rng.seed, rng.counter, (int)x->numel);
 }
 
 gan_status ocl_dropout_backward(gan_ctx *c, const gan_tensor *mask, const gan_tensor *dy, gan_tensor *dx)

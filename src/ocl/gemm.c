@@ -5,11 +5,13 @@
  * likewise B. batch > 1 runs a strided batch with element strides sa, sb, sc
  * between the matrices of consecutive batch entries.
  *
- * Two paths, chosen once per context (ocl_gemm_init): CLBlast, tuned for
- * GPUs, and the register-tile kernels of cl/gemm.cl, which on PoCL's CPU
- * device run the DCGAN GEMMs about 18x faster than CLBlast there (5-50x by
- * shape; `gancl bench gemm` keeps the evidence). CPU devices get the own
- * kernels, everything else CLBlast; GANCL_GEMM=own|clblast overrides. */
+ * Two paths: CLBlast, tuned for GPUs, and the register-tile kernels of
+ * cl/gemm.cl, which on PoCL's CPU device run the DCGAN GEMMs about 18x
+ * faster than CLBlast there (5-50x by shape; `gancl bench gemm` keeps the
+ * evidence). CPU devices default to the own kernels, everything else to
+ * CLBlast; a tune file (`gancl tune`, src/ocl/tune.c) names the faster path
+ * per shape as measured on the device; GANCL_GEMM=own|clblast overrides
+ * both. */
 #include "../internal.h"
 
 #include <clblast_c.h>
@@ -34,7 +36,9 @@ gan_status ocl_gemm_init(gan_ctx *c)
             c->ocl.gemm_own = 0;
         else
             return GAN_FAIL(c, GAN_ERR_ARG, "GANCL_GEMM='%s': expected 'own' or 'clblast'", env);
+        c->ocl.gemm_forced = 1;
     }
+    ocl_tune_load(c);
 cleanup:
     return st;
 }
@@ -44,13 +48,15 @@ static gan_status gemm_clblast(gan_ctx *c, const ocl_gemm_args *g)
     CLBlastStatusCode s;
     CLBlastTranspose ta = g->ta ? CLBlastTransposeYes : CLBlastTransposeNo;
     CLBlastTranspose tb = g->tb ? CLBlastTransposeYes : CLBlastTransposeNo;
+    cl_event ev = NULL, *evp = c->ocl.profile ? &ev : NULL;
     if (g->batch <= 1)
         s = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, g->M, g->N, g->K, g->alpha, g->A, g->offa, g->lda, g->B,
-                         g->offb, g->ldb, g->beta, g->C, g->offc, g->ldc, &c->ocl.queue, NULL);
+                         g->offb, g->ldb, g->beta, g->C, g->offc, g->ldc, &c->ocl.queue, evp);
     else
         s = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, ta, tb, g->M, g->N, g->K, g->alpha, g->A, g->offa,
                                        g->lda, g->sa, g->B, g->offb, g->ldb, g->sb, g->beta, g->C, g->offc, g->ldc,
-                                       g->sc, g->batch, &c->ocl.queue, NULL);
+                                       g->sc, g->batch, &c->ocl.queue, evp);
+    if (ev) ocl_prof_event(c, "clblast_gemm", ev);
     if (s != CLBlastSuccess)
         return GAN_FAIL(c, GAN_ERR_CLBLAST, "CLBlastSgemm%s: %s (%d) for M=%zu N=%zu K=%zu batch=%zu",
                         g->batch > 1 ? "StridedBatched" : "", clblast_status_name(s), (int)s, g->M, g->N, g->K,
@@ -103,11 +109,21 @@ static gan_status gemm_own(gan_ctx *c, const ocl_gemm_args *g)
                       (uint64_t)g->ldc, (uint64_t)g->sc);
 }
 
-gan_status ocl_gemm_run(gan_ctx *c, const ocl_gemm_args *g)
+gan_status ocl_gemm_path(gan_ctx *c, const ocl_gemm_args *g, int own)
 {
     if (g->M == 0 || g->N == 0) return GAN_OK;
     /* the kernels index with int */
     int fits = g->M <= INT_MAX && g->N <= INT_MAX && g->K <= INT_MAX;
-    if (c->ocl.gemm_own && fits) return gemm_own(c, g);
-    return gemm_clblast(c, g);
+    return own && fits ? gemm_own(c, g) : gemm_clblast(c, g);
+}
+
+gan_status ocl_gemm_run(gan_ctx *c, const ocl_gemm_args *g)
+{
+    if (c->ocl.recording) ocl_gemm_note(c, g);
+    int own = c->ocl.gemm_own;
+    if (!c->ocl.gemm_forced && c->ocl.ntune) {
+        int t = ocl_tune_lookup(c, g);
+        if (t >= 0) own = t;
+    }
+    return ocl_gemm_path(c, g, own);
 }

@@ -4,6 +4,7 @@
 
 gan_status ocl_bias_add(gan_ctx *c, cl_mem y, const gan_tensor *b, size_t N, size_t O, size_t S)
 {
+    if (S >= 16) return ocl_run(c, "bias_add_rows", N * O, "MTiii", y, b, (int)O, (int)S, (int)(N * O));
     return ocl_run(c, "bias_add", N * O * S, "MTiii", y, b, (int)O, (int)S, (int)(N * O * S));
 }
 

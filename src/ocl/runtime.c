@@ -4,8 +4,11 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_PLATFORMS 16
 #define MAX_DEVICES 64
@@ -164,6 +167,81 @@ static gan_status select_device(gan_ctx *c, const char *sel, dev_entry *devs, in
                     list);
 }
 
+/* ---- cache files --------------------------------------------------------- */
+
+void ocl_sanitize(const char *in, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; *in && n + 1 < cap; in++) {
+        unsigned char ch = (unsigned char)*in;
+        out[n++] = (char)(isalnum(ch) || ch == '.' || ch == '-' ? ch : '_');
+    }
+    out[n] = 0;
+}
+
+gan_status ocl_cache_dir(gan_ctx *c, const char *sub, int mkdirs, char *buf, size_t cap)
+{
+    const char *env = getenv("GANCL_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    int n;
+    if (env && *env)
+        n = snprintf(buf, cap, "%s/%s", env, sub);
+    else if (xdg && *xdg)
+        n = snprintf(buf, cap, "%s/gancl/%s", xdg, sub);
+    else if (home && *home)
+        n = snprintf(buf, cap, "%s/.cache/gancl/%s", home, sub);
+    else
+        return GAN_FAIL(c, GAN_ERR_IO, "no cache directory: set GANCL_CACHE_DIR, XDG_CACHE_HOME or HOME");
+    if (n < 0 || (size_t)n >= cap) return GAN_FAIL(c, GAN_ERR_IO, "cache directory path too long");
+    if (!mkdirs) return GAN_OK;
+    for (char *p = buf + 1;; p++) {
+        if (*p != '/' && *p) continue;
+        char saved = *p;
+        *p = 0;
+        int bad = mkdir(buf, 0777) != 0 && errno != EEXIST;
+        int err = errno;
+        *p = saved;
+        if (bad) {
+            return GAN_FAIL(c, GAN_ERR_IO, "cannot create cache directory %.*s: %s", (int)(p - buf), buf,
+                            strerror(err));
+        }
+        if (!saved) break;
+    }
+    return GAN_OK;
+}
+
+gan_status ocl_write_atomic(gan_ctx *c, const char *path, const void *data, size_t len)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return GAN_FAIL(c, GAN_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+    const char *p = data;
+    size_t left = len;
+    while (left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            int err = errno;
+            close(fd);
+            unlink(tmp);
+            return GAN_FAIL(c, GAN_ERR_IO, "writing %s: %s", tmp, strerror(err));
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        int err = errno;
+        unlink(tmp);
+        return GAN_FAIL(c, GAN_ERR_IO, "writing %s: %s", tmp, strerror(err));
+    }
+    if (rename(tmp, path) != 0) {
+        int err = errno;
+        unlink(tmp);
+        return GAN_FAIL(c, GAN_ERR_IO, "renaming %s to %s: %s", tmp, path, strerror(err));
+    }
+    return GAN_OK;
+}
+
 /* ---- program ------------------------------------------------------------ */
 
 static gan_status read_file(gan_ctx *c, const char *path, char **out, size_t *len)
@@ -264,6 +342,133 @@ static void files_in_log(const char *log, char *out, size_t cap)
     if (!len) snprintf(out, cap, "the cl/ program");
 }
 
+/* ---- program binary cache ------------------------------------------------
+ * Some drivers keep no compiled programs between runs; for those the build
+ * at every start is the cost of a tiny run. After a build from source the
+ * device binary (CL_PROGRAM_BINARIES) goes to <cache>/programs/<key>.bin,
+ * the key a hash of the program text, build options, platform, device and
+ * driver version, which the file repeats in full next to a checksum of the
+ * binary. A later start with the same key builds from that binary instead;
+ * any mismatch, damage or refusal by the driver means a build from source
+ * (which rewrites the entry). Entries are written atomically, so concurrent
+ * starts never see half a file.
+ * Off by default on platforms that keep their own cache: PoCL (measured:
+ * asking it for the binary compiles every kernel up front, 18 s instead of
+ * 2 s on the first start, and nothing is gained once its own cache is
+ * warm) and NVIDIA's. GANCL_PROGRAM_CACHE=1 or 0 forces it on or off. */
+
+#define PCACHE_MAGIC "GANCLPB1"
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+/* The key's identity fields, '\n'-separated: what must match exactly. */
+static gan_status pcache_ident(gan_ctx *c, const char *options, char *out, size_t cap)
+{
+    gan_status st = GAN_OK;
+    char plat[256] = "", dev[256] = "", dver[256] = "", drv[256] = "";
+    CL_CHECK(c, clGetPlatformInfo, (c->ocl.platform, CL_PLATFORM_VERSION, sizeof plat - 1, plat, NULL));
+    CL_CHECK(c, clGetDeviceInfo, (c->ocl.device, CL_DEVICE_NAME, sizeof dev - 1, dev, NULL));
+    CL_CHECK(c, clGetDeviceInfo, (c->ocl.device, CL_DEVICE_VERSION, sizeof dver - 1, dver, NULL));
+    CL_CHECK(c, clGetDeviceInfo, (c->ocl.device, CL_DRIVER_VERSION, sizeof drv - 1, drv, NULL));
+    snprintf(out, cap, "%s\n%s\n%s\n%s\n%s", options, plat, dev, dver, drv);
+cleanup:
+    return st;
+}
+
+static gan_status pcache_path(gan_ctx *c, uint64_t src_hash, const char *ident, int mkdirs, char *out, size_t cap)
+{
+    char dir[4096];
+    gan_status st = ocl_cache_dir(c, "programs", mkdirs, dir, sizeof dir);
+    if (st) return st;
+    uint64_t k = fnv1a(src_hash, ident, strlen(ident));
+    snprintf(out, cap, "%s/%016llx.bin", dir, (unsigned long long)k);
+    return GAN_OK;
+}
+
+/* The program from the cache entry, built; NULL when there is none usable. */
+static cl_program pcache_load(gan_ctx *c, const char *path, uint64_t src_hash, const char *ident,
+                              const char *options)
+{
+    cl_program prog = NULL;
+    unsigned char *buf = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    size_t ilen = strlen(ident), head = 8 + 8 + 4 + ilen + 8 + 8;
+    if (size < (long)head || fseek(f, 0, SEEK_SET) != 0 || !(buf = malloc((size_t)size)) ||
+        fread(buf, 1, (size_t)size, f) != (size_t)size)
+        goto done;
+    uint64_t h, blen, bsum;
+    uint32_t il;
+    memcpy(&h, buf + 8, 8);
+    memcpy(&il, buf + 16, 4);
+    if (memcmp(buf, PCACHE_MAGIC, 8) || h != src_hash || il != ilen || memcmp(buf + 20, ident, ilen)) goto done;
+    memcpy(&blen, buf + 20 + ilen, 8);
+    memcpy(&bsum, buf + 28 + ilen, 8);
+    const unsigned char *bin = buf + head;
+    if (blen != (uint64_t)size - head || bsum != fnv1a(14695981039346656037ull, bin, (size_t)blen)) goto done;
+    size_t len = (size_t)blen;
+    cl_int err, bst = CL_SUCCESS;
+    prog = clCreateProgramWithBinary(c->ocl.context, 1, &c->ocl.device, &len, &bin, &bst, &err);
+    if (err != CL_SUCCESS || bst != CL_SUCCESS) {
+        if (prog) clReleaseProgram(prog);
+        prog = NULL;
+        goto done;
+    }
+    if (clBuildProgram(prog, 1, &c->ocl.device, options, NULL, NULL) != CL_SUCCESS) {
+        clReleaseProgram(prog);
+        prog = NULL;
+    }
+done:
+    fclose(f);
+    free(buf);
+    return prog;
+}
+
+/* Store the built program's binary; 0 on success. Failures only mean no
+ * cache entry, so they are not errors of the context. */
+static int pcache_store(gan_ctx *c, const char *path, uint64_t src_hash, const char *ident)
+{
+    size_t blen = 0;
+    if (clGetProgramInfo(c->ocl.program, CL_PROGRAM_BINARY_SIZES, sizeof blen, &blen, NULL) != CL_SUCCESS ||
+        blen == 0)
+        return -1;
+    size_t ilen = strlen(ident), head = 8 + 8 + 4 + ilen + 8 + 8;
+    unsigned char *buf = malloc(head + blen);
+    if (!buf) return -1;
+    unsigned char *bin = buf + head;
+    if (clGetProgramInfo(c->ocl.program, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) != CL_SUCCESS) {
+        free(buf);
+        return -1;
+    }
+    uint64_t b64 = blen, bsum = fnv1a(14695981039346656037ull, bin, blen);
+    uint32_t il = (uint32_t)ilen;
+    memcpy(buf, PCACHE_MAGIC, 8);
+    memcpy(buf + 8, &src_hash, 8);
+    memcpy(buf + 16, &il, 4);
+    memcpy(buf + 20, ident, ilen);
+    memcpy(buf + 20 + ilen, &b64, 8);
+    memcpy(buf + 28 + ilen, &bsum, 8);
+    char saved[sizeof c->err];
+    memcpy(saved, c->err, sizeof saved);
+    int bad = ocl_write_atomic(c, path, buf, head + blen) != GAN_OK;
+    memcpy(c->err, saved, sizeof saved);
+    free(buf);
+    return bad ? -1 : 0;
+}
+
+int ocl_program_cache_default(gan_ctx *c)
+{
+    char plat[256] = "";
+    if (clGetPlatformInfo(c->ocl.platform, CL_PLATFORM_NAME, sizeof plat - 1, plat, NULL) != CL_SUCCESS) return 0;
+    return !strstr(plat, "Portable Computing Language") && !strstr(plat, "NVIDIA CUDA");
+}
+
 static gan_status build_program(gan_ctx *c)
 {
     gan_status st = GAN_OK;
@@ -274,6 +479,24 @@ static gan_status build_program(gan_ctx *c)
     const char *fast = getenv("GANCL_FAST_MATH");
     snprintf(options, sizeof options, "-cl-std=CL1.2%s", fast && *fast == '1' ? " -cl-fast-relaxed-math" : "");
     TRY(program_text(c, &text, &origin));
+    const char *pc = getenv("GANCL_PROGRAM_CACHE");
+    int use_cache = pc && *pc ? strcmp(pc, "0") != 0 : ocl_program_cache_default(c);
+    char ident[1600], cpath[4200] = "";
+    uint64_t src_hash = fnv1a(14695981039346656037ull, text, strlen(text));
+    c->ocl.program_cache = 0;
+    if (use_cache) {
+        /* no cache directory (no HOME): build as if the cache were off */
+        char saved[sizeof c->err];
+        memcpy(saved, c->err, sizeof saved);
+        if (pcache_ident(c, options, ident, sizeof ident) ||
+            pcache_path(c, src_hash, ident, 0, cpath, sizeof cpath))
+            use_cache = 0;
+        memcpy(c->err, saved, sizeof saved);
+    }
+    if (use_cache && (c->ocl.program = pcache_load(c, cpath, src_hash, ident, options))) {
+        c->ocl.program_cache = 2;
+        goto kernels;
+    }
     const char *srcs[1] = {text};
     c->ocl.program = clCreateProgramWithSource(c->ocl.context, 1, srcs, NULL, &err);
     if (err != CL_SUCCESS) {
@@ -293,6 +516,14 @@ static gan_status build_program(gan_ctx *c)
                       ocl_error_name(err), (int)err, files, origin, options, log ? log : "(unavailable)");
         goto cleanup;
     }
+    if (use_cache) {
+        char saved[sizeof c->err];
+        memcpy(saved, c->err, sizeof saved);
+        if (!pcache_path(c, src_hash, ident, 1, cpath, sizeof cpath) && !pcache_store(c, cpath, src_hash, ident))
+            c->ocl.program_cache = 1;
+        memcpy(c->err, saved, sizeof saved);
+    }
+kernels:;
     cl_uint nk = 0;
     CL_CHECK(c, clCreateKernelsInProgram, (c->ocl.program, 0, NULL, &nk));
     cl_kernel *ks = calloc(nk ? nk : 1, sizeof *ks);
@@ -341,7 +572,10 @@ gan_status ocl_ctx_init(gan_ctx *c, const char *selector)
         st = GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateContext: %s (%d)", ocl_error_name(err), (int)err);
         goto cleanup;
     }
-    c->ocl.queue = clCreateCommandQueue(c->ocl.context, e->device, 0, &err);
+    const char *prof = getenv("GANCL_PROFILE");
+    c->ocl.profile = prof && !strcmp(prof, "1");
+    c->ocl.queue = clCreateCommandQueue(c->ocl.context, e->device,
+                                        c->ocl.profile ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
     if (err != CL_SUCCESS) {
         st = GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateCommandQueue: %s (%d)", ocl_error_name(err), (int)err);
         goto cleanup;
@@ -356,6 +590,7 @@ void ocl_ctx_free(gan_ctx *c)
 {
     ocl_state *o = &c->ocl;
     if (o->queue) clFinish(o->queue);
+    ocl_tune_free(c);
     for (int i = 0; i < o->nkernels; i++) clReleaseKernel(o->kernels[i].k);
     free(o->kernels);
     if (o->scratch) clReleaseMemObject(o->scratch);
@@ -436,11 +671,60 @@ static gan_status launch(gan_ctx *c, const char *name, cl_uint dims, const size_
     if (st) return st;
     st = set_args(c, k, name, fmt, ap);
     if (st) return st;
-    cl_int err = clEnqueueNDRangeKernel(c->ocl.queue, k, dims, NULL, global, local, 0, NULL, NULL);
+    cl_event ev = NULL;
+    cl_int err = clEnqueueNDRangeKernel(c->ocl.queue, k, dims, NULL, global, local, 0, NULL,
+                                        c->ocl.profile ? &ev : NULL);
     if (err != CL_SUCCESS)
         return GAN_FAIL(c, GAN_ERR_OPENCL, "clEnqueueNDRangeKernel: %s (%d) for kernel %s", ocl_error_name(err),
                         (int)err, name);
+    if (ev) ocl_prof_event(c, name, ev);
     return GAN_OK;
+}
+
+void ocl_prof_event(gan_ctx *c, const char *name, cl_event ev)
+{
+    cl_ulong t0 = 0, t1 = 0;
+    if (clWaitForEvents(1, &ev) == CL_SUCCESS &&
+        clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL) == CL_SUCCESS &&
+        clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL) == CL_SUCCESS) {
+        int i = 0;
+        while (i < c->ocl.nprof && strcmp(c->ocl.prof[i].name, name)) i++;
+        if (i < (int)(sizeof c->ocl.prof / sizeof c->ocl.prof[0])) {
+            if (i == c->ocl.nprof) {
+                c->ocl.nprof++;
+                snprintf(c->ocl.prof[i].name, sizeof c->ocl.prof[i].name, "%s", name);
+                c->ocl.prof[i].ms = 0;
+                c->ocl.prof[i].calls = 0;
+            }
+            c->ocl.prof[i].ms += (double)(t1 - t0) * 1e-6;
+            c->ocl.prof[i].calls++;
+        }
+    }
+    clReleaseEvent(ev);
+}
+
+size_t gan_ctx_profile(gan_ctx *c, char *buf, size_t cap, int reset)
+{
+    size_t len = 0;
+    if (cap) buf[0] = 0;
+    if (c->kind != GAN_BACKEND_OCL) return 0;
+    if (!c->ocl.profile) return (size_t)snprintf(buf, cap, "(set GANCL_PROFILE=1 to time kernels)\n");
+    double total = 0;
+    for (int i = 0; i < c->ocl.nprof; i++) total += c->ocl.prof[i].ms;
+    int order[128];
+    for (int i = 0; i < c->ocl.nprof; i++) {
+        int j = i;
+        for (; j > 0 && c->ocl.prof[order[j - 1]].ms < c->ocl.prof[i].ms; j--) order[j] = order[j - 1];
+        order[j] = i;
+    }
+    for (int k = 0; k < c->ocl.nprof && len < cap; k++) {
+        const struct ocl_prof *p = &c->ocl.prof[order[k]];
+        len += (size_t)snprintf(buf + len, cap - len, "%-28s %10.2f ms %5.1f%% %7ld calls\n", p->name, p->ms,
+                                total > 0 ? 100 * p->ms / total : 0, p->calls);
+    }
+    if (len < cap) len += (size_t)snprintf(buf + len, cap - len, "%-28s %10.2f ms\n", "all", total);
+    if (reset) c->ocl.nprof = 0;
+    return len;
 }
 
 gan_status ocl_run(gan_ctx *c, const char *name, size_t n, const char *fmt, ...)

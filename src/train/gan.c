@@ -1,4 +1,6 @@
-/* Unconditional GAN training step (DCGAN), non-saturating BCE or LSGAN.
+/* Unconditional GAN training step (DCGAN or MLP generator, DCGAN
+ * discriminator), non-saturating BCE or LSGAN; and gan_gen_probe, which
+ * tells gan and cgan checkpoints and their configuration apart.
  *
  * The D step runs real and fake through D as one batch of 2N (they are
  * concatenated with the concat op over [1, N*784] views), so D's parameter
@@ -41,12 +43,12 @@ gan_status gan_gan_init(gan_ctx *c, gan_gan *m, const gan_gan_config *cfg)
     int N = cfg->batch;
     if (N < 1) return GAN_FAIL(c, GAN_ERR_ARG, "batch size %d: expected >= 1", N);
     m->rng = (gan_rng){.seed = cfg->seed, .counter = 0};
-    TRY(gan_dcgan_g_init(c, &m->g, &cfg->model, N, &m->rng));
+    TRY(gan_gen_init(c, &m->gen, &m->g, &m->mlp, &cfg->model, N, &m->rng));
     TRY(gan_dcgan_d_init(c, &m->d, &cfg->model, 2 * N, &m->rng));
     TRY(gan_tensor_alloc4(c, &m->z, GAN_F32, 2, N, cfg->model.nz, 0, 0));
     TRY(gan_tensor_alloc4(c, &m->sample_z, GAN_F32, 2, 64, cfg->model.nz, 0, 0));
     TRY(gan_rng_normal(c, gan_rng_take(&m->rng, m->sample_z.numel, 1), 0.f, 1.f, &m->sample_z));
-    TRY(gan_params_add_buffer(c, &m->g.params, "gen", "sample_noise", &m->sample_z));
+    TRY(gan_params_add_buffer(c, gan_gen_params(&m->gen), "gen", "sample_noise", &m->sample_z));
     TRY(gan_tensor_alloc4(c, &m->x2, GAN_F32, 4, 2 * N, 1, 28, 28));
     TRY(gan_tensor_alloc4(c, &m->t2, GAN_F32, 2, 2 * N, 1, 0, 0));
     TRY(gan_tensor_alloc4(c, &m->t1, GAN_F32, 2, N, 1, 0, 0));
@@ -79,6 +81,7 @@ gan_status gan_gan_step(gan_ctx *c, gan_gan *m, const gan_tensor *real, gan_gan_
     int N = m->cfg.batch;
     float *logits = NULL;
     gan_tensor real_flat, fake_flat, x2_flat;
+    const gan_tensor *fake = gan_gen_out(&m->gen);
     int half[2] = {1, N * 784}, both[2] = {1, 2 * N * 784};
     if (real->ndim != 4 || real->dim[0] != N || real->dim[1] != 1 || real->dim[2] != 28 || real->dim[3] != 28) {
         char b[64];
@@ -90,9 +93,9 @@ gan_status gan_gan_step(gan_ctx *c, gan_gan *m, const gan_tensor *real, gan_gan_
 
     /* D step */
     TRY(gan_rng_normal(c, gan_rng_take(&m->rng, m->z.numel, 1), 0.f, 1.f, &m->z));
-    TRY(gan_dcgan_g_forward(c, &m->g, &m->z, 1));
+    TRY(gan_gen_forward(c, &m->gen, &m->z, 1));
     TRY(gan_tensor_view(c, real, 2, half, &real_flat));
-    TRY(gan_tensor_view(c, &m->g.out.y, 2, half, &fake_flat));
+    TRY(gan_tensor_view(c, fake, 2, half, &fake_flat));
     TRY(gan_tensor_view(c, &m->x2, 2, both, &x2_flat));
     TRY(gan_concat_forward(c, &real_flat, &fake_flat, &x2_flat));
     TRY(gan_dcgan_d_forward(c, &m->d, &m->x2, 1, &m->rng));
@@ -109,11 +112,11 @@ gan_status gan_gan_step(gan_ctx *c, gan_gan *m, const gan_tensor *real, gan_gan_
     TRY(gan_params_adam(c, &m->d.params, &hp));
 
     /* G step: the same fakes through the updated D, labelled real */
-    TRY(gan_dcgan_d_forward(c, &m->d, &m->g.out.y, 1, &m->rng));
+    TRY(gan_dcgan_d_forward(c, &m->d, fake, 1, &m->rng));
     TRY(loss(c, m->cfg.loss, &m->d.fc.y, &m->t1, &m->loss_g, &m->grad1));
-    TRY(gan_dcgan_d_backward(c, &m->d, &m->g.out.y, &m->grad1, 1, 0));
-    TRY(gan_dcgan_g_backward(c, &m->g, &m->z, &m->d.c1.dx));
-    TRY(gan_params_adam(c, &m->g.params, &hp));
+    TRY(gan_dcgan_d_backward(c, &m->d, fake, &m->grad1, 1, 0));
+    TRY(gan_gen_backward(c, &m->gen, &m->z, &m->d.c1.dx));
+    TRY(gan_params_adam(c, gan_gen_params(&m->gen), &hp));
     m->step++;
 
     if (stats) {
@@ -132,21 +135,27 @@ cleanup:
 
 void gan_gan_free(gan_ctx *c, gan_gan *m)
 {
-    gan_dcgan_g_free(c, &m->g);
+    gan_gen_free(c, &m->gen);
     gan_dcgan_d_free(c, &m->d);
     gan_tensor *all[] = {&m->z, &m->sample_z, &m->x2, &m->t2, &m->t1, &m->loss_d, &m->loss_g, &m->grad2, &m->grad1};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) gan_tensor_free(c, all[i]);
     memset(m, 0, sizeof *m);
 }
 
-/* The fields that define the networks: a checkpoint must match them all. */
+/* The fields that define the networks: a checkpoint must match them all.
+ * A dcgan-arch list is the one of checkpoints from before the mlp arch
+ * (which have no "arch" key), so they still load. */
 static void arch_of(const gan_gan_config *cfg, gan_kvbuf *a)
 {
     const gan_dcgan_config *m = &cfg->model;
     *a = (gan_kvbuf){.n = 0};
     gan_kv_add(a, "model", "dcgan");
+    if (m->arch == GAN_ARCH_MLP) gan_kv_add(a, "arch", "mlp");
     gan_kv_add(a, "nz", "%d", m->nz);
-    gan_kv_add(a, "ngf", "%d", m->ngf);
+    if (m->arch == GAN_ARCH_MLP)
+        gan_kv_add(a, "hidden", "%d", m->hidden);
+    else
+        gan_kv_add(a, "ngf", "%d", m->ngf);
     gan_kv_add(a, "ndf", "%d", m->ndf);
     gan_kv_add(a, "nout", "%d", m->nout);
     gan_kv_add(a, "slope", "%.9g", m->slope);
@@ -157,17 +166,83 @@ gan_status gan_gan_save(gan_ctx *c, const gan_gan *m, const char *path, const ga
 {
     gan_kvbuf a, run = {.n = 0};
     arch_of(&m->cfg, &a);
+    if (m->cfg.model.arch == GAN_ARCH_DCGAN) gan_kv_add(&run, "arch", "dcgan");
     gan_kv_add(&run, "loss", "%s", m->cfg.loss == GAN_LOSS_LSGAN ? "lsgan" : "bce");
     gan_kv_add(&run, "batch", "%d", m->cfg.batch);
     gan_kv_add(&run, "lr", "%.9g", m->cfg.adam.lr);
-    gan_params *regs[2] = {(gan_params *)&m->g.params, (gan_params *)&m->d.params};
+    gan_params *regs[2] = {gan_gen_params(&m->gen), (gan_params *)&m->d.params};
     return gan_run_save(c, path, regs, 2, &a, &run, m->step, m->rng, extra, nextra);
 }
 
 gan_status gan_gan_load(gan_ctx *c, gan_gan *m, const char *path, gan_ckpt **out)
 {
     gan_kvbuf a;
+    gan_gen_info info;
+    gan_status st = gan_gen_probe(c, path, &info);
+    if (st) return st;
+    if (info.conditional)
+        return GAN_FAIL(c, GAN_ERR_MISMATCH, "%s is a cgan checkpoint (model acgan): expected a gan one (model dcgan)",
+                        path);
+    if (info.model.arch != m->cfg.model.arch)
+        return GAN_FAIL(c, GAN_ERR_MISMATCH, "checkpoint %s was written by a different architecture: arch: checkpoint "
+                        "%s, run %s", path, gan_arch_name(info.model.arch), gan_arch_name(m->cfg.model.arch));
     arch_of(&m->cfg, &a);
-    gan_params *regs[2] = {&m->g.params, &m->d.params};
+    gan_params *regs[2] = {gan_gen_params(&m->gen), &m->d.params};
     return gan_run_load(c, path, regs, 2, &a, &m->step, &m->rng, out);
+}
+
+static int meta_int(const gan_ckpt *k, const char *key, int *out)
+{
+    const char *v = gan_ckpt_meta(k, key);
+    char *end;
+    if (!v || !*v) return -1;
+    long x = strtol(v, &end, 10);
+    if (*end || x < 0 || x > 1 << 30) return -1;
+    *out = (int)x;
+    return 0;
+}
+
+static int meta_float(const gan_ckpt *k, const char *key, float *out)
+{
+    const char *v = gan_ckpt_meta(k, key);
+    char *end;
+    if (!v || !*v) return -1;
+    *out = strtof(v, &end);
+    return *end ? -1 : 0;
+}
+
+gan_status gan_gen_probe(gan_ctx *c, const char *path, gan_gen_info *out)
+{
+    gan_ckpt *k = NULL;
+    gan_status st = gan_ckpt_load(c, path, &k);
+    if (st) return st;
+    memset(out, 0, sizeof *out);
+    gan_dcgan_config *m = &out->model;
+    *m = gan_dcgan_default();
+    const char *model = gan_ckpt_meta(k, "model"), *arch = gan_ckpt_meta(k, "arch");
+    if (!model || (strcmp(model, "dcgan") && strcmp(model, "acgan"))) {
+        const char *mode = gan_ckpt_meta(k, "mode");
+        st = GAN_FAIL(c, GAN_ERR_MISMATCH, "%s holds no generator: its model is %s (mode %s); expected a gan or cgan "
+                      "checkpoint (model dcgan or acgan)", path, model ? model : "(absent)", mode ? mode : "(absent)");
+        goto cleanup;
+    }
+    out->conditional = !strcmp(model, "acgan");
+    if (arch && gan_arch_parse(arch, &m->arch)) {
+        st = GAN_FAIL(c, GAN_ERR_FORMAT, "%s: arch \"%s\": expected dcgan or mlp", path, arch);
+        goto cleanup;
+    }
+    int bad = meta_int(k, "nz", &m->nz) || meta_int(k, "ndf", &m->ndf) || meta_int(k, "nout", &m->nout) ||
+              meta_float(k, "slope", &m->slope) || meta_float(k, "dropout", &m->drop) ||
+              (m->arch == GAN_ARCH_MLP ? meta_int(k, "hidden", &m->hidden) : meta_int(k, "ngf", &m->ngf)) ||
+              (out->conditional && meta_int(k, "nclass", &out->nclass));
+    if (bad) {
+        st = GAN_FAIL(c, GAN_ERR_FORMAT, "%s: a %s checkpoint without a readable configuration (nz, %s, ndf, nout, "
+                      "slope, dropout%s)", path, model, m->arch == GAN_ARCH_MLP ? "hidden" : "ngf",
+                      out->conditional ? ", nclass" : "");
+        goto cleanup;
+    }
+    m->ncond = out->conditional ? out->nclass : 0;
+cleanup:
+    gan_ckpt_free(k);
+    return st;
 }

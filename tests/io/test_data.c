@@ -786,6 +786,44 @@ static void test_plot(void)
     EXPECT_ERR(gan_plot_png(C, path, ss, 0, NULL), GAN_ERR_ARG, "no series");
 }
 
+/* ---- confusion heatmap ------------------------------------------------------ */
+
+/* Cells shaded by the row-normalised rate: a perfect row is dark, an empty
+ * row white; counts and labels are drawn; bad arguments are errors. */
+static void test_confusion(void)
+{
+    enum { K = 3, CELL = 44 };
+    const size_t counts[K * K] = {50, 0, 0, /* rate 1 on the diagonal */
+                                  0, 0, 0,  /* no items: white, no division by zero */
+                                  5, 5, 10};
+    const char *path = tpath("confusion.png");
+    OK(gan_plot_confusion(C, path, counts, K, "test: 60%"));
+    int w, h, comp;
+    uint8_t *px = stbi_load(path, &w, &h, &comp, 0);
+    CHECK(px && comp == 3 && w >= K * CELL && h >= K * CELL, "heatmap %dx%d comp %d", w, h, comp);
+    if (px) {
+        size_t dark = 0, light = 0, black = 0, mid = 0;
+        for (size_t i = 0; i < (size_t)w * h; i++) {
+            const uint8_t *q = px + i * 3;
+            dark += q[0] == 8 && q[1] == 48 && q[2] == 107;     /* rate 1 */
+            light += q[0] == 247 && q[1] == 251 && q[2] == 255; /* rate 0 */
+            mid += q[0] == 128 && q[1] == 150 && q[2] == 181;   /* rate 0.5: halfway, rounded */
+            black += q[0] == 0 && q[1] == 0 && q[2] == 0;
+        }
+        /* one dark cell (less its grid lines and the white "50"), five
+         * light ones (row 0's two zeros, the empty row), row 2's 0.5 cell;
+         * text and frame in black */
+        CHECK(dark > CELL * CELL * 8 / 10 && dark < CELL * CELL, "dark pixels %zu", dark);
+        CHECK(light > 5 * CELL * CELL * 8 / 10 && light < 5 * CELL * CELL, "light pixels %zu", light);
+        CHECK(mid > CELL * CELL * 8 / 10 && mid < CELL * CELL, "rate-0.5 pixels %zu", mid);
+        CHECK(black > 200, "text and frame: %zu black pixels", black);
+        stbi_image_free(px);
+    }
+    EXPECT_ERR(gan_plot_confusion(C, path, counts, 0, NULL), GAN_ERR_ARG, "0 classes");
+    EXPECT_ERR(gan_plot_confusion(C, path, NULL, K, NULL), GAN_ERR_ARG, "counts");
+    EXPECT_ERR(gan_plot_confusion(C, tpath("no-dir/c.png"), counts, K, NULL), GAN_ERR_IO, "no-dir/c.png");
+}
+
 /* ---- real MNIST -------------------------------------------------------------- */
 
 static void test_real_mnist(void)
@@ -847,6 +885,7 @@ int main(void)
     run("png_grid", test_png_grid);
     run("jsonl", test_jsonl);
     run("plot", test_plot);
+    run("confusion", test_confusion);
     test_real_mnist();
     printf("1..%d\n", ntests);
     if (!getenv("GANCL_TEST_KEEP")) rm_rf(tmpdir);

@@ -1,0 +1,88 @@
+/* Per-device GEMM tuning (src/ocl/tune.c, `gancl tune`).
+ *
+ * gan_tune times CLBlast's GEMM under a small set of kernel parameter sets
+ * (its defaults for the device first) and the own kernels of cl/gemm.cl on
+ * a list of GEMM shapes, checks every result of every parameter set on
+ * every shape against a plain double-precision host GEMM (a parameter set
+ * that fails on any shape can never win), and stores the winner and the
+ * faster path per shape in the cache directory:
+ *   $GANCL_CACHE_DIR, else $XDG_CACHE_HOME/gancl, else ~/.cache/gancl,
+ *   file tune/<device name>-<driver version>.json.
+ * Every later context on that device loads it: CLBlast gets the parameters
+ * (CLBlastOverrideParameters, which holds for the whole process) and each
+ * listed shape takes its path; other shapes keep the device default (own
+ * kernels on CPU devices, CLBlast elsewhere). GANCL_GEMM=own|clblast still
+ * forces one path; GANCL_TUNE=0 skips the file. A missing, corrupt or stale
+ * file (other device or driver) leaves the defaults, and gan_tune_status
+ * says why. */
+#ifndef GANCL_TUNE_H
+#define GANCL_TUNE_H
+
+#include "gancl/gancl.h"
+
+/* A GEMM as ocl_gemm_run sees it: C[M,N] = op(A)[M,K] op(B)[K,N], ta/tb
+ * transposing A/B, over `batch` matrices. */
+typedef struct gan_gemm_shape {
+    int ta, tb, M, N, K, batch;
+} gan_gemm_shape;
+
+/* Start (on = 1, forgetting earlier shapes) or stop recording the distinct
+ * GEMM shapes the context runs, so a tuner can tune exactly those. At most
+ * GAN_GEMM_RECORD_MAX shapes are kept. */
+#define GAN_GEMM_RECORD_MAX 256
+gan_status gan_gemm_record(gan_ctx *c, int on);
+/* The shapes recorded so far; returns their count. */
+int gan_gemm_recorded(const gan_ctx *c, const gan_gemm_shape **shapes);
+
+typedef struct gan_tune_opts {
+    const gan_gemm_shape *shapes;
+    int nshapes;
+    int quick; /* two parameter sets only, for tests */
+    int reps;  /* timed runs per shape and path, median kept (0: 3) */
+    /* called (when not NULL) with one line after each step of the search */
+    void (*progress)(void *arg, const char *line);
+    void *progress_arg;
+} gan_tune_opts;
+
+typedef struct gan_tune_shape {
+    gan_gemm_shape s;
+    double ms_default, ms_tuned, ms_own; /* median ms; < 0: failed validation */
+    int own;                             /* 1: the own kernels run this shape */
+} gan_tune_shape;
+
+typedef struct gan_tune_cand {
+    char desc[192]; /* the parameter set, in words */
+    int valid;      /* matched the reference on every shape */
+    double ms;      /* CLBlast ms summed over the shapes (valid sets only) */
+    double score;   /* ms summed over shapes of the faster of this set and own */
+} gan_tune_cand;
+
+typedef struct gan_tune_report {
+    gan_tune_shape *shapes;
+    int nshapes;
+    gan_tune_cand *cands;
+    int ncands;
+    int winner; /* index into cands; 0 is CLBlast's own defaults */
+    char path[4096];
+    double seconds;
+} gan_tune_report;
+
+/* Tune for c's device (an OpenCL context) and store the result; on success
+ * the context uses it at once and *r holds what was measured (free with
+ * gan_tune_report_free). */
+gan_status gan_tune(gan_ctx *c, const gan_tune_opts *o, gan_tune_report *r);
+void gan_tune_report_free(gan_tune_report *r);
+/* One line on how the context's GEMM tuning was loaded, e.g. "loaded
+ * <file>: 40 shapes" or "ignored <file>: <why>; using defaults". */
+const char *gan_tune_status(const gan_ctx *c);
+/* The tune file for c's device. */
+gan_status gan_tune_file(gan_ctx *c, char *buf, size_t cap);
+
+/* Kernel profile: with GANCL_PROFILE=1 in the environment when the context
+ * is created, every kernel launch (and CLBlast GEMM) is timed on the device
+ * through its event (which serialises the queue: a tool for finding where
+ * time goes, not for measuring speed). Writes one line per kernel, slowest
+ * first, into buf; reset = 1 starts a new profile. */
+size_t gan_ctx_profile(gan_ctx *c, char *buf, size_t cap, int reset);
+
+#endif

@@ -1,0 +1,711 @@
+/* Per-device GEMM tuning (include/gancl/tune.h): the search behind `gancl
+ * tune`, the tune file it writes, and loading that file at context
+ * creation.
+ *
+ * A candidate is a full set of CLBlast parameters for the kernels its
+ * SGEMM uses (Xgemm, XgemmDirect, and GemmRoutine's threshold between the
+ * two): CLBlast's defaults for the device, or the defaults with a few
+ * values changed from a short list of tile shapes that suit CPUs and GPUs.
+ * CLBlast's own tuners check one size; here every candidate runs every
+ * shape, each result is compared with a double-precision host GEMM, and a
+ * single mismatch disqualifies the candidate. The own kernels are checked
+ * the same way. The winner minimises the summed time over the shapes of
+ * the faster of it and the own kernels, since each shape will take
+ * whichever path is faster (a shape leaves the device's default path only
+ * for one at least 10% faster); CLBlast's parameters are one set per device
+ * and precision, so one set must serve every shape.
+ *
+ * Timing is wall clock around the GEMM and clFinish, median of reps after
+ * the checking run (which also absorbs CLBlast's kernel compile). A
+ * CLBlast run slower than 3x the own kernels on a shape is timed once
+ * only: it cannot win that shape. */
+#include "../internal.h"
+
+#include <clblast_c.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_PARAMS 24
+#define NKERNELS 3
+static const char *const kernels[NKERNELS] = {"Xgemm", "XgemmDirect", "GemmRoutine"};
+
+typedef struct pset {
+    int n;
+    char names[MAX_PARAMS][32];
+    size_t vals[MAX_PARAMS];
+} pset;
+
+typedef struct cand {
+    pset p[NKERNELS];
+} cand;
+
+/* Changes to CLBlast's defaults, one candidate per line ("Kernel N=V ...",
+ * kernels separated by ';'). Xgemm: MWG x NWG tile per work-group of
+ * MDIMC x NDIMC items, KWG deep, vector widths VWM/VWN, SA/SB stage A/B in
+ * local memory. The first one is the quick search's only alternative. */
+static const char *const variants[] = {
+    "Xgemm GEMMK=0 KREG=1 MWG=64 NWG=64 KWG=32 MDIMC=8 NDIMC=8 MDIMA=8 NDIMB=8 KWI=2 VWM=4 VWN=4 STRM=0 STRN=0 "
+    "SA=0 SB=0",
+    "Xgemm GEMMK=0 KREG=1 MWG=32 NWG=32 KWG=32 MDIMC=8 NDIMC=8 MDIMA=8 NDIMB=8 KWI=2 VWM=4 VWN=4 STRM=0 STRN=0 "
+    "SA=0 SB=0",
+    "Xgemm GEMMK=0 KREG=1 MWG=64 NWG=128 KWG=32 MDIMC=8 NDIMC=16 MDIMA=8 NDIMB=16 KWI=2 VWM=8 VWN=8 STRM=0 "
+    "STRN=0 SA=0 SB=0",
+    "Xgemm GEMMK=0 KREG=1 MWG=16 NWG=16 KWG=16 MDIMC=4 NDIMC=4 MDIMA=4 NDIMB=4 KWI=1 VWM=4 VWN=4 STRM=0 STRN=0 "
+    "SA=0 SB=0",
+    "Xgemm GEMMK=0 KREG=1 MWG=64 NWG=64 KWG=32 MDIMC=16 NDIMC=16 MDIMA=16 NDIMB=16 KWI=2 VWM=2 VWN=2 STRM=0 "
+    "STRN=0 SA=1 SB=1",
+    "Xgemm GEMMK=0 KREG=1 MWG=128 NWG=128 KWG=16 MDIMC=16 NDIMC=16 MDIMA=16 NDIMB=16 KWI=2 VWM=4 VWN=4 STRM=1 "
+    "STRN=1 SA=1 SB=1",
+    "Xgemm GEMMK=0 KREG=1 MWG=128 NWG=64 KWG=32 MDIMC=16 NDIMC=8 MDIMA=16 NDIMB=8 KWI=2 VWM=8 VWN=8 STRM=0 "
+    "STRN=0 SA=0 SB=0",
+    "GemmRoutine XGEMM_MIN_INDIRECT_SIZE=64",
+    "GemmRoutine XGEMM_MIN_INDIRECT_SIZE=100000",
+    "GemmRoutine XGEMM_MIN_INDIRECT_SIZE=100000; XgemmDirect WGD=32 MDIMCD=8 NDIMCD=8 MDIMAD=8 NDIMBD=8 KWID=2 "
+    "VWMD=4 VWND=4 PADA=1 PADB=1",
+};
+#define NVARIANTS ((int)(sizeof variants / sizeof variants[0]))
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static size_t pget(const pset *p, const char *name, int *found)
+{
+    for (int i = 0; i < p->n; i++)
+        if (!strcmp(p->names[i], name)) {
+            if (found) *found = 1;
+            return p->vals[i];
+        }
+    if (found) *found = 0;
+    return 0;
+}
+
+static int pset_kernel(const char *name)
+{
+    for (int k = 0; k < NKERNELS; k++)
+        if (!strcmp(kernels[k], name)) return k;
+    return -1;
+}
+
+/* Apply a variant's changes to base; 0 when a name is unknown to this
+ * CLBlast (the variant then does not apply). */
+static int apply_variant(const char *v, cand *out)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", v);
+    int k = -1;
+    for (char *save = NULL, *tok = strtok_r(buf, " ;", &save); tok; tok = strtok_r(NULL, " ;", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq) {
+            if ((k = pset_kernel(tok)) < 0) return 0;
+            continue;
+        }
+        *eq = 0;
+        if (k < 0) return 0;
+        pset *p = &out->p[k];
+        int i = 0;
+        while (i < p->n && strcmp(p->names[i], tok)) i++;
+        if (i == p->n) return 0;
+        p->vals[i] = (size_t)strtoull(eq + 1, NULL, 10);
+    }
+    return 1;
+}
+
+/* CLBlast's tuner constraints for Xgemm (GEMMK 0) and XgemmDirect, and the
+ * device's work-group and local memory limits. */
+static int cand_fits(gan_ctx *c, const cand *cd)
+{
+    size_t maxwg = c->ocl.max_wg;
+    cl_ulong lmem = 0;
+    if (clGetDeviceInfo(c->ocl.device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof lmem, &lmem, NULL) != CL_SUCCESS) lmem = 0;
+    const pset *x = &cd->p[0], *d = &cd->p[1];
+#define G(p, n) pget(p, n, NULL)
+    size_t MWG = G(x, "MWG"), NWG = G(x, "NWG"), KWG = G(x, "KWG"), MDIMC = G(x, "MDIMC"), NDIMC = G(x, "NDIMC"),
+           MDIMA = G(x, "MDIMA"), NDIMB = G(x, "NDIMB"), KWI = G(x, "KWI"), VWM = G(x, "VWM"), VWN = G(x, "VWN");
+    if (G(x, "GEMMK") == 0) {
+        if (!MWG || !NWG || !KWG || !MDIMC || !NDIMC || !MDIMA || !NDIMB || !KWI || !VWM || !VWN) return 0;
+        if (MWG % (MDIMC * VWM) || NWG % (NDIMC * VWN) || MWG % (MDIMA * VWM) || NWG % (NDIMB * VWN)) return 0;
+        if (KWG % ((MDIMC * NDIMC) / MDIMA) || KWG % ((MDIMC * NDIMC) / NDIMB) || KWG % KWI) return 0;
+        if (MDIMC * NDIMC > maxwg) return 0;
+        size_t local = ((G(x, "SA") ? KWG * MWG : 0) + (G(x, "SB") ? KWG * NWG : 0)) * sizeof(float);
+        if (local > lmem) return 0;
+    }
+    size_t WGD = G(d, "WGD"), MDIMCD = G(d, "MDIMCD"), NDIMCD = G(d, "NDIMCD"), MDIMAD = G(d, "MDIMAD"),
+           NDIMBD = G(d, "NDIMBD"), KWID = G(d, "KWID"), VWMD = G(d, "VWMD"), VWND = G(d, "VWND");
+    if (!WGD || !MDIMCD || !NDIMCD || !MDIMAD || !NDIMBD || !KWID || !VWMD || !VWND) return 0;
+    if (WGD % (MDIMCD * VWMD) || WGD % (NDIMCD * VWND) || WGD % (MDIMAD * VWMD) || WGD % (NDIMBD * VWND)) return 0;
+    if (WGD % ((MDIMCD * NDIMCD) / MDIMAD) || WGD % ((MDIMCD * NDIMCD) / NDIMBD) || WGD % KWID) return 0;
+    if (MDIMCD * NDIMCD > maxwg) return 0;
+    if (2 * WGD * WGD * sizeof(float) > lmem) return 0;
+#undef G
+    return 1;
+}
+
+static gan_status cand_apply(gan_ctx *c, const cand *cd)
+{
+    for (int k = 0; k < NKERNELS; k++) {
+        const char *names[MAX_PARAMS];
+        for (int i = 0; i < cd->p[k].n; i++) names[i] = cd->p[k].names[i];
+        CLBlastStatusCode s = CLBlastOverrideParameters(c->ocl.device, kernels[k], CLBlastPrecisionSingle,
+                                                        (size_t)cd->p[k].n, names, cd->p[k].vals);
+        if (s != CLBlastSuccess)
+            return GAN_FAIL(c, GAN_ERR_CLBLAST, "CLBlastOverrideParameters(%s): %s (%d)", kernels[k],
+                            clblast_status_name(s), (int)s);
+    }
+    return GAN_OK;
+}
+
+static gan_status cand_current(gan_ctx *c, cand *cd)
+{
+    for (int k = 0; k < NKERNELS; k++) {
+        int n = ocl_clblast_params(c->ocl.device, kernels[k], cd->p[k].names, cd->p[k].vals, MAX_PARAMS);
+        if (n < 0) return GAN_FAIL(c, GAN_ERR_CLBLAST, "cannot read CLBlast's %s parameters (%d)", kernels[k], n);
+        cd->p[k].n = n;
+    }
+    return GAN_OK;
+}
+
+/* The parameters in words: all of them for the defaults (but the direct
+ * kernel's), else only those that differ from the defaults. */
+static void cand_desc(const cand *cd, const cand *base, int is_base, char *out, size_t cap)
+{
+    size_t len = (size_t)snprintf(out, cap, "%s", is_base ? "defaults:" : "");
+    for (int k = 0; k < NKERNELS; k++) {
+        if (is_base && k == 1) continue;
+        int first = 1;
+        for (int i = 0; i < cd->p[k].n && len < cap; i++) {
+            if (!is_base && cd->p[k].vals[i] == base->p[k].vals[i]) continue;
+            if (first)
+                len += (size_t)snprintf(out + len, cap - len, "%s%s", !len ? "" : is_base && len == 9 ? " " : "; ", kernels[k]);
+            if (len < cap)
+                len += (size_t)snprintf(out + len, cap - len, " %s=%zu", cd->p[k].names[i], cd->p[k].vals[i]);
+            first = 0;
+        }
+    }
+}
+
+/* ---- shapes --------------------------------------------------------------- */
+
+typedef struct tshape {
+    gan_gemm_shape s;
+    size_t na, nb, nc; /* elements of A, B, C over the batch */
+    cl_mem A, B, C;
+    float *ref, *got;
+    int own_ok;
+    double own_ms;
+} tshape;
+
+static void shape_args(const tshape *t, ocl_gemm_args *g)
+{
+    const gan_gemm_shape *s = &t->s;
+    size_t M = (size_t)s->M, N = (size_t)s->N, K = (size_t)s->K;
+    *g = (ocl_gemm_args){.ta = s->ta, .tb = s->tb, .M = M, .N = N, .K = K, .alpha = 1.f, .beta = 0.f,
+                         .A = t->A, .lda = s->ta ? M : K, .sa = M * K,
+                         .B = t->B, .ldb = s->tb ? K : N, .sb = K * N,
+                         .C = t->C, .ldc = N, .sc = M * N, .batch = (size_t)s->batch};
+}
+
+static float lcg(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((double)(*s >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+/* Upload random A, B and compute the reference C in double on the host. */
+static gan_status shape_init(gan_ctx *c, tshape *t, uint64_t seed)
+{
+    gan_status st = GAN_OK;
+    const gan_gemm_shape *s = &t->s;
+    size_t M = (size_t)s->M, N = (size_t)s->N, K = (size_t)s->K, nb = (size_t)s->batch;
+    t->na = M * K * nb;
+    t->nb = K * N * nb;
+    t->nc = M * N * nb;
+    float *ha = malloc(t->na * sizeof *ha), *hb = malloc(t->nb * sizeof *hb), *bkn = malloc(K * N * sizeof *bkn);
+    double *acc = malloc(N * sizeof *acc);
+    t->ref = malloc(t->nc * sizeof *t->ref);
+    t->got = malloc(t->nc * sizeof *t->got);
+    cl_int err;
+    if (!ha || !hb || !bkn || !acc || !t->ref || !t->got) {
+        st = GAN_FAIL(c, GAN_ERR_NOMEM, "tuning data for GEMM M=%d N=%d K=%d", s->M, s->N, s->K);
+        goto cleanup;
+    }
+    uint64_t r = seed;
+    for (size_t i = 0; i < t->na; i++) ha[i] = lcg(&r);
+    for (size_t i = 0; i < t->nb; i++) hb[i] = lcg(&r);
+    for (size_t b = 0; b < nb; b++) {
+        const float *a = ha + b * M * K, *bb = hb + b * K * N;
+        for (size_t k = 0; k < K; k++)
+            for (size_t j = 0; j < N; j++) bkn[k * N + j] = s->tb ? bb[j * K + k] : bb[k * N + j];
+        for (size_t i = 0; i < M; i++) {
+            for (size_t j = 0; j < N; j++) acc[j] = 0;
+            for (size_t k = 0; k < K; k++) {
+                double av = s->ta ? a[k * M + i] : a[i * K + k];
+                const float *row = bkn + k * N;
+                for (size_t j = 0; j < N; j++) acc[j] += av * row[j];
+            }
+            for (size_t j = 0; j < N; j++) t->ref[b * M * N + i * N + j] = (float)acc[j];
+        }
+    }
+    cl_mem *bufs[3] = {&t->A, &t->B, &t->C};
+    size_t sizes[3] = {t->na, t->nb, t->nc};
+    for (int i = 0; i < 3; i++) {
+        *bufs[i] = clCreateBuffer(c->ocl.context, CL_MEM_READ_WRITE, sizes[i] * sizeof(float), NULL, &err);
+        if (err != CL_SUCCESS) {
+            st = GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateBuffer: %s (%d) for tuning GEMM M=%d N=%d K=%d",
+                          ocl_error_name(err), (int)err, s->M, s->N, s->K);
+            goto cleanup;
+        }
+    }
+    CL_CHECK(c, clEnqueueWriteBuffer, (c->ocl.queue, t->A, CL_TRUE, 0, t->na * sizeof(float), ha, 0, NULL, NULL));
+    CL_CHECK(c, clEnqueueWriteBuffer, (c->ocl.queue, t->B, CL_TRUE, 0, t->nb * sizeof(float), hb, 0, NULL, NULL));
+cleanup:
+    free(ha);
+    free(hb);
+    free(bkn);
+    free(acc);
+    return st;
+}
+
+static void shape_free(tshape *t)
+{
+    if (t->A) clReleaseMemObject(t->A);
+    if (t->B) clReleaseMemObject(t->B);
+    if (t->C) clReleaseMemObject(t->C);
+    free(t->ref);
+    free(t->got);
+}
+
+/* One checked run and up to reps timed runs through a path; *ms < 0 when
+ * the result does not match the reference (tolerance as
+ * tests/test_gemm_paths.c: atol 1e-5 sqrt(K) + 1e-6, rtol 1e-4). */
+static gan_status shape_time(gan_ctx *c, tshape *t, int own, int reps, double own_ms, double *ms)
+{
+    gan_status st = GAN_OK;
+    ocl_gemm_args g;
+    shape_args(t, &g);
+    float nan = NAN;
+    double times[64];
+    *ms = -1;
+    CL_CHECK(c, clEnqueueFillBuffer, (c->ocl.queue, t->C, &nan, sizeof nan, 0, t->nc * sizeof(float), 0, NULL, NULL));
+    TRY(ocl_gemm_path(c, &g, own));
+    CL_CHECK(c, clEnqueueReadBuffer, (c->ocl.queue, t->C, CL_TRUE, 0, t->nc * sizeof(float), t->got, 0, NULL, NULL));
+    double atol = 1e-5 * sqrt((double)t->s.K) + 1e-6;
+    for (size_t i = 0; i < t->nc; i++) {
+        double r = t->ref[i], d = t->got[i];
+        if (!(fabs(d - r) <= atol + 1e-4 * fabs(r))) return GAN_OK;
+    }
+    int n = 0;
+    if (reps > 64) reps = 64;
+    for (; n < reps; n++) {
+        double t0 = now();
+        TRY(ocl_gemm_path(c, &g, own));
+        CL_CHECK(c, clFinish, (c->ocl.queue));
+        times[n] = now() - t0;
+        if (n == 0 && own_ms > 0 && times[0] * 1e3 > 3 * own_ms) {
+            n = 1;
+            break;
+        }
+    }
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && times[j] < times[j - 1]; j--) {
+            double x = times[j];
+            times[j] = times[j - 1];
+            times[j - 1] = x;
+        }
+    *ms = times[n / 2] * 1e3;
+cleanup:
+    return st;
+}
+
+/* ---- the tune file -------------------------------------------------------- */
+
+static gan_status device_key(gan_ctx *c, char *name, size_t ncap, char *driver, size_t dcap)
+{
+    gan_status st = GAN_OK;
+    memset(name, 0, ncap);
+    memset(driver, 0, dcap);
+    CL_CHECK(c, clGetDeviceInfo, (c->ocl.device, CL_DEVICE_NAME, ncap - 1, name, NULL));
+    CL_CHECK(c, clGetDeviceInfo, (c->ocl.device, CL_DRIVER_VERSION, dcap - 1, driver, NULL));
+cleanup:
+    return st;
+}
+
+gan_status gan_tune_file(gan_ctx *c, char *buf, size_t cap)
+{
+    if (c->kind != GAN_BACKEND_OCL) return GAN_FAIL(c, GAN_ERR_ARG, "GEMM tuning needs an OpenCL device");
+    char name[256], driver[256], sn[256], sd[256], sub[600];
+    gan_status st = device_key(c, name, sizeof name, driver, sizeof driver);
+    if (st) return st;
+    ocl_sanitize(name, sn, sizeof sn);
+    ocl_sanitize(driver, sd, sizeof sd);
+    snprintf(sub, sizeof sub, "tune/%s-%s.json", sn, sd);
+    return ocl_cache_dir(c, sub, 0, buf, cap);
+}
+
+static json_t *pset_json(const pset *p)
+{
+    json_t *o = json_object();
+    for (int i = 0; o && i < p->n; i++) json_object_set_new(o, p->names[i], json_integer((json_int_t)p->vals[i]));
+    return o;
+}
+
+static gan_status write_tune(gan_ctx *c, const char *path, const cand *win, const gan_tune_report *r)
+{
+    gan_status st = GAN_OK;
+    char name[256], driver[256], dir[4096];
+    char *text = NULL;
+    TRY(device_key(c, name, sizeof name, driver, sizeof driver));
+    TRY(ocl_cache_dir(c, "tune", 1, dir, sizeof dir));
+    json_t *root = json_object(), *shapes = json_array(), *cands = json_array();
+    json_t *cl = win ? json_object() : json_null();
+    for (int k = 0; win && k < NKERNELS; k++) json_object_set_new(cl, kernels[k], pset_json(&win->p[k]));
+    for (int i = 0; i < r->nshapes; i++) {
+        const gan_tune_shape *s = &r->shapes[i];
+        json_array_append_new(shapes, json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:s,s:f,s:f,s:f}", "ta", s->s.ta, "tb",
+                                                s->s.tb, "M", s->s.M, "N", s->s.N, "K", s->s.K, "batch", s->s.batch,
+                                                "path", s->own ? "own" : "clblast", "ms_default", s->ms_default,
+                                                "ms_tuned", s->ms_tuned, "ms_own", s->ms_own));
+    }
+    for (int i = 0; i < r->ncands; i++)
+        json_array_append_new(cands, json_pack("{s:s,s:b,s:f,s:f}", "params", r->cands[i].desc, "valid",
+                                               r->cands[i].valid, "clblast_ms", r->cands[i].ms, "score_ms",
+                                               r->cands[i].score));
+    json_object_set_new(root, "format", json_string("gancl-tune"));
+    json_object_set_new(root, "version", json_integer(1));
+    json_object_set_new(root, "device", json_string(name));
+    json_object_set_new(root, "driver", json_string(driver));
+    json_object_set_new(root, "clblast", cl);
+    json_object_set_new(root, "shapes", shapes);
+    json_object_set_new(root, "candidates", cands);
+    text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    if (!text) {
+        st = GAN_FAIL(c, GAN_ERR_NOMEM, "tune file text");
+        goto cleanup;
+    }
+    TRY(ocl_write_atomic(c, path, text, strlen(text)));
+cleanup:
+    free(text);
+    return st;
+}
+
+/* Parse and check a tune file; on success *cd holds its CLBlast parameters
+ * (*has_cl = 0 when it keeps CLBlast's defaults) and the context its
+ * shape table. Errors go to why. */
+static int parse_tune(gan_ctx *c, const char *path, cand *cd, int *has_cl, char *why, size_t cap)
+{
+    char name[256], driver[256];
+    json_error_t je;
+    int ok = 0;
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root) {
+        snprintf(why, cap, "not valid JSON (line %d: %s)", je.line, je.text);
+        return 0;
+    }
+    if (device_key(c, name, sizeof name, driver, sizeof driver)) {
+        snprintf(why, cap, "cannot read the device name");
+        goto done;
+    }
+    const char *fmt = json_string_value(json_object_get(root, "format"));
+    json_t *ver = json_object_get(root, "version");
+    const char *dev = json_string_value(json_object_get(root, "device"));
+    const char *drv = json_string_value(json_object_get(root, "driver"));
+    if (!fmt || strcmp(fmt, "gancl-tune") || !json_is_integer(ver) || json_integer_value(ver) != 1) {
+        snprintf(why, cap, "not a version 1 gancl tune file");
+        goto done;
+    }
+    if (!dev || !drv || strcmp(dev, name) || strcmp(drv, driver)) {
+        snprintf(why, cap, "stale: tuned for '%s' driver '%s', this is '%s' driver '%s'", dev ? dev : "?",
+                 drv ? drv : "?", name, driver);
+        goto done;
+    }
+    json_t *cl = json_object_get(root, "clblast");
+    *has_cl = cl && !json_is_null(cl);
+    if (*has_cl) {
+        if (!json_is_object(cl)) {
+            snprintf(why, cap, "\"clblast\" is not an object");
+            goto done;
+        }
+        cand cur;
+        if (cand_current(c, &cur)) {
+            snprintf(why, cap, "cannot read CLBlast's parameters");
+            goto done;
+        }
+        for (int k = 0; k < NKERNELS; k++) {
+            json_t *o = json_object_get(cl, kernels[k]);
+            pset *p = &cd->p[k];
+            *p = cur.p[k];
+            for (int i = 0; i < p->n; i++) {
+                json_t *v = o ? json_object_get(o, p->names[i]) : NULL;
+                if (!json_is_integer(v) || json_integer_value(v) < 0) {
+                    snprintf(why, cap, "clblast.%s.%s missing or not a count", kernels[k], p->names[i]);
+                    goto done;
+                }
+                p->vals[i] = (size_t)json_integer_value(v);
+            }
+        }
+        if (!cand_fits(c, cd)) {
+            snprintf(why, cap, "CLBlast parameters violate the kernels' constraints");
+            goto done;
+        }
+    }
+    json_t *shapes = json_object_get(root, "shapes");
+    size_t n = json_array_size(shapes);
+    if (!json_is_array(shapes)) {
+        snprintf(why, cap, "\"shapes\" is not an array");
+        goto done;
+    }
+    gan_gemm_shape *tab = calloc(n ? n : 1, sizeof *tab);
+    unsigned char *own = calloc(n ? n : 1, 1);
+    if (!tab || !own) {
+        free(tab);
+        free(own);
+        snprintf(why, cap, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(shapes, i);
+        int v[6];
+        const char *keys[6] = {"ta", "tb", "M", "N", "K", "batch"};
+        for (int j = 0; j < 6; j++) {
+            json_t *x = json_object_get(e, keys[j]);
+            long long lo = j < 2 ? 0 : 1, hi = j < 2 ? 1 : 2147483647;
+            if (!json_is_integer(x) || json_integer_value(x) < lo || json_integer_value(x) > hi) {
+                snprintf(why, cap, "shapes[%zu].%s missing or out of range", i, keys[j]);
+                free(tab);
+                free(own);
+                goto done;
+            }
+            v[j] = (int)json_integer_value(x);
+        }
+        const char *p = json_string_value(json_object_get(e, "path"));
+        if (!p || (strcmp(p, "own") && strcmp(p, "clblast"))) {
+            snprintf(why, cap, "shapes[%zu].path is not \"own\" or \"clblast\"", i);
+            free(tab);
+            free(own);
+            goto done;
+        }
+        tab[i] = (gan_gemm_shape){v[0], v[1], v[2], v[3], v[4], v[5]};
+        own[i] = !strcmp(p, "own");
+    }
+    ocl_tune_free(c);
+    c->ocl.tune_shapes = tab;
+    c->ocl.tune_own = own;
+    c->ocl.ntune = (int)n;
+    ok = 1;
+done:
+    json_decref(root);
+    return ok;
+}
+
+void ocl_tune_free(gan_ctx *c)
+{
+    free(c->ocl.tune_shapes);
+    free(c->ocl.tune_own);
+    c->ocl.tune_shapes = NULL;
+    c->ocl.tune_own = NULL;
+    c->ocl.ntune = 0;
+}
+
+void ocl_tune_load(gan_ctx *c)
+{
+    char path[4096], why[600];
+    const char *env = getenv("GANCL_TUNE");
+    ocl_tune_free(c);
+    if (env && !strcmp(env, "0")) {
+        snprintf(c->ocl.tune_note, sizeof c->ocl.tune_note, "GANCL_TUNE=0: tune file not read; using defaults");
+        return;
+    }
+    /* the context's error slot is not for this: a bad file is not an error */
+    char saved[sizeof c->err];
+    memcpy(saved, c->err, sizeof saved);
+    if (gan_tune_file(c, path, sizeof path)) {
+        snprintf(c->ocl.tune_note, sizeof c->ocl.tune_note, "no tune file (%.400s); using defaults", c->err);
+        memcpy(c->err, saved, sizeof saved);
+        return;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(c->ocl.tune_note, sizeof c->ocl.tune_note, "no tune file %.400s; using defaults", path);
+        return;
+    }
+    fclose(f);
+    cand cd;
+    int has_cl = 0;
+    if (!parse_tune(c, path, &cd, &has_cl, why, sizeof why)) {
+        snprintf(c->ocl.tune_note, sizeof c->ocl.tune_note, "ignored %.200s: %.250s; using defaults", path, why);
+        memcpy(c->err, saved, sizeof saved);
+        return;
+    }
+    if (has_cl && cand_apply(c, &cd)) {
+        snprintf(c->ocl.tune_note, sizeof c->ocl.tune_note, "ignored %.200s: %.250s; using defaults", path, c->err);
+        memcpy(c->err, saved, sizeof saved);
+        ocl_tune_free(c);
+        return;
+    }
+    snprintf(c->ocl.tune_note, sizeof c->ocl.tune_note, "loaded %.400s: %d shapes, CLBlast %s", path, c->ocl.ntune,
+             has_cl ? "parameters applied" : "defaults");
+}
+
+const char *gan_tune_status(const gan_ctx *c)
+{
+    if (c->kind != GAN_BACKEND_OCL) return "cpu reference: no GEMM tuning";
+    return c->ocl.tune_note;
+}
+
+int ocl_tune_lookup(const gan_ctx *c, const ocl_gemm_args *g)
+{
+    for (int i = 0; i < c->ocl.ntune; i++) {
+        const gan_gemm_shape *s = &c->ocl.tune_shapes[i];
+        if ((size_t)s->M == g->M && (size_t)s->N == g->N && (size_t)s->K == g->K && s->ta == !!g->ta &&
+            s->tb == !!g->tb && (size_t)s->batch == (g->batch ? g->batch : 1))
+            return c->ocl.tune_own[i];
+    }
+    return -1;
+}
+
+/* ---- recording -------------------------------------------------------------- */
+
+void ocl_gemm_note(gan_ctx *c, const ocl_gemm_args *g)
+{
+    if (g->M == 0 || g->N == 0 || g->M > 2147483647u || g->N > 2147483647u || g->K > 2147483647u) return;
+    gan_gemm_shape s = {!!g->ta, !!g->tb, (int)g->M, (int)g->N, (int)g->K, g->batch ? (int)g->batch : 1};
+    for (int i = 0; i < c->ocl.nrec; i++)
+        if (!memcmp(&c->ocl.rec[i], &s, sizeof s)) return;
+    if (c->ocl.nrec < GAN_GEMM_RECORD_MAX) c->ocl.rec[c->ocl.nrec++] = s;
+}
+
+gan_status gan_gemm_record(gan_ctx *c, int on)
+{
+    if (c->kind != GAN_BACKEND_OCL) return GAN_FAIL(c, GAN_ERR_ARG, "recording GEMM shapes needs an OpenCL device");
+    if (on) c->ocl.nrec = 0;
+    c->ocl.recording = on != 0;
+    return GAN_OK;
+}
+
+int gan_gemm_recorded(const gan_ctx *c, const gan_gemm_shape **shapes)
+{
+    *shapes = c->ocl.rec;
+    return c->kind == GAN_BACKEND_OCL ? c->ocl.nrec : 0;
+}
+
+/* ---- the search ------------------------------------------------------------- */
+
+void gan_tune_report_free(gan_tune_report *r)
+{
+    free(r->shapes);
+    free(r->cands);
+    memset(r, 0, sizeof *r);
+}
+
+gan_status gan_tune(gan_ctx *c, const gan_tune_opts *o, gan_tune_report *r)
+{
+    gan_status st = GAN_OK;
+    memset(r, 0, sizeof *r);
+    if (c->kind != GAN_BACKEND_OCL) return GAN_FAIL(c, GAN_ERR_ARG, "gan_tune needs an OpenCL device");
+    if (!o->shapes || o->nshapes < 1) return GAN_FAIL(c, GAN_ERR_ARG, "gan_tune: no GEMM shapes");
+    for (int i = 0; i < o->nshapes; i++) {
+        const gan_gemm_shape *s = &o->shapes[i];
+        if (s->M < 1 || s->N < 1 || s->K < 1 || s->batch < 1 || (unsigned)s->ta > 1 || (unsigned)s->tb > 1)
+            return GAN_FAIL(c, GAN_ERR_ARG, "gan_tune: shape %d (ta %d tb %d M %d N %d K %d batch %d) is not valid",
+                            i, s->ta, s->tb, s->M, s->N, s->K, s->batch);
+    }
+    double t_start = now();
+    int reps = o->reps > 0 ? o->reps : 3, ns = o->nshapes;
+    int nvar = o->quick ? 1 : NVARIANTS;
+    tshape *ts = calloc((size_t)ns, sizeof *ts);
+    cand *cands = calloc((size_t)nvar + 1, sizeof *cands);
+    double *cms = calloc(((size_t)nvar + 1) * (size_t)ns, sizeof *cms);
+    r->shapes = calloc((size_t)ns, sizeof *r->shapes);
+    r->cands = calloc((size_t)nvar + 1, sizeof *r->cands);
+    if (!ts || !cands || !cms || !r->shapes || !r->cands) {
+        st = GAN_FAIL(c, GAN_ERR_NOMEM, "gan_tune tables");
+        goto cleanup;
+    }
+    TRY(gan_tune_file(c, r->path, sizeof r->path));
+    TRY(cand_current(c, &cands[0]));
+    int nc = 1;
+    for (int v = 0; v < nvar; v++) {
+        cands[nc] = cands[0];
+        if (apply_variant(variants[v], &cands[nc]) && cand_fits(c, &cands[nc])) nc++;
+    }
+    for (int i = 0; i < ns; i++) {
+        ts[i].s = o->shapes[i];
+        TRY(shape_init(c, &ts[i], 0x9e3779b97f4a7c15ull + (uint64_t)i));
+        TRY(shape_time(c, &ts[i], 1, reps, 0, &ts[i].own_ms));
+        ts[i].own_ok = ts[i].own_ms >= 0;
+        if (o->progress) {
+            char line[160];
+            snprintf(line, sizeof line, "shape %d/%d (ta %d tb %d M %d N %d K %d batch %d): own kernels %.3f ms", i + 1,
+                     ns, ts[i].s.ta, ts[i].s.tb, ts[i].s.M, ts[i].s.N, ts[i].s.K, ts[i].s.batch, ts[i].own_ms);
+            o->progress(o->progress_arg, line);
+        }
+    }
+    int win = -1;
+    double best = INFINITY;
+    for (int k = 0; k < nc; k++) {
+        gan_tune_cand *rc = &r->cands[k];
+        cand_desc(&cands[k], &cands[0], k == 0, rc->desc, sizeof rc->desc);
+        TRY(cand_apply(c, &cands[k]));
+        rc->valid = 1;
+        for (int i = 0; i < ns; i++) {
+            double *ms = &cms[(size_t)k * ns + i];
+            TRY(shape_time(c, &ts[i], 0, reps, ts[i].own_ok ? ts[i].own_ms : 0, ms));
+            if (*ms < 0) rc->valid = 0;
+            rc->ms += *ms > 0 ? *ms : 0;
+            double alt = ts[i].own_ok ? ts[i].own_ms : INFINITY;
+            rc->score += *ms >= 0 && *ms < alt ? *ms : alt;
+        }
+        /* on a tie (the own kernels take every shape either way) the faster
+         * CLBlast wins: it still runs the shapes not listed when forced */
+        if (o->progress) {
+            char line[300];
+            snprintf(line, sizeof line, "CLBlast set %d/%d: %s, %.1f ms (%s)", k + 1, nc, rc->valid ? "ok" : "MISMATCH",
+                     rc->ms, rc->desc);
+            o->progress(o->progress_arg, line);
+        }
+        if (rc->valid && (rc->score < best || (rc->score == best && rc->ms < r->cands[win].ms))) {
+            best = rc->score;
+            win = k;
+        }
+    }
+    r->ncands = nc;
+    r->winner = win;
+    r->nshapes = ns;
+    for (int i = 0; i < ns; i++) {
+        gan_tune_shape *s = &r->shapes[i];
+        s->s = ts[i].s;
+        s->ms_own = ts[i].own_ok ? ts[i].own_ms : -1;
+        s->ms_default = cms[i];
+        s->ms_tuned = win >= 0 ? cms[(size_t)win * ns + i] : -1;
+        /* the device's default path keeps a shape unless the other is 10%
+         * faster: a single noisy timing should not flip it */
+        double margin = c->ocl.gemm_own ? 1.0 / 0.9 : 0.9;
+        s->own = ts[i].own_ok && (win < 0 || s->ms_own <= margin * s->ms_tuned);
+        if (!ts[i].own_ok && win < 0) {
+            st = GAN_FAIL(c, GAN_ERR_NUMERIC,
+                          "gan_tune: no GEMM path matched the reference on ta %d tb %d M %d N %d K %d batch %d",
+                          s->s.ta, s->s.tb, s->s.M, s->s.N, s->s.K, s->s.batch);
+            goto cleanup;
+        }
+    }
+    /* leave the process with parameters that passed every check */
+    TRY(cand_apply(c, &cands[win >= 0 ? win : 0]));
+    TRY(write_tune(c, r->path, win >= 0 ? &cands[win] : NULL, r));
+    ocl_tune_load(c);
+    r->seconds = now() - t_start;
+cleanup:
+    if (st && cands && cands[0].p[0].n) cand_apply(c, &cands[0]);
+    for (int i = 0; ts && i < ns; i++) shape_free(&ts[i]);
+    free(ts);
+    free(cands);
+    free(cms);
+    if (st) gan_tune_report_free(r);
+    return st;
+}

@@ -1,0 +1,320 @@
+/* Conditional GAN training (AC-GAN: the generator gets the label, the
+ * discriminator has an auxiliary K-class head), labeled generation and
+ * checkpoints (include/gancl/train.h).
+ *
+ * The discriminator's [rows, 1+K] logits are split into the source column
+ * and the class columns with concat_backward, and their gradients merged
+ * back with concat_forward, so no new op is needed. Labels are the one
+ * thing that comes from the host each step: the real ones (from the data
+ * loader) and the fake ones (drawn from the model's Philox stream on the
+ * host) go up together with their one-hot codes. */
+#include "gancl/train.h"
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+gan_cgan_config gan_cgan_default(void)
+{
+    gan_cgan_config cfg = {
+        .model = gan_dcgan_default(),
+        .nclass = 10,
+        .batch = 64,
+        .adam = {.lr = 2e-4f, .beta1 = 0.5f, .beta2 = 0.999f, .eps = 1e-8f, .step = 0},
+        .seed = 1,
+    };
+    cfg.model.nout = 1 + cfg.nclass;
+    cfg.model.ncond = cfg.nclass;
+    return cfg;
+}
+
+static gan_status write_targets(gan_ctx *c, gan_tensor *t, int ones)
+{
+    float *h = malloc(t->numel * sizeof *h);
+    if (!h) return GAN_FAIL(c, GAN_ERR_NOMEM, "targets");
+    for (size_t i = 0; i < t->numel; i++) h[i] = (int)i < ones ? 1.f : 0.f;
+    gan_status st = gan_tensor_write(c, t, h);
+    free(h);
+    return st;
+}
+
+gan_status gan_cgan_init(gan_ctx *c, gan_cgan *m, const gan_cgan_config *cfg)
+{
+    gan_status st = GAN_OK;
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg;
+    int N = cfg->batch, K = cfg->nclass, nz = cfg->model.nz;
+    if (N < 1) return GAN_FAIL(c, GAN_ERR_ARG, "batch size %d: expected >= 1", N);
+    if (K < 2) return GAN_FAIL(c, GAN_ERR_ARG, "%d classes: expected >= 2", K);
+    m->cfg.model.nout = 1 + K;
+    m->cfg.model.ncond = K;
+    m->rng = (gan_rng){.seed = cfg->seed, .counter = 0};
+    TRY(gan_gen_init(c, &m->gen, &m->g, &m->mlp, &m->cfg.model, N, &m->rng));
+    TRY(gan_dcgan_d_init(c, &m->d, &m->cfg.model, 2 * N, &m->rng));
+    TRY(gan_tensor_alloc4(c, &m->z, GAN_F32, 2, N, nz, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->onehot, GAN_F32, 2, N, K, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->zin, GAN_F32, 2, N, nz + K, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->sample_z, GAN_F32, 2, GAN_CGAN_GRID, nz, 0, 0));
+    TRY(gan_rng_normal(c, gan_rng_take(&m->rng, m->sample_z.numel, 1), 0.f, 1.f, &m->sample_z));
+    TRY(gan_params_add_buffer(c, gan_gen_params(&m->gen), "gen", "sample_noise", &m->sample_z));
+    TRY(gan_tensor_alloc4(c, &m->x2, GAN_F32, 4, 2 * N, 1, 28, 28));
+    TRY(gan_tensor_alloc4(c, &m->labels2, GAN_I32, 1, 2 * N, 0, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->labels_g, GAN_I32, 1, N, 0, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->t2, GAN_F32, 2, 2 * N, 1, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->t1, GAN_F32, 2, N, 1, 0, 0));
+    for (int h = 0; h < 2; h++) {
+        int rows = h ? N : 2 * N;
+        gan_tensor *src = h ? &m->src1 : &m->src2, *cls = h ? &m->cls1 : &m->cls2;
+        gan_tensor *gsrc = h ? &m->gsrc1 : &m->gsrc2, *gcls = h ? &m->gcls1 : &m->gcls2;
+        TRY(gan_tensor_alloc4(c, src, GAN_F32, 2, rows, 1, 0, 0));
+        TRY(gan_tensor_alloc4(c, gsrc, GAN_F32, 2, rows, 1, 0, 0));
+        TRY(gan_tensor_alloc4(c, cls, GAN_F32, 2, rows, K, 0, 0));
+        TRY(gan_tensor_alloc4(c, gcls, GAN_F32, 2, rows, K, 0, 0));
+        TRY(gan_tensor_alloc4(c, h ? &m->dlog1 : &m->dlog2, GAN_F32, 2, rows, 1 + K, 0, 0));
+    }
+    gan_tensor *losses[4] = {&m->loss_src, &m->loss_cls, &m->loss_gsrc, &m->loss_gcls};
+    for (int i = 0; i < 4; i++) TRY(gan_tensor_alloc4(c, losses[i], GAN_F32, 1, 1, 0, 0, 0));
+    TRY(write_targets(c, &m->t2, N));
+    TRY(write_targets(c, &m->t1, N));
+    m->h_labels = malloc(3 * (size_t)N * sizeof *m->h_labels);
+    m->h_onehot = malloc((size_t)N * (size_t)K * sizeof *m->h_onehot);
+    if (!m->h_labels || !m->h_onehot) st = GAN_FAIL(c, GAN_ERR_NOMEM, "cgan host buffers for batch %d", N);
+cleanup:
+    return st;
+}
+
+/* n labels uniform in 0..K-1 from the Philox stream: word i%4 of block
+ * counter + i/4 (the uniform-fill convention); (word * K) >> 32 maps a
+ * 32-bit word to 0..K-1 with a bias below K / 2^32. */
+static void draw_labels(gan_rng *rng, int K, int n, int32_t *out)
+{
+    gan_rng at = gan_rng_take(rng, (size_t)n, 0);
+    uint32_t key[2] = {(uint32_t)at.seed, (uint32_t)(at.seed >> 32)}, w[4] = {0, 0, 0, 0};
+    for (int i = 0; i < n; i++) {
+        if (i % 4 == 0) {
+            uint64_t b = at.counter + (uint64_t)(i / 4);
+            uint32_t ctr[4] = {(uint32_t)b, (uint32_t)(b >> 32), 0, 0};
+            gan_philox4x32_10(ctr, key, w);
+        }
+        out[i] = (int32_t)(((uint64_t)w[i % 4] * (uint64_t)K) >> 32);
+    }
+}
+
+static void fill_onehot(const int32_t *labels, int n, int K, float *out)
+{
+    memset(out, 0, (size_t)n * (size_t)K * sizeof *out);
+    for (int i = 0; i < n; i++) out[(size_t)i * (size_t)K + (size_t)labels[i]] = 1.f;
+}
+
+/* Build zin = concat(z, onehot(labels)) for the first n rows; z must hold
+ * the noise already. */
+static gan_status condition(gan_ctx *c, gan_cgan *m, const int32_t *labels, int n, gan_tensor *zin)
+{
+    gan_status st = GAN_OK;
+    gan_tensor z, oh;
+    fill_onehot(labels, n, m->cfg.nclass, m->h_onehot);
+    TRY(gan_tensor_narrow(c, &m->z, n, &z));
+    TRY(gan_tensor_narrow(c, &m->onehot, n, &oh));
+    TRY(gan_tensor_narrow(c, &m->zin, n, zin));
+    TRY(gan_tensor_write(c, &oh, m->h_onehot));
+    TRY(gan_concat_forward(c, &z, &oh, zin));
+cleanup:
+    return st;
+}
+
+static double mean_sigmoid_col0(const float *l, int rows, int stride)
+{
+    double s = 0;
+    for (int i = 0; i < rows; i++) s += 1.0 / (1.0 + exp(-(double)l[(size_t)i * (size_t)stride]));
+    return s / rows;
+}
+
+/* Fraction of rows whose largest class logit (columns 1..K) is the label. */
+static double class_acc(const float *l, const int32_t *labels, int rows, int K)
+{
+    int right = 0;
+    for (int i = 0; i < rows; i++) {
+        const float *r = l + (size_t)i * (size_t)(K + 1) + 1;
+        int best = 0;
+        for (int k = 1; k < K; k++)
+            if (r[k] > r[best]) best = k;
+        right += best == labels[i];
+    }
+    return (double)right / rows;
+}
+
+gan_status gan_cgan_step(gan_ctx *c, gan_cgan *m, const gan_tensor *real, const int32_t *labels,
+                         gan_cgan_stats *stats)
+{
+    gan_status st = GAN_OK;
+    int N = m->cfg.batch, K = m->cfg.nclass;
+    float *logits = NULL;
+    gan_tensor real_flat, fake_flat, x2_flat;
+    int half[2] = {1, N * 784}, both[2] = {1, 2 * N * 784};
+    const gan_tensor *fake = gan_gen_out(&m->gen);
+    if (real->ndim != 4 || real->dim[0] != N || real->dim[1] != 1 || real->dim[2] != 28 || real->dim[3] != 28) {
+        char b[64];
+        return GAN_FAIL(c, GAN_ERR_SHAPE, "real batch %s: expected [%d, 1, 28, 28]",
+                        gan_tensor_shape_str(real, b, sizeof b), N);
+    }
+    for (int i = 0; i < N; i++)
+        if (labels[i] < 0 || labels[i] >= K)
+            return GAN_FAIL(c, GAN_ERR_ARG, "label %d of the real batch is %d: expected 0..%d", i, labels[i], K - 1);
+    gan_adam_params hp = m->cfg.adam;
+    hp.step = m->step + 1;
+
+    /* labels: [real; fake] for the D step, the fake ones again for G's */
+    int32_t *lab2 = m->h_labels, *fake_lab = m->h_labels + N, *lab_g = m->h_labels + 2 * N;
+    memcpy(lab2, labels, (size_t)N * sizeof *lab2);
+    TRY(gan_rng_normal(c, gan_rng_take(&m->rng, m->z.numel, 1), 0.f, 1.f, &m->z));
+    draw_labels(&m->rng, K, N, fake_lab);
+    memcpy(lab_g, fake_lab, (size_t)N * sizeof *lab_g);
+    TRY(gan_tensor_write(c, &m->labels2, lab2));
+    TRY(gan_tensor_write(c, &m->labels_g, lab_g));
+
+    /* D step */
+    TRY(condition(c, m, fake_lab, N, &m->zin));
+    TRY(gan_gen_forward(c, &m->gen, &m->zin, 1));
+    TRY(gan_tensor_view(c, real, 2, half, &real_flat));
+    TRY(gan_tensor_view(c, fake, 2, half, &fake_flat));
+    TRY(gan_tensor_view(c, &m->x2, 2, both, &x2_flat));
+    TRY(gan_concat_forward(c, &real_flat, &fake_flat, &x2_flat));
+    TRY(gan_dcgan_d_forward(c, &m->d, &m->x2, 1, &m->rng));
+    if (stats) {
+        logits = malloc(2 * (size_t)N * (size_t)(K + 1) * sizeof *logits);
+        if (!logits) {
+            st = GAN_FAIL(c, GAN_ERR_NOMEM, "logits");
+            goto cleanup;
+        }
+        TRY(gan_tensor_read(c, &m->d.fc.y, logits));
+    }
+    TRY(gan_concat_backward(c, &m->d.fc.y, &m->src2, &m->cls2));
+    TRY(gan_bce_logits(c, &m->src2, &m->t2, &m->loss_src, &m->gsrc2));
+    TRY(gan_softmax_xent(c, &m->cls2, &m->labels2, &m->loss_cls, &m->gcls2));
+    TRY(gan_concat_forward(c, &m->gsrc2, &m->gcls2, &m->dlog2));
+    TRY(gan_dcgan_d_backward(c, &m->d, &m->x2, &m->dlog2, 0, 1));
+    TRY(gan_params_adam(c, &m->d.params, &hp));
+
+    /* G step: the same fakes through the updated D, labelled real and of
+     * their sampled class */
+    TRY(gan_dcgan_d_forward(c, &m->d, fake, 1, &m->rng));
+    TRY(gan_concat_backward(c, &m->d.fc.y, &m->src1, &m->cls1));
+    TRY(gan_bce_logits(c, &m->src1, &m->t1, &m->loss_gsrc, &m->gsrc1));
+    TRY(gan_softmax_xent(c, &m->cls1, &m->labels_g, &m->loss_gcls, &m->gcls1));
+    TRY(gan_concat_forward(c, &m->gsrc1, &m->gcls1, &m->dlog1));
+    TRY(gan_dcgan_d_backward(c, &m->d, fake, &m->dlog1, 1, 0));
+    TRY(gan_gen_backward(c, &m->gen, &m->zin, &m->d.c1.dx));
+    TRY(gan_params_adam(c, gan_gen_params(&m->gen), &hp));
+    m->step++;
+
+    if (stats) {
+        float ls, lc, lgs, lgc;
+        TRY(gan_tensor_read(c, &m->loss_src, &ls));
+        TRY(gan_tensor_read(c, &m->loss_cls, &lc));
+        TRY(gan_tensor_read(c, &m->loss_gsrc, &lgs));
+        TRY(gan_tensor_read(c, &m->loss_gcls, &lgc));
+        size_t off = (size_t)N * (size_t)(K + 1);
+        stats->loss_d = 2.f * (ls + lc);
+        stats->loss_cls = 2.f * lc;
+        stats->loss_g = lgs + lgc;
+        stats->d_real = (float)mean_sigmoid_col0(logits, N, K + 1);
+        stats->d_fake = (float)mean_sigmoid_col0(logits + off, N, K + 1);
+        stats->acc_real = (float)class_acc(logits, labels, N, K);
+        stats->acc_fake = (float)class_acc(logits + off, fake_lab, N, K);
+    }
+cleanup:
+    free(logits);
+    return st;
+}
+
+gan_status gan_cgan_generate(gan_ctx *c, gan_cgan *m, const int32_t *labels, int n, gan_rng *rng, float *images)
+{
+    gan_status st = GAN_OK;
+    int N = m->cfg.batch, K = m->cfg.nclass, nz = m->cfg.model.nz;
+    float *fixed = NULL, *zh = NULL;
+    for (int i = 0; i < n; i++)
+        if (labels[i] < 0 || labels[i] >= K)
+            return GAN_FAIL(c, GAN_ERR_ARG, "label %d to generate is %d: expected 0..%d", i, labels[i], K - 1);
+    if (!rng) {
+        fixed = malloc(m->sample_z.numel * sizeof *fixed);
+        zh = malloc((size_t)N * (size_t)nz * sizeof *zh);
+        if (!fixed || !zh) {
+            st = GAN_FAIL(c, GAN_ERR_NOMEM, "generation noise");
+            goto cleanup;
+        }
+        TRY(gan_tensor_read(c, &m->sample_z, fixed));
+    }
+    for (int at = 0; at < n; at += N) {
+        int b = n - at < N ? n - at : N;
+        gan_tensor z, zin;
+        TRY(gan_tensor_narrow(c, &m->z, b, &z));
+        if (rng) {
+            TRY(gan_rng_normal(c, gan_rng_take(rng, z.numel, 1), 0.f, 1.f, &z));
+        } else {
+            for (int i = 0; i < b; i++)
+                memcpy(zh + (size_t)i * (size_t)nz, fixed + (size_t)((at + i) % GAN_CGAN_GRID) * (size_t)nz,
+                       (size_t)nz * sizeof *zh);
+            TRY(gan_tensor_write(c, &z, zh));
+        }
+        TRY(condition(c, m, labels + at, b, &zin));
+        TRY(gan_gen_forward(c, &m->gen, &zin, 0));
+        TRY(gan_tensor_read(c, gan_gen_out(&m->gen), images + (size_t)at * 784));
+    }
+cleanup:
+    free(fixed);
+    free(zh);
+    return st;
+}
+
+void gan_cgan_free(gan_ctx *c, gan_cgan *m)
+{
+    gan_gen_free(c, &m->gen);
+    gan_dcgan_d_free(c, &m->d);
+    gan_tensor *all[] = {&m->z,     &m->onehot, &m->zin,   &m->sample_z,  &m->x2,       &m->labels2,   &m->labels_g,
+                         &m->t2,    &m->t1,     &m->src2,  &m->cls2,      &m->gsrc2,    &m->gcls2,     &m->dlog2,
+                         &m->src1,  &m->cls1,   &m->gsrc1, &m->gcls1,     &m->dlog1,    &m->loss_src,  &m->loss_cls,
+                         &m->loss_gsrc, &m->loss_gcls};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) gan_tensor_free(c, all[i]);
+    free(m->h_labels);
+    free(m->h_onehot);
+    memset(m, 0, sizeof *m);
+}
+
+/* The fields that define the networks: a checkpoint must match them all. */
+static void arch_of(const gan_cgan_config *cfg, gan_kvbuf *a)
+{
+    const gan_dcgan_config *m = &cfg->model;
+    *a = (gan_kvbuf){.n = 0};
+    gan_kv_add(a, "model", "acgan");
+    gan_kv_add(a, "arch", "%s", gan_arch_name(m->arch));
+    gan_kv_add(a, "nz", "%d", m->nz);
+    gan_kv_add(a, "nclass", "%d", cfg->nclass);
+    if (m->arch == GAN_ARCH_MLP)
+        gan_kv_add(a, "hidden", "%d", m->hidden);
+    else
+        gan_kv_add(a, "ngf", "%d", m->ngf);
+    gan_kv_add(a, "ndf", "%d", m->ndf);
+    gan_kv_add(a, "nout", "%d", 1 + cfg->nclass);
+    gan_kv_add(a, "slope", "%.9g", m->slope);
+    gan_kv_add(a, "dropout", "%.9g", m->drop);
+}
+
+gan_status gan_cgan_save(gan_ctx *c, const gan_cgan *m, const char *path, const gan_ckpt_kv *extra, int nextra)
+{
+    gan_kvbuf a, run = {.n = 0};
+    arch_of(&m->cfg, &a);
+    gan_kv_add(&run, "batch", "%d", m->cfg.batch);
+    gan_kv_add(&run, "lr", "%.9g", m->cfg.adam.lr);
+    gan_kv_add(&run, "beta1", "%.9g", m->cfg.adam.beta1);
+    gan_params *regs[2] = {gan_gen_params(&m->gen), (gan_params *)&m->d.params};
+    return gan_run_save(c, path, regs, 2, &a, &run, m->step, m->rng, extra, nextra);
+}
+
+gan_status gan_cgan_load(gan_ctx *c, gan_cgan *m, const char *path, gan_ckpt **out)
+{
+    gan_kvbuf a;
+    arch_of(&m->cfg, &a);
+    gan_params *regs[2] = {gan_gen_params(&m->gen), &m->d.params};
+    return gan_run_load(c, path, regs, 2, &a, &m->step, &m->rng, out);
+}

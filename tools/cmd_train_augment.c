@@ -1,0 +1,490 @@
+/* `gancl train --mode augment`: does a class-conditional generator help a
+ * classifier that has few labels? The MNIST CNN classifier
+ * (include/gancl/classifier.h) is trained twice with the same seed on the
+ * same labeled subset of the training set (--labels-per-class N and/or
+ * --imbalance CLASSES:FRACTION): the baseline on the real images only, the
+ * augmented run with every batch of B real images joined by round(R * B)
+ * images from --generator's cgan (labels chosen below), so both take the
+ * same steps over the same real data. Both are scored on the test set,
+ * overall and on the reduced classes.
+ *
+ * Generated labels: with --imbalance, class k is drawn with probability
+ * proportional to its deficit (the largest class count in the subset minus
+ * k's), so the generator fills the reduced classes; R then defaults to the
+ * total deficit over the real count, which makes every class equally
+ * frequent in an epoch. Without --imbalance (a uniform label budget) labels
+ * are uniform and R defaults to 1. Labels and noise come from their own
+ * Philox stream, checkpointed with the classifier.
+ *
+ * Outputs under --outdir: baseline/ and augmented/ each with
+ * checkpoint.safetensors (each epoch and on Ctrl-C), metrics.jsonl (test
+ * accuracy every max(1, epochs/10) epochs and after the last) and
+ * curves.png; metrics.jsonl with the two final results and summary.json.
+ * --resume takes either run's checkpoint: a baseline one continues the
+ * baseline and then trains the augmented run; an augmented one first
+ * continues (or, when it has all its epochs, only scores) the baseline from
+ * --outdir's baseline/checkpoint.safetensors, then the augmented run. */
+#include "gancl/classifier.h"
+#include "gancl/train.h"
+#include "report.h"
+#include "train_common.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define K GAN_CNN_CLASSES
+
+/* What both runs share. */
+typedef struct aug_setup {
+    const tool_opts *o;
+    gan_dataset *ds, *ts;
+    const gan_indices *set; /* the labeled subset */
+    int reduced[K];         /* classes --imbalance reduced */
+    int nreduced;
+    double cdf[K];          /* generated labels: cumulative probabilities */
+    float ratio;
+    int ngen;               /* generated images per step */
+    gan_cgan *gen;
+    char lpc[32], imb[128], ratio_s[32];
+} aug_setup;
+
+static const char *phase_name(int phase) { return phase ? "augmented" : "baseline"; }
+
+/* Labels from the cumulative distribution cdf: word i%4 of Philox block
+ * counter + i/4 as a uniform in [0, 1). */
+static void draw_classes(gan_rng *rng, const double *cdf, int n, int32_t *out)
+{
+    gan_rng at = gan_rng_take(rng, (size_t)n, 0);
+    uint32_t key[2] = {(uint32_t)at.seed, (uint32_t)(at.seed >> 32)}, w[4] = {0, 0, 0, 0};
+    for (int i = 0; i < n; i++) {
+        if (i % 4 == 0) {
+            uint64_t b = at.counter + (uint64_t)(i / 4);
+            uint32_t ctr[4] = {(uint32_t)b, (uint32_t)(b >> 32), 0, 0};
+            gan_philox4x32_10(ctr, key, w);
+        }
+        double u = w[i % 4] / 4294967296.0;
+        int k = 0;
+        while (k < K - 1 && u >= cdf[k]) k++;
+        out[i] = k;
+    }
+}
+
+static double reduced_acc(const aug_setup *s, const gan_cls_eval *e)
+{
+    size_t right = 0, n = 0;
+    for (int k = 0; k < K; k++)
+        if (s->reduced[k]) right += e->confusion[k][k], n += e->class_n[k];
+    return n ? (double)right / (double)n : 0.0;
+}
+
+static gan_status save(gan_ctx *c, const aug_setup *s, gan_cls *m, int phase, const char *path, int epoch, size_t pos,
+                       gan_rng gen_rng)
+{
+    char e[32], p[32], g[32];
+    snprintf(e, sizeof e, "%d", epoch);
+    snprintf(p, sizeof p, "%zu", pos);
+    snprintf(g, sizeof g, "%llu", (unsigned long long)gen_rng.counter);
+    gan_ckpt_kv extra[9] = {{"mode", "augment"},           {"phase", phase_name(phase)},   {"epoch", e},
+                            {"data_pos", p},                {"labels_per_class", s->lpc}, {"imbalance", s->imb},
+                            {"ratio", s->ratio_s},          {"generator", s->o->generator}, {"gen_rng_counter", g}};
+    return gan_cls_save(c, m, path, extra, 9);
+}
+
+/* One classifier run (phase 0 baseline, 1 augmented); its final test
+ * evaluation goes to *ev. resume: a checkpoint of this phase or NULL.
+ * Returns the exit status (0, 1, 130). */
+static int run_phase(gan_ctx *c, const aug_setup *s, int phase, const char *resume, gan_cls_eval *ev)
+{
+    const tool_opts *o = s->o;
+    int rc = 1, G = phase ? s->ngen : 0, B = o->batch;
+    gan_cls m;
+    memset(&m, 0, sizeof m);
+    gan_jsonl *log = NULL;
+    size_t *order = NULL;
+    float *gen_img = NULL;
+    char dir[1100], path[1200], ckpt[1200];
+    int epoch0 = 0, have_eval = 0;
+    size_t pos0 = 0;
+    gan_rng gen_rng = {.seed = o->seed ^ 0x6175676d656e74ull, .counter = 0}; /* "augment" */
+
+    snprintf(dir, sizeof dir, "%s/%s", o->outdir, phase_name(phase));
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", dir);
+    if (train_outdir(dir)) return 1;
+    gan_cls_config cfg = gan_cls_default();
+    cfg.batch = B + G;
+    cfg.seed = o->seed;
+    if (o->lr_set) cfg.adam.lr = o->lr;
+    if (o->beta1_set) cfg.adam.beta1 = o->beta1;
+    if (gan_cls_init(c, &m, &cfg)) {
+        rc = train_fail(c, "classifier");
+        goto out;
+    }
+    if (resume) {
+        gan_ckpt *k = NULL;
+        if (gan_cls_load(c, &m, resume, &k)) {
+            rc = train_fail(c, "--resume");
+            goto out;
+        }
+        char b[32];
+        snprintf(b, sizeof b, "%d", cfg.batch);
+        gan_ckpt_kv run[4] = {{"batch", b}, {"labels_per_class", s->lpc}, {"imbalance", s->imb}, {"ratio", s->ratio_s}};
+        const char *e = gan_ckpt_meta(k, "epoch"), *p = gan_ckpt_meta(k, "data_pos"),
+                   *g = gan_ckpt_meta(k, "gen_rng_counter");
+        if (gan_ckpt_compare_config(c, k, run, 4)) {
+            gan_ckpt_free(k);
+            rc = train_fail(c, "--resume");
+            goto out;
+        }
+        epoch0 = e ? atoi(e) : 0;
+        pos0 = p ? (size_t)strtoull(p, NULL, 10) : 0;
+        gen_rng.counter = g ? strtoull(g, NULL, 10) : 0;
+        gan_ckpt_free(k);
+        printf("resumed the %s run from %s at epoch %d, step %d\n", phase_name(phase), resume, epoch0, m.step);
+    }
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    if (gan_jsonl_open(c, path, resume != NULL, &log)) {
+        rc = train_fail(c, "metrics log");
+        goto out;
+    }
+    order = malloc(s->set->n * sizeof *order);
+    gen_img = malloc(((size_t)G + 1) * 784 * sizeof *gen_img);
+    if (!order || !gen_img) goto out;
+
+    size_t per_epoch = (s->set->n + (size_t)B - 1) / (size_t)B;
+    int eval_every = o->epochs / 10 > 1 ? o->epochs / 10 : 1;
+    if (o->steps_per_epoch && (size_t)o->steps_per_epoch < per_epoch) per_epoch = (size_t)o->steps_per_epoch;
+    if (phase)
+        printf("augmented: each step %d real + %d generated images (ratio %g), %d epochs of %zu steps\n", B, G,
+               s->ratio, o->epochs, per_epoch);
+    else
+        printf("baseline: each step %d real images, %d epochs of %zu steps\n", B, o->epochs, per_epoch);
+    if (eval_every > 1) printf("test accuracy every %d epochs and after the last\n", eval_every);
+    double t_start = train_now(), t_mark = t_start;
+    size_t imgs_mark = 0, steps_mark = 0;
+    for (int epoch = epoch0; epoch < o->epochs; epoch++) {
+        if (gan_epoch_order(c, s->set, o->seed, (uint64_t)epoch, order)) {
+            rc = train_fail(c, "shuffle");
+            goto out;
+        }
+        for (size_t b = epoch == epoch0 ? pos0 : 0; b < per_epoch; b++) {
+            size_t at = b * (size_t)B, n = s->set->n - at < (size_t)B ? s->set->n - at : (size_t)B;
+            int logit = (m.step + 1) % o->log_every == 0 || b + 1 == per_epoch;
+            gan_cls_stats st;
+            gan_tensor x, y;
+            if (gan_dataset_batch(c, s->ds, order + at, n, GAN_RANGE_UNIT, m.h_x, m.h_labels)) {
+                rc = train_fail(c, "batch");
+                goto out;
+            }
+            if (G) {
+                int32_t *gl = m.h_labels + n;
+                draw_classes(&gen_rng, s->cdf, G, gl);
+                if (gan_cgan_generate(c, s->gen, gl, G, &gen_rng, gen_img)) {
+                    rc = train_fail(c, "generating images");
+                    goto out;
+                }
+                /* the generator's tanh range [-1, 1] to the classifier's [0, 1] */
+                float *dst = m.h_x + n * 784;
+                for (size_t i = 0; i < (size_t)G * 784; i++) dst[i] = 0.5f * (gen_img[i] + 1.f);
+            }
+            int rows = (int)n + G;
+            if (gan_tensor_narrow(c, &m.x, rows, &x) || gan_tensor_narrow(c, &m.labels, rows, &y) ||
+                gan_tensor_write(c, &x, m.h_x) || gan_tensor_write(c, &y, m.h_labels) ||
+                gan_cls_step(c, &m, &x, &y, logit ? &st : NULL)) {
+                rc = train_fail(c, "training step");
+                goto out;
+            }
+            imgs_mark += (size_t)rows;
+            steps_mark++;
+            if (logit) {
+                if (!isfinite(st.loss)) {
+                    train_progress_end();
+                    fprintf(stderr,
+                            "gancl train: %s run: non-finite loss at step %d (%g); stopped, the last good "
+                            "checkpoint is %s\n",
+                            phase_name(phase), m.step, st.loss, ckpt);
+                    rc = 1;
+                    goto out;
+                }
+                double t = train_now(), ips = (double)imgs_mark / (t - t_mark), sps = (double)steps_mark / (t - t_mark);
+                t_mark = t;
+                imgs_mark = steps_mark = 0;
+                double left = ((double)(o->epochs - epoch) * (double)per_epoch - (double)(b + 1)) / sps;
+                gan_metric f[] = {{"loss", st.loss}, {"accuracy", st.accuracy}, {"images_per_s", ips},
+                                  {"wall_s", t - t_start}};
+                if (gan_jsonl_write(c, log, m.step, epoch, f, sizeof f / sizeof f[0])) {
+                    rc = train_fail(c, "metrics log");
+                    goto out;
+                }
+                train_progress("%s epoch %d/%d step %zu/%zu  loss %.4f  acc %.3f  %.1f img/s  ETA %.0f s",
+                               phase_name(phase), epoch + 1, o->epochs, b + 1, per_epoch, st.loss, st.accuracy, ips,
+                               left);
+            }
+            if (train_interrupted()) {
+                size_t next = b + 1 < per_epoch ? b + 1 : per_epoch;
+                if (save(c, s, &m, phase, ckpt, next < per_epoch ? epoch : epoch + 1, next < per_epoch ? next : 0,
+                         gen_rng)) {
+                    rc = train_fail(c, "checkpoint");
+                    goto out;
+                }
+                train_progress_end();
+                printf("interrupted: checkpoint %s (resume with --resume %s)\n", ckpt, ckpt);
+                rc = 130;
+                goto out;
+            }
+        }
+        /* a small label budget makes epochs of a step or two: scoring the
+         * 10,000 test images after each would cost more than training */
+        int score = (epoch + 1) % eval_every == 0 || epoch + 1 == o->epochs;
+        if (score) {
+            if (gan_cls_evaluate(c, &m, s->ts, NULL, ev)) {
+                rc = train_fail(c, "test-set evaluation");
+                goto out;
+            }
+            gan_metric f[] = {{"test_accuracy", ev->accuracy}, {"test_accuracy_reduced", reduced_acc(s, ev)}};
+            if (gan_jsonl_write(c, log, m.step, epoch, f, s->nreduced ? 2 : 1)) {
+                rc = train_fail(c, "metrics log");
+                goto out;
+            }
+        }
+        have_eval = score;
+        if (save(c, s, &m, phase, ckpt, epoch + 1, 0, gen_rng)) {
+            rc = train_fail(c, "checkpoint");
+            goto out;
+        }
+        train_progress_end();
+        if (score) {
+            printf("%s epoch %d done: test accuracy %.2f%%", phase_name(phase), epoch + 1, 100.0 * ev->accuracy);
+            if (s->nreduced) printf(", reduced classes %.2f%%", 100.0 * reduced_acc(s, ev));
+            printf("; checkpoint %s\n", ckpt);
+        }
+    }
+    if (!have_eval && gan_cls_evaluate(c, &m, s->ts, NULL, ev)) {
+        rc = train_fail(c, "test-set evaluation");
+        goto out;
+    }
+    const char *curve_names[] = {"loss", "accuracy", "test_accuracy"};
+    train_finish_curves(c, &log, dir, phase ? "classifier with cgan samples" : "classifier on real images only",
+                        curve_names, 3);
+    report_write(c, o, dir);
+    rc = 0;
+out:
+    if (log) gan_jsonl_close(c, log);
+    free(order);
+    free(gen_img);
+    gan_cls_free(c, &m);
+    return rc;
+}
+
+static void json_string(FILE *fp, const char *v)
+{
+    fputc('"', fp);
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(fp, "\\%c", *p);
+        else if (*p < 0x20) fprintf(fp, "\\u%04x", *p);
+        else fputc(*p, fp);
+    }
+    fputc('"', fp);
+}
+
+static int write_summary(gan_ctx *c, const aug_setup *s, const gan_cls_eval *base, const gan_cls_eval *aug)
+{
+    char path[1200];
+    gan_jsonl *log = NULL;
+    double rb = reduced_acc(s, base), ra = reduced_acc(s, aug);
+    snprintf(path, sizeof path, "%s/metrics.jsonl", s->o->outdir);
+    gan_metric f[] = {{"baseline_accuracy", base->accuracy},  {"augmented_accuracy", aug->accuracy},
+                      {"difference", aug->accuracy - base->accuracy}, {"ratio", s->ratio},
+                      {"baseline_accuracy_reduced", rb},    {"augmented_accuracy_reduced", ra},
+                      {"difference_reduced", ra - rb}};
+    if (gan_jsonl_open(c, path, 0, &log) || gan_jsonl_write(c, log, 0, s->o->epochs, f, s->nreduced ? 7 : 4) ||
+        gan_jsonl_close(c, log))
+        return train_fail(c, "summary metrics");
+    snprintf(path, sizeof path, "%s/summary.json", s->o->outdir);
+    FILE *fp = fopen(path, "w");
+    if (!fp) {
+        fprintf(stderr, "gancl train: cannot write %s\n", path);
+        return 1;
+    }
+    fprintf(fp, "{\"mode\":\"augment\",\"generator\":");
+    json_string(fp, s->o->generator);
+    fprintf(fp, ",\"labels_per_class\":%s,\"imbalance\":", s->lpc);
+    json_string(fp, s->imb);
+    fprintf(fp, ",");
+    fprintf(fp, "\"ratio\":%.6g,\"generated_per_step\":%d,\"train_images\":%zu,\"epochs\":%d,", s->ratio, s->ngen,
+            s->set->n, s->o->epochs);
+    fprintf(fp, "\"baseline\":{\"accuracy\":%.6f", base->accuracy);
+    if (s->nreduced) fprintf(fp, ",\"accuracy_reduced\":%.6f", rb);
+    fprintf(fp, "},\"augmented\":{\"accuracy\":%.6f", aug->accuracy);
+    if (s->nreduced) fprintf(fp, ",\"accuracy_reduced\":%.6f", ra);
+    fprintf(fp, "},\"difference\":%.6f", aug->accuracy - base->accuracy);
+    if (s->nreduced) fprintf(fp, ",\"difference_reduced\":%.6f", ra - rb);
+    fprintf(fp, "}\n");
+    if (fclose(fp)) {
+        fprintf(stderr, "gancl train: cannot write %s\n", path);
+        return 1;
+    }
+    printf("per-class test accuracy   baseline  augmented\n");
+    for (int k = 0; k < K; k++)
+        printf("  %d%s %8.2f%%  %8.2f%%\n", k, s->reduced[k] ? "*" : " ", 100.0 * base->class_acc[k],
+               100.0 * aug->class_acc[k]);
+    printf("baseline  (real only):          test accuracy %.2f%%", 100.0 * base->accuracy);
+    if (s->nreduced) printf(", reduced classes (*) %.2f%%", 100.0 * rb);
+    printf("\naugmented (real + cgan, r=%g): test accuracy %.2f%%", s->ratio, 100.0 * aug->accuracy);
+    if (s->nreduced) printf(", reduced classes (*) %.2f%%", 100.0 * ra);
+    printf("\ndifference: %+.2f points overall", 100.0 * (aug->accuracy - base->accuracy));
+    if (s->nreduced) printf(", %+.2f points on the reduced classes", 100.0 * (ra - rb));
+    printf("\nsummary: %s\n", path);
+    return 0;
+}
+
+int cmd_train_augment(const tool_opts *o)
+{
+    if (!o->generator) {
+        fprintf(stderr, "gancl train: --mode augment needs --generator FILE (a checkpoint of train --mode cgan)\n");
+        return 2;
+    }
+    if (!o->labels_per_class && !o->imbalance) {
+        fprintf(stderr, "gancl train: --mode augment needs a label budget: --labels-per-class N and/or "
+                        "--imbalance CLASSES:FRACTION\n");
+        return 2;
+    }
+    int rc = 1, resume_phase = 0;
+    gan_ctx *c = tool_ctx(o->device);
+    if (!c) return 1;
+    gan_dataset ds = {0}, ts = {0};
+    gan_indices all = {0}, labeled = {0}, unlabeled = {0}, kept = {0};
+    gan_cgan gen;
+    memset(&gen, 0, sizeof gen);
+    gan_cls_eval base, aug;
+    aug_setup s;
+    memset(&s, 0, sizeof s);
+    s.o = o;
+    s.ds = &ds;
+    s.ts = &ts;
+    s.gen = &gen;
+    double keep[K];
+    for (int k = 0; k < K; k++) keep[k] = 1.0;
+    snprintf(s.lpc, sizeof s.lpc, "%d", o->labels_per_class);
+    snprintf(s.imb, sizeof s.imb, "%s", o->imbalance ? o->imbalance : "none");
+    if (o->imbalance && gan_imbalance_parse(c, o->imbalance, keep)) {
+        fprintf(stderr, "gancl train: --imbalance: %s\n", gan_ctx_error(c));
+        rc = 2;
+        goto out;
+    }
+    if (o->resume) {
+        gan_ckpt *k = NULL;
+        if (gan_ckpt_load(c, o->resume, &k)) {
+            rc = train_fail(c, "--resume");
+            goto out;
+        }
+        const char *mode = gan_ckpt_meta(k, "mode"), *ph = gan_ckpt_meta(k, "phase");
+        if (!mode || strcmp(mode, "augment") || !ph || (strcmp(ph, "baseline") && strcmp(ph, "augmented"))) {
+            fprintf(stderr, "gancl train: --resume %s: not a checkpoint of --mode augment (mode %s, phase %s)\n",
+                    o->resume, mode ? mode : "(absent)", ph ? ph : "(absent)");
+            gan_ckpt_free(k);
+            goto out;
+        }
+        resume_phase = !strcmp(ph, "augmented");
+        gan_ckpt_free(k);
+    }
+    if (train_outdir(o->outdir)) goto out;
+    if (gan_mnist_load(c, o->data, GAN_MNIST_TRAIN, &ds) || gan_mnist_load(c, o->data, GAN_MNIST_TEST, &ts)) {
+        rc = train_fail(c, "data");
+        goto out;
+    }
+
+    /* the generator */
+    gan_gen_info info;
+    if (gan_gen_probe(c, o->generator, &info)) {
+        rc = train_fail(c, "--generator");
+        goto out;
+    }
+    if (!info.conditional || info.nclass != K) {
+        fprintf(stderr, "gancl train: --generator %s is a %s checkpoint: augment needs a cgan one of %d classes "
+                        "(train --mode cgan)\n", o->generator, info.conditional ? "cgan (other classes)" : "gan", K);
+        goto out;
+    }
+
+    /* the labeled subset, the reduced classes and the generated labels */
+    const gan_indices *set = &all;
+    if (gan_indices_all(c, &ds, &all)) {
+        rc = train_fail(c, "training set");
+        goto out;
+    }
+    if (o->labels_per_class) {
+        if (gan_split_labeled(c, &ds, set, (size_t)o->labels_per_class, o->seed, &labeled, &unlabeled)) {
+            rc = train_fail(c, "--labels-per-class");
+            goto out;
+        }
+        set = &labeled;
+    }
+    if (o->imbalance) {
+        if (gan_imbalance(c, &ds, set, keep, o->seed, &kept)) {
+            rc = train_fail(c, "--imbalance");
+            goto out;
+        }
+        set = &kept;
+    }
+    s.set = set;
+    size_t count[K] = {0}, most = 0;
+    for (size_t i = 0; i < set->n; i++) count[ds.labels[set->idx[i]]]++;
+    for (int k = 0; k < K; k++) most = count[k] > most ? count[k] : most;
+    double deficit[K], total = 0;
+    for (int k = 0; k < K; k++) {
+        s.reduced[k] = o->imbalance && keep[k] < 1.0;
+        s.nreduced += s.reduced[k];
+        deficit[k] = o->imbalance ? (double)(most - count[k]) : 1.0;
+        total += deficit[k];
+    }
+    if (set->n == 0 || total <= 0) {
+        fprintf(stderr, "gancl train: --imbalance %s leaves %s: nothing for the generator to balance\n", o->imbalance,
+                set->n ? "every class the same size" : "no training images");
+        goto out;
+    }
+    for (int k = 0; k < K; k++) s.cdf[k] = (k ? s.cdf[k - 1] : 0) + deficit[k] / total;
+    s.cdf[K - 1] = 1.0;
+    s.ratio = o->ratio > 0 ? o->ratio : o->imbalance ? (float)(total / (double)set->n) : 1.f;
+    s.ngen = (int)lround(s.ratio * o->batch);
+    if (s.ngen < 1) s.ngen = 1;
+    snprintf(s.ratio_s, sizeof s.ratio_s, "%.9g", s.ratio);
+
+    gan_cgan_config gc = gan_cgan_default();
+    gc.model = info.model;
+    gc.nclass = info.nclass;
+    gc.batch = s.ngen;
+    if (gan_cgan_init(c, &gen, &gc) || gan_cgan_load(c, &gen, o->generator, NULL)) {
+        rc = train_fail(c, "--generator");
+        goto out;
+    }
+    printf("augment on %s: %zu labeled training images (", gan_ctx_device_name(c), set->n);
+    for (int k = 0; k < K; k++) printf("%s%d: %zu%s", k ? ", " : "", k, count[k], s.reduced[k] ? "*" : "");
+    printf("), %zu test images; generator %s (%s, step %d); batch %d + %d generated; output in %s\n", ts.n,
+           o->generator, gan_arch_name(info.model.arch), gen.step, o->batch, s.ngen, o->outdir);
+    train_catch_sigint();
+
+    if (resume_phase == 1) {
+        /* the baseline goes first: finish it (or only score it when it has
+         * all its epochs) from its checkpoint in --outdir */
+        char bpath[1200];
+        snprintf(bpath, sizeof bpath, "%s/baseline/checkpoint.safetensors", o->outdir);
+        rc = run_phase(c, &s, 0, bpath, &base);
+    } else {
+        rc = run_phase(c, &s, 0, o->resume, &base);
+    }
+    if (rc) goto out;
+    rc = run_phase(c, &s, 1, resume_phase == 1 ? o->resume : NULL, &aug);
+    if (rc) goto out;
+    rc = write_summary(c, &s, &base, &aug);
+out:
+    gan_indices_free(&all);
+    gan_indices_free(&labeled);
+    gan_indices_free(&unlabeled);
+    gan_indices_free(&kept);
+    gan_dataset_free(&ds);
+    gan_dataset_free(&ts);
+    gan_cgan_free(c, &gen);
+    gan_ctx_free(c);
+    return rc;
+}
