@@ -58,7 +58,7 @@ static int setup(th *t, gan_ctx *c, gan_features *m, const gan_dataset *d, int s
 
 /* Rows of the raw features of the items given, from D's own inference
  * forward on the reference (in batches of up to BATCH, what D holds):
- * pool(a1) on the host, then a2. */
+ * pool(a1) and pool(a2) on the host (2x2, stride 2, floor). */
 static void expected_rows(th *t, gan_features *m, const gan_dataset *d, const size_t *items, size_t n, float *out)
 {
     gan_ctx *c = t->ref;
@@ -80,7 +80,12 @@ static void expected_rows(th *t, gan_features *m, const gan_dataset *d, const si
                         const float *p = a1 + ((r * f1 + ch) * 14 + 2 * i) * 14 + 2 * j;
                         row[(ch * 7 + i) * 7 + j] = fmaxf(fmaxf(p[0], p[1]), fmaxf(p[14], p[15]));
                     }
-            memcpy(row + f1 * 49, a2 + r * f2 * 49, f2 * 49 * sizeof *row);
+            for (size_t ch = 0; ch < f2; ch++)
+                for (size_t i = 0; i < 3; i++)
+                    for (size_t j = 0; j < 3; j++) {
+                        const float *p = a2 + ((r * f2 + ch) * 7 + 2 * i) * 7 + 2 * j;
+                        row[f1 * 49 + (ch * 3 + i) * 3 + j] = fmaxf(fmaxf(p[0], p[1]), fmaxf(p[7], p[8]));
+                    }
         }
         free(a1);
         free(a2);
@@ -286,7 +291,7 @@ static void checkpoints_on(th *t, gan_ctx *c, const char *dir, const gan_dataset
     gan_features m, m2;
     memset(&m2, 0, sizeof m2);
     if (!TH_OK(t, c, gan_features_init(c, &m, &cfg))) {
-        if (m.cfg.ndf != NDF + 1 || m.F != 3 * (NDF + 1) * 49) th_fail(t, "ndf %d, F %d from the checkpoint", m.cfg.ndf, m.F);
+        if (m.cfg.ndf != NDF + 1 || m.F != 67 * (NDF + 1)) th_fail(t, "ndf %d, F %d from the checkpoint", m.cfg.ndf, m.F);
         for (int i = 0; i < g.d.params.n && i < m.d.params.n; i++) {
             float *a = th_read(t, c, &g.d.params.p[i]->w), *b = th_read(t, c, &m.d.params.p[i]->w);
             th_compare_bits(t, g.d.params.p[i]->name, b, a, g.d.params.p[i]->w.numel);

@@ -10,7 +10,8 @@
  * test accuracy about ten times per run, and at the end the per-class
  * accuracy, the confusion matrix (printed and confusion.png), curves.png
  * and a checkpoint that `gancl eval` classifies with. A whole run takes
- * about a minute, so there is no --resume: a run is repeated instead.
+ * under a minute on 2 CPU cores, so there is no --resume: a run is
+ * repeated instead.
  * Ctrl-C ends training early; the classifier as it is then is evaluated
  * and saved, and the exit status is 130. */
 #include "cls_report.h"
@@ -150,7 +151,7 @@ out:
 int cmd_train_features(const tool_opts *o)
 {
     if (o->resume) {
-        fprintf(stderr, "gancl train: --mode features has no --resume: a whole run takes about a minute (features "
+        fprintf(stderr, "gancl train: --mode features has no --resume: a whole run takes under a minute (features "
                         "once, then a linear classifier); run it again instead\n");
         return 2;
     }

@@ -6,8 +6,16 @@
  * Features of an image x[1,28,28] in [-1,1] (the GAN's pixel range), with D
  * in inference mode (no dropout):
  *   conv1 -> LeakyReLU [ndf,14,14] -> 2x2 max pool [ndf,7,7]
- *   conv2 -> LeakyReLU [2ndf,7,7]
- *   concatenated: F = 3 * ndf * 49 features (9408 for ndf 64).
+ *   conv2 -> LeakyReLU [2ndf,7,7]   -> 2x2 max pool [2ndf,3,3]
+ *   concatenated: F = 67 * ndf features (4288 for ndf 64).
+ * Every layer pooled, as in Radford et al.'s CIFAR-10 features. Measured on
+ * MNIST with a DCGAN D after one epoch (raw features, test accuracy with 10
+ * / 100 labels per class, trained D vs random D): this 80.6 / 94.7% vs
+ * 80.0 / 93.3%; pool(conv1) + unpooled conv2 (9408 features) 75.9 / 93.2%
+ * vs 77.7 / 92.5%; conv2 alone 74.0 / 92.1%; pool(conv1) alone 78.9 /
+ * 93.6%. Pooling conv2 (whose 7th row and column the floor drops) helps
+ * most with few labels, and it is the one where the trained D beats the
+ * random one at both label counts.
  * They are computed once for the labeled training images and for the test
  * set and kept on the device; with `standardize` each feature is then
  * shifted and scaled by the mean and standard deviation over the labeled
@@ -58,9 +66,9 @@ typedef struct gan_features {
     gan_features_config cfg;
     int F;                   /* features per image */
     gan_dcgan_d d;           /* frozen */
-    gan_nn_maxpool pool;
+    gan_nn_maxpool pool, pool2; /* of conv1's and of conv2's activations */
     gan_tensor img;          /* [batch, 1, 28, 28]: one batch of images in [-1, 1] */
-    gan_tensor cat_buf;      /* [batch, 3ndf, 7, 7]: their features */
+    gan_tensor cat_buf;      /* [batch, F]: their features */
     gan_params probe;        /* the classifier's parameters and the feature statistics */
     gan_nn_dense fc;
     gan_tensor mean, invstd; /* [F]: buffers "probe.mean", "probe.invstd" (0 and 1 without standardize) */

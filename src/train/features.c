@@ -145,7 +145,7 @@ gan_status gan_features_init(gan_ctx *c, gan_features *m, const gan_features_con
         TRY(discriminator_of(c, k, &m->cfg));
     }
     const int B = m->cfg.batch, ndf = m->cfg.ndf;
-    m->F = 3 * ndf * 49;
+    m->F = ndf * 49 + 2 * ndf * 9;
     gan_dcgan_config dc = gan_dcgan_default();
     dc.ndf = ndf;
     dc.nout = m->cfg.nout;
@@ -164,7 +164,8 @@ gan_status gan_features_init(gan_ctx *c, gan_features *m, const gan_features_con
         }
     }
     TRY(gan_nn_maxpool_init(c, &m->pool, B, ndf, 14, 14));
-    TRY(gan_tensor_alloc4(c, &m->cat_buf, GAN_F32, 4, B, 3 * ndf, 7, 7));
+    TRY(gan_nn_maxpool_init(c, &m->pool2, B, 2 * ndf, 7, 7));
+    TRY(gan_tensor_alloc4(c, &m->cat_buf, GAN_F32, 2, B, m->F, 0, 0));
     TRY(gan_tensor_alloc4(c, &m->img, GAN_F32, 4, B, 1, 28, 28));
     TRY(gan_nn_dense_init(c, &m->fc, &m->probe, "probe.fc", B, m->F, GAN_CNN_CLASSES, 1));
     TRY(gan_param_uniform_fan_in(c, &m->fc.w, &m->rng, m->F));
@@ -198,8 +199,8 @@ static void set_free(gan_ctx *c, gan_features_set *s)
 }
 
 /* Features of the items of d into s, batch by batch: D in inference mode
- * (its dropout would be a copy, so it is left out), conv1 activations
- * pooled, conv2 activations, concatenated. */
+ * (its dropout would be a copy, so it is left out), conv1's and conv2's
+ * activations pooled, concatenated. */
 static gan_status extract(gan_ctx *c, gan_features *m, const gan_dataset *d, const gan_indices *set,
                           gan_features_set *s)
 {
@@ -224,7 +225,7 @@ static gan_status extract(gan_ctx *c, gan_features *m, const gan_dataset *d, con
     for (size_t at = 0; at < n; at += B) {
         size_t k = n - at < B ? n - at : B;
         const size_t *items = idx;
-        gan_tensor x, cat, flat;
+        gan_tensor x, cat, p1, p2;
         if (set)
             items = set->idx + at;
         else
@@ -237,11 +238,13 @@ static gan_status extract(gan_ctx *c, gan_features *m, const gan_dataset *d, con
         TRY(gan_nn_conv_forward(c, &m->d.c2, &m->d.a1.y));
         TRY(gan_nn_act_forward(c, &m->d.a2, &m->d.c2.y));
         TRY(gan_nn_maxpool_forward(c, &m->pool, &m->d.a1.y));
+        TRY(gan_nn_maxpool_forward(c, &m->pool2, &m->d.a2.y));
+        int d1[2] = {(int)k, m->cfg.ndf * 49}, d2[2] = {(int)k, 2 * m->cfg.ndf * 9};
+        TRY(gan_tensor_view(c, &m->pool.y, 2, d1, &p1));
+        TRY(gan_tensor_view(c, &m->pool2.y, 2, d2, &p2));
         TRY(gan_tensor_narrow(c, &m->cat_buf, (int)k, &cat));
-        TRY(gan_concat_forward(c, &m->pool.y, &m->d.a2.y, &cat));
-        int fd[2] = {(int)k, m->F};
-        TRY(gan_tensor_view(c, &cat, 2, fd, &flat));
-        TRY(copy_rows(c, &flat, NULL, 0, &s->x, at, m->F, k));
+        TRY(gan_concat_forward(c, &p1, &p2, &cat));
+        TRY(copy_rows(c, &cat, NULL, 0, &s->x, at, m->F, k));
     }
     TRY(gan_tensor_write(c, &s->y, s->h_y));
 cleanup:
@@ -435,6 +438,7 @@ void gan_features_free(gan_ctx *c, gan_features *m)
 {
     gan_dcgan_d_free(c, &m->d);
     gan_nn_maxpool_free(c, &m->pool);
+    gan_nn_maxpool_free(c, &m->pool2);
     gan_nn_dense_free(c, &m->fc);
     set_free(c, &m->train);
     set_free(c, &m->test);
@@ -454,7 +458,7 @@ static void arch_of(const gan_features *m, gan_kvbuf *a)
     gan_kv_add(a, "ndf", "%d", m->cfg.ndf);
     gan_kv_add(a, "nout", "%d", m->cfg.nout);
     gan_kv_add(a, "slope", "%.9g", m->cfg.slope);
-    gan_kv_add(a, "features", "pool2(conv1)+conv2:%d", m->F);
+    gan_kv_add(a, "features", "pool2(conv1)+pool2(conv2):%d", m->F);
     gan_kv_add(a, "standardize", "%d", m->cfg.standardize);
 }
 

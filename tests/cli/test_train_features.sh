@@ -31,7 +31,7 @@ for dev in "${devices[@]}"; do
   test "$(grep -c '"loss"' "$m")" -eq 16 -a "$(grep -c '"baseline_loss"' "$m")" -eq 16 \
     -a "$(grep -c '"test_accuracy"' "$m")" -eq 4 -a "$(grep -c '"baseline_test_accuracy"' "$m")" -eq 4
   check "[$dev] metrics: every step and every epoch's test accuracy of both runs" $?
-  grep -q "30 labeled and 48 test images (F = 588)" "$out.log" && grep -q "^confusion matrix (rows" "$out.log" &&
+  grep -q "30 labeled and 48 test images (F = 268)" "$out.log" && grep -q "^confusion matrix (rows" "$out.log" &&
     grep -Eq '^random D \(baseline\): test accuracy [0-9]+\.[0-9]{2}%' "$out.log" &&
     grep -Eq '^test accuracy: [0-9]+\.[0-9]{2}%$' "$out.log"
   check "[$dev] features, confusion matrix, baseline and final accuracy printed" $?
