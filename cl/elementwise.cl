@@ -1,7 +1,8 @@
 /* Element-wise kernels: activations, dropout, Gaussian noise, 2x2 max
- * pooling and concatenation along dim 1. One work-item per element; each
- * mirrors the formula of src/ref/elementwise.c. Activation kinds use the
- * gan_act numbering: 0 relu, 1 leaky relu, 2 tanh, 3 sigmoid, 4 softplus. */
+ * pooling, concatenation along dim 1, row gather, standardisation. One
+ * work-item per element; each mirrors the formula of src/ref/elementwise.c.
+ * Activation kinds use the gan_act numbering: 0 relu, 1 leaky relu, 2 tanh,
+ * 3 sigmoid, 4 softplus. */
 
 /* Stable for large |x|: exp of a non-positive argument only. */
 float ew_sigmoid(float x)
@@ -205,4 +206,27 @@ __kernel void ew_concat_backward(__global const float *dy, __global float *da, _
         da[k * as + r] = dy[i];
     else
         db[k * bs + (r - as)] = dy[i];
+}
+
+/* dst row r = src row idx[r] (rows of w 32-bit words, any dtype). An index
+ * outside 0..M-1 breaks the op's contract; its row becomes zeros rather
+ * than a read outside src. */
+__kernel void ew_gather_rows(__global const uint *src, __global const int *idx, __global uint *dst, int M, int w,
+                             ulong total)
+{
+    ulong i = get_global_id(0);
+    if (i >= total) return;
+    ulong r = i / (ulong)w, j = i - r * (ulong)w;
+    int s = idx[r];
+    dst[i] = s >= 0 && s < M ? src[(ulong)s * (ulong)w + j] : 0u;
+}
+
+/* y[N, C] = (x - mean[c]) * invstd[c]; y may be x. */
+__kernel void ew_standardize(__global const float *x, __global const float *mean, __global const float *invstd,
+                             __global float *y, int C, ulong total)
+{
+    ulong i = get_global_id(0);
+    if (i >= total) return;
+    int ch = (int)(i % (ulong)C);
+    y[i] = (x[i] - mean[ch]) * invstd[ch];
 }

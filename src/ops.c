@@ -536,6 +536,63 @@ static gan_status check_batch_mean_backward(gan_ctx *c, const gan_tensor *dy, ga
     return need_vec(c, dy, "dy", dx->dim[1]);
 }
 
+/* src and dst of the row ops: one dtype, the same dims after dim 0. */
+static gan_status need_rows_alike(gan_ctx *c, const gan_tensor *src, gan_tensor *dst)
+{
+    if (!src || !src->data) return GAN_FAIL(c, GAN_ERR_ARG, "src is missing");
+    CHK(need(c, dst, "dst", src->dtype, src->ndim, src->ndim));
+    for (int d = 1; d < src->ndim; d++)
+        if (src->dim[d] != dst->dim[d]) {
+            char b1[64], b2[64];
+            return GAN_FAIL(c, GAN_ERR_SHAPE, "dst has shape %s: expected the rows of src %s", SHAPE(dst, b1),
+                            SHAPE(src, b2));
+        }
+    return GAN_OK;
+}
+
+/* The indices themselves are data: only the reference, which holds them on
+ * the host, checks their range (ref_gather_rows); here, what needs none. */
+static gan_status check_gather_rows(gan_ctx *c, const gan_tensor *src, const gan_tensor *idx, gan_tensor *dst)
+{
+    CHK(need_rows_alike(c, src, dst));
+    CHK(need(c, idx, "idx", GAN_I32, 1, 1));
+    if (idx->dim[0] < dst->dim[0]) {
+        char b1[64], b2[64];
+        return GAN_FAIL(c, GAN_ERR_SHAPE, "idx has shape %s: expected at least dst's %d rows (dst %s)",
+                        SHAPE(idx, b1), dst->dim[0], SHAPE(dst, b2));
+    }
+    /* the device writes rows while others still read: no aliasing */
+    if (dst->data == src->data || dst->data == idx->data)
+        return GAN_FAIL(c, GAN_ERR_ARG, "dst shares its buffer with %s", dst->data == src->data ? "src" : "idx");
+    return GAN_OK;
+}
+
+static gan_status check_copy_rows(gan_ctx *c, const gan_tensor *src, int src_row, gan_tensor *dst, int dst_row,
+                                  int n)
+{
+    CHK(need_rows_alike(c, src, dst));
+    if (n < 0 || src_row < 0 || dst_row < 0 || (int64_t)src_row + n > src->dim[0] ||
+        (int64_t)dst_row + n > dst->dim[0]) {
+        char b1[64], b2[64];
+        return GAN_FAIL(c, GAN_ERR_ARG, "%d rows from row %d of src %s to row %d of dst %s: outside the tensors", n,
+                        src_row, SHAPE(src, b1), dst_row, SHAPE(dst, b2));
+    }
+    if (src->data == dst->data && src_row != dst_row &&
+        (src_row < dst_row ? dst_row - src_row : src_row - dst_row) < n)
+        return GAN_FAIL(c, GAN_ERR_ARG, "%d rows from row %d to row %d of one buffer: the ranges overlap", n,
+                        src_row, dst_row);
+    return GAN_OK;
+}
+
+static gan_status check_standardize(gan_ctx *c, const gan_tensor *x, const gan_tensor *mean,
+                                    const gan_tensor *invstd, gan_tensor *y)
+{
+    CHK(need(c, x, "x", GAN_F32, 2, 2));
+    CHK(need_vec(c, mean, "mean", x->dim[1]));
+    CHK(need_vec(c, invstd, "invstd", x->dim[1]));
+    return need_like(c, y, "y", x, "x");
+}
+
 /* ---- dispatch ------------------------------------------------------------ */
 
 #define GAN_X_(name, params, args)                 \

@@ -63,6 +63,14 @@ int th_compare_bits(th *t, const char *what, const void *got, const void *want, 
  * numel <= max_points); passes when |fd - g| <= atol + rtol*|fd|. */
 int th_fd_check(th *t, const char *what, double (*loss)(void *u), void *u, gan_tensor *in, const float *grad,
                 double eps, double atol, double rtol, int max_points);
+/* Parameters after a few Adam steps on two backends: every element within
+ * one step (atol step, rtol 1e-3), and at most 5% (or one) of them beyond a
+ * tenth of a step. Adam moves each weight by about lr whatever its
+ * gradient's size, so a gradient within rounding of zero (or a ReLU input
+ * within rounding of its kink) can take the other sign on one backend and
+ * move its weight by up to a step; a wrong gradient moves most elements by
+ * whole steps. Returns the number of failures recorded. */
+int th_compare_adam(th *t, const char *what, const float *got, const float *want, size_t n, double step);
 /* sum(y .* R) in double, over reference tensors. */
 double th_dot(const gan_tensor *y, const gan_tensor *R);
 

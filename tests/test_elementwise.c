@@ -1,5 +1,5 @@
 /* Element-wise ops: activations, dropout, noise, 2x2 max pooling, concat,
- * fill, copy, axpy. Device vs reference from the same inputs, every
+ * fill, copy, axpy, the row ops (gather_rows, copy_rows), standardize. Device vs reference from the same inputs, every
  * backward against finite differences on the reference, and a few
  * known answers so the reference itself is checked without a device. */
 #include "registry.h"
@@ -690,4 +690,227 @@ void test_axpy(th *t)
             tp_free(t, &x);
             tp_free(t, &y);
         }
+}
+
+/* Row ops move bits: any pattern, NaN payloads included, must come out as
+ * it went in. */
+static uint32_t *random_bits(th *t, size_t n)
+{
+    uint32_t *h = malloc((n ? n : 1) * sizeof *h);
+    for (size_t i = 0; i < n; i++) h[i] = (uint32_t)th_uniform(t, 0, 4294967296.0);
+    return h;
+}
+
+/* The device result of a pair against host words. */
+static void compare_dev_bits(th *t, const char *what, const gan_tensor *d, const uint32_t *want)
+{
+    if (!t->dev) return;
+    float *got = th_read(t, t->dev, d);
+    th_compare_bits(t, what, got, want, d->numel);
+    free(got);
+}
+
+/* Rows of src by index, bit-exact on both backends against the host:
+ * n = 1, M prime, rows of 1 word (1-D and [M, 1]), 33 words, 3-D rows,
+ * repeated indices and an idx longer than n. */
+void test_gather_rows(th *t)
+{
+    /* M, n, extra idx entries, ndim, dims after dim 0 */
+    static const int cases[][6] = {{1, 1, 0, 1, 0, 0},  {7, 1, 2, 2, 33, 0}, {13, 5, 0, 1, 0, 0},
+                                   {31, 40, 3, 2, 1, 0}, {17, 9, 0, 2, 33, 0}, {5, 12, 1, 3, 3, 11}};
+    for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++)
+        for (int dt = 0; dt < 2; dt++) {
+            const int *k = cases[s];
+            int M = k[0], n = k[1], nidx = n + k[2], nd = k[3];
+            tpair src, dst, idx;
+            tp_alloc(t, &src, (gan_dtype)dt, nd, M, k[4], k[5], 0);
+            tp_alloc(t, &dst, (gan_dtype)dt, nd, n, k[4], k[5], 0);
+            tp_alloc(t, &idx, GAN_I32, 1, nidx, 0, 0, 0);
+            size_t w = src.r.numel / (size_t)M;
+            uint32_t *hs = random_bits(t, src.r.numel), *want = malloc(dst.r.numel * 4);
+            int32_t *hi = malloc((size_t)nidx * sizeof *hi);
+            for (int i = 0; i < nidx; i++) hi[i] = (int32_t)th_uniform(t, 0, M);
+            if (M > 1) hi[0] = M - 1; /* the last row, and the first, always */
+            if (n > 1) hi[1] = 0;
+            for (int r = 0; r < n; r++) memcpy(want + (size_t)r * w, hs + (size_t)hi[r] * w, w * 4);
+            tp_set(t, &src, hs);
+            tp_set(t, &idx, hi);
+            TH_OK(t, t->ref, gan_gather_rows(t->ref, &src.r, &idx.r, &dst.r));
+            if (t->dev) TH_OK(t, t->dev, gan_gather_rows(t->dev, &src.d, &idx.d, &dst.d));
+            char what[128];
+            snprintf(what, sizeof what, "gather %d of %d rows of %zu %s (ref)", n, M, w, dt ? "i32" : "f32");
+            th_compare_bits(t, what, dst.r.data, want, dst.r.numel);
+            snprintf(what, sizeof what, "gather %d of %d rows of %zu %s (device)", n, M, w, dt ? "i32" : "f32");
+            compare_dev_bits(t, what, &dst.d, want);
+            free(hs);
+            free(want);
+            free(hi);
+            tp_free(t, &src);
+            tp_free(t, &dst);
+            tp_free(t, &idx);
+        }
+
+    /* An index outside src: the reference names it; the device (which
+     * cannot see it) zeroes that row and leaves the others right. */
+    tpair src, dst, idx, fidx, bad;
+    tp_alloc(t, &src, GAN_F32, 2, 7, 3, 0, 0);
+    tp_alloc(t, &dst, GAN_F32, 2, 3, 3, 0, 0);
+    tp_alloc(t, &idx, GAN_I32, 1, 3, 0, 0, 0);
+    uint32_t *hs = random_bits(t, 21);
+    int32_t hi[3] = {6, 7, -1};
+    tp_set(t, &src, hs);
+    tp_set(t, &idx, hi);
+    gan_status st = gan_gather_rows(t->ref, &src.r, &idx.r, &dst.r);
+    if (st != GAN_OK && !strstr(gan_ctx_error(t->ref), "idx[1]"))
+        th_fail(t, "gather with a bad index: \"%s\" does not name idx[1]", gan_ctx_error(t->ref));
+    th_expect_error(t, t->ref, st, GAN_ERR_ARG, "gather with idx[1] = 7 of 7 rows");
+    if (t->dev) {
+        TH_OK(t, t->dev, gan_gather_rows(t->dev, &src.d, &idx.d, &dst.d));
+        uint32_t want[9] = {hs[18], hs[19], hs[20], 0, 0, 0, 0, 0, 0};
+        compare_dev_bits(t, "gather with indices 7 and -1 of 7 rows (device)", &dst.d, want);
+    }
+    /* what ops.c checks for both backends */
+    gan_ctx *c = t->ref;
+    tp_alloc(t, &fidx, GAN_F32, 1, 3, 0, 0, 0);
+    th_expect_error(t, c, gan_gather_rows(c, &src.r, &fidx.r, &dst.r), GAN_ERR_ARG, "f32 idx");
+    tp_alloc(t, &bad, GAN_I32, 2, 3, 3, 0, 0);
+    th_expect_error(t, c, gan_gather_rows(c, &src.r, &idx.r, &bad.r), GAN_ERR_ARG, "i32 dst of f32 src");
+    tp_free(t, &bad);
+    tp_alloc(t, &bad, GAN_F32, 2, 3, 4, 0, 0);
+    th_expect_error(t, c, gan_gather_rows(c, &src.r, &idx.r, &bad.r), GAN_ERR_SHAPE, "dst rows of 4, src of 3");
+    tp_free(t, &bad);
+    tp_alloc(t, &bad, GAN_F32, 2, 4, 3, 0, 0);
+    th_expect_error(t, c, gan_gather_rows(c, &src.r, &idx.r, &bad.r), GAN_ERR_SHAPE, "4 rows from 3 indices");
+    tp_free(t, &bad);
+    tp_alloc(t, &bad, GAN_F32, 3, 3, 3, 1, 0);
+    th_expect_error(t, c, gan_gather_rows(c, &src.r, &idx.r, &bad.r), GAN_ERR_SHAPE, "3-D dst of a 2-D src");
+    tp_free(t, &bad);
+    gan_tensor head;
+    if (!TH_OK(t, c, gan_tensor_narrow(c, &src.r, 3, &head)))
+        th_expect_error(t, c, gan_gather_rows(c, &src.r, &idx.r, &head), GAN_ERR_ARG, "dst a view of src");
+    th_expect_error(t, c, gan_gather_rows(c, &src.r, &idx.r, NULL), GAN_ERR_ARG, "missing dst");
+    free(hs);
+    tp_free(t, &fidx);
+    tp_free(t, &src);
+    tp_free(t, &dst);
+    tp_free(t, &idx);
+}
+
+/* Row ranges at offsets, bit-exact against the host: between two tensors
+ * (n = 0, 1, all rows, rows of 1 and 33 words, 3-D rows) and within one
+ * (disjoint ranges, and a range onto itself). */
+void test_copy_rows(th *t)
+{
+    /* src rows, dst rows, src_row, dst_row, n, ndim, dims after dim 0 */
+    static const int cases[][8] = {{1, 1, 0, 0, 1, 1, 0, 0},   {7, 13, 3, 9, 4, 2, 33, 0}, {13, 5, 12, 4, 1, 1, 0, 0},
+                                   {31, 31, 0, 0, 31, 2, 1, 0}, {5, 3, 2, 1, 0, 2, 33, 0}, {6, 11, 1, 5, 5, 3, 3, 11}};
+    for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++)
+        for (int dt = 0; dt < 2; dt++) {
+            const int *k = cases[s];
+            tpair src, dst;
+            tp_alloc(t, &src, (gan_dtype)dt, k[5], k[0], k[6], k[7], 0);
+            tp_alloc(t, &dst, (gan_dtype)dt, k[5], k[1], k[6], k[7], 0);
+            size_t w = src.r.numel / (size_t)k[0];
+            uint32_t *hs = random_bits(t, src.r.numel), *want = random_bits(t, dst.r.numel);
+            tp_set(t, &src, hs);
+            tp_set(t, &dst, want);
+            memcpy(want + (size_t)k[3] * w, hs + (size_t)k[2] * w, (size_t)k[4] * w * 4);
+            TH_OK(t, t->ref, gan_copy_rows(t->ref, &src.r, k[2], &dst.r, k[3], k[4]));
+            if (t->dev) TH_OK(t, t->dev, gan_copy_rows(t->dev, &src.d, k[2], &dst.d, k[3], k[4]));
+            char what[128];
+            snprintf(what, sizeof what, "copy %d rows of %zu %s from row %d to row %d (ref)", k[4], w,
+                     dt ? "i32" : "f32", k[2], k[3]);
+            th_compare_bits(t, what, dst.r.data, want, dst.r.numel);
+            snprintf(what, sizeof what, "copy %d rows of %zu %s from row %d to row %d (device)", k[4], w,
+                     dt ? "i32" : "f32", k[2], k[3]);
+            compare_dev_bits(t, what, &dst.d, want);
+            free(hs);
+            free(want);
+            tp_free(t, &src);
+            tp_free(t, &dst);
+        }
+
+    tpair x;
+    tp_alloc(t, &x, GAN_F32, 2, 10, 7, 0, 0);
+    uint32_t *h = random_bits(t, 70), *want = malloc(70 * 4);
+    tp_set(t, &x, h);
+    memcpy(want, h, 70 * 4);
+    memcpy(want + 6 * 7, want + 1 * 7, 4 * 7 * 4);
+    gan_ctx *cs[2] = {t->ref, t->dev};
+    gan_tensor *xs[2] = {&x.r, &x.d};
+    for (int b = 0; b < 2; b++) {
+        if (!cs[b]) continue;
+        TH_OK(t, cs[b], gan_copy_rows(cs[b], xs[b], 1, xs[b], 6, 4));
+        TH_OK(t, cs[b], gan_copy_rows(cs[b], xs[b], 2, xs[b], 2, 8));
+    }
+    th_compare_bits(t, "copy rows 1..4 to 6..9 of one tensor, then 2..9 onto themselves (ref)", x.r.data, want, 70);
+    compare_dev_bits(t, "copy rows 1..4 to 6..9 of one tensor, then 2..9 onto themselves (device)", &x.d, want);
+
+    gan_ctx *c = t->ref;
+    tpair other;
+    th_expect_error(t, c, gan_copy_rows(c, &x.r, 1, &x.r, 4, 4), GAN_ERR_ARG, "overlapping ranges");
+    th_expect_error(t, c, gan_copy_rows(c, &x.r, 7, &x.r, 0, 4), GAN_ERR_ARG, "src rows past the end");
+    th_expect_error(t, c, gan_copy_rows(c, &x.r, 0, &x.r, 7, 4), GAN_ERR_ARG, "dst rows past the end");
+    th_expect_error(t, c, gan_copy_rows(c, &x.r, -1, &x.r, 5, 1), GAN_ERR_ARG, "negative src row");
+    th_expect_error(t, c, gan_copy_rows(c, &x.r, 0, &x.r, 5, -1), GAN_ERR_ARG, "negative n");
+    tp_alloc(t, &other, GAN_I32, 2, 10, 7, 0, 0);
+    th_expect_error(t, c, gan_copy_rows(c, &x.r, 0, &other.r, 0, 1), GAN_ERR_ARG, "f32 rows into i32");
+    tp_free(t, &other);
+    tp_alloc(t, &other, GAN_F32, 2, 10, 8, 0, 0);
+    th_expect_error(t, c, gan_copy_rows(c, &x.r, 0, &other.r, 0, 1), GAN_ERR_SHAPE, "rows of 7 into rows of 8");
+    tp_free(t, &other);
+    free(h);
+    free(want);
+    tp_free(t, &x);
+}
+
+/* (x - mean) * invstd: the reference rounds the double result once, the
+ * device rounds the difference and the product: atol 1e-6 rtol 1e-6
+ * (|y| < 60 here, two float roundings are ~1e-7 relative). The reference
+ * is also checked against the host formula, in place and not. */
+void test_standardize(th *t)
+{
+    static const int shapes[][2] = {{1, 1}, {3, 7}, {33, 13}, {1, 33}, {5, 1000}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int inplace = 0; inplace < 2; inplace++) {
+            int N = shapes[s][0], C = shapes[s][1];
+            tpair x, mean, invstd, y;
+            tp_rand(t, &x, 2, N, C, 0, 0, -3, 3);
+            tp_rand(t, &mean, 1, C, 0, 0, 0, -1, 1);
+            tp_rand(t, &invstd, 1, C, 0, 0, 0, 0.1, 10);
+            tp_alloc(t, &y, GAN_F32, 2, N, C, 0, 0);
+            float *hx = th_read(t, t->ref, &x.r), *hm = th_read(t, t->ref, &mean.r),
+                  *hs = th_read(t, t->ref, &invstd.r), *want = malloc((size_t)N * C * sizeof *want);
+            for (size_t i = 0; i < (size_t)N * C; i++)
+                want[i] = (float)(((double)hx[i] - hm[i % (size_t)C]) * hs[i % (size_t)C]);
+            tpair *out = inplace ? &x : &y;
+            TH_OK(t, t->ref, gan_standardize(t->ref, &x.r, &mean.r, &invstd.r, &out->r));
+            if (t->dev) TH_OK(t, t->dev, gan_standardize(t->dev, &x.d, &mean.d, &invstd.d, &out->d));
+            char what[128];
+            snprintf(what, sizeof what, "standardize [%d,%d]%s (ref vs host)", N, C, inplace ? " in place" : "");
+            th_compare_host(t, what, out->r.data, want, (size_t)N * C, 0, 0);
+            snprintf(what, sizeof what, "standardize [%d,%d]%s", N, C, inplace ? " in place" : "");
+            th_compare(t, what, out, 1e-6, 1e-6);
+            free(hx);
+            free(hm);
+            free(hs);
+            free(want);
+            tp_free(t, &x);
+            tp_free(t, &mean);
+            tp_free(t, &invstd);
+            tp_free(t, &y);
+        }
+
+    gan_ctx *c = t->ref;
+    tpair x, v, w;
+    tp_alloc(t, &x, GAN_F32, 2, 4, 5, 0, 0);
+    tp_alloc(t, &v, GAN_F32, 1, 5, 0, 0, 0);
+    tp_alloc(t, &w, GAN_F32, 1, 4, 0, 0, 0);
+    th_expect_error(t, c, gan_standardize(c, &x.r, &w.r, &v.r, &x.r), GAN_ERR_SHAPE, "mean of 4 for 5 columns");
+    th_expect_error(t, c, gan_standardize(c, &x.r, &v.r, &w.r, &x.r), GAN_ERR_SHAPE, "invstd of 4 for 5 columns");
+    th_expect_error(t, c, gan_standardize(c, &x.r, &v.r, &v.r, &w.r), GAN_ERR_SHAPE, "y of another shape");
+    th_expect_error(t, c, gan_standardize(c, &v.r, &v.r, &v.r, &v.r), GAN_ERR_SHAPE, "1-D x");
+    tp_free(t, &x);
+    tp_free(t, &v);
+    tp_free(t, &w);
 }

@@ -2,12 +2,16 @@
  * checks) and, unless --ref, on an OpenCL device compared against the
  * reference. TAP output, one line per test.
  *
- *   test_ops [--ref] [--device SEL] [FILTER...]
+ *   test_ops [--ref] [--device SEL] [--seed N] [FILTER...]
  *
+ * Each test's inputs are seeded from its name (plus --seed, default 0), so
+ * adding a test or an op does not change any other test's inputs, and
+ * --seed runs the suite on other inputs.
  * FILTERs are substrings of test names. Without an OpenCL platform the
  * device run exits 77 (skip); with one it must pass. */
 #include "registry.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct test_entry {
@@ -36,6 +40,7 @@ int main(int argc, char **argv)
 {
     int ref_only = 0;
     const char *sel = NULL;
+    unsigned long long seed = 0;
     char *filters[64];
     int nf = 0;
     for (int i = 1; i < argc; i++) {
@@ -43,6 +48,8 @@ int main(int argc, char **argv)
             ref_only = 1;
         else if (!strcmp(argv[i], "--device") && i + 1 < argc)
             sel = argv[++i];
+        else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
+            seed = strtoull(argv[++i], NULL, 10);
         else if (nf < 64)
             filters[nf++] = argv[i];
     }
@@ -68,7 +75,9 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         if (!selected(tests[i].name, filters, nf)) continue;
         t.failures = 0;
-        th_seed(&t, 1234 + i);
+        uint64_t h = 1469598103934665603ull; /* FNV-1a of the name */
+        for (const char *p = tests[i].name; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+        th_seed(&t, h + seed);
         tests[i].fn(&t);
         n++;
         if (t.failures) failed++;

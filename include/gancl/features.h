@@ -76,6 +76,7 @@ typedef struct gan_features {
     gan_features_set train, test;
     gan_tensor order;        /* [train.n] I32: the epoch's order of the labeled rows */
     gan_tensor xb, yb;       /* a gathered minibatch [batch, F], [batch] */
+    gan_tensor rows;         /* [batch] I32: the minibatch's slice of order */
     gan_tensor loss, grad;   /* [1], [batch, 10] */
     float *h_img, *h_logits; /* host staging: a batch of images; logits of a minibatch */
     int32_t *h_order;

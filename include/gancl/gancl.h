@@ -189,6 +189,19 @@ typedef struct gan_rng {
  *                 no direction: its w and gradients are non-finite.
  * batch_mean_*    x[N,C] -> y[C], the mean over the batch; backward
  *                 dx[n,c] = dy[c] / N.
+ * Row ops: a row is everything after dim 0, moved as 32-bit words (F32 or
+ * I32, src and dst of one dtype and one row size). No backward: they move
+ * data that needs no gradient (stored features, labels, indices).
+ * gather_rows     src[M,...], idx I32 [>= n], dst[n,...]: dst row r = src
+ *                 row idx[r], r < n. idx[r] in 0..M-1 is the caller's
+ *                 contract: the reference fails with GAN_ERR_ARG naming the
+ *                 index; the device, which cannot look without a round trip,
+ *                 writes zeros for that row and never reads outside src.
+ * copy_rows       dst rows dst_row .. dst_row+n-1 = src rows src_row ..
+ *                 src_row+n-1 (the view at an offset that narrow is not);
+ *                 ranges within the tensors, not overlapping unless equal.
+ * standardize     x, y [N,C], mean, invstd [C]: y = (x - mean[c]) *
+ *                 invstd[c]; y may alias x.
  */
 #define GAN_OP_LIST(X)                                                                              \
     X(gemm, (gan_ctx * c, int ta, int tb, float alpha, const gan_tensor *A, const gan_tensor *B,    \
@@ -275,7 +288,15 @@ typedef struct gan_rng {
                             const gan_tensor *dw, gan_tensor *dv, gan_tensor *dg),                  \
       (c, v, g, dw, dv, dg))                                                                        \
     X(batch_mean_forward, (gan_ctx * c, const gan_tensor *x, gan_tensor *y), (c, x, y))              \
-    X(batch_mean_backward, (gan_ctx * c, const gan_tensor *dy, gan_tensor *dx), (c, dy, dx))
+    X(batch_mean_backward, (gan_ctx * c, const gan_tensor *dy, gan_tensor *dx), (c, dy, dx))       \
+    X(gather_rows, (gan_ctx * c, const gan_tensor *src, const gan_tensor *idx, gan_tensor *dst),    \
+      (c, src, idx, dst))                                                                           \
+    X(copy_rows, (gan_ctx * c, const gan_tensor *src, int src_row, gan_tensor *dst, int dst_row,    \
+                  int n),                                                                           \
+      (c, src, src_row, dst, dst_row, n))                                                           \
+    X(standardize, (gan_ctx * c, const gan_tensor *x, const gan_tensor *mean,                       \
+                    const gan_tensor *invstd, gan_tensor *y),                                       \
+      (c, x, mean, invstd, y))
 
 typedef enum gan_op {
 #define GAN_X_(name, params, args) GAN_OP_##name,

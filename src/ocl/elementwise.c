@@ -1,6 +1,6 @@
-/* Device element-wise ops: kernels from cl/elementwise.cl, fill and copy as
- * OpenCL buffer commands, axpy through CLBlast (the library already ships
- * a tuned one). */
+/* Device element-wise ops: kernels from cl/elementwise.cl, fill, copy and
+ * copy_rows as OpenCL buffer commands, axpy through CLBlast (the library
+ * already ships a tuned one). */
 #include "../internal.h"
 
 #include <clblast_c.h>
@@ -94,4 +94,38 @@ gan_status ocl_axpy(gan_ctx *c, float alpha, const gan_tensor *x, gan_tensor *y)
         return GAN_FAIL(c, GAN_ERR_CLBLAST, "CLBlastSaxpy: %s (%d) for n=%zu", clblast_status_name(s), (int)s,
                         x->numel);
     return GAN_OK;
+}
+
+static size_t row_words(const gan_tensor *t)
+{
+    size_t w = 1;
+    for (int d = 1; d < t->ndim; d++) w *= (size_t)t->dim[d];
+    return w;
+}
+
+gan_status ocl_gather_rows(gan_ctx *c, const gan_tensor *src, const gan_tensor *idx, gan_tensor *dst)
+{
+    size_t w = row_words(src), total = (size_t)dst->dim[0] * w;
+    if (total == 0) return GAN_OK;
+    return ocl_run(c, "ew_gather_rows", total, "TTTiil", src, idx, dst, src->dim[0], (int)w, (uint64_t)total);
+}
+
+/* A buffer command, like copy; ops.c let through only equal or disjoint
+ * ranges, and equal ones are a no-op OpenCL would reject as overlapping. */
+gan_status ocl_copy_rows(gan_ctx *c, const gan_tensor *src, int src_row, gan_tensor *dst, int dst_row, int n)
+{
+    gan_status st = GAN_OK;
+    size_t bytes = row_words(src) * 4;
+    if (n == 0 || bytes == 0 || (ocl_mem(src) == ocl_mem(dst) && src_row == dst_row)) return GAN_OK;
+    CL_CHECK(c, clEnqueueCopyBuffer, (c->ocl.queue, ocl_mem(src), ocl_mem(dst), (size_t)src_row * bytes,
+                                      (size_t)dst_row * bytes, (size_t)n * bytes, 0, NULL, NULL));
+cleanup:
+    return st;
+}
+
+gan_status ocl_standardize(gan_ctx *c, const gan_tensor *x, const gan_tensor *mean, const gan_tensor *invstd,
+                           gan_tensor *y)
+{
+    if (x->numel == 0) return GAN_OK;
+    return ocl_run(c, "ew_standardize", x->numel, "TTTTil", x, mean, invstd, y, x->dim[1], (uint64_t)x->numel);
 }

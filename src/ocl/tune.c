@@ -134,7 +134,7 @@ static int cand_fits(gan_ctx *c, const cand *cd)
         if (KWG % ((MDIMC * NDIMC) / MDIMA) || KWG % ((MDIMC * NDIMC) / NDIMB) || KWG % KWI) return 0;
         if (MDIMC * NDIMC > maxwg) return 0;
         size_t local = ((G(x, "SA") ? KWG * MWG : 0) + (G(x, "SB") ? KWG * NWG : 0)) * sizeof(float);
-        if (local > lmem) return 0;
+        if (lmem && local > lmem) return 0;
     }
     size_t WGD = G(d, "WGD"), MDIMCD = G(d, "MDIMCD"), NDIMCD = G(d, "NDIMCD"), MDIMAD = G(d, "MDIMAD"),
            NDIMBD = G(d, "NDIMBD"), KWID = G(d, "KWID"), VWMD = G(d, "VWMD"), VWND = G(d, "VWND");
@@ -142,7 +142,7 @@ static int cand_fits(gan_ctx *c, const cand *cd)
     if (WGD % (MDIMCD * VWMD) || WGD % (NDIMCD * VWND) || WGD % (MDIMAD * VWMD) || WGD % (NDIMBD * VWND)) return 0;
     if (WGD % ((MDIMCD * NDIMCD) / MDIMAD) || WGD % ((MDIMCD * NDIMCD) / NDIMBD) || WGD % KWID) return 0;
     if (MDIMCD * NDIMCD > maxwg) return 0;
-    if (2 * WGD * WGD * sizeof(float) > lmem) return 0;
+    if (lmem && 2 * WGD * WGD * sizeof(float) > lmem) return 0;
 #undef G
     return 1;
 }

@@ -1,5 +1,6 @@
 /* Reference element-wise ops: activations, dropout, Gaussian noise, 2x2 max
- * pooling, concatenation along dim 1, fill, copy and axpy. Transcendentals
+ * pooling, concatenation along dim 1, fill, copy, axpy, the row ops (gather,
+ * copy at an offset) and per-column standardisation. Transcendentals
  * are evaluated in double and rounded once, so the device is compared
  * against values within half an ulp of exact. Dropout and noise draw
  * element i of the Philox stream exactly as cl/philox.cl does. */
@@ -191,5 +192,48 @@ gan_status ref_axpy(gan_ctx *c, float alpha, const gan_tensor *x, gan_tensor *y)
 {
     (void)c;
     for (size_t i = 0; i < x->numel; i++) ref_f(y)[i] = (float)((double)ref_f(y)[i] + (double)alpha * ref_f(x)[i]);
+    return GAN_OK;
+}
+
+/* Rows of dims 1.. as 32-bit words, whatever the dtype. */
+static size_t row_words(const gan_tensor *t)
+{
+    size_t w = 1;
+    for (int d = 1; d < t->ndim; d++) w *= (size_t)t->dim[d];
+    return w;
+}
+
+/* Indices are checked here, not in ops.c: the reference holds them on the
+ * host, the device would need a round trip to read them. */
+gan_status ref_gather_rows(gan_ctx *c, const gan_tensor *src, const gan_tensor *idx, gan_tensor *dst)
+{
+    size_t n = (size_t)dst->dim[0], w = row_words(src);
+    const int32_t *ix = ref_i(idx);
+    for (size_t r = 0; r < n; r++)
+        if (ix[r] < 0 || ix[r] >= src->dim[0])
+            return GAN_FAIL(c, GAN_ERR_ARG, "idx[%zu] is %d: expected a row of src, 0..%d", r, (int)ix[r],
+                            src->dim[0] - 1);
+    for (size_t r = 0; r < n; r++)
+        memcpy((uint32_t *)dst->data + r * w, (const uint32_t *)src->data + (size_t)ix[r] * w, w * 4);
+    return GAN_OK;
+}
+
+gan_status ref_copy_rows(gan_ctx *c, const gan_tensor *src, int src_row, gan_tensor *dst, int dst_row, int n)
+{
+    (void)c;
+    size_t w = row_words(src);
+    memmove((uint32_t *)dst->data + (size_t)dst_row * w, (const uint32_t *)src->data + (size_t)src_row * w,
+            (size_t)n * w * 4);
+    return GAN_OK;
+}
+
+gan_status ref_standardize(gan_ctx *c, const gan_tensor *x, const gan_tensor *mean, const gan_tensor *invstd,
+                           gan_tensor *y)
+{
+    (void)c;
+    size_t C = (size_t)x->dim[1];
+    const float *mu = ref_f(mean), *is = ref_f(invstd);
+    for (size_t i = 0; i < x->numel; i++)
+        ref_f(y)[i] = (float)(((double)ref_f(x)[i] - mu[i % C]) * is[i % C]);
     return GAN_OK;
 }

@@ -3,11 +3,9 @@
  * features.
  *
  * Features of a whole set are computed once, batch by batch, and placed
- * into one [n, F] tensor; a training step then gathers its minibatch rows
- * from there by index on the device. The op table has no row copy at an
- * offset or by index, so the two copies (and the in-place standardisation)
- * are kernels of cl/features.cl with a plain-C twin here for the reference
- * backend (tests/test_features.c compares them). */
+ * into one [n, F] tensor (copy_rows); a training step then gathers its
+ * minibatch rows from there by index on the device (gather_rows), the
+ * indices being a slice of the epoch's order already there. */
 #include "gancl/features.h"
 #include "internal.h"
 
@@ -28,41 +26,6 @@ gan_features_config gan_features_default(void)
         .weight_decay = 0.f,
         .seed = 1,
     };
-}
-
-/* dst rows dst_off.. = src rows (idx ? idx[src_off + r] : src_off + r), rows
- * of F 32-bit words. */
-static gan_status copy_rows(gan_ctx *c, const gan_tensor *src, const gan_tensor *idx, size_t src_off,
-                            gan_tensor *dst, size_t dst_off, int F, size_t rows)
-{
-    size_t total = rows * (size_t)F, fs = (size_t)F;
-    if (!rows) return GAN_OK;
-    if ((dst_off + rows) * fs > dst->numel || (!idx && (src_off + rows) * fs > src->numel) ||
-        (idx && src_off + rows > idx->numel))
-        return GAN_FAIL(c, GAN_ERR_ARG, "row copy of %zu rows of %d outside the tensors", rows, F);
-    if (gan_ctx_backend(c) == GAN_BACKEND_REF) {
-        const uint32_t *s = src->data;
-        uint32_t *d = dst->data;
-        for (size_t r = 0; r < rows; r++) {
-            size_t from = idx ? (size_t)ref_i(idx)[src_off + r] : src_off + r;
-            memcpy(d + (dst_off + r) * fs, s + from * fs, fs * sizeof *s);
-        }
-        return GAN_OK;
-    }
-    return ocl_run(c, "features_copy_rows", total, "TTiiTiil", src, idx, idx != NULL, (int)src_off, dst,
-                   (int)dst_off, F, (uint64_t)total);
-}
-
-static gan_status standardize(gan_ctx *c, gan_tensor *x, const gan_tensor *mean, const gan_tensor *invstd, int F)
-{
-    if (!x->numel) return GAN_OK;
-    if (gan_ctx_backend(c) == GAN_BACKEND_REF) {
-        float *p = ref_f(x);
-        const float *mu = ref_f(mean), *is = ref_f(invstd);
-        for (size_t i = 0; i < x->numel; i++) p[i] = (p[i] - mu[i % (size_t)F]) * is[i % (size_t)F];
-        return GAN_OK;
-    }
-    return ocl_run(c, "features_standardize", x->numel, "TTTil", x, mean, invstd, F, (uint64_t)x->numel);
 }
 
 /* What a checkpoint is, for messages: "a gan checkpoint (...)". */
@@ -179,6 +142,7 @@ gan_status gan_features_init(gan_ctx *c, gan_features *m, const gan_features_con
     TRY(gan_params_add_buffer(c, &m->probe, "probe", "invstd", &m->invstd));
     TRY(gan_tensor_alloc4(c, &m->xb, GAN_F32, 2, B, m->F, 0, 0));
     TRY(gan_tensor_alloc4(c, &m->yb, GAN_I32, 1, B, 0, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->rows, GAN_I32, 1, B, 0, 0, 0));
     TRY(gan_tensor_alloc4(c, &m->loss, GAN_F32, 1, 1, 0, 0, 0));
     TRY(gan_tensor_alloc4(c, &m->grad, GAN_F32, 2, B, GAN_CNN_CLASSES, 0, 0));
     m->h_img = malloc((size_t)B * 784 * sizeof *m->h_img);
@@ -244,7 +208,7 @@ static gan_status extract(gan_ctx *c, gan_features *m, const gan_dataset *d, con
         TRY(gan_tensor_view(c, &m->pool2.y, 2, d2, &p2));
         TRY(gan_tensor_narrow(c, &m->cat_buf, (int)k, &cat));
         TRY(gan_concat_forward(c, &p1, &p2, &cat));
-        TRY(copy_rows(c, &cat, NULL, 0, &s->x, at, m->F, k));
+        TRY(gan_copy_rows(c, &cat, 0, &s->x, (int)at, (int)k));
     }
     TRY(gan_tensor_write(c, &s->y, s->h_y));
 cleanup:
@@ -253,7 +217,7 @@ cleanup:
 }
 
 /* Mean and 1/std of every feature over the training rows, on the host in
- * double, a minibatch of rows at a time (gathered into xb). */
+ * double, a minibatch of rows at a time (copied into xb). */
 static gan_status compute_stats(gan_ctx *c, gan_features *m)
 {
     gan_status st = GAN_OK;
@@ -268,7 +232,7 @@ static gan_status compute_stats(gan_ctx *c, gan_features *m)
         for (size_t at = 0; at < n; at += B) {
             size_t k = n - at < B ? n - at : B;
             gan_tensor v;
-            TRY(copy_rows(c, &m->train.x, NULL, at, &m->xb, 0, m->F, k));
+            TRY(gan_copy_rows(c, &m->train.x, (int)at, &m->xb, 0, (int)k));
             TRY(gan_tensor_narrow(c, &m->xb, (int)k, &v));
             TRY(gan_tensor_read(c, &v, h));
             for (size_t r = 0; r < k; r++)
@@ -321,7 +285,7 @@ gan_status gan_features_set_train(gan_ctx *c, gan_features *m, const gan_dataset
     TRY(gan_tensor_write(c, &m->order, m->h_order));
     if (m->cfg.standardize) {
         if (!m->have_stats) TRY(compute_stats(c, m));
-        TRY(standardize(c, &m->train.x, &m->mean, &m->invstd, m->F));
+        TRY(gan_standardize(c, &m->train.x, &m->mean, &m->invstd, &m->train.x));
     }
 cleanup:
     return st;
@@ -334,7 +298,7 @@ gan_status gan_features_set_test(gan_ctx *c, gan_features *m, const gan_dataset 
         return GAN_FAIL(c, GAN_ERR_ARG, "features: the evaluation set needs the standardisation statistics: set "
                                         "the training set first (or load a checkpoint)");
     TRY(extract(c, m, d, set, &m->test));
-    if (m->cfg.standardize) TRY(standardize(c, &m->test.x, &m->mean, &m->invstd, m->F));
+    if (m->cfg.standardize) TRY(gan_standardize(c, &m->test.x, &m->mean, &m->invstd, &m->test.x));
 cleanup:
     return st;
 }
@@ -366,10 +330,11 @@ gan_status gan_features_step(gan_ctx *c, gan_features *m, size_t at, int n, gan_
     if (n < 1 || n > m->cfg.batch || at + (size_t)n > m->train.n)
         return GAN_FAIL(c, GAN_ERR_ARG, "features step on rows %zu..%zu: expected 1..%d rows within 0..%zu", at,
                         at + (size_t)n, m->cfg.batch, m->train.n);
-    TRY(copy_rows(c, &m->train.x, &m->order, at, &m->xb, 0, m->F, (size_t)n));
-    TRY(copy_rows(c, &m->train.y, &m->order, at, &m->yb, 0, 1, (size_t)n));
     TRY(gan_tensor_narrow(c, &m->xb, n, &x));
     TRY(gan_tensor_narrow(c, &m->yb, n, &y));
+    TRY(gan_copy_rows(c, &m->order, (int)at, &m->rows, 0, n));
+    TRY(gan_gather_rows(c, &m->train.x, &m->rows, &x));
+    TRY(gan_gather_rows(c, &m->train.y, &m->rows, &y));
     TRY(gan_tensor_narrow(c, &m->grad, n, &g));
     TRY(gan_nn_dense_forward(c, &m->fc, &x));
     TRY(gan_softmax_xent(c, &m->fc.y, &y, &m->loss, &g));
@@ -442,7 +407,7 @@ void gan_features_free(gan_ctx *c, gan_features *m)
     gan_nn_dense_free(c, &m->fc);
     set_free(c, &m->train);
     set_free(c, &m->test);
-    gan_tensor *all[] = {&m->cat_buf, &m->img, &m->mean, &m->invstd, &m->order, &m->xb, &m->yb, &m->loss, &m->grad};
+    gan_tensor *all[] = {&m->cat_buf, &m->img, &m->mean, &m->invstd, &m->order, &m->rows, &m->xb, &m->yb, &m->loss, &m->grad};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) gan_tensor_free(c, all[i]);
     free(m->h_img);
     free(m->h_logits);
