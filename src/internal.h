@@ -203,4 +203,14 @@ gan_status ocl_bias_grad(gan_ctx *c, cl_mem dy, gan_tensor *db, size_t N, size_t
 /* Shape helpers for argument checks (src/ops.c). */
 int gan_same_shape(const gan_tensor *a, const gan_tensor *b);
 
+/* Shared by the gan and cgan trainers (src/train/gan.c). */
+/* BCE/LSGAN targets: 1 in the first `ones` entries of t, 0 after them. */
+gan_status gan_train_targets(gan_ctx *c, gan_tensor *t, int ones);
+/* The real batch must be [N, 1, 28, 28]. */
+gan_status gan_train_check_real(gan_ctx *c, const gan_tensor *real, int N);
+/* x2 = [real; fake], D's input of 2N images, on the device. */
+gan_status gan_train_join(gan_ctx *c, const gan_tensor *real, const gan_tensor *fake, gan_tensor *x2, int N);
+/* Mean of the sigmoid of `rows` logits spaced `stride` floats apart. */
+double gan_train_mean_sigmoid(const float *x, int rows, int stride);
+
 #endif

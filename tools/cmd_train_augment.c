@@ -26,7 +26,6 @@
  * --outdir's baseline/checkpoint.safetensors, then the augmented run. */
 #include "gancl/classifier.h"
 #include "gancl/train.h"
-#include "report.h"
 #include "train_common.h"
 
 #include <math.h>
@@ -104,12 +103,13 @@ static int run_phase(gan_ctx *c, const aug_setup *s, int phase, const char *resu
     gan_jsonl *log = NULL;
     size_t *order = NULL;
     float *gen_img = NULL;
-    char dir[1100], path[1200], ckpt[1200];
+    char dir[1100], ckpt[1200], who[32];
     int epoch0 = 0, have_eval = 0;
     size_t pos0 = 0;
     gan_rng gen_rng = {.seed = o->seed ^ 0x6175676d656e74ull, .counter = 0}; /* "augment" */
 
     snprintf(dir, sizeof dir, "%s/%s", o->outdir, phase_name(phase));
+    snprintf(who, sizeof who, "%s run", phase_name(phase));
     snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", dir);
     if (train_outdir(dir)) return 1;
     gan_cls_config cfg = gan_cls_default();
@@ -123,28 +123,19 @@ static int run_phase(gan_ctx *c, const aug_setup *s, int phase, const char *resu
     }
     if (resume) {
         gan_ckpt *k = NULL;
-        if (gan_cls_load(c, &m, resume, &k)) {
-            rc = train_fail(c, "--resume");
-            goto out;
-        }
-        char b[32];
-        snprintf(b, sizeof b, "%d", cfg.batch);
-        gan_ckpt_kv run[4] = {{"batch", b}, {"labels_per_class", s->lpc}, {"imbalance", s->imb}, {"ratio", s->ratio_s}};
-        const char *e = gan_ckpt_meta(k, "epoch"), *p = gan_ckpt_meta(k, "data_pos"),
-                   *g = gan_ckpt_meta(k, "gen_rng_counter");
-        if (gan_ckpt_compare_config(c, k, run, 4)) {
+        gan_ckpt_kv run[3] = {{"labels_per_class", s->lpc}, {"imbalance", s->imb}, {"ratio", s->ratio_s}};
+        if (gan_cls_load(c, &m, resume, &k) || train_resume_check(c, k, cfg.batch, run, 3)) {
             gan_ckpt_free(k);
             rc = train_fail(c, "--resume");
             goto out;
         }
-        epoch0 = e ? atoi(e) : 0;
-        pos0 = p ? (size_t)strtoull(p, NULL, 10) : 0;
+        const char *g = gan_ckpt_meta(k, "gen_rng_counter");
+        train_resume_meta(k, &epoch0, &pos0);
         gen_rng.counter = g ? strtoull(g, NULL, 10) : 0;
         gan_ckpt_free(k);
         printf("resumed the %s run from %s at epoch %d, step %d\n", phase_name(phase), resume, epoch0, m.step);
     }
-    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
-    if (gan_jsonl_open(c, path, resume != NULL, &log)) {
+    if (train_open_log(c, dir, resume != NULL, &log)) {
         rc = train_fail(c, "metrics log");
         goto out;
     }
@@ -152,17 +143,16 @@ static int run_phase(gan_ctx *c, const aug_setup *s, int phase, const char *resu
     gen_img = malloc(((size_t)G + 1) * 784 * sizeof *gen_img);
     if (!order || !gen_img) goto out;
 
-    size_t per_epoch = (s->set->n + (size_t)B - 1) / (size_t)B;
+    size_t per_epoch = train_cap_steps((s->set->n + (size_t)B - 1) / (size_t)B, o->steps_per_epoch);
     int eval_every = o->epochs / 10 > 1 ? o->epochs / 10 : 1;
-    if (o->steps_per_epoch && (size_t)o->steps_per_epoch < per_epoch) per_epoch = (size_t)o->steps_per_epoch;
     if (phase)
         printf("augmented: each step %d real + %d generated images (ratio %g), %d epochs of %zu steps\n", B, G,
                s->ratio, o->epochs, per_epoch);
     else
         printf("baseline: each step %d real images, %d epochs of %zu steps\n", B, o->epochs, per_epoch);
     if (eval_every > 1) printf("test accuracy every %d epochs and after the last\n", eval_every);
-    double t_start = train_now(), t_mark = t_start;
-    size_t imgs_mark = 0, steps_mark = 0;
+    train_clock clk;
+    train_clock_start(&clk);
     for (int epoch = epoch0; epoch < o->epochs; epoch++) {
         if (gan_epoch_order(c, s->set, o->seed, (uint64_t)epoch, order)) {
             rc = train_fail(c, "shuffle");
@@ -195,42 +185,24 @@ static int run_phase(gan_ctx *c, const aug_setup *s, int phase, const char *resu
                 rc = train_fail(c, "training step");
                 goto out;
             }
-            imgs_mark += (size_t)rows;
-            steps_mark++;
+            train_clock_count(&clk, (size_t)rows);
             if (logit) {
-                if (!isfinite(st.loss)) {
-                    train_progress_end();
-                    fprintf(stderr,
-                            "gancl train: %s run: non-finite loss at step %d (%g); stopped, the last good "
-                            "checkpoint is %s\n",
-                            phase_name(phase), m.step, st.loss, ckpt);
-                    rc = 1;
-                    goto out;
-                }
-                double t = train_now(), ips = (double)imgs_mark / (t - t_mark), sps = (double)steps_mark / (t - t_mark);
-                t_mark = t;
-                imgs_mark = steps_mark = 0;
-                double left = ((double)(o->epochs - epoch) * (double)per_epoch - (double)(b + 1)) / sps;
-                gan_metric f[] = {{"loss", st.loss}, {"accuracy", st.accuracy}, {"images_per_s", ips},
-                                  {"wall_s", t - t_start}};
+                if (train_stop_nonfinite(who, m.step, ckpt, 1, "%g", st.loss)) goto out;
+                double wall = train_clock_mark(&clk);
+                gan_metric f[] = {{"loss", st.loss}, {"accuracy", st.accuracy}, {"images_per_s", clk.ips},
+                                  {"wall_s", wall}};
                 if (gan_jsonl_write(c, log, m.step, epoch, f, sizeof f / sizeof f[0])) {
                     rc = train_fail(c, "metrics log");
                     goto out;
                 }
                 train_progress("%s epoch %d/%d step %zu/%zu  loss %.4f  acc %.3f  %.1f img/s  ETA %.0f s",
-                               phase_name(phase), epoch + 1, o->epochs, b + 1, per_epoch, st.loss, st.accuracy, ips,
-                               left);
+                               phase_name(phase), epoch + 1, o->epochs, b + 1, per_epoch, st.loss, st.accuracy,
+                               clk.ips, train_clock_eta(&clk, o->epochs, epoch, per_epoch, b));
             }
             if (train_interrupted()) {
-                size_t next = b + 1 < per_epoch ? b + 1 : per_epoch;
-                if (save(c, s, &m, phase, ckpt, next < per_epoch ? epoch : epoch + 1, next < per_epoch ? next : 0,
-                         gen_rng)) {
-                    rc = train_fail(c, "checkpoint");
-                    goto out;
-                }
-                train_progress_end();
-                printf("interrupted: checkpoint %s (resume with --resume %s)\n", ckpt, ckpt);
-                rc = 130;
+                int last = b + 1 == per_epoch;
+                rc = train_interrupt_exit(
+                    c, save(c, s, &m, phase, ckpt, last ? epoch + 1 : epoch, last ? 0 : b + 1, gen_rng), ckpt);
                 goto out;
             }
         }
@@ -265,9 +237,8 @@ static int run_phase(gan_ctx *c, const aug_setup *s, int phase, const char *resu
         goto out;
     }
     const char *curve_names[] = {"loss", "accuracy", "test_accuracy"};
-    train_finish_curves(c, &log, dir, phase ? "classifier with cgan samples" : "classifier on real images only",
-                        curve_names, 3);
-    report_write(c, o, dir);
+    train_finish(c, &log, o, dir, phase ? "classifier with cgan samples" : "classifier on real images only",
+                 curve_names, 3);
     rc = 0;
 out:
     if (log) gan_jsonl_close(c, log);
@@ -389,11 +360,7 @@ int cmd_train_augment(const tool_opts *o)
         resume_phase = !strcmp(ph, "augmented");
         gan_ckpt_free(k);
     }
-    if (train_outdir(o->outdir)) goto out;
-    if (gan_mnist_load(c, o->data, GAN_MNIST_TRAIN, &ds) || gan_mnist_load(c, o->data, GAN_MNIST_TEST, &ts)) {
-        rc = train_fail(c, "data");
-        goto out;
-    }
+    if (train_open_data(c, o, &ds, &ts)) goto out;
 
     /* the generator */
     gan_gen_info info;

@@ -6,10 +6,8 @@
  * checkpoint and the loss curves. Ctrl-C finishes the step, saves and exits
  * 130; a non-finite loss stops the run and keeps the last good checkpoint. */
 #include "gancl/train.h"
-#include "report.h"
 #include "train_common.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,11 +64,7 @@ int cmd_train_cgan(const tool_opts *o)
     int epoch0 = 0;
     size_t pos0 = 0;
 
-    if (train_outdir(o->outdir)) goto out;
-    if (gan_mnist_load(c, o->data, GAN_MNIST_TRAIN, &ds)) {
-        rc = train_fail(c, "training data");
-        goto out;
-    }
+    if (train_open_data(c, o, &ds, NULL)) goto out;
     gan_cgan_config cfg = gan_cgan_default();
     cfg.batch = o->batch;
     cfg.seed = o->seed;
@@ -79,10 +73,7 @@ int cmd_train_cgan(const tool_opts *o)
     if (o->ngf) cfg.model.ngf = o->ngf;
     if (o->ndf) cfg.model.ndf = o->ndf;
     if (o->arch) gan_arch_parse(o->arch, &cfg.model.arch); /* checked by the option parser */
-    if ((size_t)cfg.batch > ds.n) {
-        fprintf(stderr, "gancl train: --batch-size %d is larger than the %zu training images\n", cfg.batch, ds.n);
-        goto out;
-    }
+    if (train_batch_too_big(cfg.batch, ds.n)) goto out;
     if (gan_cgan_init(c, &m, &cfg) || gan_tensor_alloc4(c, &real, GAN_F32, 4, cfg.batch, 1, 28, 28)) {
         rc = train_fail(c, "model");
         goto out;
@@ -90,27 +81,14 @@ int cmd_train_cgan(const tool_opts *o)
     snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", o->outdir);
     if (o->resume) {
         gan_ckpt *k = NULL;
-        if (gan_cgan_load(c, &m, o->resume, &k)) {
-            rc = train_fail(c, "--resume");
-            goto out;
-        }
-        /* the data order depends on the batch size too */
-        char b[32];
-        snprintf(b, sizeof b, "%d", cfg.batch);
-        gan_ckpt_kv run[1] = {{"batch", b}};
-        if (gan_ckpt_compare_config(c, k, run, 1)) {
+        if (gan_cgan_load(c, &m, o->resume, &k) || train_resume_check(c, k, cfg.batch, NULL, 0)) {
             gan_ckpt_free(k);
             rc = train_fail(c, "--resume");
             goto out;
         }
-        const char *e = gan_ckpt_meta(k, "epoch"), *p = gan_ckpt_meta(k, "data_pos");
-        epoch0 = e ? atoi(e) : 0;
-        pos0 = p ? (size_t)strtoull(p, NULL, 10) : 0;
-        gan_ckpt_free(k);
-        printf("resumed from %s at epoch %d, step %d\n", o->resume, epoch0, m.step);
+        train_resumed(k, o->resume, m.step, &epoch0, &pos0);
     }
-    snprintf(path, sizeof path, "%s/metrics.jsonl", o->outdir);
-    if (gan_jsonl_open(c, path, o->resume != NULL, &log) || gan_indices_all(c, &ds, &all)) {
+    if (train_open_log(c, o->outdir, o->resume != NULL, &log) || gan_indices_all(c, &ds, &all)) {
         rc = train_fail(c, "metrics log");
         goto out;
     }
@@ -124,10 +102,9 @@ int cmd_train_cgan(const tool_opts *o)
            gan_arch_name(cfg.model.arch), gan_ctx_device_name(c), ds.n, cfg.nclass, cfg.batch, o->epochs,
            gan_params_count(gan_gen_params(&m.gen)) + gan_params_count(&m.d.params), o->outdir);
     train_catch_sigint();
-    size_t per_epoch = ds.n / (size_t)cfg.batch;
-    if (o->steps_per_epoch && (size_t)o->steps_per_epoch < per_epoch) per_epoch = (size_t)o->steps_per_epoch;
-    double t_start = train_now(), t_mark = t_start;
-    int steps_done = 0, mark_step = m.step;
+    size_t per_epoch = train_cap_steps(ds.n / (size_t)cfg.batch, o->steps_per_epoch);
+    train_clock clk;
+    train_clock_start(&clk);
     for (int epoch = epoch0; epoch < o->epochs; epoch++) {
         double t_epoch = train_now();
         if (gan_epoch_order(c, &all, cfg.seed, (uint64_t)epoch, order)) {
@@ -143,24 +120,14 @@ int cmd_train_cgan(const tool_opts *o)
                 rc = train_fail(c, "training step");
                 goto out;
             }
-            steps_done++;
+            train_clock_count(&clk, (size_t)cfg.batch);
             if (logit) {
-                if (!isfinite(s.loss_d) || !isfinite(s.loss_g)) {
-                    train_progress_end();
-                    fprintf(stderr,
-                            "gancl train: non-finite loss at step %d (loss_d %g, loss_g %g); stopped, the last "
-                            "good checkpoint is %s\n",
-                            m.step, s.loss_d, s.loss_g, ckpt);
-                    rc = 1;
+                if (train_stop_nonfinite(NULL, m.step, ckpt, 2, "loss_d %g, loss_g %g", s.loss_d, s.loss_g))
                     goto out;
-                }
-                double t = train_now(), ips = (m.step - mark_step) * (double)cfg.batch / (t - t_mark);
-                t_mark = t;
-                mark_step = m.step;
-                double left = ((double)(o->epochs - epoch) * per_epoch - (double)(b + 1)) * cfg.batch / ips;
-                gan_metric f[] = {{"loss_d", s.loss_d},     {"loss_g", s.loss_g},     {"loss_cls", s.loss_cls},
-                                  {"d_real", s.d_real},     {"d_fake", s.d_fake},     {"acc_real", s.acc_real},
-                                  {"acc_fake", s.acc_fake}, {"images_per_s", ips},    {"wall_s", t - t_start}};
+                double wall = train_clock_mark(&clk);
+                gan_metric f[] = {{"loss_d", s.loss_d},     {"loss_g", s.loss_g},      {"loss_cls", s.loss_cls},
+                                  {"d_real", s.d_real},     {"d_fake", s.d_fake},      {"acc_real", s.acc_real},
+                                  {"acc_fake", s.acc_fake}, {"images_per_s", clk.ips}, {"wall_s", wall}};
                 if (gan_jsonl_write(c, log, m.step, epoch, f, sizeof f / sizeof f[0])) {
                     rc = train_fail(c, "metrics log");
                     goto out;
@@ -168,17 +135,11 @@ int cmd_train_cgan(const tool_opts *o)
                 train_progress("epoch %d/%d step %zu/%zu  loss_d %.4f  loss_g %.4f  D(x) %.3f  D(G(z)) %.3f  "
                                "acc real %.2f fake %.2f  %.1f img/s  ETA %.0f s",
                                epoch + 1, o->epochs, b + 1, per_epoch, s.loss_d, s.loss_g, s.d_real, s.d_fake,
-                               s.acc_real, s.acc_fake, ips, left);
+                               s.acc_real, s.acc_fake, clk.ips, train_clock_eta(&clk, o->epochs, epoch, per_epoch, b));
             }
             if (train_interrupted()) {
-                size_t next = b + 1 < per_epoch ? b + 1 : per_epoch;
-                if (save(c, &m, ckpt, next < per_epoch ? epoch : epoch + 1, next < per_epoch ? next : 0)) {
-                    rc = train_fail(c, "checkpoint");
-                    goto out;
-                }
-                train_progress_end();
-                printf("interrupted: checkpoint %s (resume with --resume %s)\n", ckpt, ckpt);
-                rc = 130;
+                int last = b + 1 == per_epoch;
+                rc = train_interrupt_exit(c, save(c, &m, ckpt, last ? epoch + 1 : epoch, last ? 0 : b + 1), ckpt);
                 goto out;
             }
         }
@@ -192,9 +153,8 @@ int cmd_train_cgan(const tool_opts *o)
                ckpt);
     }
     const char *curve_names[] = {"loss_d", "loss_g", "loss_cls"};
-    train_finish_curves(c, &log, o->outdir, "AC-GAN losses", curve_names, 3);
-    report_write(c, o, o->outdir);
-    printf("done: %d steps in %.1f s\n", steps_done, train_now() - t_start);
+    train_finish(c, &log, o, o->outdir, "AC-GAN losses", curve_names, 3);
+    printf("done: %d steps in %.1f s\n", clk.total, train_now() - clk.start);
     rc = 0;
 out:
     if (log) gan_jsonl_close(c, log);

@@ -8,10 +8,8 @@
  * good checkpoint. */
 #include "cls_report.h"
 #include "gancl/classifier.h"
-#include "report.h"
 #include "train_common.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,16 +37,12 @@ int cmd_train_classifier(const tool_opts *o)
     gan_jsonl *log = NULL;
     gan_cls_eval ev;
     int have_eval = 0;
-    char path[1200], ckpt[1200], lpc[32];
+    char ckpt[1200], lpc[32];
     int epoch0 = 0;
     size_t pos0 = 0;
     snprintf(lpc, sizeof lpc, "%d", o->labels_per_class);
 
-    if (train_outdir(o->outdir)) goto out;
-    if (gan_mnist_load(c, o->data, GAN_MNIST_TRAIN, &ds) || gan_mnist_load(c, o->data, GAN_MNIST_TEST, &ts)) {
-        rc = train_fail(c, "data");
-        goto out;
-    }
+    if (train_open_data(c, o, &ds, &ts)) goto out;
     gan_cls_config cfg = gan_cls_default();
     cfg.batch = o->batch;
     cfg.seed = o->seed;
@@ -61,25 +55,13 @@ int cmd_train_classifier(const tool_opts *o)
     snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", o->outdir);
     if (o->resume) {
         gan_ckpt *k = NULL;
-        if (gan_cls_load(c, &m, o->resume, &k)) {
-            rc = train_fail(c, "--resume");
-            goto out;
-        }
-        /* the data order depends on these too: a resume under others would
-         * not continue the same run */
-        char b[32];
-        snprintf(b, sizeof b, "%d", cfg.batch);
-        gan_ckpt_kv run[2] = {{"batch", b}, {"labels_per_class", lpc}};
-        if (gan_ckpt_compare_config(c, k, run, 2)) {
+        gan_ckpt_kv run[1] = {{"labels_per_class", lpc}};
+        if (gan_cls_load(c, &m, o->resume, &k) || train_resume_check(c, k, cfg.batch, run, 1)) {
             gan_ckpt_free(k);
             rc = train_fail(c, "--resume");
             goto out;
         }
-        const char *e = gan_ckpt_meta(k, "epoch"), *p = gan_ckpt_meta(k, "data_pos");
-        epoch0 = e ? atoi(e) : 0;
-        pos0 = p ? (size_t)strtoull(p, NULL, 10) : 0;
-        gan_ckpt_free(k);
-        printf("resumed from %s at epoch %d, step %d\n", o->resume, epoch0, m.step);
+        train_resumed(k, o->resume, m.step, &epoch0, &pos0);
     }
     /* m.cfg.seed is the checkpoint's after a resume, so the split and the
      * shuffles are the original run's */
@@ -94,24 +76,21 @@ int cmd_train_classifier(const tool_opts *o)
         }
         set = &labeled;
     }
-    snprintf(path, sizeof path, "%s/metrics.jsonl", o->outdir);
-    if (gan_jsonl_open(c, path, o->resume != NULL, &log)) {
+    if (train_open_log(c, o->outdir, o->resume != NULL, &log)) {
         rc = train_fail(c, "metrics log");
         goto out;
     }
     order = malloc(set->n * sizeof *order);
     if (!order) goto out;
 
-    size_t B = (size_t)cfg.batch, per_epoch = (set->n + B - 1) / B;
-    if (o->steps_per_epoch && (size_t)o->steps_per_epoch < per_epoch) per_epoch = (size_t)o->steps_per_epoch;
+    size_t B = (size_t)cfg.batch, per_epoch = train_cap_steps((set->n + B - 1) / B, o->steps_per_epoch);
     printf("classifier (cnn) on %s: %zu training images%s, %zu test images, batch %d, %d epochs of %zu steps, "
            "lr %g, beta1 %g, %zu parameters; output in %s\n",
            gan_ctx_device_name(c), set->n, o->labels_per_class ? " (labeled subset)" : "", ts.n, cfg.batch,
            o->epochs, per_epoch, cfg.adam.lr, cfg.adam.beta1, gan_params_count(&m.net.params), o->outdir);
     train_catch_sigint();
-    double t_start = train_now(), t_mark = t_start;
-    int steps_done = 0;
-    size_t imgs_mark = 0, steps_mark = 0;
+    train_clock clk;
+    train_clock_start(&clk);
     for (int epoch = epoch0; epoch < o->epochs; epoch++) {
         double t_epoch = train_now();
         if (gan_epoch_order(c, set, m.cfg.seed, (uint64_t)epoch, order)) {
@@ -130,41 +109,23 @@ int cmd_train_classifier(const tool_opts *o)
                 rc = train_fail(c, "training step");
                 goto out;
             }
-            steps_done++;
-            imgs_mark += n;
-            steps_mark++;
+            train_clock_count(&clk, n);
             if (logit) {
-                if (!isfinite(s.loss)) {
-                    train_progress_end();
-                    fprintf(stderr,
-                            "gancl train: non-finite loss at step %d (%g); stopped, the last good checkpoint is %s\n",
-                            m.step, s.loss, ckpt);
-                    rc = 1;
-                    goto out;
-                }
-                double t = train_now(), ips = (double)imgs_mark / (t - t_mark),
-                       sps = (double)steps_mark / (t - t_mark);
-                t_mark = t;
-                imgs_mark = steps_mark = 0;
-                double left = ((double)(o->epochs - epoch) * (double)per_epoch - (double)(b + 1)) / sps;
-                gan_metric f[] = {{"loss", s.loss}, {"accuracy", s.accuracy}, {"images_per_s", ips},
-                                  {"wall_s", t - t_start}};
+                if (train_stop_nonfinite(NULL, m.step, ckpt, 1, "%g", s.loss)) goto out;
+                double wall = train_clock_mark(&clk);
+                gan_metric f[] = {{"loss", s.loss}, {"accuracy", s.accuracy}, {"images_per_s", clk.ips},
+                                  {"wall_s", wall}};
                 if (gan_jsonl_write(c, log, m.step, epoch, f, sizeof f / sizeof f[0])) {
                     rc = train_fail(c, "metrics log");
                     goto out;
                 }
                 train_progress("epoch %d/%d step %zu/%zu  loss %.4f  acc %.3f  %.1f img/s  ETA %.0f s", epoch + 1,
-                               o->epochs, b + 1, per_epoch, s.loss, s.accuracy, ips, left);
+                               o->epochs, b + 1, per_epoch, s.loss, s.accuracy, clk.ips,
+                               train_clock_eta(&clk, o->epochs, epoch, per_epoch, b));
             }
             if (train_interrupted()) {
-                size_t next = b + 1 < per_epoch ? b + 1 : per_epoch;
-                if (save(c, &m, ckpt, next < per_epoch ? epoch : epoch + 1, next < per_epoch ? next : 0, lpc)) {
-                    rc = train_fail(c, "checkpoint");
-                    goto out;
-                }
-                train_progress_end();
-                printf("interrupted: checkpoint %s (resume with --resume %s)\n", ckpt, ckpt);
-                rc = 130;
+                int last = b + 1 == per_epoch;
+                rc = train_interrupt_exit(c, save(c, &m, ckpt, last ? epoch + 1 : epoch, last ? 0 : b + 1, lpc), ckpt);
                 goto out;
             }
         }
@@ -191,10 +152,9 @@ int cmd_train_classifier(const tool_opts *o)
         goto out;
     }
     const char *curve_names[] = {"loss", "accuracy", "test_accuracy"};
-    train_finish_curves(c, &log, o->outdir, "classifier: loss and accuracy", curve_names, 3);
-    report_write(c, o, o->outdir);
+    train_finish(c, &log, o, o->outdir, "classifier: loss and accuracy", curve_names, 3);
     print_report(&ev);
-    printf("done: %d steps in %.1f s\n", steps_done, train_now() - t_start);
+    printf("done: %d steps in %.1f s\n", clk.total, train_now() - clk.start);
     printf("test accuracy: %.2f%%\n", 100.0 * ev.accuracy);
     rc = 0;
 out:

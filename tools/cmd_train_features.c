@@ -18,7 +18,6 @@
 #include "gancl/features.h"
 #include "train_common.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,16 +61,15 @@ static int run_probe(gan_ctx *c, gan_features *m, const gan_features_config *cfg
     printf("%s: features of %zu labeled and %zu test images (F = %d) in %.1f s\n", r->tag, m->train.n, m->test.n,
            m->F, r->t_features);
     fflush(stdout);
-    size_t L = m->train.n, B = (size_t)m->cfg.batch, per_epoch = (L + B - 1) / B;
-    if (o->steps_per_epoch && (size_t)o->steps_per_epoch < per_epoch) per_epoch = (size_t)o->steps_per_epoch;
+    size_t L = m->train.n, B = (size_t)m->cfg.batch, per_epoch = train_cap_steps((L + B - 1) / B, o->steps_per_epoch);
     int eval_every = epochs / 10 > 1 ? epochs / 10 : 1;
     order = malloc(L * sizeof *order);
     rows.n = L;
     rows.idx = malloc(L * sizeof *rows.idx);
     if (!order || !rows.idx) goto out;
     for (size_t i = 0; i < L; i++) rows.idx[i] = i;
-    double t1 = train_now(), t_mark = t1;
-    int mark_step = 0;
+    train_clock clk;
+    train_clock_start(&clk);
     for (int epoch = 0; epoch < epochs && !r->interrupted; epoch++) {
         if (gan_epoch_order(c, &rows, m->cfg.seed, (uint64_t)epoch, order) || gan_features_set_order(c, m, order)) {
             rc = train_fail(c, "shuffle");
@@ -86,24 +84,18 @@ static int run_probe(gan_ctx *c, gan_features *m, const gan_features_config *cfg
                 goto out;
             }
             r->steps++;
+            train_clock_count(&clk, n);
             if (logit) {
-                if (!isfinite(s.loss)) {
-                    train_progress_end();
-                    fprintf(stderr, "gancl train: %s: non-finite loss at step %d (%g); stopped\n", r->tag, m->step,
-                            s.loss);
-                    goto out;
-                }
-                double t = train_now(), sps = (m->step - mark_step) / (t - t_mark);
-                t_mark = t;
-                mark_step = m->step;
-                double left = ((double)(epochs - epoch) * (double)per_epoch - (double)(b + 1)) / sps;
-                gan_metric f[] = {{"loss", s.loss}, {"accuracy", s.accuracy}, {"steps_per_s", sps}};
+                if (train_stop_nonfinite(r->tag, m->step, NULL, 1, "%g", s.loss)) goto out;
+                train_clock_mark(&clk);
+                gan_metric f[] = {{"loss", s.loss}, {"accuracy", s.accuracy}, {"steps_per_s", clk.sps}};
                 if (log_metrics(c, log, r->prefix, m->step, epoch, f, 3)) {
                     rc = train_fail(c, "metrics log");
                     goto out;
                 }
                 train_progress("%s: epoch %d/%d step %zu/%zu  loss %.4f  acc %.3f  %.0f steps/s  ETA %.0f s", r->tag,
-                               epoch + 1, epochs, b + 1, per_epoch, s.loss, s.accuracy, sps, left);
+                               epoch + 1, epochs, b + 1, per_epoch, s.loss, s.accuracy, clk.sps,
+                               train_clock_eta(&clk, epochs, epoch, per_epoch, b));
             }
             if (train_interrupted()) {
                 r->interrupted = 1;
@@ -127,7 +119,7 @@ static int run_probe(gan_ctx *c, gan_features *m, const gan_features_config *cfg
             fflush(stdout);
         }
     }
-    r->t_train = train_now() - t1;
+    r->t_train = train_now() - clk.start;
     if (ckpt) {
         char lp[32], acc[32];
         snprintf(lp, sizeof lp, "%d", lpc);
@@ -172,11 +164,7 @@ int cmd_train_features(const tool_opts *o)
     int lpc = o->labels_per_class ? o->labels_per_class : 100, epochs = o->epochs_set ? o->epochs : 100;
     probe_run trained = {.tag = "trained D", .prefix = ""}, random = {.tag = "random D", .prefix = "baseline_"};
 
-    if (train_outdir(o->outdir)) goto out;
-    if (gan_mnist_load(c, o->data, GAN_MNIST_TRAIN, &ds) || gan_mnist_load(c, o->data, GAN_MNIST_TEST, &ts)) {
-        rc = train_fail(c, "data");
-        goto out;
-    }
+    if (train_open_data(c, o, &ds, &ts)) goto out;
     gan_features_config cfg = gan_features_default();
     cfg.discriminator = o->discriminator;
     cfg.standardize = o->standardize;
@@ -189,9 +177,8 @@ int cmd_train_features(const tool_opts *o)
         rc = train_fail(c, "--labels-per-class");
         goto out;
     }
-    snprintf(path, sizeof path, "%s/metrics.jsonl", o->outdir);
     snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", o->outdir);
-    if (gan_jsonl_open(c, path, 0, &log)) {
+    if (train_open_log(c, o->outdir, 0, &log)) {
         rc = train_fail(c, "metrics log");
         goto out;
     }

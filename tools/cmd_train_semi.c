@@ -12,10 +12,8 @@
  * code) and with its current parameters, a sample grid, and a checkpoint. Ctrl-C finishes the step, saves
  * and exits 130; a non-finite loss stops the run at that step. */
 #include "gancl/semi.h"
-#include "report.h"
 #include "train_common.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,21 +114,14 @@ int cmd_train_semi(const tool_opts *o)
         gan_ctx_free(c);
         return 2;
     }
-    if (train_outdir(o->outdir)) goto out;
-    if (gan_mnist_load(c, o->data, GAN_MNIST_TRAIN, &ds) || gan_mnist_load(c, o->data, GAN_MNIST_TEST, &test)) {
-        rc = train_fail(c, "data");
-        goto out;
-    }
+    if (train_open_data(c, o, &ds, &test)) goto out;
     gan_semi_config cfg = gan_semi_default();
     cfg.batch = o->batch;
     cfg.seed = o->seed;
     if (o->lr_set) cfg.adam.lr = o->lr;
     if (o->beta1_set) cfg.adam.beta1 = o->beta1;
     size_t N = (size_t)cfg.batch;
-    if (N > ds.n) {
-        fprintf(stderr, "gancl train: --batch-size %zu is larger than the %zu training images\n", N, ds.n);
-        goto out;
-    }
+    if (train_batch_too_big(cfg.batch, ds.n)) goto out;
     if (gan_indices_all(c, &ds, &all) ||
         gan_split_labeled(c, &ds, &all, (size_t)labels / GAN_MNIST_CLASSES, cfg.seed, &lab, &rest)) {
         rc = train_fail(c, "--labels");
@@ -151,17 +142,14 @@ int cmd_train_semi(const tool_opts *o)
             rc = train_fail(c, "--resume");
             goto out;
         }
-        const char *e = gan_ckpt_meta(k, "epoch"), *p = gan_ckpt_meta(k, "data_pos"), *l = gan_ckpt_meta(k, "labels");
+        const char *l = gan_ckpt_meta(k, "labels");
         if (!l || atoi(l) != labels) {
             fprintf(stderr, "gancl train: --resume %s: labels: checkpoint %s, run %d\n", o->resume, l ? l : "(none)",
                     labels);
             gan_ckpt_free(k);
             goto out;
         }
-        epoch0 = e ? atoi(e) : 0;
-        pos0 = p ? (size_t)strtoull(p, NULL, 10) : 0;
-        gan_ckpt_free(k);
-        printf("resumed from %s at epoch %d, step %d\n", o->resume, epoch0, m.step);
+        train_resumed(k, o->resume, m.step, &epoch0, &pos0);
     }
     if (!o->resume) {
         /* Salimans' data-dependent initialisation on 3N unlabeled images */
@@ -179,13 +167,11 @@ int cmd_train_semi(const tool_opts *o)
             goto out;
         }
     }
-    snprintf(path, sizeof path, "%s/metrics.jsonl", o->outdir);
-    if (gan_jsonl_open(c, path, o->resume != NULL, &log)) {
+    if (train_open_log(c, o->outdir, o->resume != NULL, &log)) {
         rc = train_fail(c, "metrics log");
         goto out;
     }
-    size_t per_epoch = all.n / N;
-    if (o->steps_per_epoch && (size_t)o->steps_per_epoch < per_epoch) per_epoch = (size_t)o->steps_per_epoch;
+    size_t per_epoch = train_cap_steps(all.n / N, o->steps_per_epoch);
     ord_unl = malloc(all.n * sizeof *ord_unl);
     ord_unl2 = malloc(all.n * sizeof *ord_unl2);
     ord_lab = malloc(per_epoch * N * sizeof *ord_lab);
@@ -201,8 +187,8 @@ int cmd_train_semi(const tool_opts *o)
            labels, gan_ctx_device_name(c), ds.n, lab.n, cfg.batch, cfg.adam.lr, cfg.adam.beta1, o->epochs,
            gan_params_count(&m.g.params) + gan_params_count(&m.d.params), o->outdir);
     train_catch_sigint();
-    double t_start = train_now(), t_mark = t_start;
-    int steps_done = 0, mark_step = m.step;
+    train_clock clk;
+    train_clock_start(&clk);
     for (int epoch = epoch0; epoch < o->epochs; epoch++) {
         double t_epoch = train_now();
         if (gan_epoch_order(c, &all, cfg.seed, order_key(ORDER_UNL, epoch, 0), ord_unl) ||
@@ -224,25 +210,16 @@ int cmd_train_semi(const tool_opts *o)
                 rc = train_fail(c, "training step");
                 goto out;
             }
-            steps_done++;
+            /* images/s counts unlabeled images, the ones an epoch is made of */
+            train_clock_count(&clk, N);
             if (logit) {
-                if (!isfinite(s.loss_lab) || !isfinite(s.loss_unl) || !isfinite(s.loss_g)) {
-                    train_progress_end();
-                    fprintf(stderr,
-                            "gancl train: non-finite loss at step %d (loss_lab %g, loss_unl %g, loss_g %g); stopped, "
-                            "the last good checkpoint is %s\n",
-                            m.step, s.loss_lab, s.loss_unl, s.loss_g, ckpt);
-                    rc = 1;
+                if (train_stop_nonfinite(NULL, m.step, ckpt, 3, "loss_lab %g, loss_unl %g, loss_g %g", s.loss_lab,
+                                         s.loss_unl, s.loss_g))
                     goto out;
-                }
-                /* images/s counts unlabeled images, the ones an epoch is made of */
-                double t = train_now(), ips = (m.step - mark_step) * (double)N / (t - t_mark);
-                t_mark = t;
-                mark_step = m.step;
-                double left = ((double)(o->epochs - epoch) * per_epoch - (double)(b + 1)) * N / ips;
+                double wall = train_clock_mark(&clk);
                 gan_metric f[] = {{"loss_lab", s.loss_lab}, {"loss_unl", s.loss_unl}, {"loss_g", s.loss_g},
                                   {"train_acc", s.train_acc}, {"d_real", s.d_real},   {"d_fake", s.d_fake},
-                                  {"images_per_s", ips},      {"wall_s", t - t_start}};
+                                  {"images_per_s", clk.ips},  {"wall_s", wall}};
                 if (gan_jsonl_write(c, log, m.step, epoch, f, sizeof f / sizeof f[0])) {
                     rc = train_fail(c, "metrics log");
                     goto out;
@@ -250,17 +227,12 @@ int cmd_train_semi(const tool_opts *o)
                 train_progress("epoch %d/%d step %zu/%zu  loss_lab %.4f  loss_unl %.4f  loss_g %.4f  train acc "
                                "%.2f  D(x) %.3f  D(G(z)) %.3f  %.1f img/s  ETA %.0f s",
                                epoch + 1, o->epochs, b + 1, per_epoch, s.loss_lab, s.loss_unl, s.loss_g, s.train_acc,
-                               s.d_real, s.d_fake, ips, left);
+                               s.d_real, s.d_fake, clk.ips, train_clock_eta(&clk, o->epochs, epoch, per_epoch, b));
             }
             if (train_interrupted()) {
-                size_t next = b + 1 < per_epoch ? b + 1 : per_epoch;
-                if (save(c, &m, ckpt, next < per_epoch ? epoch : epoch + 1, next < per_epoch ? next : 0, labels)) {
-                    rc = train_fail(c, "checkpoint");
-                    goto out;
-                }
-                train_progress_end();
-                printf("interrupted: checkpoint %s (resume with --resume %s)\n", ckpt, ckpt);
-                rc = 130;
+                int last = b + 1 == per_epoch;
+                rc = train_interrupt_exit(c, save(c, &m, ckpt, last ? epoch + 1 : epoch, last ? 0 : b + 1, labels),
+                                          ckpt);
                 goto out;
             }
         }
@@ -284,9 +256,8 @@ int cmd_train_semi(const tool_opts *o)
         fflush(stdout);
     }
     const char *curve_names[] = {"loss_lab", "loss_unl", "loss_g"};
-    train_finish_curves(c, &log, o->outdir, "semi-supervised GAN losses", curve_names, 3);
-    report_write(c, o, o->outdir);
-    printf("done: %d steps in %.1f s\n", steps_done, train_now() - t_start);
+    train_finish(c, &log, o, o->outdir, "semi-supervised GAN losses", curve_names, 3);
+    printf("done: %d steps in %.1f s\n", clk.total, train_now() - clk.start);
     rc = 0;
 out:
     if (log) gan_jsonl_close(c, log);

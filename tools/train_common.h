@@ -1,17 +1,64 @@
-/* What every `gancl train --mode ...` loop shares: the output directory,
- * the clock, Ctrl-C handling, the progress line and MNIST loading. */
+/* What every `gancl train --mode ...` loop shares: the output directory and
+ * MNIST loading, resuming, the clock, Ctrl-C handling, the progress line,
+ * the stops (non-finite loss, Ctrl-C) and the curves and report at the end. */
 #ifndef GANCL_TRAIN_COMMON_H
 #define GANCL_TRAIN_COMMON_H
 
 #include "gancl.h"
+#include "gancl/ckpt.h"
 #include "gancl/data.h"
 
 double train_now(void);
 /* mkdir -p; prints the reason and returns -1 on failure. */
 int train_outdir(const char *dir);
+/* Create --outdir and load the MNIST training set, and the test set too
+ * when test is not NULL; prints the reason and returns 1 on failure. */
+int train_open_data(gan_ctx *c, const tool_opts *o, gan_dataset *train, gan_dataset *test);
+/* A batch of full batches needs batch <= n images: prints why and returns
+ * 1 when it does not fit, else 0. */
+int train_batch_too_big(int batch, size_t n);
+/* The steps of an epoch: n, or --steps-per-epoch when that is fewer. */
+size_t train_cap_steps(size_t n, int steps_per_epoch);
+/* Open DIR/metrics.jsonl, appending to it on a resume. */
+gan_status train_open_log(gan_ctx *c, const char *dir, int append, gan_jsonl **log);
+
+/* Resuming: the data order depends on the batch size (and on the n settings
+ * in more), so a resume under others would not continue the same run. */
+gan_status train_resume_check(gan_ctx *c, const gan_ckpt *k, int batch, const gan_ckpt_kv *more, int n /* <= 7 */);
+/* Where the checkpointed run stopped: its epoch and the batch within it. */
+void train_resume_meta(const gan_ckpt *k, int *epoch0, size_t *pos0);
+/* train_resume_meta, then free k and print "resumed from PATH at ...". */
+void train_resumed(gan_ckpt *k, const char *path, int step, int *epoch0, size_t *pos0);
+
+/* Throughput since the last progress line and the time left. */
+typedef struct train_clock {
+    double start, mark;   /* run start; the last mark */
+    size_t images, steps; /* since the last mark */
+    int total;            /* steps of this process */
+    double ips, sps;      /* images/s and steps/s at the last mark */
+} train_clock;
+void train_clock_start(train_clock *k);
+/* One training step of `images` images. */
+void train_clock_count(train_clock *k, size_t images);
+/* Rates since the previous mark into ips/sps; returns the seconds since
+ * the start. */
+double train_clock_mark(train_clock *k);
+/* Seconds left, at the last mark's step rate, after step b (0-based) of
+ * epoch `epoch` (0-based) of `epochs` epochs of per_epoch steps. */
+double train_clock_eta(const train_clock *k, int epochs, int epoch, size_t per_epoch, size_t b);
+
 /* Ctrl-C sets a flag instead of killing the process. */
 void train_catch_sigint(void);
 int train_interrupted(void);
+/* After the Ctrl-C checkpoint (saved: its status): prints where it is and
+ * returns 130, or the failure's 1. */
+int train_interrupt_exit(gan_ctx *c, gan_status saved, const char *ckpt);
+/* The n doubles after fmt are the step's losses; when one is not finite,
+ * prints "gancl train: [WHO: ]non-finite loss at step S (fmt); stopped[,
+ * the last good checkpoint is CKPT]" and returns 1; else 0. */
+int train_stop_nonfinite(const char *who, int step, const char *ckpt, int n, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
 /* Print a progress line: a carriage-return line on a terminal, plain lines
  * otherwise (printf format). */
 void train_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -22,6 +69,9 @@ void train_progress_end(void);
  * means no curves. */
 void train_finish_curves(gan_ctx *c, gan_jsonl **log, const char *outdir, const char *title,
                          const char *const *names, int n);
+/* train_finish_curves, then DIR/report.md. */
+void train_finish(gan_ctx *c, gan_jsonl **log, const tool_opts *o, const char *dir, const char *title,
+                  const char *const *names, int n);
 /* Print "gancl train: WHAT: <context error>" and return 1. */
 int train_fail(gan_ctx *c, const char *what);
 

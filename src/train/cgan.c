@@ -11,7 +11,6 @@
 #include "gancl/train.h"
 #include "internal.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,16 +26,6 @@ gan_cgan_config gan_cgan_default(void)
     cfg.model.nout = 1 + cfg.nclass;
     cfg.model.ncond = cfg.nclass;
     return cfg;
-}
-
-static gan_status write_targets(gan_ctx *c, gan_tensor *t, int ones)
-{
-    float *h = malloc(t->numel * sizeof *h);
-    if (!h) return GAN_FAIL(c, GAN_ERR_NOMEM, "targets");
-    for (size_t i = 0; i < t->numel; i++) h[i] = (int)i < ones ? 1.f : 0.f;
-    gan_status st = gan_tensor_write(c, t, h);
-    free(h);
-    return st;
 }
 
 gan_status gan_cgan_init(gan_ctx *c, gan_cgan *m, const gan_cgan_config *cfg)
@@ -75,8 +64,8 @@ gan_status gan_cgan_init(gan_ctx *c, gan_cgan *m, const gan_cgan_config *cfg)
     }
     gan_tensor *losses[4] = {&m->loss_src, &m->loss_cls, &m->loss_gsrc, &m->loss_gcls};
     for (int i = 0; i < 4; i++) TRY(gan_tensor_alloc4(c, losses[i], GAN_F32, 1, 1, 0, 0, 0));
-    TRY(write_targets(c, &m->t2, N));
-    TRY(write_targets(c, &m->t1, N));
+    TRY(gan_train_targets(c, &m->t2, N));
+    TRY(gan_train_targets(c, &m->t1, N));
     m->h_labels = malloc(3 * (size_t)N * sizeof *m->h_labels);
     m->h_onehot = malloc((size_t)N * (size_t)K * sizeof *m->h_onehot);
     if (!m->h_labels || !m->h_onehot) st = GAN_FAIL(c, GAN_ERR_NOMEM, "cgan host buffers for batch %d", N);
@@ -123,13 +112,6 @@ cleanup:
     return st;
 }
 
-static double mean_sigmoid_col0(const float *l, int rows, int stride)
-{
-    double s = 0;
-    for (int i = 0; i < rows; i++) s += 1.0 / (1.0 + exp(-(double)l[(size_t)i * (size_t)stride]));
-    return s / rows;
-}
-
 /* Fraction of rows whose largest class logit (columns 1..K) is the label. */
 static double class_acc(const float *l, const int32_t *labels, int rows, int K)
 {
@@ -150,14 +132,8 @@ gan_status gan_cgan_step(gan_ctx *c, gan_cgan *m, const gan_tensor *real, const 
     gan_status st = GAN_OK;
     int N = m->cfg.batch, K = m->cfg.nclass;
     float *logits = NULL;
-    gan_tensor real_flat, fake_flat, x2_flat;
-    int half[2] = {1, N * 784}, both[2] = {1, 2 * N * 784};
     const gan_tensor *fake = gan_gen_out(&m->gen);
-    if (real->ndim != 4 || real->dim[0] != N || real->dim[1] != 1 || real->dim[2] != 28 || real->dim[3] != 28) {
-        char b[64];
-        return GAN_FAIL(c, GAN_ERR_SHAPE, "real batch %s: expected [%d, 1, 28, 28]",
-                        gan_tensor_shape_str(real, b, sizeof b), N);
-    }
+    TRY(gan_train_check_real(c, real, N));
     for (int i = 0; i < N; i++)
         if (labels[i] < 0 || labels[i] >= K)
             return GAN_FAIL(c, GAN_ERR_ARG, "label %d of the real batch is %d: expected 0..%d", i, labels[i], K - 1);
@@ -176,10 +152,7 @@ gan_status gan_cgan_step(gan_ctx *c, gan_cgan *m, const gan_tensor *real, const 
     /* D step */
     TRY(condition(c, m, fake_lab, N, &m->zin));
     TRY(gan_gen_forward(c, &m->gen, &m->zin, 1));
-    TRY(gan_tensor_view(c, real, 2, half, &real_flat));
-    TRY(gan_tensor_view(c, fake, 2, half, &fake_flat));
-    TRY(gan_tensor_view(c, &m->x2, 2, both, &x2_flat));
-    TRY(gan_concat_forward(c, &real_flat, &fake_flat, &x2_flat));
+    TRY(gan_train_join(c, real, fake, &m->x2, N));
     TRY(gan_dcgan_d_forward(c, &m->d, &m->x2, 1, &m->rng));
     if (stats) {
         logits = malloc(2 * (size_t)N * (size_t)(K + 1) * sizeof *logits);
@@ -218,8 +191,8 @@ gan_status gan_cgan_step(gan_ctx *c, gan_cgan *m, const gan_tensor *real, const 
         stats->loss_d = 2.f * (ls + lc);
         stats->loss_cls = 2.f * lc;
         stats->loss_g = lgs + lgc;
-        stats->d_real = (float)mean_sigmoid_col0(logits, N, K + 1);
-        stats->d_fake = (float)mean_sigmoid_col0(logits + off, N, K + 1);
+        stats->d_real = (float)gan_train_mean_sigmoid(logits, N, K + 1);
+        stats->d_fake = (float)gan_train_mean_sigmoid(logits + off, N, K + 1);
         stats->acc_real = (float)class_acc(logits, labels, N, K);
         stats->acc_fake = (float)class_acc(logits + off, fake_lab, N, K);
     }

@@ -1,6 +1,7 @@
 /* Unconditional GAN training step (DCGAN or MLP generator, DCGAN
- * discriminator), non-saturating BCE or LSGAN; and gan_gen_probe, which
- * tells gan and cgan checkpoints and their configuration apart.
+ * discriminator), non-saturating BCE or LSGAN; gan_gen_probe, which tells
+ * gan and cgan checkpoints and their configuration apart; and the pieces of
+ * a step the cgan trainer shares (gan_train_*, src/internal.h).
  *
  * The D step runs real and fake through D as one batch of 2N (they are
  * concatenated with the concat op over [1, N*784] views), so D's parameter
@@ -25,7 +26,7 @@ gan_gan_config gan_gan_default(void)
     };
 }
 
-static gan_status set_targets(gan_ctx *c, gan_tensor *t, int ones)
+gan_status gan_train_targets(gan_ctx *c, gan_tensor *t, int ones)
 {
     float *h = malloc(t->numel * sizeof *h);
     if (!h) return GAN_FAIL(c, GAN_ERR_NOMEM, "targets");
@@ -56,8 +57,8 @@ gan_status gan_gan_init(gan_ctx *c, gan_gan *m, const gan_gan_config *cfg)
     TRY(gan_tensor_alloc4(c, &m->grad1, GAN_F32, 2, N, 1, 0, 0));
     TRY(gan_tensor_alloc4(c, &m->loss_d, GAN_F32, 1, 1, 0, 0, 0));
     TRY(gan_tensor_alloc4(c, &m->loss_g, GAN_F32, 1, 1, 0, 0, 0));
-    TRY(set_targets(c, &m->t2, N));
-    TRY(set_targets(c, &m->t1, N));
+    TRY(gan_train_targets(c, &m->t2, N));
+    TRY(gan_train_targets(c, &m->t1, N));
 cleanup:
     return st;
 }
@@ -68,11 +69,33 @@ static gan_status loss(gan_ctx *c, gan_loss_kind kind, const gan_tensor *logits,
     return kind == GAN_LOSS_LSGAN ? gan_mse(c, logits, t, l, g) : gan_bce_logits(c, logits, t, l, g);
 }
 
-static double mean_sigmoid(const float *x, int n)
+double gan_train_mean_sigmoid(const float *x, int rows, int stride)
 {
     double s = 0;
-    for (int i = 0; i < n; i++) s += 1.0 / (1.0 + exp(-(double)x[i]));
-    return s / n;
+    for (int i = 0; i < rows; i++) s += 1.0 / (1.0 + exp(-(double)x[(size_t)i * (size_t)stride]));
+    return s / rows;
+}
+
+gan_status gan_train_check_real(gan_ctx *c, const gan_tensor *real, int N)
+{
+    if (real->ndim == 4 && real->dim[0] == N && real->dim[1] == 1 && real->dim[2] == 28 && real->dim[3] == 28)
+        return GAN_OK;
+    char b[64];
+    return GAN_FAIL(c, GAN_ERR_SHAPE, "real batch %s: expected [%d, 1, 28, 28]",
+                    gan_tensor_shape_str(real, b, sizeof b), N);
+}
+
+gan_status gan_train_join(gan_ctx *c, const gan_tensor *real, const gan_tensor *fake, gan_tensor *x2, int N)
+{
+    gan_status st = GAN_OK;
+    gan_tensor real_flat, fake_flat, x2_flat;
+    int half[2] = {1, N * 784}, both[2] = {1, 2 * N * 784};
+    TRY(gan_tensor_view(c, real, 2, half, &real_flat));
+    TRY(gan_tensor_view(c, fake, 2, half, &fake_flat));
+    TRY(gan_tensor_view(c, x2, 2, both, &x2_flat));
+    TRY(gan_concat_forward(c, &real_flat, &fake_flat, &x2_flat));
+cleanup:
+    return st;
 }
 
 gan_status gan_gan_step(gan_ctx *c, gan_gan *m, const gan_tensor *real, gan_gan_stats *stats)
@@ -80,24 +103,15 @@ gan_status gan_gan_step(gan_ctx *c, gan_gan *m, const gan_tensor *real, gan_gan_
     gan_status st = GAN_OK;
     int N = m->cfg.batch;
     float *logits = NULL;
-    gan_tensor real_flat, fake_flat, x2_flat;
     const gan_tensor *fake = gan_gen_out(&m->gen);
-    int half[2] = {1, N * 784}, both[2] = {1, 2 * N * 784};
-    if (real->ndim != 4 || real->dim[0] != N || real->dim[1] != 1 || real->dim[2] != 28 || real->dim[3] != 28) {
-        char b[64];
-        return GAN_FAIL(c, GAN_ERR_SHAPE, "real batch %s: expected [%d, 1, 28, 28]",
-                        gan_tensor_shape_str(real, b, sizeof b), N);
-    }
+    TRY(gan_train_check_real(c, real, N));
     gan_adam_params hp = m->cfg.adam;
     hp.step = m->step + 1;
 
     /* D step */
     TRY(gan_rng_normal(c, gan_rng_take(&m->rng, m->z.numel, 1), 0.f, 1.f, &m->z));
     TRY(gan_gen_forward(c, &m->gen, &m->z, 1));
-    TRY(gan_tensor_view(c, real, 2, half, &real_flat));
-    TRY(gan_tensor_view(c, fake, 2, half, &fake_flat));
-    TRY(gan_tensor_view(c, &m->x2, 2, both, &x2_flat));
-    TRY(gan_concat_forward(c, &real_flat, &fake_flat, &x2_flat));
+    TRY(gan_train_join(c, real, fake, &m->x2, N));
     TRY(gan_dcgan_d_forward(c, &m->d, &m->x2, 1, &m->rng));
     if (stats) {
         logits = malloc(2 * (size_t)N * sizeof *logits);
@@ -125,8 +139,8 @@ gan_status gan_gan_step(gan_ctx *c, gan_gan *m, const gan_tensor *real, gan_gan_
         TRY(gan_tensor_read(c, &m->loss_g, &lg));
         stats->loss_d = 2.f * ld;
         stats->loss_g = lg;
-        stats->d_real = (float)mean_sigmoid(logits, N);
-        stats->d_fake = (float)mean_sigmoid(logits + N, N);
+        stats->d_real = (float)gan_train_mean_sigmoid(logits, N, 1);
+        stats->d_fake = (float)gan_train_mean_sigmoid(logits + N, N, 1);
     }
 cleanup:
     free(logits);
