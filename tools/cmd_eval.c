@@ -16,16 +16,11 @@
 
 static int meta_int(const gan_ckpt *k, const char *key, int *out)
 {
+    if (gan_ckpt_meta_int(k, key, out) == 0) return 0;
     const char *v = gan_ckpt_meta(k, key);
-    char *end;
-    long x = v ? strtol(v, &end, 10) : 0;
-    if (!v || !*v || *end || x < 0 || x > 1 << 30) {
-        fprintf(stderr, "gancl eval: %s: metadata \"%s\" is %s: expected an integer\n", gan_ckpt_label(k), key,
-                v ? v : "missing");
-        return -1;
-    }
-    *out = (int)x;
-    return 0;
+    fprintf(stderr, "gancl eval: %s: metadata \"%s\" is %s: expected an integer\n", gan_ckpt_label(k), key,
+            v ? v : "missing");
+    return -1;
 }
 
 /* n comma-separated numbers (n = 1: one). */

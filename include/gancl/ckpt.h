@@ -124,6 +124,11 @@ gan_status gan_ckpt_expect(gan_ctx *c, const gan_ckpt *k, const char *name, gan_
 /* Metadata value for `key`, NULL when absent. Includes the writer's keys. */
 const char *gan_ckpt_meta(const gan_ckpt *k, const char *key);
 int gan_ckpt_meta_count(const gan_ckpt *k);
+/* The value under key as an integer in 0..2^30 / as a float: 0 and *out
+ * set, or -1 and *out untouched when the key is absent or its whole value
+ * is not such a number (so a caller may keep a default in *out). */
+int gan_ckpt_meta_int(const gan_ckpt *k, const char *key, int *out);
+int gan_ckpt_meta_float(const gan_ckpt *k, const char *key, float *out);
 /* i-th entry, in file order. */
 void gan_ckpt_meta_at(const gan_ckpt *k, int i, const char **key, const char **value);
 

@@ -147,6 +147,8 @@ typedef struct gan_gen_info {
 /* GAN_ERR_MISMATCH naming the "model" found when the file is not a gan or
  * cgan checkpoint (a classifier's, say). */
 gan_status gan_gen_probe(gan_ctx *c, const char *path, gan_gen_info *out);
+/* The same from a checkpoint already loaded. */
+gan_status gan_gen_info_of(gan_ctx *c, const gan_ckpt *k, gan_gen_info *out);
 
 #ifdef __cplusplus
 }

@@ -110,12 +110,6 @@ gan_status gan_evaluator_hash(gan_ctx *c, const gan_ckpt *k, char out[GAN_EVAL_H
     return GAN_OK;
 }
 
-static int meta_int(const gan_ckpt *k, const char *key, int dflt)
-{
-    const char *v = gan_ckpt_meta(k, key);
-    return v && *v ? atoi(v) : dflt;
-}
-
 gan_status gan_evaluator_load(gan_ctx *c, gan_evaluator *e, const char *path, int batch)
 {
     gan_status st = GAN_OK;
@@ -134,9 +128,10 @@ gan_status gan_evaluator_load(gan_ctx *c, gan_evaluator *e, const char *path, in
     }
     gan_cls_config cfg = gan_cls_default();
     cfg.batch = batch;
-    cfg.model.c1 = meta_int(k, "conv1", cfg.model.c1);
-    cfg.model.c2 = meta_int(k, "conv2", cfg.model.c2);
-    cfg.model.hidden = meta_int(k, "hidden", cfg.model.hidden);
+    /* absent: the default */
+    gan_ckpt_meta_int(k, "conv1", &cfg.model.c1);
+    gan_ckpt_meta_int(k, "conv2", &cfg.model.c2);
+    gan_ckpt_meta_int(k, "hidden", &cfg.model.hidden);
     const char *d1 = gan_ckpt_meta(k, "dropout1"), *d2 = gan_ckpt_meta(k, "dropout2");
     if (d1) cfg.model.drop1 = strtof(d1, NULL);
     if (d2) cfg.model.drop2 = strtof(d2, NULL);

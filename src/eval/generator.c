@@ -2,23 +2,12 @@
  * scoring and sampling: the model a checkpoint's metadata and tensor
  * shapes describe, with only its generator's weights loaded. */
 #include "gancl/eval.h"
+#include "gancl/train.h"
 #include "internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int meta_int(const gan_ckpt *k, const char *key, int dflt)
-{
-    const char *v = gan_ckpt_meta(k, key);
-    return v && *v ? atoi(v) : dflt;
-}
-
-static float meta_float(const gan_ckpt *k, const char *key, float dflt)
-{
-    const char *v = gan_ckpt_meta(k, key);
-    return v && *v ? strtof(v, NULL) : dflt;
-}
 
 /* Copy every parameter and buffer of reg from the checkpoint, each checked
  * for name, dtype and shape first (GAN_ERR_MISMATCH naming what differs). */
@@ -60,8 +49,8 @@ gan_status gan_generator_load(gan_ctx *c, gan_generator *g, const char *path, in
     gan_params *reg = NULL;
     if (model && !strcmp(model, "semi-mlp")) {
         gan_semi_config cfg = gan_semi_default();
-        cfg.nz = meta_int(k, "nz", cfg.nz);
-        cfg.g_hidden = meta_int(k, "g_hidden", cfg.g_hidden);
+        gan_ckpt_meta_int(k, "nz", &cfg.nz); /* absent: the default */
+        gan_ckpt_meta_int(k, "g_hidden", &cfg.g_hidden);
         g->kind = GAN_GEN_SEMI;
         g->nz = cfg.nz;
         g->normal = 0;
@@ -69,35 +58,13 @@ gan_status gan_generator_load(gan_ctx *c, gan_generator *g, const char *path, in
         TRY(gan_semi_g_init(c, &g->semi, &cfg, batch, &rng));
         reg = &g->semi.params;
     } else {
-        /* the first dense layer's input width is nz plus the condition's */
-        const gan_ckpt_tensor *fc = gan_ckpt_find(k, "gen.fc.weight");
-        int mlp = fc == NULL;
-        if (mlp) fc = gan_ckpt_find(k, "gen.fc1.weight");
-        if (!model || !gan_ckpt_meta(k, "nz") || !fc || fc->ndim != 2) {
+        if (!model || (strcmp(model, "dcgan") && strcmp(model, "acgan"))) {
             st = wrong_kind(c, path, model);
             goto cleanup;
         }
-        gan_dcgan_config cfg = gan_dcgan_default();
-        cfg.nz = meta_int(k, "nz", cfg.nz);
-        cfg.ngf = meta_int(k, "ngf", cfg.ngf);
-        cfg.ndf = meta_int(k, "ndf", cfg.ndf);
-        cfg.nout = meta_int(k, "nout", cfg.nout);
-        cfg.slope = meta_float(k, "slope", cfg.slope);
-        cfg.drop = meta_float(k, "dropout", cfg.drop);
-        const char *arch = gan_ckpt_meta(k, "arch");
-        cfg.arch = mlp ? GAN_ARCH_MLP : GAN_ARCH_DCGAN;
-        if (arch && gan_arch_parse(arch, &cfg.arch) < 0) {
-            st = GAN_FAIL(c, GAN_ERR_UNSUPPORTED, "%s: generator architecture \"%s\" is not one gancl knows", path,
-                          arch);
-            goto cleanup;
-        }
-        if (cfg.arch == GAN_ARCH_MLP) cfg.hidden = (int)fc->shape[0];
-        cfg.ncond = (int)fc->shape[1] - cfg.nz;
-        if (cfg.ncond < 0) {
-            st = GAN_FAIL(c, GAN_ERR_FORMAT, "%s: %s is %lld wide, less than nz %d", path, fc->name,
-                          (long long)fc->shape[1], cfg.nz);
-            goto cleanup;
-        }
+        gan_gen_info info;
+        TRY(gan_gen_info_of(c, k, &info));
+        gan_dcgan_config cfg = info.model;
         g->kind = GAN_GEN_GAN;
         g->nz = cfg.nz;
         g->nclass = cfg.ncond;

@@ -954,6 +954,28 @@ const char *gan_ckpt_meta(const gan_ckpt *k, const char *key)
 
 int gan_ckpt_meta_count(const gan_ckpt *k) { return k->nmeta; }
 
+int gan_ckpt_meta_int(const gan_ckpt *k, const char *key, int *out)
+{
+    const char *v = gan_ckpt_meta(k, key);
+    char *end;
+    if (!v || !*v) return -1;
+    long x = strtol(v, &end, 10);
+    if (*end || x < 0 || x > 1 << 30) return -1;
+    *out = (int)x;
+    return 0;
+}
+
+int gan_ckpt_meta_float(const gan_ckpt *k, const char *key, float *out)
+{
+    const char *v = gan_ckpt_meta(k, key);
+    char *end;
+    if (!v || !*v) return -1;
+    float x = strtof(v, &end);
+    if (*end) return -1;
+    *out = x;
+    return 0;
+}
+
 void gan_ckpt_meta_at(const gan_ckpt *k, int i, const char **key, const char **value)
 {
     int ok = i >= 0 && i < k->nmeta;

@@ -205,31 +205,10 @@ gan_status gan_gan_load(gan_ctx *c, gan_gan *m, const char *path, gan_ckpt **out
     return gan_run_load(c, path, regs, 2, &a, &m->step, &m->rng, out);
 }
 
-static int meta_int(const gan_ckpt *k, const char *key, int *out)
+gan_status gan_gen_info_of(gan_ctx *c, const gan_ckpt *k, gan_gen_info *out)
 {
-    const char *v = gan_ckpt_meta(k, key);
-    char *end;
-    if (!v || !*v) return -1;
-    long x = strtol(v, &end, 10);
-    if (*end || x < 0 || x > 1 << 30) return -1;
-    *out = (int)x;
-    return 0;
-}
-
-static int meta_float(const gan_ckpt *k, const char *key, float *out)
-{
-    const char *v = gan_ckpt_meta(k, key);
-    char *end;
-    if (!v || !*v) return -1;
-    *out = strtof(v, &end);
-    return *end ? -1 : 0;
-}
-
-gan_status gan_gen_probe(gan_ctx *c, const char *path, gan_gen_info *out)
-{
-    gan_ckpt *k = NULL;
-    gan_status st = gan_ckpt_load(c, path, &k);
-    if (st) return st;
+    const char *path = gan_ckpt_label(k);
+    gan_status st = GAN_OK;
     memset(out, 0, sizeof *out);
     gan_dcgan_config *m = &out->model;
     *m = gan_dcgan_default();
@@ -245,10 +224,12 @@ gan_status gan_gen_probe(gan_ctx *c, const char *path, gan_gen_info *out)
         st = GAN_FAIL(c, GAN_ERR_FORMAT, "%s: arch \"%s\": expected dcgan or mlp", path, arch);
         goto cleanup;
     }
-    int bad = meta_int(k, "nz", &m->nz) || meta_int(k, "ndf", &m->ndf) || meta_int(k, "nout", &m->nout) ||
-              meta_float(k, "slope", &m->slope) || meta_float(k, "dropout", &m->drop) ||
-              (m->arch == GAN_ARCH_MLP ? meta_int(k, "hidden", &m->hidden) : meta_int(k, "ngf", &m->ngf)) ||
-              (out->conditional && meta_int(k, "nclass", &out->nclass));
+    int bad = gan_ckpt_meta_int(k, "nz", &m->nz) || gan_ckpt_meta_int(k, "ndf", &m->ndf) ||
+              gan_ckpt_meta_int(k, "nout", &m->nout) || gan_ckpt_meta_float(k, "slope", &m->slope) ||
+              gan_ckpt_meta_float(k, "dropout", &m->drop) ||
+              gan_ckpt_meta_int(k, m->arch == GAN_ARCH_MLP ? "hidden" : "ngf",
+                                m->arch == GAN_ARCH_MLP ? &m->hidden : &m->ngf) ||
+              (out->conditional && gan_ckpt_meta_int(k, "nclass", &out->nclass));
     if (bad) {
         st = GAN_FAIL(c, GAN_ERR_FORMAT, "%s: a %s checkpoint without a readable configuration (nz, %s, ndf, nout, "
                       "slope, dropout%s)", path, model, m->arch == GAN_ARCH_MLP ? "hidden" : "ngf",
@@ -257,6 +238,14 @@ gan_status gan_gen_probe(gan_ctx *c, const char *path, gan_gen_info *out)
     }
     m->ncond = out->conditional ? out->nclass : 0;
 cleanup:
+    return st;
+}
+
+gan_status gan_gen_probe(gan_ctx *c, const char *path, gan_gen_info *out)
+{
+    gan_ckpt *k = NULL;
+    gan_status st = gan_ckpt_load(c, path, &k);
+    if (st == GAN_OK) st = gan_gen_info_of(c, k, out);
     gan_ckpt_free(k);
     return st;
 }

@@ -381,6 +381,8 @@ static void test_expect_and_config(char *dir)
     OK(gan_ckpt_writer_meta(C, w, "gen.width", "64"));
     OK(gan_ckpt_writer_meta(C, w, "gen.depth", "4"));
     OK(gan_ckpt_writer_meta(C, w, "model", "dcgan"));
+    OK(gan_ckpt_writer_meta(C, w, "slope", "0.2"));
+    OK(gan_ckpt_writer_meta(C, w, "neg", "-3"));
     char *path = join(dir, "cfg.safetensors");
     gan_ckpt *k = NULL;
     if (!OK(gan_ckpt_writer_save(C, w, path)) || !OK(gan_ckpt_load(C, path, &k))) goto done;
@@ -395,6 +397,20 @@ static void test_expect_and_config(char *dir)
                "other dtype");
     expect_err(gan_ckpt_expect(C, k, "gen.w", GAN_ST_F32, 1, s, &t), GAN_ERR_MISMATCH, "expected F32 [3]",
                "other rank");
+
+    /* typed metadata: a number parses; absent, negative, trailing text and
+     * a float as an int fail and leave the caller's default alone */
+    int iv = 7;
+    float fv = 9.f;
+    if (gan_ckpt_meta_int(k, "gen.width", &iv) || iv != 64) fail("meta_int gen.width: %d", iv);
+    if (gan_ckpt_meta_float(k, "slope", &fv) || fv != 0.2f) fail("meta_float slope: %g", fv);
+    iv = 7;
+    fv = 9.f;
+    if (!gan_ckpt_meta_int(k, "absent", &iv) || !gan_ckpt_meta_int(k, "neg", &iv) ||
+        !gan_ckpt_meta_int(k, "model", &iv) || !gan_ckpt_meta_int(k, "slope", &iv) || iv != 7)
+        fail("meta_int accepted a bad value or changed the default (%d)", iv);
+    if (!gan_ckpt_meta_float(k, "absent", &fv) || !gan_ckpt_meta_float(k, "model", &fv) || fv != 9.f)
+        fail("meta_float accepted a bad value or changed the default (%g)", fv);
 
     gan_ckpt_kv same[] = {{"gen.width", "64"}, {"model", "dcgan"}};
     OK(gan_ckpt_compare_config(C, k, same, 2));
