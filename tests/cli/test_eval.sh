@@ -14,8 +14,6 @@ small=(--data "$tmp/data" --batch-size 8 --log-every 1)
 # the last "test accuracy: X%" a log printed
 last_acc() { grep -o 'test accuracy: [0-9.]*%' "$1" | tail -1; }
 
-devices=(cpu)
-if "$gancl" devices | grep -q '^[0-9]*:[0-9]'; then devices+=("${GANCL_DEVICE:-0:0}"); fi
 for dev in "${devices[@]}"; do
   out=$tmp/$dev
   "$gancl" train --mode classifier --device "$dev" "${small[@]}" --labels-per-class 2 --epochs 1 \

@@ -18,8 +18,6 @@ gen=$tmp/cgan/checkpoint.safetensors
 # 2 labels per class: 20 images, batches of 8, 8 and 4, each with 8 generated
 small=(--mode augment --data "$tmp/data" --batch-size 8 --labels-per-class 2 --log-every 1 --generator "$gen")
 
-devices=(cpu)
-if "$gancl" devices | grep -q '^[0-9]*:[0-9]'; then devices+=("${GANCL_DEVICE:-0:0}"); fi
 for dev in "${devices[@]}"; do
   out=$tmp/$dev
   "$gancl" train --device "$dev" "${small[@]}" --epochs 2 --outdir "$out/full" >"$out.log" 2>&1
@@ -55,12 +53,7 @@ PY
     cmp -s "$out/full/augmented/checkpoint.safetensors" "$out/part/augmented/checkpoint.safetensors"
   check "[$dev] resumed checkpoints are byte-identical to the uninterrupted ones" $?
 
-  "$gancl" train --device "$dev" "${small[@]}" --epochs 100000 --outdir "$out/int" >"$out.int.log" 2>&1 &
-  pid=$!
-  for _ in $(seq 600); do grep -q "step 2/" "$out.int.log" 2>/dev/null && break; sleep 0.1; done
-  kill -INT $pid
-  wait $pid
-  rc=$?
+  interrupt "$out.int.log" "$gancl" train --device "$dev" "${small[@]}" --epochs 100000 --outdir "$out/int"
   test $rc -eq 130 -a -s "$out/int/baseline/checkpoint.safetensors"
   check "[$dev] Ctrl-C saves a checkpoint and exits 130 (got $rc)" $?
 done

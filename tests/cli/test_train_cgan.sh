@@ -13,8 +13,6 @@ small=(--data "$tmp/data" --batch-size 8 --ngf 4 --ndf 4 --steps-per-epoch 3 --l
 # width and height of a PNG
 png_size() { python3 -c 'import struct,sys; d=open(sys.argv[1],"rb").read(24); print(*struct.unpack(">II", d[16:24]))' "$1"; }
 
-devices=(cpu)
-if "$gancl" devices | grep -q '^[0-9]*:[0-9]'; then devices+=("${GANCL_DEVICE:-0:0}"); fi
 for dev in "${devices[@]}"; do
   for arch in dcgan mlp; do
     out=$tmp/$dev-$arch
@@ -41,13 +39,8 @@ for dev in "${devices[@]}"; do
   done
 
   out=$tmp/$dev
-  "$gancl" train --mode cgan --device "$dev" "${small[@]}" --steps-per-epoch 100000 --epochs 1000 \
-    --outdir "$out/int" >"$out.int.log" 2>&1 &
-  pid=$!
-  for _ in $(seq 600); do grep -q "step 2/" "$out.int.log" 2>/dev/null && break; sleep 0.1; done
-  kill -INT $pid
-  wait $pid
-  rc=$?
+  interrupt "$out.int.log" "$gancl" train --mode cgan --device "$dev" "${small[@]}" --steps-per-epoch 100000 --epochs 1000 \
+    --outdir "$out/int"
   test $rc -eq 130 -a -s "$out/int/checkpoint.safetensors"
   check "[$dev] cgan: Ctrl-C saves a checkpoint and exits 130 (got $rc)" $?
   "$gancl" train --mode cgan --device "$dev" "${small[@]}" --arch mlp --epochs 3 --outdir "$out/int" \

@@ -10,8 +10,6 @@ set -u
 # 2 labels per class: 20 images, batches of 8, 8 and 4 (a partial last batch)
 small=(--mode classifier --data "$tmp/data" --batch-size 8 --labels-per-class 2 --log-every 1)
 
-devices=(cpu)
-if "$gancl" devices | grep -q '^[0-9]*:[0-9]'; then devices+=("${GANCL_DEVICE:-0:0}"); fi
 for dev in "${devices[@]}"; do
   out=$tmp/$dev
   "$gancl" train --device "$dev" "${small[@]}" --epochs 2 --outdir "$out/full" >"$out.log" 2>&1
@@ -32,12 +30,7 @@ for dev in "${devices[@]}"; do
   cmp -s "$out/full/checkpoint.safetensors" "$out/part/checkpoint.safetensors"
   check "[$dev] resumed checkpoint is byte-identical to the uninterrupted one" $?
 
-  "$gancl" train --device "$dev" "${small[@]}" --epochs 100000 --outdir "$out/int" >"$out.int.log" 2>&1 &
-  pid=$!
-  for _ in $(seq 600); do grep -q "step 2/" "$out.int.log" 2>/dev/null && break; sleep 0.1; done
-  kill -INT $pid
-  wait $pid
-  rc=$?
+  interrupt "$out.int.log" "$gancl" train --device "$dev" "${small[@]}" --epochs 100000 --outdir "$out/int"
   test $rc -eq 130 -a -s "$out/int/checkpoint.safetensors"
   check "[$dev] Ctrl-C saves a checkpoint and exits 130 (got $rc)" $?
   "$gancl" train --device "$dev" "${small[@]}" --labels-per-class 3 --epochs 3 --outdir "$out/int" \

@@ -13,8 +13,6 @@ set -u
 small=(--data "$tmp/data" --batch-size 8 --log-every 1)
 feat=(--mode features "${small[@]}" --labels-per-class 3 --epochs 4)
 
-devices=(cpu)
-if "$gancl" devices | grep -q '^[0-9]*:[0-9]'; then devices+=("${GANCL_DEVICE:-0:0}"); fi
 for dev in "${devices[@]}"; do
   out=$tmp/$dev
   "$gancl" train --mode gan --device "$dev" "${small[@]}" --ngf 4 --ndf 4 --steps-per-epoch 3 --epochs 1 \

@@ -11,8 +11,6 @@ set -u
 # 48 images, labels i % 10: at least 4 of every class
 small=(--data "$tmp/data" --batch-size 8 --labels 30 --steps-per-epoch 3 --log-every 1)
 
-devices=(cpu)
-if "$gancl" devices | grep -q '^[0-9]*:[0-9]'; then devices+=("${GANCL_DEVICE:-0:0}"); fi
 for dev in "${devices[@]}"; do
   out=$tmp/$dev
   "$gancl" train --mode semi --device "$dev" "${small[@]}" --epochs 2 --outdir "$out/full" >"$out.log" 2>&1
@@ -35,12 +33,7 @@ for dev in "${devices[@]}"; do
   # Ctrl-C a few steps into epoch 1 of 3 (6 steps each: 48 images, batch
   # 8), so the resume starts mid-epoch
   long=("${small[@]}" --steps-per-epoch 1000 --epochs 3)
-  "$gancl" train --mode semi --device "$dev" "${long[@]}" --outdir "$out/int" >"$out.int.log" 2>&1 &
-  pid=$!
-  for _ in $(seq 600); do grep -q "step 2/" "$out.int.log" 2>/dev/null && break; sleep 0.1; done
-  kill -INT $pid
-  wait $pid
-  rc=$?
+  interrupt "$out.int.log" "$gancl" train --mode semi --device "$dev" "${long[@]}" --outdir "$out/int"
   test $rc -eq 130 -a -s "$out/int/checkpoint.safetensors"
   check "[$dev] Ctrl-C saves a checkpoint and exits 130 (got $rc)" $?
   "$gancl" train --mode semi --device "$dev" "${long[@]}" --outdir "$out/int" \
