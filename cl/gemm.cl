@@ -179,3 +179,18 @@ gemm_dot(int M, int N, int K, float alpha, float beta, __global const float *A, 
         }
     }
 }
+
+/* How many trips a loop really makes: out[0] = n on a conforming device. A
+ * loop whose exit depends on memory, so the compiler cannot count it in
+ * advance. Mesa's llvmpipe (rusticl, Clover) breaks out of every loop of a
+ * kernel once their trips add up to 65535 (gallivm's loop limiter, meant
+ * for runaway shaders), silently; src/ocl/gemm.c probes it at context
+ * creation and keeps gemm_tile's trips below it. */
+__kernel void loop_probe(int n, __global const int *stop, __global int *out)
+{
+    if (get_global_id(0) != 0) return;
+    int i = 0;
+    for (; i < n; i++)
+        if (stop[i & 3] == i) break;
+    out[0] = i;
+}

@@ -47,6 +47,9 @@ typedef struct ocl_state {
     size_t max_wg;
     int gemm_own; /* GEMM path (src/ocl/gemm.c): 1 cl/gemm.cl kernels, 0 CLBlast */
     int gemm_forced; /* GANCL_GEMM chose gemm_own: per-shape tuning is ignored */
+    /* loop trips a kernel may make before the driver ends its loops (0: no
+     * limit found; llvmpipe: 65535), probed at context creation */
+    int loop_cap;
     /* program binary cache (src/ocl/runtime.c): 0 off or unusable, 1 built
      * from source and stored, 2 built from the stored binary */
     int program_cache;
@@ -152,6 +155,8 @@ gan_status ocl_gemm_init(gan_ctx *c);
 /* Run one GEMM through a given path (own = 1: cl/gemm.cl), bypassing the
  * choice; for the tuner. */
 gan_status ocl_gemm_path(gan_ctx *c, const ocl_gemm_args *g, int own);
+/* K per gemm_tile launch on a device with a loop cap (0: one launch). */
+size_t ocl_gemm_tile_kslice(const gan_ctx *c);
 
 /* Tuning (src/ocl/tune.c): load the device's tune file into the context and
  * apply its CLBlast parameters (never fails: a bad file is noted in

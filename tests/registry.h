@@ -12,6 +12,7 @@
     X(kernel_build_error) \
     X(bad_arguments)      \
     X(gemm_paths)         \
+    X(gemm_loop_cap)      \
     X(dcgan_steps)        \
     X(gan_resume)         \
     X(classifier_steps)   \

@@ -256,6 +256,85 @@ void test_gemm_paths(th *t)
     }
 }
 
+/* ---- loop caps (cl/gemm.cl loop_probe, src/ocl/gemm.c) ---- */
+
+/* One ocl_gemm_run into a fresh copy of hc; returns C (malloc'd). */
+static float *run_raw(th *t, gan_ctx *c, const ocl_gemm_args *shape, const float *ha, size_t na, const float *hb,
+                      size_t nb, const float *hc, size_t nc)
+{
+    gan_tensor A = {0}, B = {0}, C = {0};
+    float *got = NULL;
+    if (!TH_OK(t, c, upload(c, &A, 1, (int)na, ha)) && !TH_OK(t, c, upload(c, &B, 1, (int)nb, hb)) &&
+        !TH_OK(t, c, upload(c, &C, 1, (int)nc, hc))) {
+        ocl_gemm_args g = *shape;
+        g.A = ocl_mem(&A);
+        g.B = ocl_mem(&B);
+        g.C = ocl_mem(&C);
+        if (!TH_OK(t, c, ocl_gemm_run(c, &g))) got = th_read(t, c, &C);
+    }
+    gan_tensor_free(c, &A);
+    gan_tensor_free(c, &B);
+    gan_tensor_free(c, &C);
+    return got;
+}
+
+/* Mesa's llvmpipe (rusticl) ends every loop of a kernel once their trips
+ * add up to 65535, without an error: gemm_tile, one work-item looping over
+ * all of K for its micro-tiles, then returned partial sums for a long K
+ * (about 6,500 with one micro-tile per item, less with more): dense
+ * 100->12544's dx (K 12544) and deconv 256->128's dx (K 3200) failed
+ * `gancl check` there. The context probes the cap (loop_probe) and, where
+ * there is one, runs K in slices of whole 256-blocks, one launch each.
+ * Here: the long-K shapes against the reference (these fail on llvmpipe
+ * without the slicing); then, on any device, a cap forced onto the own
+ * kernels' context gives sliced launches whose C is bit-identical to one
+ * launch (the kernel adds its blocks into C with beta 1 the same way), for
+ * the tile kernel's layouts, beta 0 (C not read: NaN there) and not, and a
+ * batch; and a cap-length gemm_dot goes to CLBlast. */
+void test_gemm_loop_cap(th *t)
+{
+    if (!t->dev) return;
+    th_diag("loop cap of %s: %d (0: none)", gan_ctx_device_name(t->dev), t->dev->ocl.loop_cap);
+    if (t->dev->ocl.loop_cap != 0 && t->dev->ocl.loop_cap < 1000)
+        th_fail(t, "loop cap %d: the probe or the driver is broken", t->dev->ocl.loop_cap);
+    gan_ctx *c = path_ctx(t, "own");
+    if (!c) return;
+    public_gemm(t, c, "own", 8, 32, 8192);
+    public_gemm(t, c, "own", 3, 70, 13000);
+    static const int cases[][5] = {/* ta, tb, M, N, K */
+                                   {0, 0, 9, 40, 1000}, {1, 0, 17, 33, 777}, {1, 1, 5, 70, 1030}, {0, 0, 3, 5, 256}};
+    for (size_t s = 0; s < sizeof cases / sizeof cases[0]; s++)
+        for (int bi = 0; bi < 2; bi++) {
+            int ta = cases[s][0], tb = cases[s][1];
+            size_t M = (size_t)cases[s][2], N = (size_t)cases[s][3], K = (size_t)cases[s][4], batch = 2;
+            size_t lda = ta ? M : K, ldb = tb ? K : N, na = 2 * K * M, nb = 2 * K * N, nc = 2 * M * N;
+            ocl_gemm_args g = {.ta = ta, .tb = tb, .M = M, .N = N, .K = K, .alpha = 0.75f, .beta = bi ? 0.5f : 0.f,
+                               .lda = lda, .sa = K * M, .ldb = ldb, .sb = K * N, .ldc = N, .sc = M * N,
+                               .batch = batch};
+            float *ha = th_rand_host(t, na, -1, 1), *hb = th_rand_host(t, nb, -1, 1), *hc = th_rand_host(t, nc, -1, 1);
+            if (!bi)
+                for (size_t e = 0; e < nc; e++) hc[e] = NAN;
+            c->ocl.loop_cap = 0;
+            float *one = run_raw(t, c, &g, ha, na, hb, nb, hc, nc);
+            c->ocl.loop_cap = 1000;
+            if (ocl_gemm_tile_kslice(c) != 256) th_fail(t, "cap 1000: K slice %zu, expected 256", ocl_gemm_tile_kslice(c));
+            float *sliced = run_raw(t, c, &g, ha, na, hb, nb, hc, nc);
+            char what[128];
+            snprintf(what, sizeof what, "K sliced vs one launch: M%zu N%zu K%zu ta%d tb%d beta%g", M, N, K, ta, tb,
+                     g.beta);
+            if (one && sliced) th_compare_bits(t, what, sliced, one, nc);
+            free(one);
+            free(sliced);
+            free(ha);
+            free(hb);
+            free(hc);
+        }
+    /* gemm_dot (A B^T) makes about K / 16 trips: past the cap, CLBlast */
+    c->ocl.loop_cap = 1000;
+    public_gemm(t, c, "own, cap 1000", 5, 7, 20000);
+    gan_ctx_free(c);
+}
+
 /* ---- gan_tune (src/ocl/tune.c) ---- */
 
 /* A context on t->dev's device whose GEMM path is not forced, so that a

@@ -20,12 +20,40 @@
 #include <string.h>
 
 /* Tile sizes of cl/gemm.cl (GEMM_MR x GEMM_NR, GEMM_DR x GEMM_DC). */
-enum { TILE_MR = 8, TILE_NR = 32, DOT_R = 4, DOT_C = 4 };
+enum { TILE_MR = 8, TILE_NR = 32, TILE_KC = 256, DOT_R = 4, DOT_C = 4 };
+
+/* Loop trips the device really runs in one kernel (cl/gemm.cl loop_probe):
+ * 0 when a loop of PROBE_TRIPS runs to its end, else the trips it made. */
+enum { PROBE_TRIPS = 1 << 20 };
+
+static gan_status probe_loop_cap(gan_ctx *c, int *cap)
+{
+    gan_status st = GAN_OK;
+    cl_int err, stop[4] = {-1, -1, -1, -1}, got = 0;
+    cl_mem s = clCreateBuffer(c->ocl.context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof stop, stop, &err);
+    cl_mem o = NULL;
+    if (err != CL_SUCCESS)
+        return GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateBuffer: %s (%d) for the loop probe", ocl_error_name(err), (int)err);
+    o = clCreateBuffer(c->ocl.context, CL_MEM_WRITE_ONLY, sizeof got, NULL, &err);
+    if (err != CL_SUCCESS) {
+        st = GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateBuffer: %s (%d) for the loop probe", ocl_error_name(err), (int)err);
+        goto cleanup;
+    }
+    size_t one = 1;
+    TRY(ocl_run_nd(c, "loop_probe", 1, &one, &one, "iMM", (int)PROBE_TRIPS, s, o));
+    CL_CHECK(c, clEnqueueReadBuffer, (c->ocl.queue, o, CL_TRUE, 0, sizeof got, &got, 0, NULL, NULL));
+    *cap = got >= PROBE_TRIPS ? 0 : got;
+cleanup:
+    clReleaseMemObject(s);
+    if (o) clReleaseMemObject(o);
+    return st;
+}
 
 gan_status ocl_gemm_init(gan_ctx *c)
 {
     gan_status st = GAN_OK;
     cl_device_type type = 0;
+    TRY(probe_loop_cap(c, &c->ocl.loop_cap));
     CL_CHECK(c, clGetDeviceInfo, (c->ocl.device, CL_DEVICE_TYPE, sizeof type, &type, NULL));
     c->ocl.gemm_own = (type & CL_DEVICE_TYPE_CPU) != 0;
     const char *env = getenv("GANCL_GEMM");
@@ -78,19 +106,43 @@ static int tile_rows_per_item(gan_ctx *c, size_t rows, size_t cols, size_t batch
 
 /* gemm_tile over a (rows x cols) C whose B side has unit column stride; A
  * element (i, k) at A[i*sai + k*sak], C element (i, j) at C[i*csr + j*csc]. */
+/*
+ * On a device whose loops stop early (ocl.loop_cap > 0: llvmpipe), K runs in
+ * slices of whole KC blocks, one launch each, with one micro-tile per
+ * work-item, so that no work-item's loop trips come near the cap: a k step
+ * costs at most 1 + MR + NR trips (the k loop, and the r and lane loops
+ * should the compiler not unroll them), and a slice stays under half the
+ * cap. Later slices add to C with beta 1, which is what the kernel does
+ * between its own KC blocks, so the result is bit-identical to one launch.
+ */
+size_t ocl_gemm_tile_kslice(const gan_ctx *c)
+{
+    if (c->ocl.loop_cap <= 0) return 0;
+    size_t ks = (size_t)c->ocl.loop_cap / 2 / (1 + TILE_MR + TILE_NR) / TILE_KC * TILE_KC;
+    return ks ? ks : TILE_KC;
+}
+
 static gan_status launch_tile(gan_ctx *c, size_t rows, size_t cols, size_t K, const ocl_gemm_args *g, cl_mem A,
                               size_t offa, size_t sai, size_t sak, size_t sa, cl_mem B, size_t offb, size_t ldb,
                               size_t sb, size_t csr, size_t csc)
 {
-    size_t batch = g->batch ? g->batch : 1;
-    int mt = tile_rows_per_item(c, rows, cols, batch);
+    size_t batch = g->batch ? g->batch : 1, ks = ocl_gemm_tile_kslice(c);
+    int mt = ks ? 1 : tile_rows_per_item(c, rows, cols, batch);
     size_t rowblock = (size_t)mt * TILE_MR;
     size_t global[3] = {(cols + TILE_NR - 1) / TILE_NR, (rows + rowblock - 1) / rowblock, batch};
     size_t local[3] = {1, 1, 1};
-    return ocl_run_nd(c, "gemm_tile", 3, global, local, "iiiffMllllMlllMlllli", (int)rows, (int)cols, (int)K,
-                      (double)g->alpha, (double)g->beta, A, (uint64_t)offa, (uint64_t)sai, (uint64_t)sak,
-                      (uint64_t)sa, B, (uint64_t)offb, (uint64_t)ldb, (uint64_t)sb, g->C, (uint64_t)g->offc,
-                      (uint64_t)csr, (uint64_t)csc, (uint64_t)g->sc, mt);
+    if (!ks || K <= ks) ks = K;
+    for (size_t k0 = 0; k0 < K || k0 == 0; k0 += ks) {
+        size_t kn = K - k0 < ks ? K - k0 : ks;
+        float beta = k0 == 0 ? g->beta : 1.f;
+        gan_status st = ocl_run_nd(c, "gemm_tile", 3, global, local, "iiiffMllllMlllMlllli", (int)rows, (int)cols,
+                                   (int)kn, (double)g->alpha, (double)beta, A, (uint64_t)(offa + k0 * sak),
+                                   (uint64_t)sai, (uint64_t)sak, (uint64_t)sa, B, (uint64_t)(offb + k0 * ldb),
+                                   (uint64_t)ldb, (uint64_t)sb, g->C, (uint64_t)g->offc, (uint64_t)csr,
+                                   (uint64_t)csc, (uint64_t)g->sc, mt);
+        if (st || K == 0) return st;
+    }
+    return GAN_OK;
 }
 
 static gan_status gemm_own(gan_ctx *c, const ocl_gemm_args *g)
@@ -112,8 +164,11 @@ static gan_status gemm_own(gan_ctx *c, const ocl_gemm_args *g)
 gan_status ocl_gemm_path(gan_ctx *c, const ocl_gemm_args *g, int own)
 {
     if (g->M == 0 || g->N == 0) return GAN_OK;
-    /* the kernels index with int */
+    /* the kernels index with int; gemm_dot makes about K / 16 + 32 loop
+     * trips per work-item, past a loop cap (see ocl_gemm_tile_kslice) that
+     * GEMM goes to CLBlast, whose kernels step K by whole tiles */
     int fits = g->M <= INT_MAX && g->N <= INT_MAX && g->K <= INT_MAX;
+    if (g->tb && !g->ta && c->ocl.loop_cap > 0 && g->K / 16 + 64 > (size_t)c->ocl.loop_cap / 2) fits = 0;
     return own && fits ? gemm_own(c, g) : gemm_clblast(c, g);
 }
 
