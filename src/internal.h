@@ -50,6 +50,7 @@ typedef struct ocl_state {
     /* loop trips a kernel may make before the driver ends its loops (0: no
      * limit found; llvmpipe: 65535), probed at context creation */
     int loop_cap;
+    unsigned gemm_ran; /* GAN_GEMM_RAN_* bits since gan_gemm_ran() */
     /* program binary cache (src/ocl/runtime.c): 0 off or unusable, 1 built
      * from source and stored, 2 built from the stored binary */
     int program_cache;

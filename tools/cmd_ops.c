@@ -3,6 +3,7 @@
  * layers on the device compared element-wise against the reference). */
 #include "gancl.h"
 #include "layers.h"
+#include "gancl/tune.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -116,15 +117,22 @@ int cmd_check(const tool_opts *o)
         gan_ctx_free(ref);
         return 1;
     }
+    char desc[512], ran[64];
     printf("%s against the cpu reference, batch %d\n", gan_ctx_device_name(dev), o->batch);
-    printf("%-26s %-4s %12s %8s\n", "layer", "out", "max |diff|", "verdict");
+    printf("GEMM: %s\nother ops: gancl's kernels (cl/*.cl); convolutions as im2col/col2im around the GEMM\n",
+           gan_gemm_describe(dev, desc, sizeof desc));
+    printf("%-26s %-4s %12s %8s  %s\n", "layer", "out", "max |diff|", "verdict", "GEMMs run (y: forward, dx: backward)");
     int failures = 0;
     for (int i = 0; i < dcgan_nlayers; i++) {
         const layer_spec *L = &dcgan_layers[i];
         layer_run rd, rr;
         gan_status st = layer_init(dev, &rd, L, o->batch, o->seed);
+        unsigned fw = 0, bw = 0;
+        gan_gemm_ran(dev);
         if (!st) st = layer_forward(dev, &rd);
+        fw = gan_gemm_ran(dev);
         if (!st) st = layer_backward(dev, &rd);
+        bw = gan_gemm_ran(dev);
         gan_status sr = layer_init(ref, &rr, L, o->batch, o->seed);
         if (!sr) sr = layer_forward(ref, &rr);
         if (!sr) sr = layer_backward(ref, &rr);
@@ -141,7 +149,8 @@ int cmd_check(const tool_opts *o)
                 double ma, q = worst_ratio(dev, outs[k].d, ref, outs[k].r, atol, rtol, &ma);
                 int ok = q <= 1.0;
                 failures += !ok;
-                printf("%-26s %-4s %12.3g %8s\n", k ? "" : L->name, outs[k].n, ma, ok ? "ok" : "MISMATCH");
+                printf("%-26s %-4s %12.3g %8s  %s\n", k ? "" : L->name, outs[k].n, ma, ok ? "ok" : "MISMATCH",
+                       k == 0 ? gan_gemm_ran_name(fw, ran, sizeof ran) : k == 1 ? gan_gemm_ran_name(bw, ran, sizeof ran) : "");
             }
         }
         layer_free(dev, &rd);

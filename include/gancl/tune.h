@@ -75,6 +75,17 @@ void gan_tune_report_free(gan_tune_report *r);
 /* One line on how the context's GEMM tuning was loaded, e.g. "loaded
  * <file>: 40 shapes" or "ignored <file>: <why>; using defaults". */
 const char *gan_tune_status(const gan_ctx *c);
+/* What runs c's GEMMs, in one line for a user: "own kernels (cl/gemm.cl,
+ * 8x32 register tiles)" or "CLBlast", what forced it (GANCL_GEMM) or
+ * refines it (a tune file), and device quirks worked around (a loop cap);
+ * "plain C loops" on the reference. Returns buf. */
+const char *gan_gemm_describe(const gan_ctx *c, char *buf, size_t cap);
+/* The GEMM paths run since the last call, as GAN_GEMM_RAN_* bits (0 on the
+ * reference), and forget them. */
+enum { GAN_GEMM_RAN_TILE = 1, GAN_GEMM_RAN_DOT = 2, GAN_GEMM_RAN_CLBLAST = 4 };
+unsigned gan_gemm_ran(gan_ctx *c);
+/* "own tile", "own dot+CLBlast", ... for such bits ("-" for none). */
+const char *gan_gemm_ran_name(unsigned bits, char *buf, size_t cap);
 /* The tune file for c's device. */
 gan_status gan_tune_file(gan_ctx *c, char *buf, size_t cap);
 

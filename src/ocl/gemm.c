@@ -77,6 +77,7 @@ static gan_status gemm_clblast(gan_ctx *c, const ocl_gemm_args *g)
     CLBlastTranspose ta = g->ta ? CLBlastTransposeYes : CLBlastTransposeNo;
     CLBlastTranspose tb = g->tb ? CLBlastTransposeYes : CLBlastTransposeNo;
     cl_event ev = NULL, *evp = c->ocl.profile ? &ev : NULL;
+    c->ocl.gemm_ran |= GAN_GEMM_RAN_CLBLAST;
     if (g->batch <= 1)
         s = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, g->M, g->N, g->K, g->alpha, g->A, g->offa, g->lda, g->B,
                          g->offb, g->ldb, g->beta, g->C, g->offc, g->ldc, &c->ocl.queue, evp);
@@ -127,6 +128,7 @@ static gan_status launch_tile(gan_ctx *c, size_t rows, size_t cols, size_t K, co
                               size_t sb, size_t csr, size_t csc)
 {
     size_t batch = g->batch ? g->batch : 1, ks = ocl_gemm_tile_kslice(c);
+    c->ocl.gemm_ran |= GAN_GEMM_RAN_TILE;
     int mt = ks ? 1 : tile_rows_per_item(c, rows, cols, batch);
     size_t rowblock = (size_t)mt * TILE_MR;
     size_t global[3] = {(cols + TILE_NR - 1) / TILE_NR, (rows + rowblock - 1) / rowblock, batch};
@@ -153,6 +155,7 @@ static gan_status gemm_own(gan_ctx *c, const ocl_gemm_args *g)
     if (g->ta) /* A^T B^T = (B A)^T: B, A as stored, C written transposed */
         return launch_tile(c, g->N, g->M, g->K, g, g->B, g->offb, g->ldb, 1, g->sb, g->A, g->offa, g->lda, g->sa,
                            1, g->ldc);
+    c->ocl.gemm_ran |= GAN_GEMM_RAN_DOT;
     size_t global[3] = {(g->M + DOT_R - 1) / DOT_R, (g->N + DOT_C - 1) / DOT_C, g->batch ? g->batch : 1};
     size_t local[3] = {1, 1, 1};
     return ocl_run_nd(c, "gemm_dot", 3, global, local, "iiiffMlllMlllMlll", (int)g->M, (int)g->N, (int)g->K,
@@ -181,4 +184,45 @@ gan_status ocl_gemm_run(gan_ctx *c, const ocl_gemm_args *g)
         if (t >= 0) own = t;
     }
     return ocl_gemm_path(c, g, own);
+}
+
+const char *gan_gemm_describe(const gan_ctx *c, char *buf, size_t cap)
+{
+    if (!cap) return buf;
+    if (c->kind != GAN_BACKEND_OCL) {
+        snprintf(buf, cap, "plain C loops (reference)");
+        return buf;
+    }
+    size_t n = (size_t)snprintf(buf, cap, "%s%s",
+                                c->ocl.gemm_own ? "own kernels (cl/gemm.cl: 8x32 register tiles, 4x4 dot tiles for A B^T)"
+                                                : "CLBlast",
+                                c->ocl.gemm_forced ? ", forced by GANCL_GEMM" : "");
+    if (!c->ocl.gemm_forced && c->ocl.ntune && n < cap) {
+        int own = 0;
+        for (int i = 0; i < c->ocl.ntune; i++) own += c->ocl.tune_own[i] != 0;
+        n += (size_t)snprintf(buf + n, cap - n, "; tune file: %d shapes on the own kernels, %d on CLBlast", own,
+                              c->ocl.ntune - own);
+    }
+    if (c->ocl.loop_cap > 0 && n < cap)
+        snprintf(buf + n, cap - n, "; the driver ends loops after %d trips: own tiles take K in slices of %zu, long-K "
+                 "A B^T goes to CLBlast", c->ocl.loop_cap, ocl_gemm_tile_kslice(c));
+    return buf;
+}
+
+unsigned gan_gemm_ran(gan_ctx *c)
+{
+    unsigned r = c->ocl.gemm_ran;
+    c->ocl.gemm_ran = 0;
+    return r;
+}
+
+const char *gan_gemm_ran_name(unsigned bits, char *buf, size_t cap)
+{
+    static const char *names[] = {"own tile", "own dot", "CLBlast"};
+    size_t n = 0;
+    if (cap) buf[0] = 0;
+    for (int i = 0; i < 3 && n < cap; i++)
+        if (bits & (1u << i)) n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? "+" : "", names[i]);
+    if (!n && cap) snprintf(buf, cap, "-");
+    return buf;
 }
