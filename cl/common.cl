@@ -6,10 +6,10 @@
  * part holds get_local_size(0) floats and is free for reuse on return. */
 float group_sum(__local float *part, float v)
 {
-    int lid = get_local_id(0);
+    int lid = (int)get_local_id(0);
     part[lid] = v;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int h = get_local_size(0) / 2; h > 0; h >>= 1) {
+    for (int h = (int)get_local_size(0) / 2; h > 0; h >>= 1) {
         if (lid < h) part[lid] += part[lid + h];
         barrier(CLK_LOCAL_MEM_FENCE);
     }

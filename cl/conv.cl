@@ -19,7 +19,7 @@
  * position. */
 __kernel void conv_to_cols(__global const float *src, __global float *dst, int doff, int N, int A, int L, int n)
 {
-    int i = get_global_id(0);
+    int i = (int)get_global_id(0);
     if (i >= n) return;
     int l = i % L, a = i / L;
     __global const float *s = src + a * L + l;
@@ -33,7 +33,7 @@ __kernel void conv_to_cols(__global const float *src, __global float *dst, int d
 __kernel void conv_from_cols(__global const float *src, int soff, __global float *dst, int N, int A, int L,
                              __global const float *bias, int n)
 {
-    int i = get_global_id(0);
+    int i = (int)get_global_id(0);
     if (i >= n) return;
     int a = i % A, b = i / A;
     __global const float *s = src + soff + a * L * N + b;
@@ -48,7 +48,7 @@ __kernel void conv_from_cols(__global const float *src, int soff, __global float
 __kernel void conv_im2col(__global const float *img, __global float *col, int coff, int N, int Ci, int Hi, int Wi,
                           int Ho, int Wo, int KH, int KW, int S, int P, int n)
 {
-    int i = get_global_id(0);
+    int i = (int)get_global_id(0);
     if (i >= n) return;
     int oh = i % Ho, row = i / Ho;
     int kw = row % KW, kh = (row / KW) % KH, ci = row / (KW * KH);
@@ -69,7 +69,7 @@ __kernel void conv_im2col(__global const float *img, __global float *col, int co
 __kernel void conv_im2col_t(__global const float *img, __global float *col, int coff, int N, int Ci, int Hi, int Wi,
                             int Ho, int Wo, int KH, int KW, int S, int P, int n)
 {
-    int j = get_global_id(0);
+    int j = (int)get_global_id(0);
     if (j >= n) return;
     int img_n = j % N, l = j / N, ow = l % Wo, oh = l / Wo;
     __global const float *src = img + img_n * Ci * Hi * Wi;
@@ -96,7 +96,7 @@ __kernel void conv_im2col_t(__global const float *img, __global float *col, int 
 __kernel void conv_col2im(__global const float *col, int coff, __global float *img, int N, int Ci, int Hi, int Wi,
                           int Ho, int Wo, int KH, int KW, int S, int P, __global const float *bias, int n)
 {
-    int i = get_global_id(0);
+    int i = (int)get_global_id(0);
     if (i >= n) return;
     int nblk = (N + 15) / 16, n0 = i % nblk * 16, px = i / nblk;
     int w = px % Wi, h = (px / Wi) % Hi, ci = px / (Wi * Hi);
@@ -144,7 +144,7 @@ __kernel void conv_col2im(__global const float *col, int coff, __global float *i
 __kernel void conv_im2col_img(__global const float *img, __global float *col, int coff, int sb, int sr, int n0,
                               int Ci, int Hi, int Wi, int Ho, int Wo, int KH, int KW, int S, int P, int n)
 {
-    int i = get_global_id(0);
+    int i = (int)get_global_id(0);
     if (i >= n) return;
     int CK = Ci * KH * KW, row = i % CK, b = i / CK;
     int kw = row % KW, kh = (row / KW) % KH, ci = row / (KW * KH);
@@ -172,7 +172,7 @@ __kernel void conv_im2col_img(__global const float *img, __global float *col, in
  * (4 KiB for A = 64, so the scattered writes stay in cache). */
 __kernel void conv_outT_img(__global const float *src, __global float *dst, int n0, int A, int L, int n)
 {
-    int i = get_global_id(0);
+    int i = (int)get_global_id(0);
     if (i >= n) return;
     int blocks = (L + 15) / 16, l0 = i % blocks * 16, b = i / blocks, nl = min(16, L - l0);
     __global const float *s = src + (n0 + b) * A * L + l0;
@@ -195,7 +195,7 @@ __kernel void conv_outT_img(__global const float *src, __global float *dst, int 
 __kernel void conv_col2im_img(__global const float *col, __global float *img, int n0, int Ci, int Hi, int Wi,
                               int Ho, int Wo, int KH, int KW, int S, int P, __global const float *bias, int n)
 {
-    int i = get_global_id(0);
+    int i = (int)get_global_id(0);
     if (i >= n) return;
     int h = i % Hi, t = i / Hi, ci = t % Ci, b = t / Ci;
     int L = Ho * Wo, CK = Ci * KH * KW;

@@ -27,7 +27,7 @@ float ew_act1(float v, int kind, float slope)
 
 __kernel void ew_act_forward(__global const float *x, __global float *y, int kind, float slope, int n)
 {
-    int g = get_global_id(0), i = 16 * g;
+    int g = (int)get_global_id(0), i = 16 * g;
     if (i >= n) return;
     if (kind <= 1 && i + 16 <= n) {
         float16 v = vload16(g, x);
@@ -54,7 +54,7 @@ float ew_act_grad1(float x, float y, float g, int kind, float slope)
 __kernel void ew_act_backward(__global const float *x, __global const float *y, __global const float *dy,
                               __global float *dx, int kind, float slope, int n)
 {
-    int b = get_global_id(0), i = 16 * b;
+    int b = (int)get_global_id(0), i = 16 * b;
     if (i >= n) return;
     if (kind <= 1 && i + 16 <= n) {
         float16 g = vload16(b, dy);
@@ -74,7 +74,7 @@ __kernel void ew_act_backward(__global const float *x, __global const float *y, 
 __kernel void ew_dropout_forward(__global const float *x, __global float *mask, __global float *y, float p,
                                  float scale, ulong seed, ulong counter, int n)
 {
-    int g = get_global_id(0), i = 64 * g;
+    int g = (int)get_global_id(0), i = 64 * g;
     if (i >= n) return;
     uint16 w[4];
     philox_block16(seed, counter + 16 * (ulong)g, &w[0], &w[1], &w[2], &w[3]);
@@ -93,7 +93,7 @@ __kernel void ew_dropout_forward(__global const float *x, __global float *mask, 
 
 __kernel void ew_dropout_backward(__global const float *mask, __global const float *dy, __global float *dx, int n)
 {
-    int i = get_global_id(0);
+    int i = (int)get_global_id(0);
     if (i >= n) return;
     dx[i] = dy[i] * mask[i];
 }
@@ -118,7 +118,7 @@ __kernel void ew_noise_forward(__global const float *x, __global float *y, float
 __kernel void ew_maxpool2_forward(__global const float *x, __global float *y, __global int *idx, int H, int W,
                                   int OH, int OW, int rows)
 {
-    int r = get_global_id(0);
+    int r = (int)get_global_id(0);
     if (r >= rows) return;
     int oh = r % OH, nc = r / OH;
     int top = (nc * H + 2 * oh) * W;
@@ -165,7 +165,7 @@ __kernel void ew_maxpool2_forward(__global const float *x, __global float *y, __
 __kernel void ew_maxpool2_backward(__global const int *idx, __global const float *dy, __global float *dx, int H,
                                    int W, int OH, int OW, int rows)
 {
-    int r = get_global_id(0);
+    int r = (int)get_global_id(0);
     if (r >= rows) return;
     int h = r % H, nc = r / H, oh = h >> 1, base = r * W;
     int orow = (nc * OH + oh) * OW;
@@ -190,7 +190,7 @@ __kernel void ew_maxpool2_backward(__global const int *idx, __global const float
 __kernel void ew_concat_forward(__global const float *a, __global const float *b, __global float *y, int as,
                                 int bs, int n)
 {
-    int i = get_global_id(0);
+    int i = (int)get_global_id(0);
     if (i >= n) return;
     int k = i / (as + bs), r = i - k * (as + bs);
     y[i] = r < as ? a[k * as + r] : b[k * bs + (r - as)];
@@ -199,7 +199,7 @@ __kernel void ew_concat_forward(__global const float *a, __global const float *b
 __kernel void ew_concat_backward(__global const float *dy, __global float *da, __global float *db, int as, int bs,
                                  int n)
 {
-    int i = get_global_id(0);
+    int i = (int)get_global_id(0);
     if (i >= n) return;
     int k = i / (as + bs), r = i - k * (as + bs);
     if (r < as)

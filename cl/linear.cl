@@ -3,7 +3,7 @@
 
 __kernel void bias_add(__global float *y, __global const float *b, int O, int S, int n)
 {
-    int i = get_global_id(0);
+    int i = (int)get_global_id(0);
     if (i >= n) return;
     y[i] += b[(i / S) % O];
 }
@@ -12,7 +12,7 @@ __kernel void bias_add(__global float *y, __global const float *b, int O, int S,
  * contiguous row of S, with no division per element. */
 __kernel void bias_add_rows(__global float *y, __global const float *b, int O, int S, int rows)
 {
-    int r = get_global_id(0);
+    int r = (int)get_global_id(0);
     if (r >= rows) return;
     float v = b[r % O];
     __global float *p = y + (size_t)r * S;
@@ -24,7 +24,7 @@ __kernel void bias_add_rows(__global float *y, __global const float *b, int O, i
  * classifier's slowest small kernel) and the lanes added at the end. */
 __kernel void bias_grad(__global const float *dy, __global float *db, int N, int O, int S)
 {
-    int o = get_global_id(0);
+    int o = (int)get_global_id(0);
     if (o >= O) return;
     float16 acc16 = 0.f;
     float acc = 0.f;

@@ -55,7 +55,7 @@ __kernel void loss_bce_logits(__global const float *l, __global const float *t, 
                               __global float *grad, int n, __local float *buf)
 {
     float s = 0.0f, c = 0.0f;
-    for (int i = get_local_id(0); i < n; i += get_local_size(0)) {
+    for (int i = (int)get_local_id(0); i < n; i += (int)get_local_size(0)) {
         float x = l[i], y = t[i];
         loss_kahan_add(&s, &c, fmax(x, 0.0f) - x * y + log1p(exp(-fabs(x))));
         grad[i] = (loss_sigmoid(x) - y) / (float)n;
@@ -69,7 +69,7 @@ __kernel void loss_mse(__global const float *p, __global const float *t, __globa
                        int n, __local float *buf)
 {
     float s = 0.0f, c = 0.0f;
-    for (int i = get_local_id(0); i < n; i += get_local_size(0)) {
+    for (int i = (int)get_local_id(0); i < n; i += (int)get_local_size(0)) {
         float d = p[i] - t[i];
         loss_kahan_add(&s, &c, d * d);
         grad[i] = 2.0f * d / (float)n;
@@ -87,7 +87,7 @@ __kernel void loss_softmax_xent(__global const float *l, __global const int *lab
                                 __global float *grad, int N, int K, __local float *buf)
 {
     float s = 0.0f, c = 0.0f;
-    for (int n = get_local_id(0); n < N; n += get_local_size(0)) {
+    for (int n = (int)get_local_id(0); n < N; n += (int)get_local_size(0)) {
         __global const float *row = l + (size_t)n * K;
         __global float *g = grad + (size_t)n * K;
         int y = labels[n];
@@ -112,7 +112,7 @@ __kernel void loss_lse(__global const float *l, __global float *loss, __global f
                        __local float *buf)
 {
     float s = 0.0f, c = 0.0f;
-    for (int n = get_local_id(0); n < N; n += get_local_size(0)) {
+    for (int n = (int)get_local_id(0); n < N; n += (int)get_local_size(0)) {
         __global const float *row = l + (size_t)n * K;
         __global float *g = grad + (size_t)n * K;
         float m, sum;

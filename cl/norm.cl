@@ -15,8 +15,8 @@ __kernel void bn_stats(__global const float *x, __global float *save_mean, __glo
                        __global float *run_mean, __global float *run_var, float momentum, float eps, int N, int C,
                        int S, __local float *part)
 {
-    int ch = get_group_id(0);
-    int lid = get_local_id(0), L = get_local_size(0), M = ch < C ? N * S : 0;
+    int ch = (int)get_group_id(0);
+    int lid = (int)get_local_id(0), L = (int)get_local_size(0), M = ch < C ? N * S : 0;
     float acc = 0.f;
     for (int j = lid; j < M; j += L) {
         int n = j / S;
@@ -45,7 +45,7 @@ __kernel void bn_normalize(__global const float *x, __global float *y, __global 
                            __global const float *beta, __global const float *mean, __global const float *stat,
                            int stat_is_var, float eps, int C, int S, int n)
 {
-    int i = get_global_id(0);
+    int i = (int)get_global_id(0);
     if (i >= n) return;
     int ch = (i / S) % C;
     float inv = stat_is_var ? 1.0f / sqrt(stat[ch] + eps) : stat[ch];
@@ -58,8 +58,8 @@ __kernel void bn_backward_reduce(__global const float *x, __global const float *
                                  __global const float *invstd, __global float *sums, __global float *dgamma,
                                  __global float *dbeta, int N, int C, int S, __local float *part)
 {
-    int ch = get_group_id(0);
-    int lid = get_local_id(0), L = get_local_size(0), M = ch < C ? N * S : 0;
+    int ch = (int)get_group_id(0);
+    int lid = (int)get_local_id(0), L = (int)get_local_size(0), M = ch < C ? N * S : 0;
     /* both sums through group_sum: an inlined two-array tree here hung
      * PoCL 3.1 for work-groups of 2 and 4 */
     float mu = ch < C ? mean[ch] : 0.f, inv = ch < C ? invstd[ch] : 0.f;
@@ -85,7 +85,7 @@ __kernel void bn_backward_dx(__global const float *x, __global const float *dy, 
                              __global const float *gamma, __global const float *mean, __global const float *invstd,
                              __global const float *sums, int M, int C, int S, int n)
 {
-    int i = get_global_id(0);
+    int i = (int)get_global_id(0);
     if (i >= n) return;
     int ch = (i / S) % C;
     float inv = invstd[ch];
@@ -101,7 +101,7 @@ __kernel void bn_stats_cols(__global const float *x, __global float *save_mean, 
                             __global float *run_mean, __global float *run_var, float momentum, float eps, int N,
                             int C)
 {
-    int ch = get_global_id(0);
+    int ch = (int)get_global_id(0);
     if (ch >= C) return;
     float acc = 0.f;
     for (int n = 0; n < N; n++) acc += x[(size_t)n * C + ch];
@@ -122,7 +122,7 @@ __kernel void bn_backward_reduce_cols(__global const float *x, __global const fl
                                       __global const float *invstd, __global float *sums, __global float *dgamma,
                                       __global float *dbeta, int N, int C)
 {
-    int ch = get_global_id(0);
+    int ch = (int)get_global_id(0);
     if (ch >= C) return;
     float mu = mean[ch], inv = invstd[ch], a = 0.f, b = 0.f;
     for (int n = 0; n < N; n++) {
