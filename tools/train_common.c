@@ -202,3 +202,25 @@ void train_finish(gan_ctx *c, gan_jsonl **log, const tool_opts *o, const char *d
     train_finish_curves(c, log, dir, title, names, n);
     report_write(c, o, dir);
 }
+
+const volatile sig_atomic_t *train_interrupt_flag(void) { return &interrupted; }
+
+int train_loop_end(gan_ctx *c, gan_status st, const gan_loop_result *r, const char *who)
+{
+    if (st) return train_fail(c, "training");
+    switch (r->end) {
+    case GAN_LOOP_INTERRUPTED:
+        return train_interrupt_exit(c, GAN_OK, r->checkpoint);
+    case GAN_LOOP_NONFINITE:
+        train_progress_end();
+        fprintf(stderr, "gancl train: %s%snon-finite loss at step %d (", who ? who : "", who ? ": " : "", r->step);
+        for (int i = 0; i < r->nloss; i++) fprintf(stderr, "%s%s %g", i ? ", " : "", r->loss[i].name, r->loss[i].value);
+        fprintf(stderr, "); stopped%s%s\n", r->have_checkpoint ? ", the last good checkpoint is " : "",
+                r->have_checkpoint ? r->checkpoint : "");
+        return 1;
+    case GAN_LOOP_DONE:
+        break;
+    }
+    return 0;
+}
+

@@ -7,6 +7,7 @@
 #include "gancl.h"
 #include "gancl/ckpt.h"
 #include "gancl/data.h"
+#include "gancl/loop.h"
 
 double train_now(void);
 /* mkdir -p; prints the reason and returns -1 on failure. */
@@ -74,5 +75,14 @@ void train_finish(gan_ctx *c, gan_jsonl **log, const tool_opts *o, const char *d
                   const char *const *names, int n);
 /* Print "gancl train: WHAT: <context error>" and return 1. */
 int train_fail(gan_ctx *c, const char *what);
+
+/* The flag train_catch_sigint's handler sets, for gan_loop_run.interrupt. */
+const volatile sig_atomic_t *train_interrupt_flag(void);
+/* How gan_loop_train ended, for the user: a failure ("gancl train: training:
+ * <error>") is 1; an interruption prints where the checkpoint is and is 130;
+ * a non-finite loss prints "gancl train: [WHO: ]non-finite loss at step S
+ * (loss_d nan, loss_g 0.7); stopped[, the last good checkpoint is CKPT]"
+ * (naming a checkpoint only when one exists) and is 1; a finished run is 0. */
+int train_loop_end(gan_ctx *c, gan_status st, const gan_loop_result *r, const char *who);
 
 #endif

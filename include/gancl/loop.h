@@ -1,0 +1,167 @@
+/* The training loop, once for every mode (DESIGN.md: "One training loop,
+ * modes as tables"). gan_loop_train owns the epochs (a seeded Philox
+ * shuffle of the training items per epoch), batch assembly (images, and
+ * labels when the mode wants them, into host buffers), the logging cadence
+ * (every log_every steps and the last step of an epoch: one metrics.jsonl
+ * record), the non-finite stop, interruption (a flag the caller sets, e.g.
+ * from SIGINT: the step finishes, a checkpoint is saved), the epoch-end
+ * hook and its record, and the checkpoint each epoch (written atomically by
+ * the mode's save, the gan_ckpt writer). gan_loop_resume is the one resume
+ * path: the mode's load, then one compatibility check of the batch size and
+ * every run setting the caller names, then where the run stopped.
+ *
+ * A mode is a table of functions over its own model struct; the per-network
+ * forward/backward code stays in the mode's step. The library never prints:
+ * progress goes to the caller's on_event callback. */
+#ifndef GANCL_LOOP_H
+#define GANCL_LOOP_H
+
+#include "gancl/ckpt.h"
+#include "gancl/data.h"
+
+#include <signal.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GAN_LOOP_MAX_METRICS 16
+
+/* Named values of one step or one epoch, in record order. */
+typedef struct gan_loop_metrics {
+    int n;
+    gan_metric f[GAN_LOOP_MAX_METRICS];
+} gan_loop_metrics;
+
+typedef struct gan_loop_run gan_loop_run;
+
+typedef struct gan_loop_mode {
+    const char *name;      /* the checkpoint's "mode" value: "gan", "cgan", "classifier" */
+    gan_pixel_range range; /* pixel range of the batches */
+    int labels;            /* 1: step gets the batch's labels */
+    int full_batches;      /* 1: only full batches (an epoch drops the rest); 0: a partial last batch */
+    int nloss;             /* the first nloss metrics of a logged step must be finite */
+    /* One training step on n host images x[n*784] (labels[n] when .labels).
+     * st == NULL: no metrics wanted (no read-back); else the step's metrics,
+     * losses first. */
+    gan_status (*step)(gan_ctx *c, void *model, const float *x, const int32_t *labels, int n, gan_loop_metrics *st);
+    int (*steps)(const void *model); /* training steps taken (checkpointed) */
+    gan_status (*save)(gan_ctx *c, const void *model, const char *path, const gan_ckpt_kv *extra, int nextra);
+    gan_status (*load)(gan_ctx *c, void *model, const char *path, gan_ckpt **out);
+    /* After an epoch's steps, before its checkpoint (may be NULL): e.g. a
+     * sample grid or a test-set evaluation. Metrics put in out (out->n = 0
+     * on entry) make an epoch record, followed by epoch_train_s and epoch_s;
+     * a file written may be named in artifact (cap bytes; "" otherwise). */
+    gan_status (*epoch_end)(gan_ctx *c, void *model, const gan_loop_run *run, int epoch, gan_loop_metrics *out,
+                            char *artifact, size_t cap);
+} gan_loop_mode;
+
+typedef enum gan_loop_event_kind {
+    GAN_LOOP_LOGGED = 0, /* a logged step: its record is in f */
+    GAN_LOOP_EPOCH = 1,  /* an epoch done, its checkpoint written; its record (if any) in f */
+} gan_loop_event_kind;
+
+typedef struct gan_loop_event {
+    gan_loop_event_kind kind;
+    int epoch, epochs;       /* 0-based epoch; the run's epochs */
+    size_t b, per_epoch;     /* 0-based batch within the epoch; batches per epoch */
+    int step;                /* the model's steps after this one */
+    const gan_metric *f;     /* the record written (LOGGED: the step's metrics, images_per_s, wall_s) */
+    int nf;
+    double images_per_s, eta_s;     /* LOGGED: since the last logged step; time left at that rate */
+    double epoch_train_s, epoch_s;  /* EPOCH: the steps; all of it */
+    const char *checkpoint;  /* EPOCH: the checkpoint written */
+    const char *artifact;    /* EPOCH: what epoch_end wrote ("" if nothing) */
+} gan_loop_event;
+
+struct gan_loop_run {
+    const gan_loop_mode *mode;
+    void *model;
+    const gan_dataset *data;  /* training images */
+    const gan_indices *set;   /* the items trained on (all, or a labeled subset) */
+    int batch;                /* B */
+    uint64_t seed;            /* the data order's seed */
+    int epochs;               /* run until this many epochs are done */
+    int log_every;            /* >= 1 */
+    int steps_per_epoch;      /* 0: the whole set; else at most this many batches */
+    const char *outdir;       /* metrics.jsonl and checkpoint.safetensors go here (it must exist) */
+    const gan_ckpt_kv *config; /* run settings written into every checkpoint after mode, epoch, data_pos */
+    int nconfig;
+    int epoch0;               /* where to start: 0, 0 or gan_loop_resume's */
+    size_t pos0;
+    int resumed;              /* 1: append to metrics.jsonl */
+    const volatile sig_atomic_t *interrupt; /* nonzero: stop after the current step (may be NULL) */
+    void (*on_event)(void *user, const gan_loop_event *e); /* may be NULL */
+    void *user;
+};
+
+typedef enum gan_loop_end {
+    GAN_LOOP_DONE = 0,        /* every epoch ran */
+    GAN_LOOP_INTERRUPTED = 1, /* *interrupt was set; a checkpoint was saved */
+    GAN_LOOP_NONFINITE = 2,   /* a logged loss was not finite; nothing saved */
+} gan_loop_end;
+
+typedef struct gan_loop_result {
+    gan_loop_end end;
+    int steps;               /* steps this call took */
+    double seconds;          /* since the call began */
+    int step;                /* the model's steps at the end */
+    gan_metric loss[GAN_LOOP_MAX_METRICS]; /* NONFINITE: the step's nloss losses */
+    int nloss;
+    int have_checkpoint;     /* a checkpoint exists in outdir (written by this run or an earlier one) */
+    char checkpoint[1100];   /* OUTDIR/checkpoint.safetensors */
+} gan_loop_result;
+
+/* Resume from path: mode->load into model, then one check that the
+ * checkpoint's batch and the n settings in config (the same keys the run
+ * writes) equal the run's; all differences are named in one
+ * GAN_ERR_MISMATCH error ("batch: checkpoint 8, run 16"). Sets run->epoch0,
+ * run->pos0 and run->resumed. */
+gan_status gan_loop_resume(gan_ctx *c, gan_loop_run *run, const char *path);
+
+/* Train from run->epoch0/pos0 to run->epochs; *res says how it ended. */
+gan_status gan_loop_train(gan_ctx *c, gan_loop_run *run, gan_loop_result *res);
+
+/* Batches per epoch: ceil(n/B), or floor with full_batches, at most
+ * steps_per_epoch when that is nonzero. */
+size_t gan_loop_per_epoch(const gan_loop_run *run);
+
+/* ---- the modes ----------------------------------------------------------- */
+
+#include "gancl/classifier.h"
+#include "gancl/train.h"
+
+/* gan: a gan_gan with its staging tensor for the real batch. */
+typedef struct gan_loop_gan {
+    gan_gan m;
+    gan_tensor real; /* [N,1,28,28] */
+} gan_loop_gan;
+gan_status gan_loop_gan_init(gan_ctx *c, gan_loop_gan *g, const gan_gan_config *cfg);
+void gan_loop_gan_free(gan_ctx *c, gan_loop_gan *g);
+/* Model: gan_loop_gan; epoch end: OUTDIR/samples_epochNNN.png, G on its fixed noise. */
+extern const gan_loop_mode gan_loop_mode_gan;
+
+/* cgan: a gan_cgan with its staging tensor. */
+typedef struct gan_loop_cgan {
+    gan_cgan m;
+    gan_tensor real;
+} gan_loop_cgan;
+gan_status gan_loop_cgan_init(gan_ctx *c, gan_loop_cgan *g, const gan_cgan_config *cfg);
+void gan_loop_cgan_free(gan_ctx *c, gan_loop_cgan *g);
+/* Model: gan_loop_cgan; epoch end: the class grid OUTDIR/samples_epochNNN.png. */
+extern const gan_loop_mode gan_loop_mode_cgan;
+
+/* classifier: a gan_cls and the test set it is scored on each epoch. */
+typedef struct gan_loop_cls {
+    gan_cls m;
+    const gan_dataset *test;
+    gan_cls_eval eval; /* the last epoch's evaluation */
+    int have_eval;
+} gan_loop_cls;
+/* Model: gan_loop_cls; epoch end: test accuracy (record test_accuracy). */
+extern const gan_loop_mode gan_loop_mode_classifier;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,404 @@
+/* The one training loop (include/gancl/loop.h) and the mode tables of gan,
+ * cgan and classifier. The loops this replaces (tools/cmd_train*.c) made
+ * the same calls in the same order, so checkpoints are byte-identical to
+ * theirs (tests/cli/test_ckpt_identity.sh). */
+#include "gancl/loop.h"
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+size_t gan_loop_per_epoch(const gan_loop_run *run)
+{
+    size_t B = (size_t)run->batch, n = run->set->n;
+    size_t per = run->mode->full_batches ? n / B : (n + B - 1) / B;
+    if (run->steps_per_epoch > 0 && (size_t)run->steps_per_epoch < per) per = (size_t)run->steps_per_epoch;
+    return per;
+}
+
+gan_status gan_loop_resume(gan_ctx *c, gan_loop_run *run, const char *path)
+{
+    gan_ckpt *k = NULL;
+    gan_status st = run->mode->load(c, run->model, path, &k);
+    if (st) goto done;
+    char b[32];
+    snprintf(b, sizeof b, "%d", run->batch);
+    int n = 1 + run->nconfig;
+    gan_ckpt_kv *want = calloc((size_t)n, sizeof *want);
+    if (!want) {
+        st = GAN_FAIL(c, GAN_ERR_NOMEM, "resume: out of memory");
+        goto done;
+    }
+    want[0] = (gan_ckpt_kv){"batch", b};
+    for (int i = 0; i < run->nconfig; i++) want[1 + i] = run->config[i];
+    st = gan_ckpt_compare_config(c, k, want, (size_t)n);
+    free(want);
+    if (st) goto done;
+    const char *e = gan_ckpt_meta(k, "epoch"), *p = gan_ckpt_meta(k, "data_pos");
+    run->epoch0 = e ? atoi(e) : 0;
+    run->pos0 = p ? (size_t)strtoull(p, NULL, 10) : 0;
+    run->resumed = 1;
+done:
+    gan_ckpt_free(k);
+    return st;
+}
+
+static gan_status save_at(gan_ctx *c, const gan_loop_run *run, const char *path, int epoch, size_t pos)
+{
+    char e[32], p[32];
+    snprintf(e, sizeof e, "%d", epoch);
+    snprintf(p, sizeof p, "%zu", pos);
+    int n = 3 + run->nconfig;
+    gan_ckpt_kv *kv = calloc((size_t)n, sizeof *kv);
+    if (!kv) return GAN_FAIL(c, GAN_ERR_NOMEM, "checkpoint: out of memory");
+    kv[0] = (gan_ckpt_kv){"mode", run->mode->name};
+    kv[1] = (gan_ckpt_kv){"epoch", e};
+    kv[2] = (gan_ckpt_kv){"data_pos", p};
+    for (int i = 0; i < run->nconfig; i++) kv[3 + i] = run->config[i];
+    gan_status st = run->mode->save(c, run->model, path, kv, n);
+    free(kv);
+    return st;
+}
+
+static void emit(const gan_loop_run *run, const gan_loop_event *e)
+{
+    if (run->on_event) run->on_event(run->user, e);
+}
+
+gan_status gan_loop_train(gan_ctx *c, gan_loop_run *run, gan_loop_result *res)
+{
+    const gan_loop_mode *md = run->mode;
+    gan_status st = GAN_OK;
+    gan_jsonl *log = NULL;
+    size_t B = (size_t)run->batch, *order = NULL;
+    float *x = NULL;
+    int32_t *labels = NULL;
+    char path[1100];
+
+    memset(res, 0, sizeof *res);
+    double start = now_s(), mark = start;
+    size_t mark_images = 0, mark_steps = 0;
+    snprintf(res->checkpoint, sizeof res->checkpoint, "%s/checkpoint.safetensors", run->outdir);
+    if (run->batch < 1 || run->log_every < 1 || !run->set || run->set->n == 0)
+        return GAN_FAIL(c, GAN_ERR_ARG, "training loop: batch %d, log_every %d, %zu items", run->batch,
+                        run->log_every, run->set ? run->set->n : (size_t)0);
+    if (md->full_batches && B > run->set->n)
+        return GAN_FAIL(c, GAN_ERR_ARG, "batch %d is larger than the %zu training images", run->batch, run->set->n);
+    snprintf(path, sizeof path, "%s/metrics.jsonl", run->outdir);
+    if ((st = gan_jsonl_open(c, path, run->resumed, &log))) goto out;
+    order = malloc(run->set->n * sizeof *order);
+    x = malloc(B * 784 * sizeof *x);
+    labels = malloc(B * sizeof *labels);
+    if (!order || !x || !labels) {
+        st = GAN_FAIL(c, GAN_ERR_NOMEM, "training loop: out of memory for %zu items", run->set->n);
+        goto out;
+    }
+    size_t per_epoch = gan_loop_per_epoch(run);
+    for (int epoch = run->epoch0; epoch < run->epochs; epoch++) {
+        double t_epoch = now_s();
+        if ((st = gan_epoch_order(c, run->set, run->seed, (uint64_t)epoch, order))) goto out;
+        for (size_t b = epoch == run->epoch0 ? run->pos0 : 0; b < per_epoch; b++) {
+            size_t at = b * B, n = run->set->n - at < B ? run->set->n - at : B;
+            int logit = (md->steps(run->model) + 1) % run->log_every == 0 || b + 1 == per_epoch;
+            gan_loop_metrics m = {0};
+            if ((st = gan_dataset_batch(c, run->data, order + at, n, md->range, x, md->labels ? labels : NULL)) ||
+                (st = md->step(c, run->model, x, md->labels ? labels : NULL, (int)n, logit ? &m : NULL)))
+                goto out;
+            res->steps++;
+            mark_images += n;
+            mark_steps++;
+            int step = md->steps(run->model);
+            if (logit) {
+                int finite = 1;
+                for (int i = 0; i < md->nloss && i < m.n; i++) finite &= isfinite(m.f[i].value) != 0;
+                if (!finite) {
+                    res->end = GAN_LOOP_NONFINITE;
+                    res->nloss = md->nloss < m.n ? md->nloss : m.n;
+                    memcpy(res->loss, m.f, (size_t)res->nloss * sizeof m.f[0]);
+                    goto out;
+                }
+                double t = now_s(), ips = (double)mark_images / (t - mark), sps = (double)mark_steps / (t - mark);
+                mark = t;
+                mark_images = mark_steps = 0;
+                if (m.n + 2 > GAN_LOOP_MAX_METRICS) {
+                    st = GAN_FAIL(c, GAN_ERR_ARG, "mode %s: %d metrics, at most %d", md->name, m.n,
+                                  GAN_LOOP_MAX_METRICS - 2);
+                    goto out;
+                }
+                m.f[m.n++] = (gan_metric){"images_per_s", ips};
+                m.f[m.n++] = (gan_metric){"wall_s", t - start};
+                if ((st = gan_jsonl_write(c, log, step, epoch, m.f, (size_t)m.n))) goto out;
+                gan_loop_event e = {.kind = GAN_LOOP_LOGGED, .epoch = epoch, .epochs = run->epochs, .b = b,
+                                    .per_epoch = per_epoch, .step = step, .f = m.f, .nf = m.n, .images_per_s = ips,
+                                    .eta_s = ((double)(run->epochs - epoch) * (double)per_epoch - (double)(b + 1)) / sps};
+                emit(run, &e);
+            }
+            if (run->interrupt && *run->interrupt) {
+                int last = b + 1 == per_epoch;
+                if ((st = save_at(c, run, res->checkpoint, last ? epoch + 1 : epoch, last ? 0 : b + 1))) goto out;
+                res->end = GAN_LOOP_INTERRUPTED;
+                goto out;
+            }
+        }
+        double t_train = now_s() - t_epoch;
+        gan_loop_metrics m = {0};
+        char artifact[1100] = "";
+        if (md->epoch_end && (st = md->epoch_end(c, run->model, run, epoch, &m, artifact, sizeof artifact)))
+            goto out;
+        double t_all = now_s() - t_epoch;
+        if (m.n > 0) {
+            if (m.n + 2 > GAN_LOOP_MAX_METRICS) {
+                st = GAN_FAIL(c, GAN_ERR_ARG, "mode %s: %d epoch metrics, at most %d", md->name, m.n,
+                              GAN_LOOP_MAX_METRICS - 2);
+                goto out;
+            }
+            m.f[m.n++] = (gan_metric){"epoch_train_s", t_train};
+            m.f[m.n++] = (gan_metric){"epoch_s", t_all};
+            if ((st = gan_jsonl_write(c, log, md->steps(run->model), epoch, m.f, (size_t)m.n))) goto out;
+        }
+        if ((st = save_at(c, run, res->checkpoint, epoch + 1, 0))) goto out;
+        gan_loop_event e = {.kind = GAN_LOOP_EPOCH, .epoch = epoch, .epochs = run->epochs, .per_epoch = per_epoch,
+                            .b = per_epoch ? per_epoch - 1 : 0, .step = md->steps(run->model), .f = m.f, .nf = m.n,
+                            .epoch_train_s = t_train, .epoch_s = now_s() - t_epoch,
+                            .checkpoint = res->checkpoint, .artifact = artifact};
+        emit(run, &e);
+    }
+    res->end = GAN_LOOP_DONE;
+out:
+    if (log) {
+        gan_status cs = gan_jsonl_close(c, log);
+        if (!st) st = cs;
+    }
+    free(order);
+    free(x);
+    free(labels);
+    res->seconds = now_s() - start;
+    res->step = md->steps(run->model);
+    res->have_checkpoint = access(res->checkpoint, F_OK) == 0;
+    return st;
+}
+
+/* ---- gan ---- */
+
+gan_status gan_loop_gan_init(gan_ctx *c, gan_loop_gan *g, const gan_gan_config *cfg)
+{
+    memset(g, 0, sizeof *g);
+    gan_status st = gan_gan_init(c, &g->m, cfg);
+    if (!st) st = gan_tensor_alloc4(c, &g->real, GAN_F32, 4, cfg->batch, 1, 28, 28);
+    return st;
+}
+
+void gan_loop_gan_free(gan_ctx *c, gan_loop_gan *g)
+{
+    gan_tensor_free(c, &g->real);
+    gan_gan_free(c, &g->m);
+}
+
+static gan_status gan_step_(gan_ctx *c, void *model, const float *x, const int32_t *labels, int n,
+                            gan_loop_metrics *out)
+{
+    (void)labels;
+    (void)n; /* full batches */
+    gan_loop_gan *g = model;
+    gan_gan_stats s;
+    gan_status st = gan_tensor_write(c, &g->real, x);
+    if (!st) st = gan_gan_step(c, &g->m, &g->real, out ? &s : NULL);
+    if (!st && out)
+        *out = (gan_loop_metrics){4, {{"loss_d", s.loss_d}, {"loss_g", s.loss_g}, {"d_real", s.d_real},
+                                      {"d_fake", s.d_fake}}};
+    return st;
+}
+
+static int gan_steps_(const void *model) { return ((const gan_loop_gan *)model)->m.step; }
+
+static gan_status gan_save_(gan_ctx *c, const void *model, const char *path, const gan_ckpt_kv *kv, int n)
+{
+    return gan_gan_save(c, &((const gan_loop_gan *)model)->m, path, kv, n);
+}
+
+static gan_status gan_load_(gan_ctx *c, void *model, const char *path, gan_ckpt **out)
+{
+    return gan_gan_load(c, &((gan_loop_gan *)model)->m, path, out);
+}
+
+/* The fixed-noise grid: G in inference mode on its checkpointed noise. */
+static gan_status gan_epoch_end_(gan_ctx *c, void *model, const gan_loop_run *run, int epoch, gan_loop_metrics *out,
+                                 char *artifact, size_t cap)
+{
+    (void)out;
+    gan_gan *m = &((gan_loop_gan *)model)->m;
+    gan_status st = GAN_OK;
+    float *h = malloc(64 * 784 * sizeof *h);
+    if (!h) return GAN_FAIL(c, GAN_ERR_NOMEM, "sample grid: out of memory");
+    /* the generator serves any batch up to its own; the grid wants 64 */
+    int rows = m->cfg.batch < 64 ? m->cfg.batch : 64;
+    gan_tensor z;
+    snprintf(artifact, cap, "%s/samples_epoch%03d.png", run->outdir, epoch + 1);
+    if ((st = gan_tensor_narrow(c, &m->sample_z, rows, &z))) goto done;
+    if ((st = gan_gen_forward(c, &m->gen, &z, 0))) goto done;
+    if ((st = gan_tensor_read(c, gan_gen_out(&m->gen), h))) goto done;
+    st = gan_png_write_grid(c, artifact, h, rows, 1, 28, 28, NULL);
+done:
+    free(h);
+    return st;
+}
+
+const gan_loop_mode gan_loop_mode_gan = {
+    .name = "gan",
+    .range = GAN_RANGE_TANH,
+    .labels = 0,
+    .full_batches = 1,
+    .nloss = 2,
+    .step = gan_step_,
+    .steps = gan_steps_,
+    .save = gan_save_,
+    .load = gan_load_,
+    .epoch_end = gan_epoch_end_,
+};
+
+/* ---- cgan ---- */
+
+gan_status gan_loop_cgan_init(gan_ctx *c, gan_loop_cgan *g, const gan_cgan_config *cfg)
+{
+    memset(g, 0, sizeof *g);
+    gan_status st = gan_cgan_init(c, &g->m, cfg);
+    if (!st) st = gan_tensor_alloc4(c, &g->real, GAN_F32, 4, cfg->batch, 1, 28, 28);
+    return st;
+}
+
+void gan_loop_cgan_free(gan_ctx *c, gan_loop_cgan *g)
+{
+    gan_tensor_free(c, &g->real);
+    gan_cgan_free(c, &g->m);
+}
+
+static gan_status cgan_step_(gan_ctx *c, void *model, const float *x, const int32_t *labels, int n,
+                             gan_loop_metrics *out)
+{
+    (void)n; /* full batches */
+    gan_loop_cgan *g = model;
+    gan_cgan_stats s;
+    gan_status st = gan_tensor_write(c, &g->real, x);
+    if (!st) st = gan_cgan_step(c, &g->m, &g->real, labels, out ? &s : NULL);
+    if (!st && out)
+        *out = (gan_loop_metrics){7, {{"loss_d", s.loss_d}, {"loss_g", s.loss_g}, {"loss_cls", s.loss_cls},
+                                      {"d_real", s.d_real}, {"d_fake", s.d_fake}, {"acc_real", s.acc_real},
+                                      {"acc_fake", s.acc_fake}}};
+    return st;
+}
+
+static int cgan_steps_(const void *model) { return ((const gan_loop_cgan *)model)->m.step; }
+
+static gan_status cgan_save_(gan_ctx *c, const void *model, const char *path, const gan_ckpt_kv *kv, int n)
+{
+    return gan_cgan_save(c, &((const gan_loop_cgan *)model)->m, path, kv, n);
+}
+
+static gan_status cgan_load_(gan_ctx *c, void *model, const char *path, gan_ckpt **out)
+{
+    return gan_cgan_load(c, &((gan_loop_cgan *)model)->m, path, out);
+}
+
+/* The class grid: a row per class, a fixed noise vector per column. */
+static gan_status cgan_epoch_end_(gan_ctx *c, void *model, const gan_loop_run *run, int epoch,
+                                  gan_loop_metrics *out, char *artifact, size_t cap)
+{
+    (void)out;
+    gan_cgan *m = &((gan_loop_cgan *)model)->m;
+    gan_status st = GAN_OK;
+    int K = m->cfg.nclass, n = K * GAN_CGAN_GRID;
+    float *h = malloc((size_t)n * 784 * sizeof *h);
+    int32_t *labels = malloc((size_t)n * sizeof *labels);
+    if (!h || !labels) {
+        st = GAN_FAIL(c, GAN_ERR_NOMEM, "class grid: out of memory");
+        goto done;
+    }
+    snprintf(artifact, cap, "%s/samples_epoch%03d.png", run->outdir, epoch + 1);
+    for (int i = 0; i < n; i++) labels[i] = i / GAN_CGAN_GRID;
+    if ((st = gan_cgan_generate(c, m, labels, n, NULL, h))) goto done;
+    gan_grid_opts go = gan_grid_defaults();
+    go.nrow = GAN_CGAN_GRID;
+    st = gan_png_write_grid(c, artifact, h, n, 1, 28, 28, &go);
+done:
+    free(h);
+    free(labels);
+    return st;
+}
+
+const gan_loop_mode gan_loop_mode_cgan = {
+    .name = "cgan",
+    .range = GAN_RANGE_TANH,
+    .labels = 1,
+    .full_batches = 1,
+    .nloss = 2,
+    .step = cgan_step_,
+    .steps = cgan_steps_,
+    .save = cgan_save_,
+    .load = cgan_load_,
+    .epoch_end = cgan_epoch_end_,
+};
+
+/* ---- classifier ---- */
+
+static gan_status cls_step_(gan_ctx *c, void *model, const float *x, const int32_t *labels, int n,
+                            gan_loop_metrics *out)
+{
+    gan_cls *m = &((gan_loop_cls *)model)->m;
+    gan_cls_stats s;
+    gan_tensor xt, yt;
+    gan_status st;
+    if ((st = gan_tensor_narrow(c, &m->x, n, &xt)) || (st = gan_tensor_narrow(c, &m->labels, n, &yt)) ||
+        (st = gan_tensor_write(c, &xt, x)) || (st = gan_tensor_write(c, &yt, labels)) ||
+        (st = gan_cls_step(c, m, &xt, &yt, out ? &s : NULL)))
+        return st;
+    if (out) *out = (gan_loop_metrics){2, {{"loss", s.loss}, {"accuracy", s.accuracy}}};
+    return GAN_OK;
+}
+
+static int cls_steps_(const void *model) { return ((const gan_loop_cls *)model)->m.step; }
+
+static gan_status cls_save_(gan_ctx *c, const void *model, const char *path, const gan_ckpt_kv *kv, int n)
+{
+    return gan_cls_save(c, &((const gan_loop_cls *)model)->m, path, kv, n);
+}
+
+static gan_status cls_load_(gan_ctx *c, void *model, const char *path, gan_ckpt **out)
+{
+    return gan_cls_load(c, &((gan_loop_cls *)model)->m, path, out);
+}
+
+static gan_status cls_epoch_end_(gan_ctx *c, void *model, const gan_loop_run *run, int epoch, gan_loop_metrics *out,
+                                 char *artifact, size_t cap)
+{
+    (void)run, (void)epoch, (void)artifact, (void)cap;
+    gan_loop_cls *l = model;
+    gan_status st = gan_cls_evaluate(c, &l->m, l->test, NULL, &l->eval);
+    if (st) return st;
+    l->have_eval = 1;
+    *out = (gan_loop_metrics){1, {{"test_accuracy", l->eval.accuracy}}};
+    return GAN_OK;
+}
+
+const gan_loop_mode gan_loop_mode_classifier = {
+    .name = "classifier",
+    .range = GAN_RANGE_UNIT,
+    .labels = 1,
+    .full_batches = 0,
+    .nloss = 1,
+    .step = cls_step_,
+    .steps = cls_steps_,
+    .save = cls_save_,
+    .load = cls_load_,
+    .epoch_end = cls_epoch_end_,
+};
