@@ -25,6 +25,7 @@
  * continues (or, when it has all its epochs, only scores) the baseline from
  * --outdir's baseline/checkpoint.safetensors, then the augmented run. */
 #include "gancl/classifier.h"
+#include "gancl/loop.h"
 #include "gancl/train.h"
 #include "train_common.h"
 
@@ -51,25 +52,6 @@ typedef struct aug_setup {
 
 static const char *phase_name(int phase) { return phase ? "augmented" : "baseline"; }
 
-/* Labels from the cumulative distribution cdf: word i%4 of Philox block
- * counter + i/4 as a uniform in [0, 1). */
-static void draw_classes(gan_rng *rng, const double *cdf, int n, int32_t *out)
-{
-    gan_rng at = gan_rng_take(rng, (size_t)n, 0);
-    uint32_t key[2] = {(uint32_t)at.seed, (uint32_t)(at.seed >> 32)}, w[4] = {0, 0, 0, 0};
-    for (int i = 0; i < n; i++) {
-        if (i % 4 == 0) {
-            uint64_t b = at.counter + (uint64_t)(i / 4);
-            uint32_t ctr[4] = {(uint32_t)b, (uint32_t)(b >> 32), 0, 0};
-            gan_philox4x32_10(ctr, key, w);
-        }
-        double u = w[i % 4] / 4294967296.0;
-        int k = 0;
-        while (k < K - 1 && u >= cdf[k]) k++;
-        out[i] = k;
-    }
-}
-
 static double reduced_acc(const aug_setup *s, const gan_cls_eval *e)
 {
     size_t right = 0, n = 0;
@@ -78,173 +60,90 @@ static double reduced_acc(const aug_setup *s, const gan_cls_eval *e)
     return n ? (double)right / (double)n : 0.0;
 }
 
-static gan_status save(gan_ctx *c, const aug_setup *s, gan_cls *m, int phase, const char *path, int epoch, size_t pos,
-                       gan_rng gen_rng)
+static void on_event(void *user, const gan_loop_event *e)
 {
-    char e[32], p[32], g[32];
-    snprintf(e, sizeof e, "%d", epoch);
-    snprintf(p, sizeof p, "%zu", pos);
-    snprintf(g, sizeof g, "%llu", (unsigned long long)gen_rng.counter);
-    gan_ckpt_kv extra[9] = {{"mode", "augment"},           {"phase", phase_name(phase)},   {"epoch", e},
-                            {"data_pos", p},                {"labels_per_class", s->lpc}, {"imbalance", s->imb},
-                            {"ratio", s->ratio_s},          {"generator", s->o->generator}, {"gen_rng_counter", g}};
-    return gan_cls_save(c, m, path, extra, 9);
+    const gan_loop_augment *a = user;
+    const char *name = a->ngen ? "augmented" : "baseline";
+    if (e->kind == GAN_LOOP_LOGGED) {
+        /* f: loss, accuracy, images_per_s, wall_s */
+        train_progress("%s epoch %d/%d step %zu/%zu  loss %.4f  acc %.3f  %.1f img/s  ETA %.0f s", name,
+                       e->epoch + 1, e->epochs, e->b + 1, e->per_epoch, e->f[0].value, e->f[1].value,
+                       e->images_per_s, e->eta_s);
+    } else {
+        train_progress_end();
+        if (a->scored) {
+            printf("%s epoch %d done: test accuracy %.2f%%", name, e->epoch + 1, 100.0 * a->eval.accuracy);
+            if (a->nreduced) printf(", reduced classes %.2f%%", 100.0 * gan_loop_augment_reduced(a, &a->eval));
+            printf("; checkpoint %s\n", e->checkpoint);
+        }
+    }
 }
 
-/* One classifier run (phase 0 baseline, 1 augmented); its final test
- * evaluation goes to *ev. resume: a checkpoint of this phase or NULL.
- * Returns the exit status (0, 1, 130). */
+/* One classifier run (phase 0 baseline, 1 augmented) on the library loop
+ * (gan_loop_mode_augment); its final test evaluation goes to *ev. resume: a
+ * checkpoint of this phase or NULL. Returns the exit status (0, 1, 130). */
 static int run_phase(gan_ctx *c, const aug_setup *s, int phase, const char *resume, gan_cls_eval *ev)
 {
     const tool_opts *o = s->o;
     int rc = 1, G = phase ? s->ngen : 0, B = o->batch;
-    gan_cls m;
-    memset(&m, 0, sizeof m);
-    gan_jsonl *log = NULL;
-    size_t *order = NULL;
-    float *gen_img = NULL;
-    char dir[1100], ckpt[1200], who[32];
-    int epoch0 = 0, have_eval = 0;
-    size_t pos0 = 0;
-    gan_rng gen_rng = {.seed = o->seed ^ 0x6175676d656e74ull, .counter = 0}; /* "augment" */
+    gan_loop_augment a;
+    memset(&a, 0, sizeof a);
+    char dir[1100], who[32];
 
     snprintf(dir, sizeof dir, "%s/%s", o->outdir, phase_name(phase));
     snprintf(who, sizeof who, "%s run", phase_name(phase));
-    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", dir);
     if (train_outdir(dir)) return 1;
     gan_cls_config cfg = gan_cls_default();
     cfg.batch = B + G;
     cfg.seed = o->seed;
     if (o->lr_set) cfg.adam.lr = o->lr;
     if (o->beta1_set) cfg.adam.beta1 = o->beta1;
-    if (gan_cls_init(c, &m, &cfg)) {
+    if (gan_loop_augment_init(c, &a, &cfg, phase ? s->gen : NULL, G, s->cdf,
+                              o->seed ^ 0x6175676d656e74ull /* "augment" */)) {
         rc = train_fail(c, "classifier");
         goto out;
     }
+    a.test = s->ts;
+    memcpy(a.reduced, s->reduced, sizeof a.reduced);
+    a.nreduced = s->nreduced;
+    a.eval_every = o->epochs / 10 > 1 ? o->epochs / 10 : 1;
+    gan_ckpt_kv tag[1] = {{"phase", phase_name(phase)}};
+    gan_ckpt_kv config[4] = {{"labels_per_class", s->lpc}, {"imbalance", s->imb}, {"ratio", s->ratio_s},
+                             {"generator", o->generator}};
+    gan_loop_run run = {.mode = &gan_loop_mode_augment, .model = &a, .data = s->ds, .set = s->set, .batch = B,
+                        .model_batch = B + G, .seed = o->seed, .epochs = o->epochs, .log_every = o->log_every,
+                        .steps_per_epoch = o->steps_per_epoch, .outdir = dir, .tag = tag, .ntag = 1,
+                        .config = config, .nconfig = 4, .interrupt = train_interrupt_flag(), .on_event = on_event,
+                        .user = &a};
     if (resume) {
-        gan_ckpt *k = NULL;
-        gan_ckpt_kv run[3] = {{"labels_per_class", s->lpc}, {"imbalance", s->imb}, {"ratio", s->ratio_s}};
-        if (gan_cls_load(c, &m, resume, &k) || train_resume_check(c, k, cfg.batch, run, 3)) {
-            gan_ckpt_free(k);
+        if (gan_loop_resume(c, &run, resume)) {
             rc = train_fail(c, "--resume");
             goto out;
         }
-        const char *g = gan_ckpt_meta(k, "gen_rng_counter");
-        train_resume_meta(k, &epoch0, &pos0);
-        gen_rng.counter = g ? strtoull(g, NULL, 10) : 0;
-        gan_ckpt_free(k);
-        printf("resumed the %s run from %s at epoch %d, step %d\n", phase_name(phase), resume, epoch0, m.step);
+        printf("resumed the %s run from %s at epoch %d, step %d\n", phase_name(phase), resume, run.epoch0, a.m.step);
     }
-    if (train_open_log(c, dir, resume != NULL, &log)) {
-        rc = train_fail(c, "metrics log");
-        goto out;
-    }
-    order = malloc(s->set->n * sizeof *order);
-    gen_img = malloc(((size_t)G + 1) * 784 * sizeof *gen_img);
-    if (!order || !gen_img) goto out;
-
-    size_t per_epoch = train_cap_steps((s->set->n + (size_t)B - 1) / (size_t)B, o->steps_per_epoch);
-    int eval_every = o->epochs / 10 > 1 ? o->epochs / 10 : 1;
+    size_t per_epoch = gan_loop_per_epoch(&run);
     if (phase)
         printf("augmented: each step %d real + %d generated images (ratio %g), %d epochs of %zu steps\n", B, G,
                s->ratio, o->epochs, per_epoch);
     else
         printf("baseline: each step %d real images, %d epochs of %zu steps\n", B, o->epochs, per_epoch);
-    if (eval_every > 1) printf("test accuracy every %d epochs and after the last\n", eval_every);
-    train_clock clk;
-    train_clock_start(&clk);
-    for (int epoch = epoch0; epoch < o->epochs; epoch++) {
-        if (gan_epoch_order(c, s->set, o->seed, (uint64_t)epoch, order)) {
-            rc = train_fail(c, "shuffle");
-            goto out;
-        }
-        for (size_t b = epoch == epoch0 ? pos0 : 0; b < per_epoch; b++) {
-            size_t at = b * (size_t)B, n = s->set->n - at < (size_t)B ? s->set->n - at : (size_t)B;
-            int logit = (m.step + 1) % o->log_every == 0 || b + 1 == per_epoch;
-            gan_cls_stats st;
-            gan_tensor x, y;
-            if (gan_dataset_batch(c, s->ds, order + at, n, GAN_RANGE_UNIT, m.h_x, m.h_labels)) {
-                rc = train_fail(c, "batch");
-                goto out;
-            }
-            if (G) {
-                int32_t *gl = m.h_labels + n;
-                draw_classes(&gen_rng, s->cdf, G, gl);
-                if (gan_cgan_generate(c, s->gen, gl, G, &gen_rng, gen_img)) {
-                    rc = train_fail(c, "generating images");
-                    goto out;
-                }
-                /* the generator's tanh range [-1, 1] to the classifier's [0, 1] */
-                float *dst = m.h_x + n * 784;
-                for (size_t i = 0; i < (size_t)G * 784; i++) dst[i] = 0.5f * (gen_img[i] + 1.f);
-            }
-            int rows = (int)n + G;
-            if (gan_tensor_narrow(c, &m.x, rows, &x) || gan_tensor_narrow(c, &m.labels, rows, &y) ||
-                gan_tensor_write(c, &x, m.h_x) || gan_tensor_write(c, &y, m.h_labels) ||
-                gan_cls_step(c, &m, &x, &y, logit ? &st : NULL)) {
-                rc = train_fail(c, "training step");
-                goto out;
-            }
-            train_clock_count(&clk, (size_t)rows);
-            if (logit) {
-                if (train_stop_nonfinite(who, m.step, ckpt, 1, "%g", st.loss)) goto out;
-                double wall = train_clock_mark(&clk);
-                gan_metric f[] = {{"loss", st.loss}, {"accuracy", st.accuracy}, {"images_per_s", clk.ips},
-                                  {"wall_s", wall}};
-                if (gan_jsonl_write(c, log, m.step, epoch, f, sizeof f / sizeof f[0])) {
-                    rc = train_fail(c, "metrics log");
-                    goto out;
-                }
-                train_progress("%s epoch %d/%d step %zu/%zu  loss %.4f  acc %.3f  %.1f img/s  ETA %.0f s",
-                               phase_name(phase), epoch + 1, o->epochs, b + 1, per_epoch, st.loss, st.accuracy,
-                               clk.ips, train_clock_eta(&clk, o->epochs, epoch, per_epoch, b));
-            }
-            if (train_interrupted()) {
-                int last = b + 1 == per_epoch;
-                rc = train_interrupt_exit(
-                    c, save(c, s, &m, phase, ckpt, last ? epoch + 1 : epoch, last ? 0 : b + 1, gen_rng), ckpt);
-                goto out;
-            }
-        }
-        /* a small label budget makes epochs of a step or two: scoring the
-         * 10,000 test images after each would cost more than training */
-        int score = (epoch + 1) % eval_every == 0 || epoch + 1 == o->epochs;
-        if (score) {
-            if (gan_cls_evaluate(c, &m, s->ts, NULL, ev)) {
-                rc = train_fail(c, "test-set evaluation");
-                goto out;
-            }
-            gan_metric f[] = {{"test_accuracy", ev->accuracy}, {"test_accuracy_reduced", reduced_acc(s, ev)}};
-            if (gan_jsonl_write(c, log, m.step, epoch, f, s->nreduced ? 2 : 1)) {
-                rc = train_fail(c, "metrics log");
-                goto out;
-            }
-        }
-        have_eval = score;
-        if (save(c, s, &m, phase, ckpt, epoch + 1, 0, gen_rng)) {
-            rc = train_fail(c, "checkpoint");
-            goto out;
-        }
-        train_progress_end();
-        if (score) {
-            printf("%s epoch %d done: test accuracy %.2f%%", phase_name(phase), epoch + 1, 100.0 * ev->accuracy);
-            if (s->nreduced) printf(", reduced classes %.2f%%", 100.0 * reduced_acc(s, ev));
-            printf("; checkpoint %s\n", ckpt);
-        }
-    }
-    if (!have_eval && gan_cls_evaluate(c, &m, s->ts, NULL, ev)) {
+    if (a.eval_every > 1) printf("test accuracy every %d epochs and after the last\n", a.eval_every);
+    gan_loop_result res;
+    gan_status st = gan_loop_train(c, &run, &res);
+    if ((rc = train_loop_end(c, st, &res, who))) goto out;
+    if (!a.scored && gan_cls_evaluate(c, &a.m, s->ts, NULL, &a.eval)) {
         rc = train_fail(c, "test-set evaluation");
         goto out;
     }
+    *ev = a.eval;
+    gan_jsonl *log = NULL;
     const char *curve_names[] = {"loss", "accuracy", "test_accuracy"};
     train_finish(c, &log, o, dir, phase ? "classifier with cgan samples" : "classifier on real images only",
                  curve_names, 3);
     rc = 0;
 out:
-    if (log) gan_jsonl_close(c, log);
-    free(order);
-    free(gen_img);
-    gan_cls_free(c, &m);
+    gan_loop_augment_free(c, &a);
     return rc;
 }
 

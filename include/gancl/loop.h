@@ -54,6 +54,10 @@ typedef struct gan_loop_mode {
      * a file written may be named in artifact (cap bytes; "" otherwise). */
     gan_status (*epoch_end)(gan_ctx *c, void *model, const gan_loop_run *run, int epoch, gan_loop_metrics *out,
                             char *artifact, size_t cap);
+    /* The mode's own moving state for a checkpoint (may be NULL): up to 4
+     * entries written after the run's config, e.g. a generator's stream
+     * position; the values may point into model. Returns the count. */
+    int (*state)(void *model, gan_ckpt_kv *out);
 } gan_loop_mode;
 
 typedef enum gan_loop_event_kind {
@@ -85,8 +89,11 @@ struct gan_loop_run {
     int log_every;            /* >= 1 */
     int steps_per_epoch;      /* 0: the whole set; else at most this many batches */
     const char *outdir;       /* metrics.jsonl and checkpoint.safetensors go here (it must exist) */
-    const gan_ckpt_kv *config; /* run settings written into every checkpoint after mode, epoch, data_pos */
+    const gan_ckpt_kv *tag;   /* written right after "mode" (e.g. augment's phase); not compared */
+    int ntag;
+    const gan_ckpt_kv *config; /* run settings written into every checkpoint after mode, tag, epoch, data_pos */
     int nconfig;
+    int model_batch;          /* the batch the model's checkpoint records, when it is not `batch` (else 0) */
     int epoch0;               /* where to start: 0, 0 or gan_loop_resume's */
     size_t pos0;
     int resumed;              /* 1: append to metrics.jsonl */
@@ -160,6 +167,37 @@ typedef struct gan_loop_cls {
 } gan_loop_cls;
 /* Model: gan_loop_cls; epoch end: test accuracy (record test_accuracy). */
 extern const gan_loop_mode gan_loop_mode_classifier;
+
+/* augment: the classifier on B real images per step joined by ngen images
+ * of a class-conditional generator (ngen = 0 or gen = NULL: the baseline,
+ * real images only). Generated labels are drawn from the cumulative
+ * distribution cdf with word i%4 of Philox block counter + i/4 of gen_rng
+ * (checkpointed as "gen_rng_counter"); pixels go from the generator's
+ * [-1, 1] to [0, 1]. The test set is scored every eval_every epochs and
+ * after the last (record test_accuracy, and test_accuracy_reduced when
+ * classes are marked reduced). */
+typedef struct gan_loop_augment {
+    gan_cls m;                      /* batch B + ngen */
+    const gan_dataset *test;
+    gan_cgan *gen;
+    int ngen;
+    double cdf[GAN_CNN_CLASSES];
+    gan_rng gen_rng;
+    int reduced[GAN_CNN_CLASSES];   /* 1: a class --imbalance reduced */
+    int nreduced;
+    int epochs, eval_every;
+    gan_cls_eval eval;              /* the last scoring */
+    int scored;                     /* the epoch just ended was scored */
+    float *gen_img;                 /* [ngen*784] */
+    char counter[32];
+} gan_loop_augment;
+/* cfg->batch must be B + ngen; gen_seed keys the generated labels and noise. */
+gan_status gan_loop_augment_init(gan_ctx *c, gan_loop_augment *a, const gan_cls_config *cfg, gan_cgan *gen, int ngen,
+                                 const double *cdf, uint64_t gen_seed);
+void gan_loop_augment_free(gan_ctx *c, gan_loop_augment *a);
+/* Accuracy over the reduced classes of an evaluation (0 when none). */
+double gan_loop_augment_reduced(const gan_loop_augment *a, const gan_cls_eval *e);
+extern const gan_loop_mode gan_loop_mode_augment;
 
 #ifdef __cplusplus
 }
