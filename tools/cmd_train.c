@@ -57,7 +57,7 @@ int cmd_train_gan(const tool_opts *o)
     }
     gan_loop_run run = {.mode = &gan_loop_mode_gan, .model = &g, .data = &ds, .set = &all, .batch = cfg.batch,
                         .epochs = o->epochs, .log_every = o->log_every, .steps_per_epoch = o->steps_per_epoch,
-                        .outdir = o->outdir, .interrupt = train_interrupt_flag(), .on_event = on_event};
+                        .outdir = o->outdir, .overwrite = o->overwrite, .interrupt = train_interrupt_flag(), .on_event = on_event};
     if (o->resume) {
         if (gan_loop_resume(c, &run, o->resume)) {
             rc = train_fail(c, "--resume");

@@ -113,7 +113,7 @@ static int run_phase(gan_ctx *c, const aug_setup *s, int phase, const char *resu
     gan_loop_run run = {.mode = &gan_loop_mode_augment, .model = &a, .data = s->ds, .set = s->set, .batch = B,
                         .model_batch = B + G, .seed = o->seed, .epochs = o->epochs, .log_every = o->log_every,
                         .steps_per_epoch = o->steps_per_epoch, .outdir = dir, .tag = tag, .ntag = 1,
-                        .config = config, .nconfig = 4, .interrupt = train_interrupt_flag(), .on_event = on_event,
+                        .config = config, .nconfig = 4, .overwrite = o->overwrite, .interrupt = train_interrupt_flag(), .on_event = on_event,
                         .user = &a};
     if (resume) {
         if (gan_loop_resume(c, &run, resume)) {

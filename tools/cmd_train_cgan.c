@@ -62,7 +62,7 @@ int cmd_train_cgan(const tool_opts *o)
     gan_loop_run run = {.mode = &gan_loop_mode_cgan, .model = &g, .data = &ds, .set = &all, .batch = cfg.batch,
                         .seed = cfg.seed, .epochs = o->epochs, .log_every = o->log_every,
                         .steps_per_epoch = o->steps_per_epoch, .outdir = o->outdir,
-                        .interrupt = train_interrupt_flag(), .on_event = on_event};
+                        .overwrite = o->overwrite, .interrupt = train_interrupt_flag(), .on_event = on_event};
     if (o->resume) {
         if (gan_loop_resume(c, &run, o->resume)) {
             rc = train_fail(c, "--resume");

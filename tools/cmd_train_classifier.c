@@ -60,7 +60,7 @@ int cmd_train_classifier(const tool_opts *o)
     gan_loop_run run = {.mode = &gan_loop_mode_classifier, .model = &l, .data = &ds, .batch = cfg.batch,
                         .epochs = o->epochs, .log_every = o->log_every, .steps_per_epoch = o->steps_per_epoch,
                         .outdir = o->outdir, .config = config, .nconfig = 1,
-                        .interrupt = train_interrupt_flag(), .on_event = on_event, .user = &l};
+                        .overwrite = o->overwrite, .interrupt = train_interrupt_flag(), .on_event = on_event, .user = &l};
     if (o->resume) {
         if (gan_loop_resume(c, &run, o->resume)) {
             rc = train_fail(c, "--resume");

@@ -76,6 +76,7 @@ static const char usage[] =
     "                       mean and standard deviation (default: raw features, which\n"
     "                       measured better)\n"
     "  --no-baseline        features: skip the same classifier on a random, untrained D\n"
+    "  --overwrite          train: start afresh in an --outdir that already holds a run\n"
     "  --labels N           semi: N labeled images, N/10 per class (default 100); semi's\n"
     "                       defaults: batch 100, lr 0.003, beta1 0.5\n"
     "\n"
@@ -257,6 +258,8 @@ int main(int argc, char **argv)
             }
             o.weight_decay = (float)x;
             i++;
+        } else if (!strcmp(a, "--overwrite")) {
+            o.overwrite = 1;
         } else if (!strcmp(a, "--no-baseline") || !strcmp(a, "--standardize") || !strcmp(a, "--json")) {
             *(a[2] == 'n' ? &o.no_baseline : a[2] == 's' ? &o.standardize : &o.json) = 1;
         } else if (!strcmp(a, "--skip-ref")) {

@@ -34,6 +34,7 @@ typedef struct tool_opts {
     int epochs_set;            /* whether --epochs was given (features: default 100) */
     const char *discriminator; /* --discriminator FILE, features: a gan checkpoint */
     int no_baseline;           /* --no-baseline, features: skip the random-D classifier */
+    int overwrite;             /* --overwrite, train: a fresh run may replace the run in --outdir */
     int standardize;           /* --standardize, features: standardise the features */
     float weight_decay;        /* --weight-decay X, features: L2 on the classifier's weight */
     const char *checkpoint;    /* --checkpoint FILE, eval */

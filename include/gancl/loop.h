@@ -96,7 +96,9 @@ struct gan_loop_run {
     int model_batch;          /* the batch the model's checkpoint records, when it is not `batch` (else 0) */
     int epoch0;               /* where to start: 0, 0 or gan_loop_resume's */
     size_t pos0;
-    int resumed;              /* 1: append to metrics.jsonl */
+    int resumed;              /* 1: continue metrics.jsonl, cut back to the checkpoint's step */
+    int resumed_step;         /* the checkpoint's step (gan_loop_resume sets it) */
+    int overwrite;            /* 1: a fresh run may replace a run already in outdir */
     const volatile sig_atomic_t *interrupt; /* nonzero: stop after the current step (may be NULL) */
     void (*on_event)(void *user, const gan_loop_event *e); /* may be NULL */
     void *user;
@@ -126,7 +128,14 @@ typedef struct gan_loop_result {
  * run->pos0 and run->resumed. */
 gan_status gan_loop_resume(gan_ctx *c, gan_loop_run *run, const char *path);
 
-/* Train from run->epoch0/pos0 to run->epochs; *res says how it ended. */
+/* Train from run->epoch0/pos0 to run->epochs; *res says how it ended.
+ * Safety: the run holds OUTDIR/.gancl.lock (flock) while it trains, so a
+ * second run in the same outdir fails with GAN_ERR_IO naming the lock; a
+ * fresh run (not resumed, no overwrite) in an outdir that holds
+ * checkpoint.safetensors is refused (GAN_ERR_ARG) naming the checkpoint and
+ * the choices (--resume, another --outdir, --overwrite); a resumed run cuts
+ * metrics.jsonl back to the records of steps <= the checkpoint's step, so
+ * no step appears twice. */
 gan_status gan_loop_train(gan_ctx *c, gan_loop_run *run, gan_loop_result *res);
 
 /* Batches per epoch: ceil(n/B), or floor with full_batches, at most

@@ -5,11 +5,14 @@
 #include "gancl/loop.h"
 #include "internal.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 static double now_s(void)
@@ -49,9 +52,41 @@ gan_status gan_loop_resume(gan_ctx *c, gan_loop_run *run, const char *path)
     run->epoch0 = e ? atoi(e) : 0;
     run->pos0 = p ? (size_t)strtoull(p, NULL, 10) : 0;
     run->resumed = 1;
+    run->resumed_step = run->mode->steps(run->model);
 done:
     gan_ckpt_free(k);
     return st;
+}
+
+/* Keep the records of steps <= step in path (a resumed run's metrics.jsonl;
+ * a missing file is fine): write the kept lines to path.tmp, rename. */
+static gan_status cut_metrics(gan_ctx *c, const char *path, int step)
+{
+    FILE *in = fopen(path, "rb");
+    if (!in) return errno == ENOENT ? GAN_OK : GAN_FAIL(c, GAN_ERR_IO, "%s: %s", path, strerror(errno));
+    char tmp[1200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *out = fopen(tmp, "wb");
+    if (!out) {
+        fclose(in);
+        return GAN_FAIL(c, GAN_ERR_IO, "%s: %s", tmp, strerror(errno));
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, in)) > 0) {
+        const char *at = strstr(line, "\"step\":");
+        long long s = at ? strtoll(at + 7, NULL, 10) : 0;
+        if (s <= step) fwrite(line, 1, (size_t)len, out);
+    }
+    free(line);
+    int bad = ferror(in);
+    fclose(in);
+    if (fclose(out) || bad || rename(tmp, path)) {
+        remove(tmp);
+        return GAN_FAIL(c, GAN_ERR_IO, "cutting %s back to step %d: %s", path, step, strerror(errno));
+    }
+    return GAN_OK;
 }
 
 static gan_status save_at(gan_ctx *c, const gan_loop_run *run, const char *path, int epoch, size_t pos)
@@ -86,6 +121,7 @@ gan_status gan_loop_train(gan_ctx *c, gan_loop_run *run, gan_loop_result *res)
     size_t B = (size_t)run->batch, *order = NULL;
     float *x = NULL;
     int32_t *labels = NULL;
+    int lock = -1;
     char path[1100];
 
     memset(res, 0, sizeof *res);
@@ -97,7 +133,25 @@ gan_status gan_loop_train(gan_ctx *c, gan_loop_run *run, gan_loop_result *res)
                         run->log_every, run->set ? run->set->n : (size_t)0);
     if (md->full_batches && B > run->set->n)
         return GAN_FAIL(c, GAN_ERR_ARG, "batch %d is larger than the %zu training images", run->batch, run->set->n);
+    snprintf(path, sizeof path, "%s/.gancl.lock", run->outdir);
+    lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (lock < 0) {
+        st = GAN_FAIL(c, GAN_ERR_IO, "cannot open the run lock %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (flock(lock, LOCK_EX | LOCK_NB)) {
+        st = GAN_FAIL(c, GAN_ERR_IO, "%s is in use by another run (%s is locked)", run->outdir, path);
+        goto out;
+    }
+    if (!run->resumed && !run->overwrite && access(res->checkpoint, F_OK) == 0) {
+        st = GAN_FAIL(c, GAN_ERR_ARG,
+                      "%s already holds a run (%s): continue it with --resume %s, choose another --outdir, or "
+                      "replace it with --overwrite",
+                      run->outdir, res->checkpoint, res->checkpoint);
+        goto out;
+    }
     snprintf(path, sizeof path, "%s/metrics.jsonl", run->outdir);
+    if (run->resumed && (st = cut_metrics(c, path, run->resumed_step))) goto out;
     if ((st = gan_jsonl_open(c, path, run->resumed, &log))) goto out;
     order = malloc(run->set->n * sizeof *order);
     x = malloc(B * 784 * sizeof *x);
@@ -185,6 +239,7 @@ out:
     free(order);
     free(x);
     free(labels);
+    if (lock >= 0) close(lock); /* releases the flock */
     res->seconds = now_s() - start;
     res->step = md->steps(run->model);
     res->have_checkpoint = access(res->checkpoint, F_OK) == 0;

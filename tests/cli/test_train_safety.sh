@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Runs that are safe (the library loop, include/gancl/loop.h), on the
+# reference backend and a tiny dataset, for the modes on the loop: an
+# --outdir that holds a run is refused without --resume (naming the
+# checkpoint and the choices) and replaced with --overwrite; a second run
+# in a locked --outdir is a named error; a resumed run cuts metrics.jsonl
+# back to its checkpoint's step, so no step appears twice; a resume with
+# another --batch-size is refused in every mode, naming the field and both
+# values.
+#   test_train_safety.sh GANCL MAKE_IDX
+set -u
+. "$(dirname "$0")/tap.sh"
+gan=(--mode gan --device cpu --data "$tmp/data" --batch-size 8 --ngf 4 --ndf 4 --steps-per-epoch 3 --log-every 1)
+o=$tmp/gan
+
+"$gancl" train "${gan[@]}" --epochs 1 --outdir "$o" >"$tmp/l1" 2>&1
+check "a first run trains" $?
+"$gancl" train "${gan[@]}" --epochs 1 --outdir "$o" >"$tmp/l2" 2>&1
+test $? -eq 1 && grep -q "$o already holds a run ($o/checkpoint.safetensors)" "$tmp/l2" &&
+  grep -q -- "--resume $o/checkpoint.safetensors" "$tmp/l2" && grep -q "another --outdir" "$tmp/l2" &&
+  grep -q -- "--overwrite" "$tmp/l2"
+check "a fresh run in an --outdir holding a run is refused, naming the checkpoint and the choices" $?
+"$gancl" train "${gan[@]}" --epochs 1 --outdir "$o" --overwrite >"$tmp/l3" 2>&1
+check "--overwrite replaces it" $?
+test "$(wc -l <"$o/metrics.jsonl")" -eq 3
+check "--overwrite starts metrics.jsonl afresh" $?
+
+# one process holds the lock (python's flock, as another run would)
+python3 -c 'import fcntl, sys, time
+f = open(sys.argv[1], "a"); fcntl.flock(f, fcntl.LOCK_EX); print("locked", flush=True); time.sleep(60)' \
+  "$o/.gancl.lock" >"$tmp/holder" &
+holder=$!
+for _ in $(seq 100); do grep -q locked "$tmp/holder" 2>/dev/null && break; sleep 0.1; done
+"$gancl" train "${gan[@]}" --epochs 2 --outdir "$o" --resume "$o/checkpoint.safetensors" >"$tmp/l4" 2>&1
+rc=$?
+kill $holder
+wait $holder 2>/dev/null
+test $rc -eq 1 && grep -q "$o is in use by another run ($o/.gancl.lock is locked)" "$tmp/l4"
+check "a second run in a locked --outdir is a named error" $?
+
+# metrics cut back: epoch 1's checkpoint, resumed twice to epoch 2
+cp "$o/checkpoint.safetensors" "$tmp/epoch1.safetensors"
+"$gancl" train "${gan[@]}" --epochs 2 --outdir "$o" --resume "$tmp/epoch1.safetensors" >"$tmp/l5" 2>&1 &&
+  "$gancl" train "${gan[@]}" --epochs 2 --outdir "$o" --resume "$tmp/epoch1.safetensors" >>"$tmp/l5" 2>&1
+check "resuming the same checkpoint twice trains" $?
+python3 - "$o/metrics.jsonl" <<'P'
+import json, sys
+steps = [json.loads(l)["step"] for l in open(sys.argv[1])]
+assert steps == [1, 2, 3, 4, 5, 6], steps
+P
+check "metrics.jsonl is cut back to the checkpoint's step: steps 1..6 once each" $?
+
+# one resume check for every mode on the loop: another --batch-size is refused
+"$gancl" train "${gan[@]}" --batch-size 4 --epochs 3 --outdir "$o" --resume "$o/checkpoint.safetensors" >"$tmp/l6" 2>&1
+test $? -eq 1 && grep -q "batch: checkpoint 8, run 4" "$tmp/l6"
+check "gan: resuming with another --batch-size is refused, naming both values" $?
+"$gancl" train --mode classifier --device cpu --data "$tmp/data" --batch-size 8 --labels-per-class 2 --epochs 1 \
+  --outdir "$tmp/cls" >"$tmp/l7" 2>&1 &&
+  "$gancl" train --mode classifier --device cpu --data "$tmp/data" --batch-size 4 --labels-per-class 3 --epochs 2 \
+    --outdir "$tmp/cls" --resume "$tmp/cls/checkpoint.safetensors" >"$tmp/l8" 2>&1
+test $? -eq 1 && grep -q "batch: checkpoint 8, run 4" "$tmp/l8" && grep -q "labels_per_class: checkpoint 2, run 3" "$tmp/l8"
+check "classifier: another --batch-size and --labels-per-class are refused in one message" $?
+tap_end
