@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -475,6 +476,24 @@ static gan_status header_len(gan_ctx *c, const char *label, const unsigned char 
     return GAN_OK;
 }
 
+/* A NaN or infinite parameter or optimizer state would only make every
+ * later step non-finite: refuse the checkpoint, naming the tensor. */
+static gan_status check_finite(gan_ctx *c, const gan_ckpt *k, const char *path)
+{
+    for (int i = 0; i < k->n; i++) {
+        const gan_ckpt_tensor *t = &k->t[i];
+        if (t->dtype != GAN_ST_F32) continue;
+        for (size_t j = 0; j < t->numel; j++) {
+            float v;
+            memcpy(&v, (const unsigned char *)t->data + j * sizeof v, sizeof v);
+            if (!isfinite(v))
+                return GAN_FAIL(c, GAN_ERR_NUMERIC, "checkpoint %s: tensor %s holds a non-finite value (%g at element %zu)",
+                                path, t->name, (double)v, j);
+        }
+    }
+    return GAN_OK;
+}
+
 gan_status gan_ckpt_parse(gan_ctx *c, const void *buf, size_t len, const char *label, gan_ckpt **out)
 {
     gan_status st = GAN_OK;
@@ -499,6 +518,7 @@ gan_status gan_ckpt_parse(gan_ctx *c, const void *buf, size_t len, const char *l
     }
     if (k->data_len) memcpy(k->data, b + 8 + hlen, k->data_len);
     TRY(attach_data(c, k, pe));
+    TRY(check_finite(c, k, k->label));
     *out = k;
     k = NULL;
 cleanup:
@@ -588,6 +608,7 @@ gan_status gan_ckpt_load(gan_ctx *c, const char *path, gan_ckpt **out)
     }
     TRY(read_at(c, fd, path, k->data, k->data_len, 8 + hlen));
     TRY(attach_data(c, k, pe));
+    TRY(check_finite(c, k, path));
     *out = k;
     k = NULL;
 cleanup:

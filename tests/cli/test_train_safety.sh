@@ -6,7 +6,8 @@
 # in a locked --outdir is a named error; a resumed run cuts metrics.jsonl
 # back to its checkpoint's step, so no step appears twice; a resume with
 # another --batch-size is refused in every mode, naming the field and both
-# values.
+# values; a checkpoint with a NaN parameter is refused when loaded (resume,
+# sample), naming the tensor.
 #   test_train_safety.sh GANCL MAKE_IDX
 set -u
 . "$(dirname "$0")/tap.sh"
@@ -60,4 +61,14 @@ check "gan: resuming with another --batch-size is refused, naming both values" $
     --outdir "$tmp/cls" --resume "$tmp/cls/checkpoint.safetensors" >"$tmp/l8" 2>&1
 test $? -eq 1 && grep -q "batch: checkpoint 8, run 4" "$tmp/l8" && grep -q "labels_per_class: checkpoint 2, run 3" "$tmp/l8"
 check "classifier: another --batch-size and --labels-per-class are refused in one message" $?
+
+python3 "$(dirname "$0")/nan_ckpt.py" "$o/checkpoint.safetensors" "$tmp/nan.safetensors" disc.conv2.weight
+check "a copy of the checkpoint with a NaN in disc.conv2.weight" $?
+"$gancl" train "${gan[@]}" --epochs 3 --outdir "$o" --resume "$tmp/nan.safetensors" >"$tmp/l9" 2>&1
+test $? -eq 1 && grep -q "tensor disc.conv2.weight holds a non-finite value (nan" "$tmp/l9"
+check "resuming it is refused, naming the tensor" $?
+python3 "$(dirname "$0")/nan_ckpt.py" "$o/checkpoint.safetensors" "$tmp/nan2.safetensors" gen.fc.weight
+"$gancl" sample --device cpu --checkpoint "$tmp/nan2.safetensors" --out "$tmp/grid.png" >"$tmp/l10" 2>&1
+test $? -ne 0 && grep -q "tensor gen.fc.weight holds a non-finite value" "$tmp/l10" && test ! -e "$tmp/grid.png"
+check "sampling from a generator with a NaN weight is refused, naming the tensor" $?
 tap_end
