@@ -37,6 +37,12 @@ int cmd_train_classifier(const tool_opts *o)
     int rc = 1;
     gan_ctx *c = tool_ctx(o->device);
     if (!c) return 1;
+    tool_opts ro = *o; /* after --resume: the checkpoint's settings for the flags left out */
+    if (train_resume_config(c, &ro)) {
+        gan_ctx_free(c);
+        return 1;
+    }
+    o = &ro;
     gan_dataset ds = {0}, ts = {0};
     gan_indices all = {0}, labeled = {0}, unlabeled = {0};
     const gan_indices *set = &all;

@@ -176,6 +176,7 @@ int main(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--batch-size")) {
             if (parse_int(a, v, 1, 65536, &o.batch)) return 2;
+            o.batch_set = 1;
             i++;
         } else if (!strcmp(a, "--reps")) {
             if (parse_int(a, v, 1, 64, &o.reps)) return 2;
@@ -183,6 +184,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--seed")) {
             if (parse_int(a, v, 0, 2147483647, &n)) return 2;
             o.seed = (uint64_t)n;
+            o.seed_set = 1;
             i++;
         } else if (!strcmp(a, "--epochs")) {
             if (parse_int(a, v, 1, 100000, &o.epochs)) return 2;
@@ -221,6 +223,7 @@ int main(int argc, char **argv)
                 return 2;
             }
             o.lsgan = !strcmp(v, "lsgan");
+            o.loss_set = 1;
             i++;
         } else if ((!strcmp(a, "--mode") || !strcmp(a, "--data") || !strcmp(a, "--outdir") ||
                     !strcmp(a, "--resume")) && v) {

@@ -35,6 +35,8 @@ typedef struct tool_opts {
     const char *discriminator; /* --discriminator FILE, features: a gan checkpoint */
     int no_baseline;           /* --no-baseline, features: skip the random-D classifier */
     int overwrite;             /* --overwrite, train: a fresh run may replace the run in --outdir */
+    int batch_set, seed_set, loss_set; /* whether --batch-size / --seed / --loss were given (a resume takes
+                                          the checkpoint's otherwise) */
     int standardize;           /* --standardize, features: standardise the features */
     float weight_decay;        /* --weight-decay X, features: L2 on the classifier's weight */
     const char *checkpoint;    /* --checkpoint FILE, eval */

@@ -224,3 +224,99 @@ int train_loop_end(gan_ctx *c, gan_status st, const gan_loop_result *r, const ch
     return 0;
 }
 
+
+typedef enum { RC_INT, RC_SEED, RC_FLOAT, RC_ARCH, RC_LOSS } rc_kind;
+typedef struct rc_item {
+    const char *flag, *key;
+    rc_kind kind;
+    int given;
+    void *v;
+    int *set; /* marked given when the checkpoint's value is taken (lr, beta1) */
+} rc_item;
+
+int train_resume_config(gan_ctx *c, tool_opts *o)
+{
+    static char arch[32]; /* the checkpoint's --arch, for the rest of the run */
+    int gan = !strcmp(o->mode, "gan"), cgan = !strcmp(o->mode, "cgan"), cls = !strcmp(o->mode, "classifier");
+    if (!o->resume || !(gan || cgan || cls)) return 0;
+    gan_ckpt *k = NULL;
+    if (gan_ckpt_load(c, o->resume, &k)) return train_fail(c, "--resume");
+    rc_item t[8];
+    int n = 0;
+    t[n++] = (rc_item){"--batch-size", "batch", RC_INT, o->batch_set, &o->batch, NULL};
+    t[n++] = (rc_item){"--seed", "rng_seed", RC_SEED, o->seed_set, &o->seed, NULL};
+    if (gan || cgan) {
+        t[n++] = (rc_item){"--ngf", "ngf", RC_INT, o->ngf != 0, &o->ngf, NULL};
+        t[n++] = (rc_item){"--ndf", "ndf", RC_INT, o->ndf != 0, &o->ndf, NULL};
+        t[n++] = (rc_item){"--arch", "arch", RC_ARCH, o->arch != NULL, &o->arch, NULL};
+        t[n++] = (rc_item){"--lr", "lr", RC_FLOAT, o->lr_set, &o->lr, &o->lr_set};
+        if (gan) t[n++] = (rc_item){"--loss", "loss", RC_LOSS, o->loss_set, &o->lsgan, NULL};
+    } else {
+        t[n++] = (rc_item){"--labels-per-class", "labels_per_class", RC_INT, o->labels_per_class != 0,
+                                &o->labels_per_class, NULL};
+        t[n++] = (rc_item){"--lr", "lr", RC_FLOAT, o->lr_set, &o->lr, &o->lr_set};
+        t[n++] = (rc_item){"--beta1", "beta1", RC_FLOAT, o->beta1_set, &o->beta1, &o->beta1_set};
+    }
+    char msg[2048] = "";
+    size_t at = 0;
+    for (int i = 0; i < n; i++) {
+        const char *kv = gan_ckpt_meta(k, t[i].key);
+        if (!kv) continue; /* an older checkpoint without the key: the loop's check decides */
+        char run[64] = "";
+        int same = 1;
+        switch (t[i].kind) {
+        case RC_INT: {
+            int *v = t[i].v;
+            if (!t[i].given) *v = atoi(kv);
+            snprintf(run, sizeof run, "%d", *v);
+            same = atoi(kv) == *v;
+            break;
+        }
+        case RC_SEED: {
+            uint64_t *v = t[i].v;
+            if (!t[i].given) *v = strtoull(kv, NULL, 10);
+            snprintf(run, sizeof run, "%llu", (unsigned long long)*v);
+            same = strtoull(kv, NULL, 10) == *v;
+            break;
+        }
+        case RC_FLOAT: {
+            float *v = t[i].v;
+            if (!t[i].given) {
+                *v = strtof(kv, NULL);
+                *t[i].set = 1;
+            }
+            snprintf(run, sizeof run, "%.9g", *v);
+            same = strtof(kv, NULL) == *v;
+            break;
+        }
+        case RC_ARCH: {
+            const char **v = t[i].v;
+            if (!t[i].given) {
+                snprintf(arch, sizeof arch, "%s", kv);
+                *v = arch;
+            }
+            snprintf(run, sizeof run, "%s", *v);
+            same = !strcmp(kv, *v);
+            break;
+        }
+        case RC_LOSS: {
+            int *v = t[i].v;
+            if (!t[i].given) *v = !strcmp(kv, "lsgan");
+            snprintf(run, sizeof run, "%s", *v ? "lsgan" : "bce");
+            same = !strcmp(kv, run);
+            break;
+        }
+        }
+        if (!same && at < sizeof msg)
+            at += (size_t)snprintf(msg + at, sizeof msg - at, "%s%s: checkpoint %s, run %s (%s)", at ? "; " : "",
+                                   t[i].key, kv, run, t[i].flag);
+    }
+    gan_ckpt_free(k);
+    if (!at) return 0;
+    train_progress_end();
+    fprintf(stderr,
+            "gancl train: --resume %s: the run's settings differ from the checkpoint's: %s; leave a flag out to "
+            "continue with the checkpoint's value\n",
+            o->resume, msg);
+    return 1;
+}

@@ -76,6 +76,15 @@ void train_finish(gan_ctx *c, gan_jsonl **log, const tool_opts *o, const char *d
 /* Print "gancl train: WHAT: <context error>" and return 1. */
 int train_fail(gan_ctx *c, const char *what);
 
+/* --resume takes the run's configuration from the checkpoint: a flag left
+ * out gets the checkpoint's value, a flag given with another value is
+ * refused. Settings: batch and seed (every mode on the loop but augment,
+ * whose checkpoint batch includes the generated images), gan and cgan: ngf,
+ * ndf, arch, lr, and gan's loss; classifier: labels_per_class, lr, beta1.
+ * All differences go in one message, each "KEY: checkpoint A, run B
+ * (--FLAG)". Returns 0, or 1 after printing. */
+int train_resume_config(gan_ctx *c, tool_opts *o);
+
 /* The flag train_catch_sigint's handler sets, for gan_loop_run.interrupt. */
 const volatile sig_atomic_t *train_interrupt_flag(void);
 /* How gan_loop_train ended, for the user: a failure ("gancl train: training:

@@ -57,10 +57,10 @@ for dev in "${devices[@]}"; do
   grep -q "gan (mlp, bce loss)" "$out.gan.log" && test -s "$out/gmlp/samples_epoch002.png" &&
     cmp -s "$out/gmlp/checkpoint.safetensors" "$out/gmlp-part/checkpoint.safetensors"
   check "[$dev] gan --arch mlp: samples written, resumed checkpoint byte-identical" $?
-  "$gancl" train --mode gan --device "$dev" "${small[@]}" --epochs 3 --outdir "$out/gbad" \
+  "$gancl" train --mode gan --device "$dev" "${small[@]}" --arch dcgan --epochs 3 --outdir "$out/gbad" \
     --resume "$out/gmlp/checkpoint.safetensors" >"$out.gbad.log" 2>&1
   test $? -eq 1 && grep -q "arch: checkpoint mlp, run dcgan" "$out.gbad.log"
-  check "[$dev] gan: resuming an mlp checkpoint as dcgan is refused, naming the arch" $?
+  check "[$dev] gan: resuming an mlp checkpoint with --arch dcgan is refused, naming the arch" $?
   "$gancl" train --mode gan --device "$dev" "${small[@]}" --epochs 3 --outdir "$out/gbad" \
     --resume "$tmp/$dev-dcgan/full/checkpoint.safetensors" >"$out.gbad2.log" 2>&1
   test $? -eq 1 && grep -q "cgan checkpoint" "$out.gbad2.log"

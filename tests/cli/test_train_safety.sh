@@ -7,7 +7,9 @@
 # back to its checkpoint's step, so no step appears twice; a resume with
 # another --batch-size is refused in every mode, naming the field and both
 # values; a checkpoint with a NaN parameter is refused when loaded (resume,
-# sample), naming the tensor.
+# sample), naming the tensor; a resumed run takes the settings left out
+# from the checkpoint (and ends byte-identical to an uninterrupted run),
+# and a setting given with another value is refused with both values.
 #   test_train_safety.sh GANCL MAKE_IDX
 set -u
 . "$(dirname "$0")/tap.sh"
@@ -61,6 +63,21 @@ check "gan: resuming with another --batch-size is refused, naming both values" $
     --outdir "$tmp/cls" --resume "$tmp/cls/checkpoint.safetensors" >"$tmp/l8" 2>&1
 test $? -eq 1 && grep -q "batch: checkpoint 8, run 4" "$tmp/l8" && grep -q "labels_per_class: checkpoint 2, run 3" "$tmp/l8"
 check "classifier: another --batch-size and --labels-per-class are refused in one message" $?
+
+# flags left out on --resume: the checkpoint's (batch 8, ngf 4, ndf 4, lsgan, lr 1e-4, seed 3)
+lean=(--mode gan --device cpu --data "$tmp/data" --steps-per-epoch 3 --log-every 1)
+"$gancl" train "${gan[@]}" --loss lsgan --lr 1e-4 --seed 3 --epochs 2 --outdir "$tmp/full" >"$tmp/l11" 2>&1 &&
+  "$gancl" train "${gan[@]}" --loss lsgan --lr 1e-4 --seed 3 --epochs 1 --outdir "$tmp/part" >>"$tmp/l11" 2>&1 &&
+  "$gancl" train "${lean[@]}" --epochs 2 --outdir "$tmp/part" --resume "$tmp/part/checkpoint.safetensors" \
+    >>"$tmp/l11" 2>&1
+check "a resume without --batch-size, --ngf, --ndf, --loss, --lr, --seed trains" $?
+cmp -s "$tmp/full/checkpoint.safetensors" "$tmp/part/checkpoint.safetensors"
+check "it takes them from the checkpoint: byte-identical to the uninterrupted run" $?
+"$gancl" train "${lean[@]}" --ndf 6 --loss bce --seed 4 --epochs 3 --outdir "$tmp/part" \
+  --resume "$tmp/part/checkpoint.safetensors" >"$tmp/l12" 2>&1
+test $? -eq 1 && grep -q "ndf: checkpoint 4, run 6 (--ndf)" "$tmp/l12" &&
+  grep -q "loss: checkpoint lsgan, run bce (--loss)" "$tmp/l12" && grep -q "rng_seed: checkpoint 3, run 4 (--seed)" "$tmp/l12"
+check "flags given with other values are refused, each named with both values" $?
 
 python3 "$(dirname "$0")/nan_ckpt.py" "$o/checkpoint.safetensors" "$tmp/nan.safetensors" disc.conv2.weight
 check "a copy of the checkpoint with a NaN in disc.conv2.weight" $?
