@@ -17,6 +17,8 @@ static const char usage[] =
     "                       device and on the cpu reference\n"
     "  bench gan            time the DCGAN training step (ms/step, images/s)\n"
     "  bench classifier     time the MNIST CNN classifier's training step\n"
+    "  bench semi           time the semi-supervised GAN's training step (batch 100:\n"
+    "                       D on labeled + unlabeled + generated, G by feature matching)\n"
     "  train --mode gan     train the DCGAN on MNIST: progress, metrics.jsonl, a sample\n"
     "                       grid and a checkpoint each epoch, curves.png at the end\n"
     "  train --mode classifier  train the MNIST CNN classifier: test accuracy each\n"
@@ -46,7 +48,7 @@ static const char usage[] =
     "options:\n"
     "  --device SEL         P:D, a case-insensitive name substring, or cpu (the reference);\n"
     "                       default $GANCL_DEVICE, else the first GPU, else the first device\n"
-    "  --batch-size N       batch size (bench: 64, check: 8)\n"
+    "  --batch-size N       batch size (bench: 64, bench semi: 100, check: 8)\n"
     "  --reps N             timed repetitions per pass, median reported (bench: 5)\n"
     "  --skip-ref           bench: do not time the cpu reference\n"
     "  --seed N             seed of weights, noise, dropout and shuffles (default 1)\n"
@@ -159,8 +161,9 @@ int main(int argc, char **argv)
     int i = 2;
     if (!strcmp(cmd, "bench")) {
         if (argc < 3 || (strcmp(argv[2], "ops") && strcmp(argv[2], "gan") && strcmp(argv[2], "gemm") &&
-                         strcmp(argv[2], "classifier"))) {
-            fprintf(stderr, "gancl bench: expected 'bench ops', 'bench gan', 'bench classifier' or 'bench gemm'\n%s",
+                         strcmp(argv[2], "classifier") && strcmp(argv[2], "semi"))) {
+            fprintf(stderr,
+                    "gancl bench: expected 'bench ops', 'bench gan', 'bench classifier', 'bench semi' or 'bench gemm'\n%s",
                     usage);
             return 2;
         }
@@ -329,7 +332,8 @@ int main(int argc, char **argv)
         return cmd_check(&o);
     }
     if (sub) {
-        if (!o.batch) o.batch = 64;
+        if (!o.batch) o.batch = !strcmp(sub, "semi") ? 100 : 64;
+        if (!strcmp(sub, "semi")) return cmd_bench_semi(&o);
         if (!strcmp(sub, "gemm")) return cmd_bench_gemm(&o);
         if (!strcmp(sub, "classifier")) return cmd_bench_classifier(&o);
         return !strcmp(sub, "ops") ? cmd_bench_ops(&o) : cmd_bench_gan(&o);
