@@ -27,3 +27,21 @@ __kernel void optim_sgd(__global float *p, __global const float *g, __global flo
     vel[i] = vi;
     p[i] -= lr * vi;
 }
+
+/* optim_adam, then the parameter average a += rate * (p - a) with the
+ * updated p, in the same pass (p's update is optim_adam's, bit for bit). */
+__kernel void optim_adam_ema(__global float *p, __global const float *g, __global float *m, __global float *v,
+                             __global float *a, float lr, float beta1, float beta2, float eps, float bc1, float bc2,
+                             float rate, int n)
+{
+    int i = (int)get_global_id(0);
+    if (i >= n) return;
+    float gi = g[i];
+    float mi = beta1 * m[i] + (1.0f - beta1) * gi;
+    float vi = beta2 * v[i] + (1.0f - beta2) * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    float pi = p[i] - lr * (mi / bc1) / (sqrt(vi / bc2) + eps);
+    p[i] = pi;
+    a[i] += rate * (pi - a[i]);
+}

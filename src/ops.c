@@ -473,6 +473,15 @@ static gan_status check_adam_step(gan_ctx *c, gan_tensor *p, const gan_tensor *g
     return GAN_OK;
 }
 
+static gan_status check_adam_ema_step(gan_ctx *c, gan_tensor *p, const gan_tensor *g, gan_tensor *m, gan_tensor *v,
+                                      const gan_adam_params *hp, float rate, gan_tensor *a)
+{
+    CHK(check_adam_step(c, p, g, m, v, hp));
+    CHK(need_like(c, a, "average", p, "param"));
+    if (!(rate >= 0 && rate <= 1)) return GAN_FAIL(c, GAN_ERR_ARG, "average rate %g: expected 0 <= rate <= 1", rate);
+    return GAN_OK;
+}
+
 static gan_status check_sgd_step(gan_ctx *c, gan_tensor *p, const gan_tensor *g, gan_tensor *vel, float lr,
                                  float momentum)
 {
@@ -521,6 +530,70 @@ static gan_status check_weightnorm_backward(gan_ctx *c, const gan_tensor *v, con
     CHK(need_like(c, dw, "dw", v, "v"));
     if (dv) CHK(need_like(c, dv, "dv", v, "v"));
     if (dg) CHK(need_vec(c, dg, "dg", v->dim[0]));
+    return GAN_OK;
+}
+
+/* wn_dense: act a kind whose derivative follows from its output, the
+ * shapes of x[N,C], v[O,C], g, norm [O], b [O] (optional) and the [N,O]
+ * tensors named in nos (NULL entries skipped), which must not share data
+ * with each other. */
+static gan_status check_wn_dense(gan_ctx *c, const gan_tensor *x, const gan_tensor *v, const gan_tensor *g,
+                                 const gan_tensor *b, int act, float slope, const gan_tensor *norm,
+                                 const gan_tensor *const *nos, const char *const *names, int n)
+{
+    if (act != GAN_WN_LINEAR && act != GAN_ACT_RELU && act != GAN_ACT_LEAKY_RELU && act != GAN_ACT_TANH &&
+        act != GAN_ACT_SIGMOID)
+        return GAN_FAIL(c, GAN_ERR_ARG,
+                        "act %d: expected relu, leaky relu, tanh, sigmoid (derivatives from the output) or "
+                        "GAN_WN_LINEAR",
+                        act);
+    if (act == GAN_ACT_LEAKY_RELU && !(slope >= 0 && isfinite(slope)))
+        return GAN_FAIL(c, GAN_ERR_ARG, "leaky relu slope %g: expected >= 0 (the derivative comes from y)", slope);
+    CHK(check_dense(c, x, v, b, NULL, NULL));
+    CHK(need_vec(c, g, "g", v->dim[0]));
+    CHK(need_vec(c, norm, "norm", v->dim[0]));
+    int d[2] = {x->dim[0], v->dim[0]};
+    for (int i = 0; i < n; i++) {
+        if (!nos[i]) continue;
+        CHK(need(c, nos[i], names[i], GAN_F32, 2, 2));
+        CHK(need_shape(c, nos[i], names[i], 2, d));
+        for (int j = 0; j < i; j++)
+            if (nos[j] && nos[j]->data == nos[i]->data)
+                return GAN_FAIL(c, GAN_ERR_ARG, "%s and %s share their data: expected separate tensors", names[j],
+                                names[i]);
+    }
+    return GAN_OK;
+}
+
+static gan_status check_wn_dense_forward(gan_ctx *c, const gan_tensor *x, const gan_tensor *v, const gan_tensor *g,
+                                         const gan_tensor *b, int act, float slope, float std, gan_rng rng,
+                                         gan_tensor *norm, gan_tensor *t, gan_tensor *y, gan_tensor *h)
+{
+    (void)rng;
+    if (!(std >= 0) || !isfinite(std)) return GAN_FAIL(c, GAN_ERR_ARG, "noise std %g: expected >= 0", std);
+    if (!t) return GAN_FAIL(c, GAN_ERR_ARG, "t is missing");
+    if (!y) return GAN_FAIL(c, GAN_ERR_ARG, "y is missing");
+    const gan_tensor *nos[3] = {t, y, h};
+    const char *const names[3] = {"t", "y", "h"};
+    return check_wn_dense(c, x, v, g, b, act, slope, norm, nos, names, 3);
+}
+
+static gan_status check_wn_dense_backward(gan_ctx *c, const gan_tensor *x, const gan_tensor *v, const gan_tensor *g,
+                                          const gan_tensor *norm, const gan_tensor *t, const gan_tensor *y, int act,
+                                          float slope, const gan_tensor *dh, gan_tensor *dt, gan_tensor *dx,
+                                          gan_tensor *dv, gan_tensor *dg, gan_tensor *db)
+{
+    if (!t) return GAN_FAIL(c, GAN_ERR_ARG, "t is missing");
+    if (!y) return GAN_FAIL(c, GAN_ERR_ARG, "y is missing");
+    if (!dh) return GAN_FAIL(c, GAN_ERR_ARG, "dh is missing");
+    if (!dt) return GAN_FAIL(c, GAN_ERR_ARG, "dt is missing");
+    const gan_tensor *nos[4] = {t, y, dh, dt};
+    const char *const names[4] = {"t", "y", "dh", "dt"};
+    CHK(check_wn_dense(c, x, v, g, NULL, act, slope, norm, nos, names, 4));
+    if (dx) CHK(need_like(c, dx, "dx", x, "x"));
+    if (dv) CHK(need_like(c, dv, "dv", v, "v"));
+    if (dg) CHK(need_vec(c, dg, "dg", v->dim[0]));
+    if (db) CHK(need_vec(c, db, "db", v->dim[0]));
     return GAN_OK;
 }
 

@@ -138,6 +138,9 @@ typedef struct gan_adam_params {
     int step; /* t >= 1, the step being taken (for bias correction) */
 } gan_adam_params;
 
+/* wn_dense's act for a layer without one (y = t * g/norm + b). */
+#define GAN_WN_LINEAR (-1)
+
 /* Philox4x32-10 stream position. Element i of a uniform fill (and of a
  * dropout mask) uses word i%4 of block counter + i/4; element i of a normal
  * fill (and of Gaussian noise) uses words 2*(i%2), 2*(i%2)+1 of block
@@ -180,6 +183,8 @@ typedef struct gan_rng {
  *                 real=1: mean(softplus(L) - L)  (= -log D(x));
  *                 real=0: mean(softplus(L))      (= -log(1 - D(G(z)))).
  * adam_step       p -= lr * mhat / (sqrt(vhat) + eps), m, v updated in place.
+ * adam_ema_step   adam_step, then the parameter average a += rate * (p - a)
+ *                 with the updated p (a has p's shape), in the same pass.
  * sgd_step        v = momentum * v + g; p -= lr * v (PyTorch SGD).
  * rng_*           fill t from Philox (see gan_rng); rng_bits stores raw
  *                 32-bit words into an I32 tensor.
@@ -187,6 +192,17 @@ typedef struct gan_rng {
  *                 weight_norm, dim 0, of a Linear weight); backward takes dw
  *                 and writes dv, dg (either may be NULL). A zero row of v has
  *                 no direction: its w and gradients are non-finite.
+ * wn_dense_*      a weight-normalized dense layer, its activation and the
+ *                 Gaussian noise on its output (the next layer's input) as one
+ *                 op: x[N,C], v[O,C], g[O], b[O] or NULL; norm[O] = ||v_row||,
+ *                 t[N,O] = x v^T, y = act(t * g/norm + b), h = y + std *
+ *                 N(0,1) (element i of the stream as noise_forward; h may be
+ *                 NULL, std 0 gives h = y). act is GAN_ACT_RELU, _LEAKY_RELU
+ *                 (slope >= 0), _TANH, _SIGMOID (the derivative is taken from
+ *                 y), or GAN_WN_LINEAR. Backward from dh = dL/dh (= dL/dy: the
+ *                 noise adds a constant), with norm, t and y of the forward:
+ *                 dt[N,O] = dL/dt (written always), and any of dx[N,C],
+ *                 dv[O,C], dg[O], db[O] (NULL: not computed).
  * batch_mean_*    x[N,C] -> y[C], the mean over the batch; backward
  *                 dx[n,c] = dy[c] / N.
  * Row ops: a row is everything after dim 0, moved as 32-bit words (F32 or
@@ -275,6 +291,9 @@ typedef struct gan_rng {
     X(adam_step, (gan_ctx * c, gan_tensor *p, const gan_tensor *g, gan_tensor *m, gan_tensor *v,   \
                   const gan_adam_params *hp),                                                       \
       (c, p, g, m, v, hp))                                                                          \
+    X(adam_ema_step, (gan_ctx * c, gan_tensor *p, const gan_tensor *g, gan_tensor *m, gan_tensor *v, \
+                      const gan_adam_params *hp, float rate, gan_tensor *a),                        \
+      (c, p, g, m, v, hp, rate, a))                                                                 \
     X(sgd_step, (gan_ctx * c, gan_tensor *p, const gan_tensor *g, gan_tensor *vel, float lr,       \
                  float momentum),                                                                   \
       (c, p, g, vel, lr, momentum))                                                                 \
@@ -287,6 +306,15 @@ typedef struct gan_rng {
     X(weightnorm_backward, (gan_ctx * c, const gan_tensor *v, const gan_tensor *g,                   \
                             const gan_tensor *dw, gan_tensor *dv, gan_tensor *dg),                  \
       (c, v, g, dw, dv, dg))                                                                        \
+    X(wn_dense_forward, (gan_ctx * c, const gan_tensor *x, const gan_tensor *v, const gan_tensor *g, \
+                         const gan_tensor *b, int act, float slope, float std, gan_rng rng,         \
+                         gan_tensor *norm, gan_tensor *t, gan_tensor *y, gan_tensor *h),            \
+      (c, x, v, g, b, act, slope, std, rng, norm, t, y, h))                                         \
+    X(wn_dense_backward, (gan_ctx * c, const gan_tensor *x, const gan_tensor *v, const gan_tensor *g, \
+                          const gan_tensor *norm, const gan_tensor *t, const gan_tensor *y, int act, \
+                          float slope, const gan_tensor *dh, gan_tensor *dt, gan_tensor *dx,        \
+                          gan_tensor *dv, gan_tensor *dg, gan_tensor *db),                          \
+      (c, x, v, g, norm, t, y, act, slope, dh, dt, dx, dv, dg, db))                                 \
     X(batch_mean_forward, (gan_ctx * c, const gan_tensor *x, gan_tensor *y), (c, x, y))              \
     X(batch_mean_backward, (gan_ctx * c, const gan_tensor *dy, gan_tensor *dx), (c, dy, dx))       \
     X(gather_rows, (gan_ctx * c, const gan_tensor *src, const gan_tensor *idx, gan_tensor *dst),    \

@@ -25,24 +25,34 @@
 extern "C" {
 #endif
 
-/* ---- weight-normalized dense: x[N,C] -> y[N,O] ----
- * train_g = 0 keeps g fixed (Salimans' hidden layers: only the direction v
- * and the bias learn, so the layer cannot scale its output up past the
- * discriminator's noise): g is then a registry buffer, saved in
- * checkpoints but not updated by Adam. */
+/* ---- weight-normalized dense with its activation: x[N,C] -> y[N,O] ----
+ * One wn_dense op each way: forward is the GEMM t = x v^T and one pass for
+ * the scale g/||v_row||, the bias, the activation and, in a noisy layer,
+ * the next layer's Gaussian input noise h = y + std * N(0,1); no weight
+ * matrix is formed. train_g = 0 keeps g fixed (Salimans' hidden layers:
+ * only the direction v and the bias learn, so the layer cannot scale its
+ * output up past the discriminator's noise): g is then a registry buffer,
+ * saved in checkpoints but not updated by Adam. */
 typedef struct gan_nn_wndense {
-    int N, C, O, train_g;
+    int N, C, O, train_g, act, noisy; /* act: a wn_dense act (GAN_ACT_RELU, ..., GAN_WN_LINEAR) */
+    float slope;
     gan_param v, g, b;
-    gan_tensor w, dw; /* the effective weight (remade by every forward) and its gradient */
-    gan_tensor y_buf, dx_buf, y, dx;
+    gan_tensor norm; /* [O]: ||v_row|| in the last forward */
+    gan_tensor t_buf, y_buf, h_buf, dt_buf, dx_buf;
+    gan_tensor t, y, h, dt, dx; /* the last call's batch: x v^T, the output, y + noise, dL/dt, dL/dx */
 } gan_nn_wndense;
+/* noisy: the layer draws the Gaussian noise of the next layer's input
+ * (allocates h). */
 gan_status gan_nn_wndense_init(gan_ctx *c, gan_nn_wndense *l, gan_params *reg, const char *name, int N, int C, int O,
-                               int train_g);
+                               int train_g, int act, int noisy);
 /* v ~ N(0, std), g = 1, bias 0. */
 gan_status gan_nn_wndense_init_params(gan_ctx *c, gan_nn_wndense *l, gan_rng *rng, float std);
-gan_status gan_nn_wndense_forward(gan_ctx *c, gan_nn_wndense *l, const gan_tensor *x);
-/* Writes l->dx when need_dx, and the gradients of v, bias (and g when
- * trained) when need_grads (after a forward with the same parameters). */
+/* l->y; and l->h = l->y + std * N(0,1) drawn from rng when std > 0 (noisy
+ * layers only). */
+gan_status gan_nn_wndense_forward(gan_ctx *c, gan_nn_wndense *l, const gan_tensor *x, float std, gan_rng *rng);
+/* Backward from dy = dL/dy (= dL/dh) for x, the input of the last forward
+ * or its first rows (then dy has as many): l->dx when need_dx, and the
+ * gradients of v, bias (and g when trained) when need_grads. */
 gan_status gan_nn_wndense_backward(gan_ctx *c, gan_nn_wndense *l, const gan_tensor *x, const gan_tensor *dy,
                                    int need_dx, int need_grads);
 void gan_nn_wndense_free(gan_ctx *c, gan_nn_wndense *l);
@@ -68,9 +78,10 @@ gan_semi_config gan_semi_default(void);
 
 typedef struct gan_semi_d {
     gan_params params;
+    /* fc[l], l < DEPTH: ReLU, and the noise of fc[l + 1]'s input in its h;
+     * fc[DEPTH]: the logits */
     gan_nn_wndense fc[GAN_SEMI_DEPTH + 1];
-    gan_nn_act relu[GAN_SEMI_DEPTH];
-    gan_tensor noise_buf[GAN_SEMI_DEPTH + 1], noise[GAN_SEMI_DEPTH + 1];
+    gan_tensor noise_buf, noise; /* the input with its noise */
     const gan_tensor *in[GAN_SEMI_DEPTH + 1]; /* each layer's input in the last forward */
     float std[GAN_SEMI_DEPTH + 1];
 } gan_semi_d;
@@ -79,23 +90,26 @@ typedef struct gan_semi_g {
     gan_params params;
     gan_nn_dense fc1, fc2;
     gan_nn_bn bn1, bn2;
-    gan_nn_act sp1, sp2, sig;
-    gan_nn_wndense out;
+    gan_nn_act sp1, sp2;
+    gan_nn_wndense out; /* with the sigmoid: out.y are the images */
 } gan_semi_g;
 
 /* Discriminator for batches up to N: x[n,784] -> d->fc[DEPTH].y [n,K]
- * (logits) and d->relu[DEPTH-1].y [n,F] (features); training adds the
- * noise, drawn from rng. */
+ * (logits) and d->fc[DEPTH-1].y [n,F] (features); training adds the
+ * noise, drawn from rng. features_only stops at the features (the output
+ * layer and its input noise are skipped). */
 gan_status gan_semi_d_init(gan_ctx *c, gan_semi_d *d, const gan_semi_config *cfg, int N, gan_rng *rng);
-gan_status gan_semi_d_forward(gan_ctx *c, gan_semi_d *d, const gan_tensor *x, int training, gan_rng *rng);
+gan_status gan_semi_d_forward(gan_ctx *c, gan_semi_d *d, const gan_tensor *x, int training, int features_only,
+                              gan_rng *rng);
 /* Backward of the last forward from dlogits[n,K], or (from_features) from
- * dfeatures[n,F], which skips the output layer. d->fc[0].dx is d(loss)/dx
- * when need_dx; parameter gradients when need_grads. */
+ * dfeatures[n,F], which skips the output layer; n may be less than the
+ * forward's batch: the backward is then of its first n rows. d->fc[0].dx
+ * is d(loss)/dx when need_dx; parameter gradients when need_grads. */
 gan_status gan_semi_d_backward(gan_ctx *c, gan_semi_d *d, const gan_tensor *dtop, int from_features, int need_dx,
                                int need_grads);
 void gan_semi_d_free(gan_ctx *c, gan_semi_d *d);
 
-/* Generator: z[n,nz] -> g->sig.y [n,784]; training selects BN batch statistics. */
+/* Generator: z[n,nz] -> g->out.y [n,784]; training selects BN batch statistics. */
 gan_status gan_semi_g_init(gan_ctx *c, gan_semi_g *g, const gan_semi_config *cfg, int N, gan_rng *rng);
 gan_status gan_semi_g_forward(gan_ctx *c, gan_semi_g *g, const gan_tensor *z, int training);
 gan_status gan_semi_g_backward(gan_ctx *c, gan_semi_g *g, const gan_tensor *z, const gan_tensor *dimg);
@@ -107,8 +121,10 @@ void gan_semi_g_free(gan_ctx *c, gan_semi_g *g);
  * passes), loss L_lab + 0.5 * (lse_loss(unl, real) + lse_loss(fake)), the
  * unlabeled weight 1 of Salimans' code.
  * G: feature matching, mean((mean_n f(x_unl2) - mean_n f(G(z)))^2) with f
- * the last hidden ReLU layer of the updated D (noise on); D's parameter
- * gradients are not computed.
+ * the last hidden ReLU layer of the updated D (noise on), from one pass
+ * over [fake; unlabeled] (2N rows) that stops at f; the backward takes the
+ * fake rows only, and D's parameter gradients are not computed. D's Adam
+ * step and the average below are one pass per parameter (adam_ema_step).
  * Evaluation: Salimans test with an exponential moving average of D's
  * parameters (theirs: rate 1e-4 over 300 epochs, started from zero). Here
  * a = (1 - r) a + r p after every step from a = 0, and the average used is
@@ -121,13 +137,13 @@ typedef struct gan_semi {
     int step;             /* steps taken */
     gan_tensor z;         /* [N, nz] */
     gan_tensor sample_z;  /* [64, nz]: fixed noise for sample grids, checkpointed */
-    gan_tensor x2, x3;    /* [2N, 784] labeled + unlabeled, [3N, 784] + fake */
+    gan_tensor x3;        /* [3N, 784]: D's input, [labeled; unlabeled; fake], then [fake; unlabeled] */
     gan_tensor lg_lab, lg_rest, lg_unl, lg_fake; /* logits split: [N,K], [2N,K], [N,K], [N,K] */
     gan_tensor gr_lab, gr_unl, gr_fake, gr_rest, gr_rest_half, gr3;
     gan_tensor loss_lab, loss_unl, loss_fake, loss_g;
     gan_tensor m_unl, m_gen, dm, dfeat; /* feature means [F], their gradient, [N, F] */
+    gan_tensor f_unl;                   /* [N, F]: the unlabeled rows' features */
     gan_tensor ema[GAN_MAX_PARAMS];     /* per trainable D parameter (cfg.ema > 0), checkpointed */
-    gan_tensor ema_tmp;                 /* [largest D parameter]: workspace of the average */
 } gan_semi;
 
 typedef struct gan_semi_stats {

@@ -115,7 +115,7 @@ gan_status gan_generator_run(gan_ctx *c, gan_generator *g, int n, const int32_t 
     TRY(gan_tensor_narrow(c, &g->noise, n, &z));
     if (g->kind == GAN_GEN_SEMI) {
         TRY(gan_semi_g_forward(c, &g->semi, &z, 0));
-        TRY(gan_tensor_read(c, &g->semi.sig.y, out));
+        TRY(gan_tensor_read(c, &g->semi.out.y, out));
         return GAN_OK;
     }
     if (g->nclass) {

@@ -33,7 +33,7 @@ gan_status ocl_dropout_backward(gan_ctx *c, const gan_tensor *mask, const gan_te
 
 gan_status ocl_noise_forward(gan_ctx *c, float std, gan_rng rng, const gan_tensor *x, gan_tensor *y)
 {
-    return ocl_run(c, "ew_noise_forward", (x->numel + 1) / 2, "TTflli", x, y, (double)std, rng.seed, rng.counter,
+    return ocl_run(c, "ew_noise_forward", (x->numel + 31) / 32, "TTflli", x, y, (double)std, rng.seed, rng.counter,
                    (int)x->numel);
 }
 

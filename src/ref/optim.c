@@ -1,5 +1,6 @@
 /* Reference optimiser steps, element by element in double: Adam (PyTorch's
- * update, bias corrections included) and SGD with momentum. */
+ * update, bias corrections included), Adam with a parameter average, and
+ * SGD with momentum. */
 #include "../internal.h"
 
 #include <math.h>
@@ -23,6 +24,17 @@ gan_status ref_adam_step(gan_ctx *c, gan_tensor *p, const gan_tensor *g, gan_ten
         double mhat = mi / bc1, vhat = vi / bc2;
         pp[i] = (float)(pp[i] - lr * mhat / (sqrt(vhat) + eps));
     }
+    return GAN_OK;
+}
+
+gan_status ref_adam_ema_step(gan_ctx *c, gan_tensor *p, const gan_tensor *g, gan_tensor *m, gan_tensor *v,
+                            const gan_adam_params *hp, float rate, gan_tensor *a)
+{
+    gan_status st = ref_adam_step(c, p, g, m, v, hp);
+    if (st) return st;
+    const float *pp = ref_f(p);
+    float *aa = ref_f(a);
+    for (size_t i = 0; i < p->numel; i++) aa[i] = (float)(aa[i] + (double)rate * ((double)pp[i] - aa[i]));
     return GAN_OK;
 }
 
