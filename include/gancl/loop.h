@@ -44,7 +44,8 @@ typedef struct gan_loop_mode {
     /* One training step on n host images x[n*784] (labels[n] when .labels).
      * st == NULL: no metrics wanted (no read-back); else the step's metrics,
      * losses first. */
-    gan_status (*step)(gan_ctx *c, void *model, const float *x, const int32_t *labels, int n, gan_loop_metrics *st);
+    gan_status (*step)(gan_ctx *c, void *model, size_t b, const float *x, const int32_t *labels, int n,
+                       gan_loop_metrics *st); /* b: the batch's place in the epoch */
     int (*steps)(const void *model); /* training steps taken (checkpointed) */
     gan_status (*save)(gan_ctx *c, const void *model, const char *path, const gan_ckpt_kv *extra, int nextra);
     gan_status (*load)(gan_ctx *c, void *model, const char *path, gan_ckpt **out);
@@ -58,6 +59,11 @@ typedef struct gan_loop_mode {
      * entries written after the run's config, e.g. a generator's stream
      * position; the values may point into model. Returns the count. */
     int (*state)(void *model, gan_ckpt_kv *out);
+    /* The epoch argument of the items' gan_epoch_order (NULL: the epoch). */
+    uint64_t (*order_key)(int epoch);
+    /* Before an epoch's first step (may be NULL): e.g. a mode's own further
+     * data orders for the epoch. */
+    gan_status (*epoch_begin)(gan_ctx *c, void *model, const gan_loop_run *run, int epoch);
 } gan_loop_mode;
 
 typedef enum gan_loop_event_kind {
@@ -145,6 +151,7 @@ size_t gan_loop_per_epoch(const gan_loop_run *run);
 /* ---- the modes ----------------------------------------------------------- */
 
 #include "gancl/classifier.h"
+#include "gancl/semi.h"
 #include "gancl/train.h"
 
 /* gan: a gan_gan with its staging tensor for the real batch. */
@@ -176,6 +183,36 @@ typedef struct gan_loop_cls {
 } gan_loop_cls;
 /* Model: gan_loop_cls; epoch end: test accuracy (record test_accuracy). */
 extern const gan_loop_mode gan_loop_mode_classifier;
+
+/* semi: the semi-supervised GAN (include/gancl/semi.h). The loop's items
+ * are every training image, as unlabeled data, in the order
+ * gan_loop_semi_key(GAN_SEMI_ORDER_UNL, epoch, 0); each epoch the labeled
+ * batches cycle through fresh permutations of the labeled set and the G
+ * step's unlabeled batch comes from a second order, all from (seed, epoch),
+ * so a resume continues exactly. Epoch end: the test accuracy with D's
+ * parameter average and with its current parameters (record test_acc,
+ * test_error, test_acc_current), and OUTDIR/samples_epochNNN.png. */
+enum { GAN_SEMI_ORDER_UNL = 1, GAN_SEMI_ORDER_UNL2 = 2, GAN_SEMI_ORDER_LAB = 3, GAN_SEMI_ORDER_INIT = 4 };
+/* The purpose in the top byte, then the epoch, then the round r of a cycled labeled set. */
+uint64_t gan_loop_semi_key(int purpose, int epoch, size_t r);
+typedef struct gan_loop_semi {
+    gan_semi m;
+    const gan_dataset *data, *test;
+    const gan_indices *all, *lab;   /* every training image; the labeled ones */
+    gan_tensor x_lab, x_unl, x_unl2, y_lab, x_test; /* [N,784] x3, I32 [N], [3N,784] */
+    size_t *ord_unl2, *ord_lab;     /* this epoch's G-step and labeled orders */
+    size_t per_epoch;
+    float *xh, *xh_test;
+    int32_t *yh, *yh_test, *pred;
+    double acc, raw;                /* the last epoch's test accuracy: averaged, current parameters */
+} gan_loop_semi;
+/* The model and its staging; data/test/all/lab must be set before training. */
+gan_status gan_loop_semi_init(gan_ctx *c, gan_loop_semi *s, const gan_semi_config *cfg);
+/* Salimans' data-dependent initialisation on the first 3N images of the
+ * GAN_SEMI_ORDER_INIT order of s->all (a fresh run only, not a resume). */
+gan_status gan_loop_semi_data_init(gan_ctx *c, gan_loop_semi *s);
+void gan_loop_semi_free(gan_ctx *c, gan_loop_semi *s);
+extern const gan_loop_mode gan_loop_mode_semi;
 
 /* augment: the classifier on B real images per step joined by ngen images
  * of a class-conditional generator (ngen = 0 or gen = NULL: the baseline,
