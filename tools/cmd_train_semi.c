@@ -45,6 +45,12 @@ int cmd_train_semi(const tool_opts *o)
     int rc = 1;
     gan_ctx *c = tool_ctx(o->device);
     if (!c) return 1;
+    tool_opts ro = *o; /* after --resume: the checkpoint's settings for the flags left out */
+    if (train_resume_config(c, &ro)) {
+        gan_ctx_free(c);
+        return 1;
+    }
+    o = &ro;
     gan_dataset ds = {0}, test = {0};
     gan_indices all = {0}, lab = {0}, rest = {0};
     gan_loop_semi s;

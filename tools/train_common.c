@@ -238,7 +238,8 @@ int train_resume_config(gan_ctx *c, tool_opts *o)
 {
     static char arch[32]; /* the checkpoint's --arch, for the rest of the run */
     int gan = !strcmp(o->mode, "gan"), cgan = !strcmp(o->mode, "cgan"), cls = !strcmp(o->mode, "classifier");
-    if (!o->resume || !(gan || cgan || cls)) return 0;
+    int semi = !strcmp(o->mode, "semi");
+    if (!o->resume || !(gan || cgan || cls || semi)) return 0;
     gan_ckpt *k = NULL;
     if (gan_ckpt_load(c, o->resume, &k)) return train_fail(c, "--resume");
     rc_item t[8];
@@ -251,6 +252,10 @@ int train_resume_config(gan_ctx *c, tool_opts *o)
         t[n++] = (rc_item){"--arch", "arch", RC_ARCH, o->arch != NULL, &o->arch, NULL};
         t[n++] = (rc_item){"--lr", "lr", RC_FLOAT, o->lr_set, &o->lr, &o->lr_set};
         if (gan) t[n++] = (rc_item){"--loss", "loss", RC_LOSS, o->loss_set, &o->lsgan, NULL};
+    } else if (semi) {
+        t[n++] = (rc_item){"--labels", "labels", RC_INT, o->labels != 0, &o->labels, NULL};
+        t[n++] = (rc_item){"--lr", "lr", RC_FLOAT, o->lr_set, &o->lr, &o->lr_set};
+        t[n++] = (rc_item){"--beta1", "beta1", RC_FLOAT, o->beta1_set, &o->beta1, &o->beta1_set};
     } else {
         t[n++] = (rc_item){"--labels-per-class", "labels_per_class", RC_INT, o->labels_per_class != 0,
                                 &o->labels_per_class, NULL};

@@ -80,7 +80,8 @@ int train_fail(gan_ctx *c, const char *what);
  * out gets the checkpoint's value, a flag given with another value is
  * refused. Settings: batch and seed (every mode on the loop but augment,
  * whose checkpoint batch includes the generated images), gan and cgan: ngf,
- * ndf, arch, lr, and gan's loss; classifier: labels_per_class, lr, beta1.
+ * ndf, arch, lr, and gan's loss; classifier: labels_per_class, lr, beta1;
+ * semi: labels, lr, beta1.
  * All differences go in one message, each "KEY: checkpoint A, run B
  * (--FLAG)". Returns 0, or 1 after printing. */
 int train_resume_config(gan_ctx *c, tool_opts *o);

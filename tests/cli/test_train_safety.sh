@@ -79,6 +79,20 @@ test $? -eq 1 && grep -q "ndf: checkpoint 4, run 6 (--ndf)" "$tmp/l12" &&
   grep -q "loss: checkpoint lsgan, run bce (--loss)" "$tmp/l12" && grep -q "rng_seed: checkpoint 3, run 4 (--seed)" "$tmp/l12"
 check "flags given with other values are refused, each named with both values" $?
 
+# semi: a lean resume takes batch, labels and lr from the checkpoint; another --labels is refused
+semi=(--mode semi --device cpu --data "$tmp/data" --steps-per-epoch 2 --log-every 1)
+"$gancl" train "${semi[@]}" --batch-size 8 --labels 30 --lr 0.001 --epochs 1 --outdir "$tmp/semi" >"$tmp/l13" 2>&1 &&
+  "$gancl" train "${semi[@]}" --epochs 2 --outdir "$tmp/semi" --resume "$tmp/semi/checkpoint.safetensors" \
+    >>"$tmp/l13" 2>&1 &&
+  "$gancl" train "${semi[@]}" --batch-size 8 --labels 30 --lr 0.001 --epochs 2 --outdir "$tmp/semi2" >>"$tmp/l13" 2>&1
+check "semi: a resume without --batch-size, --labels, --lr trains" $?
+cmp -s "$tmp/semi/checkpoint.safetensors" "$tmp/semi2/checkpoint.safetensors"
+check "semi: it takes them from the checkpoint: byte-identical to the uninterrupted run" $?
+"$gancl" train "${semi[@]}" --labels 20 --epochs 3 --outdir "$tmp/semi" --resume "$tmp/semi/checkpoint.safetensors" \
+  >"$tmp/l14" 2>&1
+test $? -eq 1 && grep -q "labels: checkpoint 30, run 20 (--labels)" "$tmp/l14"
+check "semi: another --labels is refused with both values" $?
+
 python3 "$(dirname "$0")/nan_ckpt.py" "$o/checkpoint.safetensors" "$tmp/nan.safetensors" disc.conv2.weight
 check "a copy of the checkpoint with a NaN in disc.conv2.weight" $?
 "$gancl" train "${gan[@]}" --epochs 3 --outdir "$o" --resume "$tmp/nan.safetensors" >"$tmp/l9" 2>&1
