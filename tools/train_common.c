@@ -76,29 +76,6 @@ gan_status train_open_log(gan_ctx *c, const char *dir, int append, gan_jsonl **l
     return gan_jsonl_open(c, path, append, log);
 }
 
-gan_status train_resume_check(gan_ctx *c, const gan_ckpt *k, int batch, const gan_ckpt_kv *more, int n)
-{
-    char b[32];
-    gan_ckpt_kv run[8] = {{"batch", b}};
-    snprintf(b, sizeof b, "%d", batch);
-    for (int i = 0; i < n && i < 7; i++) run[1 + i] = more[i];
-    return gan_ckpt_compare_config(c, k, run, 1 + (size_t)(n < 7 ? n : 7));
-}
-
-void train_resume_meta(const gan_ckpt *k, int *epoch0, size_t *pos0)
-{
-    const char *e = gan_ckpt_meta(k, "epoch"), *p = gan_ckpt_meta(k, "data_pos");
-    *epoch0 = e ? atoi(e) : 0;
-    *pos0 = p ? (size_t)strtoull(p, NULL, 10) : 0;
-}
-
-void train_resumed(gan_ckpt *k, const char *path, int step, int *epoch0, size_t *pos0)
-{
-    train_resume_meta(k, epoch0, pos0);
-    gan_ckpt_free(k);
-    printf("resumed from %s at epoch %d, step %d\n", path, *epoch0, step);
-}
-
 void train_clock_start(train_clock *k)
 {
     double t = train_now();

@@ -23,14 +23,6 @@ size_t train_cap_steps(size_t n, int steps_per_epoch);
 /* Open DIR/metrics.jsonl, appending to it on a resume. */
 gan_status train_open_log(gan_ctx *c, const char *dir, int append, gan_jsonl **log);
 
-/* Resuming: the data order depends on the batch size (and on the n settings
- * in more), so a resume under others would not continue the same run. */
-gan_status train_resume_check(gan_ctx *c, const gan_ckpt *k, int batch, const gan_ckpt_kv *more, int n /* <= 7 */);
-/* Where the checkpointed run stopped: its epoch and the batch within it. */
-void train_resume_meta(const gan_ckpt *k, int *epoch0, size_t *pos0);
-/* train_resume_meta, then free k and print "resumed from PATH at ...". */
-void train_resumed(gan_ckpt *k, const char *path, int step, int *epoch0, size_t *pos0);
-
 /* Throughput since the last progress line and the time left. */
 typedef struct train_clock {
     double start, mark;   /* run start; the last mark */
