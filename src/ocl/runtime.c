@@ -83,8 +83,13 @@ gan_status gan_list_devices(char *buf, size_t cap, char *errbuf, size_t errcap)
         snprintf(errbuf, errcap, "%s", tmp.err);
         return st;
     }
-    size_t len = (size_t)snprintf(buf, cap, "%-5s %-28s %-40s %-5s %4s %10s %9s %6s  %s\n", "P:D", "platform",
-                                  "device", "type", "CUs", "global MiB", "local KiB", "max WG", "OpenCL C");
+    size_t len = (size_t)snprintf(buf, cap, "%-5s %-28s %-40s %-5s %4s %10s %9s %6s  %-8s %s\n", "P:D", "platform",
+                                  "device", "type", "CUs", "global MiB", "local KiB", "max WG", "GEMM", "OpenCL C");
+    /* the GEMM path a context on the device takes by default (src/ocl/gemm.c:
+     * own kernels on CPU devices), or as GANCL_GEMM forces it; a tune file
+     * may move single shapes (gancl check tells) */
+    const char *genv = getenv("GANCL_GEMM");
+    int gforced = genv && (!strcmp(genv, "own") || !strcmp(genv, "clblast"));
     for (int i = 0; i < n && len < cap; i++) {
         cl_uint cus = 0;
         cl_ulong gmem = 0, lmem = 0;
@@ -101,9 +106,11 @@ gan_status gan_list_devices(char *buf, size_t cap, char *errbuf, size_t errcap)
         }
         char pd[16];
         snprintf(pd, sizeof pd, "%d:%d", e->p, e->d);
-        len += (size_t)snprintf(buf + len, cap - len, "%-5s %-28.28s %-40.40s %-5s %4u %10llu %9llu %6zu  %s\n", pd,
-                                e->pname, e->dname, type_name(e->type), cus, (unsigned long long)(gmem >> 20),
-                                (unsigned long long)(lmem >> 10), wg, clc);
+        const char *gemm = gforced ? (!strcmp(genv, "own") ? "own" : "CLBlast")
+                                   : (e->type & CL_DEVICE_TYPE_CPU) ? "own" : "CLBlast";
+        len += (size_t)snprintf(buf + len, cap - len, "%-5s %-28.28s %-40.40s %-5s %4u %10llu %9llu %6zu  %-8s %s\n",
+                                pd, e->pname, e->dname, type_name(e->type), cus, (unsigned long long)(gmem >> 20),
+                                (unsigned long long)(lmem >> 10), wg, gemm, clc);
     }
     if (n == 0) snprintf(buf + len, cap - len, "(no OpenCL platform or device found; `--device cpu` runs the reference)\n");
     return GAN_OK;
