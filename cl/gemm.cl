@@ -1,184 +1,215 @@
 /* GEMM kernels for CPU-like OpenCL devices (PoCL and the like), used by
  * src/ocl/gemm.c instead of CLBlast where they are faster. A CPU runs one
  * work-group per thread and gains nothing from many tiny work-items, so each
- * work-item here computes whole register tiles of C with explicit float16
- * vectors (one 512-bit register each on AVX-512), reading A and B in place:
- * no packing, no local memory, work-groups of one item.
+ * work-item here computes whole register tiles of C with explicit vectors,
+ * reading A in place; work-groups of one item, no local memory.
  *
- * gemm_tile: an MR x NR (8 x 32) micro-tile of C is 16 float16
- *   accumulators; each k step broadcasts MR elements of A against one row
- *   segment of B (two vload16s, so B must have unit column stride:
- *   op(B) = B). A is read through any (row, k) strides, which covers
- *   op(A) = A and A^T; C through any (row, column) strides, which lets the
- *   host compute C^T = op(B)^T op(A)^T for the A^T B^T case. Every C element
- *   sums its k terms in order (in KC blocks), like a plain loop.
- * gemm_dot: for C = A B^T, where A and B both run contiguously along k:
- *   a 4 x 4 tile of dot products, vectorised along k.
+ * Register shapes differ by CPU: a micro-tile of MR rows and NR = NV * VW
+ * columns keeps MR * NV accumulators of floatVW, which must fit the vector
+ * register file with NV vectors of B and one broadcast of A besides: 32 x
+ * 512 bits on AVX-512 (8 x 48 of float16: 24 accumulators), 16 x 256 bits
+ * on AVX2 (6 x 16 or 4 x 24 of float8: 12), 16 x 128 bits on SSE (6 x 8 or
+ * 4 x 12 of float4). A float16 tile compiled for AVX2 takes two registers
+ * per vector and spills. Every shape below is its own kernel in the one
+ * program (gemm_tile_<MR>x<NR>f<VW>, gemm_dot_<DR>x<DC>f<VW>); the host
+ * picks one from the device's native float vector width and `gancl tune`
+ * per GEMM shape (src/ocl/gemm.c has the list, in the same order).
+ *
+ * gemm_tile: C = alpha op(A) op(B) + beta C. A and B are read through any
+ *   (row, k) and (k, column) strides, which covers op(A) = A and A^T, op(B)
+ *   = B and B^T; C through any (row, column) strides, which lets the host
+ *   compute C^T = B A for the A^T B^T case, packing B with vector loads.
+ *   A work-item owns mt micro-tiles down by nt across; K runs in KC blocks,
+ *   and for each block and column tile it copies the KC x NR block of B
+ *   into private memory once (contiguous, so no cache-set conflicts from a
+ *   large ldb; the narrow-N edge and B^T are handled there) and sweeps its
+ *   mt micro-tiles over it, while the A rows of the block (mt*MR x KC) stay
+ *   in L2 for the nt column tiles. Packing B^T moves single floats, so for
+ *   A B^T on a small C with a long K gemm_dot wins. Every C element sums
+ *   its k terms in order, in KC blocks whose partial sums go back into C
+ *   (beta applies to the first), like a plain loop.
+ * gemm_dot: C = A B^T, where A and B both run contiguously along k: a
+ *   DR x DC tile of dot products per work-item, vectorised along k.
+ *
+ * Products are accumulated as a * b + c, not fma(): OpenCL C contracts it
+ * into a fused multiply-add where the device has one (FP_CONTRACT is on by
+ * default), while fma() must be correctly rounded everywhere and is a
+ * software routine on CPUs without FMA (PoCL's SSE4 target: about 25x
+ * slower).
  *
  * Edges: rows past M re-read row M-1 (clamped, never stored); a column tile
  * that would run past N is shifted left to end at N and stores only the
  * columns no other tile owns, so the fast loop stays unmasked; only N < NR
- * (a single, narrow tile column) loads B lanes one by one. beta == 0 never
- * reads C, so C may hold anything (NaN) beforehand, as in BLAS. */
+ * (a single, narrow tile column) packs B lanes one by one (as B^T does).
+ * beta == 0 never reads C, so C may hold anything (NaN) beforehand, as in
+ * BLAS. */
 
-/* Tile sizes; src/ocl/gemm.c sizes its launches with the same numbers. */
-#define GEMM_MR 8
-#define GEMM_NR 32
+/* K block; src/ocl/gemm.c slices K for a loop cap in whole blocks. */
 #define GEMM_KC 256
 
-/* One k step of a micro-tile: acc[r] += a(i_r, k) * (b0, b1). */
-#define GEMM_TILE_STEP(b0, b1)                                          \
-    do {                                                                \
-        _Pragma("unroll") for (int r = 0; r < GEMM_MR; r++) {           \
-            float16 av = (float16)(A[ao[r]]);                           \
-            acc0[r] = fma(av, b0, acc0[r]);                             \
-            acc1[r] = fma(av, b1, acc1[r]);                             \
-            ao[r] += sak;                                               \
-        }                                                               \
-    } while (0)
+#define GEMM_CAT(a, b) a##b
+#define GEMM_VEC(VW) GEMM_CAT(float, VW)
+#define GEMM_VLOAD(VW) GEMM_CAT(vload, VW)
+#define GEMM_VSTORE(VW) GEMM_CAT(vstore, VW)
 
-/* The micro-tile over k in [k0, k1), LOADB filling b0, b1 from row k of B. */
-#define GEMM_TILE_LOOP(LOADB)                                           \
-    for (int k = k0; k < k1; k++, b += ldb) {                           \
-        float16 b0, b1;                                                 \
-        LOADB;                                                          \
-        GEMM_TILE_STEP(b0, b1);                                         \
+/* gemm_tile for one register shape: NAME, MR rows, NV vectors of VW floats
+ * across (NR = NV * VW columns). Work-item (column block, row block, batch
+ * entry) computes C[ib : ib + mt*MR, jb : jb + nt*NR]. */
+#define GEMM_TILE_DEFINE(NAME, MR, NV, VW)                                                                    \
+    __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void NAME(                                        \
+        int M, int N, int K, float alpha, float beta, __global const float *A, ulong offa, ulong sai,          \
+        ulong sak, ulong sa, __global const float *B, ulong offb, ulong sbk, ulong sbj, ulong sb,              \
+        __global float *C,                                                                                    \
+        ulong offc, ulong csr, ulong csc, ulong sc, int mt, int nt)                                            \
+    {                                                                                                         \
+        const int NR = NV * VW;                                                                               \
+        int jb = (int)get_global_id(0) * nt * NR, ib = (int)get_global_id(1) * mt * MR;                       \
+        ulong bt = get_global_id(2);                                                                          \
+        if (ib >= M || jb >= N) return;                                                                       \
+        A += offa + bt * sa;                                                                                  \
+        B += offb + bt * sb;                                                                                  \
+        C += offc + bt * sc;                                                                                  \
+        int iend = min(ib + mt * MR, M), jend = min(jb + nt * NR, N);                                         \
+        GEMM_VEC(VW) bp[GEMM_KC * NV]; /* the packed KC x NR block of B */                                   \
+        for (int k0 = 0; k0 < K || k0 == 0; k0 += GEMM_KC) {                                                  \
+            int kn = min(GEMM_KC, K - k0);                                                                    \
+            float bk = k0 == 0 ? beta : 1.f;                                                                  \
+            for (int j0 = jb; j0 < jend; j0 += NR) {                                                          \
+                /* jl: first column the tile computes (shifted left at the N edge) */                        \
+                int jl = j0 + NR <= N ? j0 : max(N - NR, 0);                                                  \
+                int full = jl == j0 && j0 + NR <= N && csc == 1;                                              \
+                const __global float *bg = B + (ulong)jl * sbj + (ulong)k0 * sbk;                             \
+                float *bf = (float *)bp;                                                                      \
+                if (N >= NR && sbj == 1) {                                                                    \
+                    for (int k = 0; k < kn; k++, bg += sbk) {                                                 \
+                        _Pragma("unroll") for (int v = 0; v < NV; v++) bp[k * NV + v] = GEMM_VLOAD(VW)(v, bg); \
+                    }                                                                                         \
+                } else if (N >= NR && sbk == 1) {                                                             \
+                    /* B^T (A B^T): each column of the block runs along k */                                 \
+                    for (int l = 0; l < NR; l++) {                                                            \
+                        const __global float *bl = bg + (ulong)l * sbj;                                       \
+                        int k = 0;                                                                            \
+                        for (; k + VW <= kn; k += VW) {                                                       \
+                            GEMM_VEC(VW) x = GEMM_VLOAD(VW)(0, bl + k);                                       \
+                            _Pragma("unroll") for (int u = 0; u < VW; u++) bf[(k + u) * NR + l] = x[u];       \
+                        }                                                                                     \
+                        for (; k < kn; k++) bf[k * NR + l] = bl[k];                                           \
+                    }                                                                                         \
+                } else {                                                                                      \
+                    /* narrow C: lanes past N re-read column N-1, never stored */                            \
+                    for (int l = 0; l < NR; l++) {                                                            \
+                        const __global float *bl = bg + (ulong)min(l, N - 1 - jl) * sbj;                      \
+                        for (int k = 0; k < kn; k++) bf[k * NR + l] = bl[(ulong)k * sbk];                     \
+                    }                                                                                         \
+                }                                                                                             \
+                for (int i0 = ib; i0 < iend; i0 += MR) {                                                      \
+                    ulong ro[MR];                                                                             \
+                    GEMM_VEC(VW) acc[MR][NV];                                                                 \
+                    _Pragma("unroll") for (int r = 0; r < MR; r++) {                                          \
+                        ro[r] = (ulong)min(i0 + r, M - 1) * sai;                                              \
+                        _Pragma("unroll") for (int v = 0; v < NV; v++) acc[r][v] = 0.f;                       \
+                    }                                                                                         \
+                    const __global float *ak = A + (ulong)k0 * sak;                                           \
+                    for (int k = 0; k < kn; k++, ak += sak) {                                                 \
+                        GEMM_VEC(VW) bv[NV];                                                                  \
+                        _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = bp[k * NV + v];                \
+                        _Pragma("unroll") for (int r = 0; r < MR; r++) {                                      \
+                            GEMM_VEC(VW) av = (GEMM_VEC(VW))(ak[ro[r]]);                                      \
+                            _Pragma("unroll") for (int v = 0; v < NV; v++) acc[r][v] = av * bv[v] + acc[r][v]; \
+                        }                                                                                     \
+                    }                                                                                         \
+                    _Pragma("unroll") for (int r = 0; r < MR; r++) {                                          \
+                        if (i0 + r >= M) break;                                                               \
+                        __global float *cr = C + (ulong)(i0 + r) * csr;                                       \
+                        if (full) {                                                                           \
+                            _Pragma("unroll") for (int v = 0; v < NV; v++) {                                  \
+                                GEMM_VEC(VW) x = alpha * acc[r][v];                                           \
+                                if (bk != 0.f) x = bk * GEMM_VLOAD(VW)(v, cr + j0) + x;                       \
+                                GEMM_VSTORE(VW)(x, v, cr + j0);                                               \
+                            }                                                                                 \
+                        } else {                                                                              \
+                            float t[NV * VW];                                                                 \
+                            _Pragma("unroll") for (int v = 0; v < NV; v++)                                    \
+                                GEMM_VSTORE(VW)(alpha * acc[r][v], v, t);                                     \
+                            for (int c = j0 - jl; c < NR && jl + c < N; c++) {                                \
+                                __global float *p = cr + (ulong)(jl + c) * csc;                               \
+                                *p = bk != 0.f ? bk * *p + t[c] : t[c];                                       \
+                            }                                                                                 \
+                        }                                                                                     \
+                    }                                                                                         \
+                }                                                                                             \
+            }                                                                                                 \
+        }                                                                                                     \
     }
 
-/* Work-item (column tile, row block, batch entry) computes C[ib : ib +
- * mt*MR, j0 : j0 + NR]. K runs in blocks of KC so that the B block (KC x NR,
- * 32 KiB) stays in L1 while the mt micro-tiles of the row block sweep over
- * it; partial sums go back into C between blocks (beta applies to the
- * first). Consecutive work-items share the row block's A. */
-__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
-gemm_tile(int M, int N, int K, float alpha, float beta, __global const float *A, ulong offa, ulong sai, ulong sak,
-          ulong sa, __global const float *B, ulong offb, ulong ldb, ulong sb, __global float *C, ulong offc,
-          ulong csr, ulong csc, ulong sc, int mt)
+inline float gemm_hsum4(float4 v)
 {
-    int j0 = (int)get_global_id(0) * GEMM_NR, ib = (int)get_global_id(1) * mt * GEMM_MR;
-    ulong bt = get_global_id(2);
-    if (ib >= M || j0 >= N) return;
-    A += offa + bt * sa;
-    B += offb + bt * sb;
-    C += offc + bt * sc;
-    /* jl: first column the tile computes (shifted left at the N edge) */
-    int jl = j0 + GEMM_NR <= N ? j0 : max(N - GEMM_NR, 0);
-    int full = jl == j0 && j0 + GEMM_NR <= N && csc == 1;
-    int iend = min(ib + mt * GEMM_MR, M);
-    for (int k0 = 0; k0 < K || k0 == 0; k0 += GEMM_KC) {
-        int k1 = min(k0 + GEMM_KC, K);
-        float bk = k0 == 0 ? beta : 1.f;
-        for (int i0 = ib; i0 < iend; i0 += GEMM_MR) {
-            ulong ao[GEMM_MR];
-            float16 acc0[GEMM_MR], acc1[GEMM_MR];
-#pragma unroll
-            for (int r = 0; r < GEMM_MR; r++) {
-                ao[r] = (ulong)min(i0 + r, M - 1) * sai + (ulong)k0 * sak;
-                acc0[r] = 0.f;
-                acc1[r] = 0.f;
-            }
-            const __global float *b = B + jl + (ulong)k0 * ldb;
-            if (N >= GEMM_NR) {
-                GEMM_TILE_LOOP(b0 = vload16(0, b); b1 = vload16(1, b))
-            } else {
-                /* narrow C: lanes past N re-read column N-1, never stored */
-                GEMM_TILE_LOOP(float t[GEMM_NR]; for (int l = 0; l < GEMM_NR; l++) t[l] = b[min(l, N - 1)];
-                               b0 = vload16(0, t); b1 = vload16(1, t))
-            }
-#pragma unroll
-            for (int r = 0; r < GEMM_MR; r++) {
-                if (i0 + r >= M) break;
-                __global float *cr = C + (ulong)(i0 + r) * csr;
-                float16 v0 = alpha * acc0[r], v1 = alpha * acc1[r];
-                if (full) {
-                    if (bk != 0.f) {
-                        v0 = fma((float16)bk, vload16(0, cr + j0), v0);
-                        v1 = fma((float16)bk, vload16(1, cr + j0), v1);
-                    }
-                    vstore16(v0, 0, cr + j0);
-                    vstore16(v1, 1, cr + j0);
-                } else {
-                    float t[GEMM_NR];
-                    vstore16(v0, 0, t);
-                    vstore16(v1, 1, t);
-                    for (int c = j0 - jl; c < GEMM_NR && jl + c < N; c++) {
-                        __global float *p = cr + (ulong)(jl + c) * csc;
-                        *p = bk != 0.f ? fma(bk, *p, t[c]) : t[c];
-                    }
-                }
-            }
-        }
-    }
+    float2 h = v.lo + v.hi;
+    return h.x + h.y;
 }
+inline float gemm_hsum8(float8 v) { return gemm_hsum4(v.lo + v.hi); }
+inline float gemm_hsum16(float16 v) { return gemm_hsum8(v.lo + v.hi); }
 
-#define GEMM_DR 4
-#define GEMM_DC 4
+/* gemm_dot for one register shape: C = alpha * A B^T + beta * C with A
+ * [M,K] (row stride lda) and B [N,K] (row stride ldb), a DR x DC tile of C
+ * per work-item, each entry a dot product accumulated VW k at a time and
+ * summed across lanes at the end. */
+#define GEMM_DOT_DEFINE(NAME, DR, DC, VW)                                                                     \
+    __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void NAME(                                        \
+        int M, int N, int K, float alpha, float beta, __global const float *A, ulong offa, ulong lda, ulong sa, \
+        __global const float *B, ulong offb, ulong ldb, ulong sb, __global float *C, ulong offc, ulong ldc,    \
+        ulong sc)                                                                                             \
+    {                                                                                                         \
+        int i0 = (int)get_global_id(0) * DR, j0 = (int)get_global_id(1) * DC;                                 \
+        ulong bt = get_global_id(2);                                                                          \
+        if (i0 >= M || j0 >= N) return;                                                                       \
+        A += offa + bt * sa;                                                                                  \
+        B += offb + bt * sb;                                                                                  \
+        C += offc + bt * sc;                                                                                  \
+        const __global float *ar[DR], *br[DC];                                                                \
+        _Pragma("unroll") for (int r = 0; r < DR; r++) ar[r] = A + (ulong)min(i0 + r, M - 1) * lda;           \
+        _Pragma("unroll") for (int c = 0; c < DC; c++) br[c] = B + (ulong)min(j0 + c, N - 1) * ldb;           \
+        GEMM_VEC(VW) acc[DR][DC];                                                                             \
+        _Pragma("unroll") for (int r = 0; r < DR; r++)                                                        \
+            _Pragma("unroll") for (int c = 0; c < DC; c++) acc[r][c] = 0.f;                                   \
+        int k = 0;                                                                                            \
+        for (; k + VW <= K; k += VW) {                                                                        \
+            GEMM_VEC(VW) a[DR], b[DC];                                                                        \
+            _Pragma("unroll") for (int r = 0; r < DR; r++) a[r] = GEMM_VLOAD(VW)(0, ar[r] + k);              \
+            _Pragma("unroll") for (int c = 0; c < DC; c++) b[c] = GEMM_VLOAD(VW)(0, br[c] + k);              \
+            _Pragma("unroll") for (int r = 0; r < DR; r++)                                                    \
+                _Pragma("unroll") for (int c = 0; c < DC; c++) acc[r][c] = a[r] * b[c] + acc[r][c];           \
+        }                                                                                                     \
+        float s[DR][DC];                                                                                      \
+        _Pragma("unroll") for (int r = 0; r < DR; r++)                                                        \
+            _Pragma("unroll") for (int c = 0; c < DC; c++) s[r][c] = GEMM_CAT(gemm_hsum, VW)(acc[r][c]);      \
+        for (; k < K; k++) {                                                                                  \
+            _Pragma("unroll") for (int r = 0; r < DR; r++)                                                    \
+                _Pragma("unroll") for (int c = 0; c < DC; c++) s[r][c] = ar[r][k] * br[c][k] + s[r][c];       \
+        }                                                                                                     \
+        _Pragma("unroll") for (int r = 0; r < DR; r++) {                                                      \
+            if (i0 + r >= M) break;                                                                           \
+            _Pragma("unroll") for (int c = 0; c < DC; c++) {                                                  \
+                if (j0 + c >= N) break;                                                                       \
+                __global float *p = C + (ulong)(i0 + r) * ldc + (j0 + c);                                     \
+                float v = alpha * s[r][c];                                                                    \
+                *p = beta != 0.f ? beta * *p + v : v;                                                         \
+            }                                                                                                 \
+        }                                                                                                     \
+    }
 
-/* C = alpha * A B^T + beta * C with A [M,K] (row stride lda) and B [N,K]
- * (row stride ldb): a 4 x 4 tile of C per work-item, each entry a dot
- * product accumulated 16 k at a time and summed across lanes at the end. */
-__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void
-gemm_dot(int M, int N, int K, float alpha, float beta, __global const float *A, ulong offa, ulong lda, ulong sa,
-         __global const float *B, ulong offb, ulong ldb, ulong sb, __global float *C, ulong offc, ulong ldc,
-         ulong sc)
-{
-    int i0 = (int)get_global_id(0) * GEMM_DR, j0 = (int)get_global_id(1) * GEMM_DC;
-    ulong bt = get_global_id(2);
-    if (i0 >= M || j0 >= N) return;
-    A += offa + bt * sa;
-    B += offb + bt * sb;
-    C += offc + bt * sc;
-    const __global float *ar[GEMM_DR], *br[GEMM_DC];
-#pragma unroll
-    for (int r = 0; r < GEMM_DR; r++) ar[r] = A + (ulong)min(i0 + r, M - 1) * lda;
-#pragma unroll
-    for (int c = 0; c < GEMM_DC; c++) br[c] = B + (ulong)min(j0 + c, N - 1) * ldb;
-    float16 acc[GEMM_DR][GEMM_DC];
-#pragma unroll
-    for (int r = 0; r < GEMM_DR; r++)
-#pragma unroll
-        for (int c = 0; c < GEMM_DC; c++) acc[r][c] = 0.f;
-    int k = 0;
-    for (; k + 16 <= K; k += 16) {
-        float16 a[GEMM_DR], b[GEMM_DC];
-#pragma unroll
-        for (int r = 0; r < GEMM_DR; r++) a[r] = vload16(0, ar[r] + k);
-#pragma unroll
-        for (int c = 0; c < GEMM_DC; c++) b[c] = vload16(0, br[c] + k);
-#pragma unroll
-        for (int r = 0; r < GEMM_DR; r++)
-#pragma unroll
-            for (int c = 0; c < GEMM_DC; c++) acc[r][c] = fma(a[r], b[c], acc[r][c]);
-    }
-    float s[GEMM_DR][GEMM_DC];
-#pragma unroll
-    for (int r = 0; r < GEMM_DR; r++)
-#pragma unroll
-        for (int c = 0; c < GEMM_DC; c++) {
-            float16 v = acc[r][c];
-            float8 h8 = v.lo + v.hi;
-            float4 h4 = h8.lo + h8.hi;
-            float2 h2 = h4.lo + h4.hi;
-            s[r][c] = h2.x + h2.y;
-        }
-    for (; k < K; k++) {
-#pragma unroll
-        for (int r = 0; r < GEMM_DR; r++)
-#pragma unroll
-            for (int c = 0; c < GEMM_DC; c++) s[r][c] = fma(ar[r][k], br[c][k], s[r][c]);
-    }
-#pragma unroll
-    for (int r = 0; r < GEMM_DR; r++) {
-        if (i0 + r >= M) break;
-#pragma unroll
-        for (int c = 0; c < GEMM_DC; c++) {
-            if (j0 + c >= N) break;
-            __global float *p = C + (ulong)(i0 + r) * ldc + (j0 + c);
-            float v = alpha * s[r][c];
-            *p = beta != 0.f ? fma(beta, *p, v) : v;
-        }
-    }
-}
+/* The register shapes (src/ocl/gemm.c lists the same, in this order). */
+GEMM_TILE_DEFINE(gemm_tile_8x48f16, 8, 3, 16)
+GEMM_TILE_DEFINE(gemm_tile_6x64f16, 6, 4, 16)
+GEMM_TILE_DEFINE(gemm_tile_6x16f8, 6, 2, 8)
+GEMM_TILE_DEFINE(gemm_tile_4x24f8, 4, 3, 8)
+GEMM_TILE_DEFINE(gemm_tile_6x8f4, 6, 2, 4)
+GEMM_TILE_DEFINE(gemm_tile_4x12f4, 4, 3, 4)
+GEMM_DOT_DEFINE(gemm_dot_4x4f16, 4, 4, 16)
+GEMM_DOT_DEFINE(gemm_dot_4x6f16, 4, 6, 16)
+GEMM_DOT_DEFINE(gemm_dot_3x3f8, 3, 3, 8)
+GEMM_DOT_DEFINE(gemm_dot_2x4f8, 2, 4, 8)
+GEMM_DOT_DEFINE(gemm_dot_2x4f4, 2, 4, 4)
 
 /* How many trips a loop really makes: out[0] = n on a conforming device. A
  * loop whose exit depends on memory, so the compiler cannot count it in

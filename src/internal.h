@@ -50,6 +50,10 @@ typedef struct ocl_state {
     /* loop trips a kernel may make before the driver ends its loops (0: no
      * limit found; llvmpipe: 65535), probed at context creation */
     int loop_cap;
+    /* the own GEMM kernels' register shapes (src/ocl/gemm.c's list), each an
+     * index + 1, 0 for none: the device's defaults (by its float vector
+     * width), those GANCL_GEMM_TILE forces, those the tune file names */
+    int gemm_tile_dev, gemm_dot_dev, gemm_tile_env, gemm_dot_env, tune_tile, tune_dot;
     unsigned gemm_ran; /* GAN_GEMM_RAN_* bits since gan_gemm_ran() */
     /* program binary cache (src/ocl/runtime.c): 0 off or unusable, 1 built
      * from source and stored, 2 built from the stored binary */
@@ -57,6 +61,7 @@ typedef struct ocl_state {
     /* per-shape paths from the tune file (src/ocl/tune.c) */
     gan_gemm_shape *tune_shapes;
     unsigned char *tune_own;
+    unsigned char *tune_kernel; /* per shape: the own kernel, index + 1 (0: the default) */
     int ntune;
     char tune_note[512]; /* how the tune file was loaded (gan_tune_status) */
     /* GANCL_PROFILE=1: every launch timed through its event, by kernel */
@@ -158,6 +163,25 @@ gan_status ocl_gemm_init(gan_ctx *c);
 gan_status ocl_gemm_path(gan_ctx *c, const ocl_gemm_args *g, int own);
 /* K per gemm_tile launch on a device with a loop cap (0: one launch). */
 size_t ocl_gemm_tile_kslice(const gan_ctx *c);
+/* The own kernels of cl/gemm.cl (src/ocl/gemm.c): name ("8x48f16",
+ * "dot4x4f16"), kernel, dot = 1 for the A B^T kernels; mr x nv vectors of
+ * vw floats (dot: mr x nv dot products). */
+typedef struct ocl_gemm_kernel {
+    const char *name, *kernel;
+    int dot, mr, nv, vw;
+} ocl_gemm_kernel;
+int ocl_gemm_nkernels(void);
+const ocl_gemm_kernel *ocl_gemm_kernel_at(int i);
+/* The index of a kernel by name, or -1. */
+int ocl_gemm_kernel_find(const char *name);
+/* Whether own kernel k computes this GEMM's layout (tile kernels: any; dot
+ * kernels: A B^T only). */
+int ocl_gemm_kernel_fits(int k, const ocl_gemm_args *g);
+/* One GEMM through own kernel k (which must fit it; a dot kernel past a
+ * loop cap runs as the default tile kernel); for the tuner and tests. */
+gan_status ocl_gemm_kernel_run(gan_ctx *c, const ocl_gemm_args *g, int k);
+/* What ocl_gemm_run would run for g: -1 CLBlast, else an own kernel. */
+int ocl_gemm_choice(const gan_ctx *c, const ocl_gemm_args *g);
 
 /* Tuning (src/ocl/tune.c): load the device's tune file into the context and
  * apply its CLBlast parameters (never fails: a bad file is noted in
@@ -166,6 +190,8 @@ void ocl_tune_load(gan_ctx *c);
 void ocl_tune_free(gan_ctx *c);
 /* The path the tune file gives this GEMM: 1 own, 0 CLBlast, -1 not listed. */
 int ocl_tune_lookup(const gan_ctx *c, const ocl_gemm_args *g);
+/* The own kernel the tune file gives this GEMM, or -1. */
+int ocl_tune_kernel(const gan_ctx *c, const ocl_gemm_args *g);
 /* Note a GEMM shape while recording. */
 void ocl_gemm_note(gan_ctx *c, const ocl_gemm_args *g);
 /* CLBlast's current parameters of `kernel` for a device, sorted by name

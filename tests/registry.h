@@ -13,6 +13,7 @@
     X(bad_arguments)      \
     X(gemm_paths)         \
     X(gemm_loop_cap)      \
+    X(gemm_kernels)       \
     X(dcgan_steps)        \
     X(gan_resume)         \
     X(classifier_steps)   \

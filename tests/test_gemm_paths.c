@@ -99,8 +99,8 @@ static void public_gemm(th *t, gan_ctx *c, const char *path, int M, int N, int K
  * matrices and batch strides wider still (sa = 0: one A for all entries);
  * the host loop computes the same in double, and every element of the C
  * buffer outside the batch's C matrices must come back unchanged. */
-static void raw_gemm(th *t, gan_ctx *c, const char *path, int ta, int tb, size_t M, size_t N, size_t K, size_t batch,
-                     int shared_a, float beta)
+static void raw_gemm_k(th *t, gan_ctx *c, const char *path, int kernel, int ta, int tb, size_t M, size_t N,
+                       size_t K, size_t batch, int shared_a, float beta)
 {
     size_t ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
     size_t lda = ac + 3, ldb = bc + 5, ldc = N + 2;
@@ -132,15 +132,17 @@ static void raw_gemm(th *t, gan_ctx *c, const char *path, int ta, int tb, size_t
             }
     gan_tensor A = {0}, B = {0}, C = {0};
     char what[160];
-    snprintf(what, sizeof what, "%s ocl_gemm_run M%zu N%zu K%zu ta%d tb%d batch%zu%s beta%g", path, M, N, K, ta, tb,
-             batch, shared_a ? " shared A" : "", beta);
+    snprintf(what, sizeof what, "%s %s M%zu N%zu K%zu ta%d tb%d batch%zu%s beta%g", path,
+             kernel < 0 ? "ocl_gemm_run" : "ocl_gemm_kernel_run", M, N, K, ta, tb, batch, shared_a ? " shared A" : "",
+             beta);
     if (!TH_OK(t, c, upload(c, &A, 1, (int)na, ha)) && !TH_OK(t, c, upload(c, &B, 1, (int)nb, hb)) &&
         !TH_OK(t, c, upload(c, &C, 1, (int)nc, hc))) {
         ocl_gemm_args g = {.ta = ta, .tb = tb, .M = M, .N = N, .K = K, .alpha = alpha, .beta = beta,
                            .A = ocl_mem(&A), .offa = offa, .lda = lda, .sa = sa,
                            .B = ocl_mem(&B), .offb = offb, .ldb = ldb, .sb = sb,
                            .C = ocl_mem(&C), .offc = offc, .ldc = ldc, .sc = sc, .batch = batch};
-        if (!TH_OK(t, c, ocl_gemm_run(c, &g)) && !TH_OK(t, c, gan_tensor_read(c, &C, got)))
+        if (!TH_OK(t, c, kernel < 0 ? ocl_gemm_run(c, &g) : ocl_gemm_kernel_run(c, &g, kernel)) &&
+            !TH_OK(t, c, gan_tensor_read(c, &C, got)))
             th_compare_host(t, what, got, want, nc, tol_k(K), 1e-4);
     }
     gan_tensor_free(c, &A);
@@ -151,6 +153,12 @@ static void raw_gemm(th *t, gan_ctx *c, const char *path, int ta, int tb, size_t
     free(hc);
     free(want);
     free(got);
+}
+
+static void raw_gemm(th *t, gan_ctx *c, const char *path, int ta, int tb, size_t M, size_t N, size_t K, size_t batch,
+                     int shared_a, float beta)
+{
+    raw_gemm_k(t, c, path, -1, ta, tb, M, N, K, batch, shared_a, beta);
 }
 
 /* conv2d (transposed = 0) or deconv2d forward and backward on `c` against
@@ -290,7 +298,7 @@ static float *run_raw(th *t, gan_ctx *c, const ocl_gemm_args *shape, const float
  * kernels' context gives sliced launches whose C is bit-identical to one
  * launch (the kernel adds its blocks into C with beta 1 the same way), for
  * the tile kernel's layouts, beta 0 (C not read: NaN there) and not, and a
- * batch; and a cap-length gemm_dot goes to CLBlast. */
+ * batch; and a cap-length A B^T leaves gemm_dot for the sliced tiles. */
 void test_gemm_loop_cap(th *t)
 {
     if (!t->dev) return;
@@ -329,9 +337,48 @@ void test_gemm_loop_cap(th *t)
             free(hb);
             free(hc);
         }
-    /* gemm_dot (A B^T) makes about K / 16 trips: past the cap, CLBlast */
+    /* gemm_dot (A B^T) makes about K / VW trips: past the cap, the tile
+     * kernel (K sliced) */
     c->ocl.loop_cap = 1000;
     public_gemm(t, c, "own, cap 1000", 5, 7, 20000);
+    gan_ctx_free(c);
+}
+
+/* ---- every own kernel (cl/gemm.cl's register shapes) ---- */
+
+/* Each own kernel, run directly (ocl_gemm_kernel_run), on every layout it
+ * computes (tile kernels all four, A B^T through packing B^T; dot kernels A
+ * B^T) against a double host loop, over shapes around its own tile edges:
+ * M at MR - 1, MR + 1, 2 MR + 1 and a prime; N below one tile (the narrow
+ * path), at NR, NR + 1 (a shifted last tile) and past several tiles and
+ * column blocks; K around the 256 block; offsets, padded leading
+ * dimensions, a strided batch and a shared A (raw_gemm); beta 0 with NaN in
+ * C and beta 0.5. A shape big enough for many micro-tiles per work-item
+ * too. Tolerance as above. GANCL_GEMM_TILE picks the kernels the rest of
+ * the suite runs; this covers them all in one run. */
+void test_gemm_kernels(th *t)
+{
+    if (!t->dev) return;
+    gan_ctx *c = path_ctx(t, "own");
+    if (!c) return;
+    for (int k = 0; k < ocl_gemm_nkernels(); k++) {
+        const ocl_gemm_kernel *e = ocl_gemm_kernel_at(k);
+        size_t mr = (size_t)e->mr, nr = (size_t)(e->dot ? e->nv : e->nv * e->vw);
+        size_t ms[4] = {mr - 1 ? mr - 1 : 1, mr + 1, 2 * mr + 1, 37};
+        size_t ns[4] = {nr > 2 ? nr - 2 : 1, nr, nr + 1, 5 * nr + 3};
+        size_t ks[4] = {1, 13, 256, 300};
+        char what[64];
+        snprintf(what, sizeof what, "kernel %s", e->name);
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                ocl_gemm_args lay = {.ta = ta, .tb = tb};
+                if (!ocl_gemm_kernel_fits(k, &lay)) continue;
+                for (int i = 0; i < 4; i++)
+                    raw_gemm_k(t, c, what, k, ta, tb, ms[i], ns[(i + ta + 2 * tb) % 4], ks[(i + tb) % 4], 2, i % 2,
+                               i % 2 ? 0.5f : 0.f);
+                raw_gemm_k(t, c, what, k, ta, tb, 16 * mr + 3, 9 * nr + 1, 520, 1, 0, 0.5f);
+            }
+    }
     gan_ctx_free(c);
 }
 

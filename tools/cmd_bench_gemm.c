@@ -1,165 +1,139 @@
-/* `gancl bench gemm`: the GEMMs the DCGAN layers run at a batch size, timed
- * through both device paths of src/ocl/gemm.c (CLBlast and cl/gemm.cl),
- * side by side. This is the evidence for the per-device choice of path, so
- * the shapes mirror what src/ocl/conv.c and src/ocl/linear.c ask for. */
+/* `gancl bench gemm`: every GEMM shape of the DCGAN and classifier training
+ * steps at each --batch-sizes entry (default 64,256) and of the
+ * semi-supervised step at its batch (100 per part), recorded from real
+ * steps (gan_gemm_record), each timed as gancl runs it: the path and own
+ * kernel the context picks (device defaults, tune file, GANCL_GEMM,
+ * GANCL_GEMM_TILE). Without --quick also every own kernel that computes
+ * the shape's layout and CLBlast, side by side: the evidence for the
+ * per-device defaults. tools/bench_gemm_vs_torch.sh puts torch.mm next to
+ * the --quick table. Every timed GEMM's first run is checked at sampled
+ * elements against double sums (gan_gemm_time). */
 #include "gancl.h"
-#include "layers.h"
+#include "gancl/tune.h"
+#include "gemm_shapes.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-typedef struct gemm_shape {
-    char what[48];
-    int ta, tb, M, N, K;
-} gemm_shape;
+typedef struct bshape {
+    gan_gemm_shape s;
+    char model[24]; /* where it first appears: "gan64", "classifier256", "semi100" */
+} bshape;
 
-/* The GEMMs of one layer at batch N. Convolutions (src/ocl/conv.c) run as
- * one correlation between an image side (Ci channels) and a column side (Co
- * channels, L = OH*OW positions per image), both over the whole minibatch:
- *   forward  out'[Co, N*L] = Wm[Co, CK] col[CK, N*L]            NN
- *   data     dcol[CK, N*L] = Wm^T out'                           TN
- *   weights  dWm[Co, CK]   = out'[Co, N*L] colT[N*L, CK]         NN
- * with CK = Ci*KH*KW. conv2d: image x, columns y; deconv2d the reverse, and
- * its forward is the data step. Dense (src/ocl/linear.c): y = x W^T (NT),
- * dx = dy W (NN), dW = dy^T x (TN). */
-static int layer_gemms(const layer_spec *L, int N, gemm_shape *out)
+#define MAX_SHAPES 512
+
+/* Record each model's step at each batch size; shapes seen before keep
+ * their first label. */
+static int record_all(gan_ctx *c, const char *sizes, int semi_batch, uint64_t seed, bshape *out, int *n)
 {
-    if (L->kind == LAYER_DENSE) {
-        gemm_shape s[3] = {{"fwd", 0, 1, N, L->O, L->C}, {"dx", 0, 0, N, L->C, L->O}, {"dW", 1, 0, L->O, L->C, N}};
-        for (int i = 0; i < 3; i++) out[i] = s[i];
-        return 3;
+    char list[256];
+    snprintf(list, sizeof list, "%s", sizes);
+    int batches[16], nbatch = 0;
+    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *end;
+        long b = strtol(tok, &end, 10);
+        if (*end || b < 1 || b > 65536 || nbatch == 16) {
+            fprintf(stderr, "gancl bench gemm: --batch-sizes wants up to 16 numbers in 1..65536 separated by commas, "
+                    "got '%s'\n", sizes);
+            return 2;
+        }
+        batches[nbatch++] = (int)b;
     }
-    int conv = L->kind == LAYER_CONV;
-    int oh = conv ? (L->H + 2 * L->P - L->K) / L->S + 1 : (L->H - 1) * L->S - 2 * L->P + L->K + L->OP;
-    int Ci = conv ? L->C : L->O, Co = conv ? L->O : L->C, Lpos = (conv ? oh : L->H) * (conv ? oh : L->H);
-    int CK = Ci * L->K * L->K, NL = N * Lpos;
-    gemm_shape f = {"", 0, 0, Co, NL, CK}, d = {"", 1, 0, CK, NL, Co}, w = {"", 0, 0, Co, CK, NL};
-    snprintf(f.what, sizeof f.what, "%s", conv ? "fwd" : "dx");
-    snprintf(d.what, sizeof d.what, "%s", conv ? "dx" : "fwd");
-    snprintf(w.what, sizeof w.what, "dW");
-    out[0] = conv ? f : d;
-    out[1] = conv ? d : f;
-    out[2] = w;
-    return 3;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static gan_status fill(gan_ctx *c, gan_tensor *t, uint64_t *s)
-{
-    float *h = malloc(t->numel * sizeof *h);
-    if (!h) return GAN_ERR_NOMEM;
-    for (size_t i = 0; i < t->numel; i++) {
-        *s = *s * 6364136223846793005ull + 1442695040888963407ull;
-        h[i] = (float)((double)(*s >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+    *n = 0;
+    for (int m = 0; m < 3; m++) {
+        const char *model = tool_gemm_models[m];
+        int semi = !strcmp(model, "semi");
+        for (int b = 0; b < (semi ? 1 : nbatch); b++) {
+            int batch = semi ? semi_batch : batches[b];
+            const gan_gemm_shape *rec;
+            gan_status st = gan_gemm_record(c, 1);
+            if (!st) st = tool_gemm_step(c, model, batch, seed);
+            if (!st) st = gan_gemm_record(c, 0);
+            if (st) {
+                fprintf(stderr, "gancl bench gemm: recording the %s step at batch %d: %s\n", model, batch,
+                        gan_ctx_error(c));
+                return 1;
+            }
+            int nr = gan_gemm_recorded(c, &rec);
+            for (int i = 0; i < nr && *n < MAX_SHAPES; i++) {
+                int seen = 0;
+                for (int j = 0; j < *n && !seen; j++) seen = !memcmp(&out[j].s, &rec[i], sizeof rec[i]);
+                if (seen) continue;
+                out[*n].s = rec[i];
+                snprintf(out[*n].model, sizeof out[*n].model, "%s%d", model, batch);
+                (*n)++;
+            }
+        }
     }
-    gan_status st = gan_tensor_write(c, t, h);
-    free(h);
-    return st;
+    return 0;
 }
 
-/* Median seconds of `reps` GEMMs after one untimed warm-up. */
-static gan_status time_gemm(gan_ctx *c, const gemm_shape *s, int reps, uint64_t seed, double *median)
+static double gflops(const gan_gemm_shape *s, double ms)
 {
-    gan_tensor A = {0}, B = {0}, C = {0};
-    double t[64];
-    if (reps > 64) reps = 64;
-    uint64_t r = seed;
-    gan_status st = gan_tensor_alloc4(c, &A, GAN_F32, 2, s->ta ? s->K : s->M, s->ta ? s->M : s->K, 0, 0);
-    if (!st) st = gan_tensor_alloc4(c, &B, GAN_F32, 2, s->tb ? s->N : s->K, s->tb ? s->K : s->N, 0, 0);
-    if (!st) st = gan_tensor_alloc4(c, &C, GAN_F32, 2, s->M, s->N, 0, 0);
-    if (!st) st = fill(c, &A, &r);
-    if (!st) st = fill(c, &B, &r);
-    for (int i = -1; i < reps && !st; i++) {
-        double t0 = now();
-        st = gan_gemm(c, s->ta, s->tb, 1.f, &A, &B, 0.f, &C);
-        if (!st) st = gan_ctx_finish(c);
-        if (i >= 0) t[i] = now() - t0;
-    }
-    if (!st) {
-        qsort(t, (size_t)reps, sizeof t[0], cmp_double);
-        *median = t[reps / 2];
-    }
-    gan_tensor_free(c, &A);
-    gan_tensor_free(c, &B);
-    gan_tensor_free(c, &C);
-    return st;
-}
-
-/* A device context whose GEMM path is forced through $GANCL_GEMM. */
-static gan_ctx *path_ctx(const char *device, const char *path)
-{
-    const char *old = getenv("GANCL_GEMM");
-    char *saved = old ? strdup(old) : NULL;
-    setenv("GANCL_GEMM", path, 1);
-    gan_ctx *c = tool_ctx(device);
-    if (saved)
-        setenv("GANCL_GEMM", saved, 1);
-    else
-        unsetenv("GANCL_GEMM");
-    free(saved);
-    return c;
+    return 2.0 * s->M * s->N * s->K * s->batch / (ms * 1e-3) * 1e-9;
 }
 
 int cmd_bench_gemm(const tool_opts *o)
 {
-    gan_ctx *cb = path_ctx(o->device, "clblast"), *own = cb ? path_ctx(o->device, "own") : NULL;
-    int rc = 0;
-    if (!cb || !own) {
-        rc = 1;
-        goto done;
-    }
-    if (gan_ctx_backend(own) == GAN_BACKEND_REF) {
+    const char *sizes = o->batch_sizes ? o->batch_sizes : "64,256";
+    const int semi_batch = 100;
+    gan_ctx *c = tool_ctx(o->device);
+    bshape *sh = calloc(MAX_SHAPES, sizeof *sh);
+    int rc = 1, n = 0;
+    if (!c || !sh) goto done;
+    if (gan_ctx_backend(c) != GAN_BACKEND_OCL) {
         fprintf(stderr, "gancl bench gemm: needs an OpenCL device (--device), not the cpu reference\n");
         rc = 2;
         goto done;
     }
-    printf("%s, DCGAN GEMMs at batch %d, median of %d (after 1 warm-up)\n", gan_ctx_device_name(own), o->batch,
-           o->reps);
-    printf("%-26s %-4s %-2s %6s %6s %6s %10s %8s %10s %8s %7s\n", "layer", "pass", "op", "M", "N", "K",
-           "clblast ms", "GFLOP/s", "own ms", "GFLOP/s", "speedup");
-    double tc_all = 0, to_all = 0, fl_all = 0;
-    for (int i = 0; i < dcgan_nlayers; i++) {
-        gemm_shape s[3];
-        int n = layer_gemms(&dcgan_layers[i], o->batch, s);
-        for (int j = 0; j < n; j++) {
-            double tc = 0, to = 0, fl = 2.0 * s[j].M * s[j].N * s[j].K;
-            gan_status st = time_gemm(cb, &s[j], o->reps, o->seed, &tc);
-            gan_ctx *bad = cb;
-            if (!st) {
-                st = time_gemm(own, &s[j], o->reps, o->seed, &to);
-                bad = own;
-            }
+    if ((rc = record_all(c, sizes, semi_batch, o->seed, sh, &n))) goto done;
+    rc = 1;
+    const char *names[GAN_GEMM_KERNELS_MAX];
+    int nk = gan_gemm_kernel_names(names, GAN_GEMM_KERNELS_MAX);
+    if (nk > GAN_GEMM_KERNELS_MAX) nk = GAN_GEMM_KERNELS_MAX;
+    char desc[1024];
+    printf("%s\nGEMMs: %s\n", gan_ctx_device_name(c), gan_gemm_describe(c, desc, sizeof desc));
+    printf("%d GEMM shapes of the DCGAN and classifier steps at batch %s and the semi-supervised step at batch %d, "
+           "each where it first appears; median of %d after 1 warm-up%s\n",
+           n, sizes, semi_batch, o->reps, o->quick ? "" : "; then every own kernel of the layout and CLBlast (GFLOP/s)");
+    printf("%-14s %2s %2s %6s %6s %6s %5s %10s %8s  %-14s%s\n", "model", "ta", "tb", "M", "N", "K", "batch", "gancl ms",
+           "GFLOP/s", "ran", o->quick ? "" : "  others");
+    double t_all = 0, fl_all = 0;
+    for (int i = 0; i < n; i++) {
+        const gan_gemm_shape *s = &sh[i].s;
+        double ms = 0;
+        char ran[64];
+        if (gan_gemm_time(c, s, NULL, o->reps, &ms, ran, sizeof ran)) {
+            fprintf(stderr, "gancl bench gemm: %s\n", gan_ctx_error(c));
+            goto done;
+        }
+        printf("%-14s %2d %2d %6d %6d %6d %5d %10.3f %8.1f  %-14s", sh[i].model, s->ta, s->tb, s->M, s->N, s->K,
+               s->batch, ms, gflops(s, ms), ran);
+        t_all += ms;
+        fl_all += 2.0 * s->M * s->N * s->K * s->batch;
+        for (int k = 0; !o->quick && k <= nk; k++) {
+            const char *how = k < nk ? names[k] : "clblast";
+            int dot = !strncmp(how, "dot", 3);
+            if (k < nk && dot && !(s->ta == 0 && s->tb == 1)) continue;
+            double mk = 0;
+            /* a path 3x slower than gancl's on the first run is timed once */
+            gan_status st = gan_gemm_time(c, s, how, 1, &mk, NULL, 0);
+            if (!st && mk < 3 * ms) st = gan_gemm_time(c, s, how, o->reps, &mk, NULL, 0);
             if (st) {
-                fprintf(stderr, "gancl bench gemm: %s %s: %s\n", dcgan_layers[i].name, s[j].what, gan_ctx_error(bad));
-                rc = 1;
+                fprintf(stderr, "\ngancl bench gemm: %s\n", gan_ctx_error(c));
                 goto done;
             }
-            char op[3] = {s[j].ta ? 'T' : 'N', s[j].tb ? 'T' : 'N', 0};
-            printf("%-26s %-4s %-2s %6d %6d %6d %10.3f %8.1f %10.3f %8.1f %7.2f\n", j ? "" : dcgan_layers[i].name,
-                   s[j].what, op, s[j].M, s[j].N, s[j].K, tc * 1e3, fl / tc * 1e-9, to * 1e3, fl / to * 1e-9, tc / to);
-            tc_all += tc;
-            to_all += to;
-            fl_all += fl;
+            printf("  %s %.1f", how, gflops(s, mk));
         }
+        printf("\n");
+        fflush(stdout);
     }
-    printf("%-26s %-4s %-2s %6s %6s %6s %10.3f %8.1f %10.3f %8.1f %7.2f\n", "all", "", "", "", "", "", tc_all * 1e3,
-           fl_all / tc_all * 1e-9, to_all * 1e3, fl_all / to_all * 1e-9, tc_all / to_all);
+    printf("%-14s %2s %2s %6s %6s %6s %5s %10.3f %8.1f\n", "all", "", "", "", "", "", "", t_all,
+           fl_all / (t_all * 1e-3) * 1e-9);
+    rc = 0;
 done:
-    gan_ctx_free(cb);
-    gan_ctx_free(own);
+    free(sh);
+    gan_ctx_free(c);
     return rc;
 }

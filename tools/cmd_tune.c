@@ -2,14 +2,17 @@
  * the result for later runs (include/gancl/tune.h). The shapes are recorded
  * from one real training step of the DCGAN and of the MNIST classifier at
  * each --batch-sizes entry (default 64,256; --quick: 8 and two parameter
- * sets, for tests), so they are exactly what ocl_gemm_run sees. Prints
- * every parameter set's result and, per shape, CLBlast's default, the
- * tuned CLBlast and the own kernels, then reopens the device to show that
- * the file loads. */
+ * sets, for tests) and of the semi-supervised GAN at its batch (100; --quick
+ * 8), so they are exactly what ocl_gemm_run sees. Prints every own kernel's
+ * and CLBlast parameter set's result and, per shape, CLBlast's default, the
+ * tuned CLBlast and the best own kernel, then reopens the device to show
+ * that the file loads. Also home of the shape recorder (gemm_shapes.h). */
 #include "gancl.h"
 #include "gancl/classifier.h"
+#include "gancl/semi.h"
 #include "gancl/train.h"
 #include "gancl/tune.h"
+#include "gemm_shapes.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +31,33 @@ static gan_status fill_uniform(gan_ctx *c, gan_tensor *t, uint64_t seed, double 
     return st;
 }
 
-/* One DCGAN and one classifier training step at batch n, while c records. */
-static gan_status record_steps(gan_ctx *c, int n, uint64_t seed)
+const char *const tool_gemm_models[3] = {"gan", "classifier", "semi"};
+
+static gan_status semi_step(gan_ctx *c, int n, uint64_t seed)
+{
+    gan_semi_config cfg = gan_semi_default();
+    cfg.batch = n;
+    cfg.seed = seed;
+    gan_semi m;
+    gan_tensor x[3] = {{0}}, y = {0};
+    int32_t *lab = malloc((size_t)n * sizeof *lab);
+    gan_status st = lab ? gan_semi_init(c, &m, &cfg) : GAN_ERR_NOMEM;
+    if (!lab) return st;
+    for (int k = 0; k < 3 && !st; k++)
+        if (!(st = gan_tensor_alloc4(c, &x[k], GAN_F32, 2, n, 784, 0, 0))) st = fill_uniform(c, &x[k], seed + k, 0, 1);
+    if (!st) st = gan_tensor_alloc4(c, &y, GAN_I32, 1, n, 0, 0, 0);
+    for (int i = 0; i < n; i++) lab[i] = i % cfg.nclass;
+    if (!st) st = gan_tensor_write(c, &y, lab);
+    if (!st) st = gan_semi_step(c, &m, &x[0], &y, &x[1], &x[2], NULL);
+    if (!st) st = gan_ctx_finish(c);
+    for (int k = 0; k < 3; k++) gan_tensor_free(c, &x[k]);
+    gan_tensor_free(c, &y);
+    free(lab);
+    gan_semi_free(c, &m);
+    return st;
+}
+
+static gan_status gan_step(gan_ctx *c, int n, uint64_t seed)
 {
     gan_gan_config gc = gan_gan_default();
     gc.batch = n;
@@ -43,12 +71,16 @@ static gan_status record_steps(gan_ctx *c, int n, uint64_t seed)
     if (!st) st = gan_ctx_finish(c);
     gan_tensor_free(c, &real);
     gan_gan_free(c, &g);
-    if (st) return st;
+    return st;
+}
+
+static gan_status cls_step(gan_ctx *c, int n, uint64_t seed)
+{
     gan_cls_config cc = gan_cls_default();
     cc.batch = n;
     cc.seed = seed;
     gan_cls m;
-    st = gan_cls_init(c, &m, &cc);
+    gan_status st = gan_cls_init(c, &m, &cc);
     if (!st) {
         for (int i = 0; i < n; i++) m.h_labels[i] = i % 10;
         st = fill_uniform(c, &m.x, seed, 0, 1);
@@ -58,6 +90,14 @@ static gan_status record_steps(gan_ctx *c, int n, uint64_t seed)
     if (!st) st = gan_ctx_finish(c);
     gan_cls_free(c, &m);
     return st;
+}
+
+gan_status tool_gemm_step(gan_ctx *c, const char *model, int n, uint64_t seed)
+{
+    if (!strcmp(model, "gan")) return gan_step(c, n, seed);
+    if (!strcmp(model, "classifier")) return cls_step(c, n, seed);
+    if (!strcmp(model, "semi")) return semi_step(c, n, seed);
+    return GAN_ERR_ARG;
 }
 
 static void progress(void *arg, const char *line)
@@ -101,16 +141,18 @@ int cmd_tune(const tool_opts *o)
             rc = 2;
             goto done;
         }
-        st = record_steps(c, (int)n, o->seed);
+        st = tool_gemm_step(c, "gan", (int)n, o->seed);
+        if (!st) st = tool_gemm_step(c, "classifier", (int)n, o->seed);
     }
+    if (!st) st = tool_gemm_step(c, "semi", o->quick ? 8 : 100, o->seed);
     if (!st) st = gan_gemm_record(c, 0);
     const gan_gemm_shape *rec;
     int ns = gan_gemm_recorded(c, &rec);
     if (!st && !(shapes = malloc((size_t)(ns ? ns : 1) * sizeof *shapes))) st = GAN_ERR_NOMEM;
     if (st) goto fail;
     memcpy(shapes, rec, (size_t)ns * sizeof *shapes);
-    printf("tuning %d GEMM shapes (DCGAN and classifier training steps at batch %s)%s\n", ns, sizes,
-           o->quick ? ", quick search" : "");
+    printf("tuning %d GEMM shapes (DCGAN and classifier training steps at batch %s, semi-supervised at %d)%s\n",
+           ns, sizes, o->quick ? 8 : 100, o->quick ? ", quick search" : "");
     fflush(stdout);
     gan_tune_opts to = {.shapes = shapes, .nshapes = ns, .quick = o->quick, .reps = o->quick ? 1 : o->reps,
                        .progress = progress};
@@ -120,8 +162,13 @@ int cmd_tune(const tool_opts *o)
         printf("%c%2d %-8s %10.1f %10.1f  %s\n", k == r.winner ? '*' : ' ', k,
                r.cands[k].valid ? "ok" : "MISMATCH", r.cands[k].ms, r.cands[k].score, r.cands[k].desc);
     if (r.winner < 0) printf("no CLBlast parameter set matched the reference everywhere: own kernels only\n");
+    printf("\nown kernels (ms summed over the shapes of their layout; *: the default for shapes not listed)\n");
+    for (int k = 0; k < r.nkernels; k++)
+        if (r.kernels[k].nshapes)
+            printf("%c %-10s %-8s %3d shapes %10.1f ms\n", k == r.tile_default || k == r.dot_default ? '*' : ' ',
+                   r.kernels[k].name, r.kernels[k].valid ? "ok" : "MISMATCH", r.kernels[k].nshapes, r.kernels[k].ms);
     printf("\n%2s %2s %6s %7s %6s %5s %11s %11s %11s  %s\n", "ta", "tb", "M", "N", "K", "batch", "default ms",
-           "tuned ms", "own ms", "path");
+           "tuned ms", "own ms", "path (own kernel)");
     double sd = 0, stn = 0, so = 0, sp = 0;
     for (int i = 0; i < r.nshapes; i++) {
         const gan_tune_shape *s = &r.shapes[i];
@@ -129,7 +176,7 @@ int cmd_tune(const tool_opts *o)
         print_ms(s->ms_default);
         print_ms(s->ms_tuned);
         print_ms(s->ms_own);
-        printf("  %s\n", s->own ? "own" : "clblast");
+        printf("  %s (%s)\n", s->own ? "own" : "clblast", s->kernel >= 0 ? r.kernels[s->kernel].name : "none");
         sd += s->ms_default > 0 ? s->ms_default : 0;
         stn += s->ms_tuned > 0 ? s->ms_tuned : 0;
         so += s->ms_own > 0 ? s->ms_own : 0;
@@ -139,7 +186,8 @@ int cmd_tune(const tool_opts *o)
     printf("\nwrote %s (%.0f s)\n", r.path, r.seconds);
     gan_ctx *c2 = tool_ctx(o->device);
     if (!c2) goto done;
-    printf("reopened: %s\n", gan_tune_status(c2));
+    char desc[1024];
+    printf("reopened: %s\nGEMMs: %s\n", gan_tune_status(c2), gan_gemm_describe(c2, desc, sizeof desc));
     gan_ctx_free(c2);
     rc = 0;
     goto done;

@@ -1,18 +1,20 @@
 /* Per-device GEMM tuning (src/ocl/tune.c, `gancl tune`).
  *
  * gan_tune times CLBlast's GEMM under a small set of kernel parameter sets
- * (its defaults for the device first) and the own kernels of cl/gemm.cl on
- * a list of GEMM shapes, checks every result of every parameter set on
- * every shape against a plain double-precision host GEMM (a parameter set
- * that fails on any shape can never win), and stores the winner and the
- * faster path per shape in the cache directory:
+ * (its defaults for the device first) and every own kernel of cl/gemm.cl
+ * (each register shape) on a list of GEMM shapes, checks every result of
+ * every parameter set and kernel on every shape against a plain
+ * double-precision host GEMM (one that fails on any shape can never win),
+ * and stores the CLBlast winner, the faster path and the fastest own kernel
+ * per shape, and the best own kernels overall in the cache directory:
  *   $GANCL_CACHE_DIR, else $XDG_CACHE_HOME/gancl, else ~/.cache/gancl,
  *   file tune/<device name>-<driver version>.json.
  * Every later context on that device loads it: CLBlast gets the parameters
  * (CLBlastOverrideParameters, which holds for the whole process) and each
- * listed shape takes its path; other shapes keep the device default (own
- * kernels on CPU devices, CLBlast elsewhere). GANCL_GEMM=own|clblast still
- * forces one path; GANCL_TUNE=0 skips the file. A missing, corrupt or stale
+ * listed shape takes its path and own kernel; other shapes keep the device
+ * default path (own kernels on CPU devices, CLBlast elsewhere) with the
+ * file's best own kernels. GANCL_GEMM=own|clblast still forces one path,
+ * GANCL_GEMM_TILE the own kernels; GANCL_TUNE=0 skips the file. A missing, corrupt or stale
  * file (other device or driver) leaves the defaults, and gan_tune_status
  * says why. */
 #ifndef GANCL_TUNE_H
@@ -44,11 +46,41 @@ typedef struct gan_tune_opts {
     void *progress_arg;
 } gan_tune_opts;
 
+/* The own GEMM kernels of cl/gemm.cl by name: register tiles MRxNR of
+ * floatVW, "8x48f16" ... "6x8f4", and dot-product tiles for A B^T,
+ * "dot4x4f16" ... Fills names[0 .. min(count, cap)); returns the count. */
+#define GAN_GEMM_KERNELS_MAX 16
+int gan_gemm_kernel_names(const char **names, int cap);
+
+/* Time one GEMM shape on c (an OpenCL context): how = NULL as c runs it
+ * (its path and kernel: device defaults, tune file, GANCL_GEMM and
+ * GANCL_GEMM_TILE), "clblast" through CLBlast, or an own kernel's name (a
+ * tile kernel for any layout, a dot kernel for ta 0 tb 1 only). Random
+ * inputs; one untimed run whose C is checked against double host sums at 64
+ * sampled elements (GAN_ERR_NUMERIC on a mismatch), then reps timed runs
+ * (GEMM and clFinish, wall clock): *ms gets their median. ran, when not
+ * NULL, gets what ran: "own 8x48f16" or "clblast". */
+gan_status gan_gemm_time(gan_ctx *c, const gan_gemm_shape *s, const char *how, int reps, double *ms, char *ran,
+                         size_t rcap);
+
 typedef struct gan_tune_shape {
     gan_gemm_shape s;
     double ms_default, ms_tuned, ms_own; /* median ms; < 0: failed validation */
     int own;                             /* 1: the own kernels run this shape */
+    int kernel;                          /* the fastest valid own kernel (index into the report's kernels), -1 none */
+    /* ms of each own kernel on this shape (one run when already 3x slower
+     * than the best so far); 0: the kernel does not compute this layout,
+     * < 0: it failed validation here */
+    double ms_kernel[GAN_GEMM_KERNELS_MAX];
 } gan_tune_shape;
+
+typedef struct gan_tune_kernel {
+    char name[16];
+    int dot;     /* 1: an A B^T kernel */
+    int valid;   /* matched the reference on every shape of its layout */
+    int nshapes; /* shapes of its layout */
+    double ms;   /* ms summed over them */
+} gan_tune_kernel;
 
 typedef struct gan_tune_cand {
     char desc[192]; /* the parameter set, in words */
@@ -63,6 +95,11 @@ typedef struct gan_tune_report {
     gan_tune_cand *cands;
     int ncands;
     int winner; /* index into cands; 0 is CLBlast's own defaults */
+    gan_tune_kernel kernels[GAN_GEMM_KERNELS_MAX];
+    int nkernels;
+    /* the valid own kernels with the least summed ms, tile and dot, stored
+     * as the defaults for shapes the file does not list; -1: none */
+    int tile_default, dot_default;
     char path[4096];
     double seconds;
 } gan_tune_report;
@@ -76,7 +113,8 @@ void gan_tune_report_free(gan_tune_report *r);
  * <file>: 40 shapes" or "ignored <file>: <why>; using defaults". */
 const char *gan_tune_status(const gan_ctx *c);
 /* What runs c's GEMMs, in one line for a user: "own kernels (cl/gemm.cl,
- * 8x32 register tiles)" or "CLBlast", what forced it (GANCL_GEMM) or
+ * ...: 8x48f16 (8x48 register tiles of float16), ...)" or "CLBlast", which
+ * own kernels and where they came from, what forced it (GANCL_GEMM) or
  * refines it (a tune file), and device quirks worked around (a loop cap);
  * "plain C loops" on the reference. Returns buf. */
 const char *gan_gemm_describe(const gan_ctx *c, char *buf, size_t cap);

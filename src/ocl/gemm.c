@@ -6,12 +6,18 @@
  * between the matrices of consecutive batch entries.
  *
  * Two paths: CLBlast, tuned for GPUs, and the register-tile kernels of
- * cl/gemm.cl, which on PoCL's CPU device run the DCGAN GEMMs about 18x
- * faster than CLBlast there (5-50x by shape; `gancl bench gemm` keeps the
- * evidence). CPU devices default to the own kernels, everything else to
- * CLBlast; a tune file (`gancl tune`, src/ocl/tune.c) names the faster path
- * per shape as measured on the device; GANCL_GEMM=own|clblast overrides
- * both. */
+ * cl/gemm.cl, which on PoCL's CPU device run the DCGAN GEMMs 5-50x faster
+ * than CLBlast there (`gancl bench gemm` keeps the evidence). CPU devices
+ * default to the own kernels, everything else to CLBlast; a tune file
+ * (`gancl tune`, src/ocl/tune.c) names the faster path per shape as
+ * measured on the device; GANCL_GEMM=own|clblast overrides both.
+ *
+ * The own kernels come in register shapes (the list below, one kernel each
+ * in cl/gemm.cl): the device's native float vector width picks the default
+ * pair (16: AVX-512-class, 8: AVX2, less: SSE/NEON, and llvmpipe, which
+ * reports 1), a tune file names the measured best kernel per shape and the
+ * best default, and GANCL_GEMM_TILE=NAME[,NAME] (a kernel name below, or a
+ * width class f16, f8, f4 for both of its defaults) forces them. */
 #include "../internal.h"
 
 #include <clblast_c.h>
@@ -19,8 +25,106 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Tile sizes of cl/gemm.cl (GEMM_MR x GEMM_NR, GEMM_DR x GEMM_DC). */
-enum { TILE_MR = 8, TILE_NR = 32, TILE_KC = 256, DOT_R = 4, DOT_C = 4 };
+/* K block of cl/gemm.cl (GEMM_KC). */
+enum { TILE_KC = 256 };
+
+/* cl/gemm.cl's kernels, in its order. Tiles: mr rows by nv vectors of vw
+ * floats; dot: mr x nv dot products, vw lanes along k. The first of each
+ * kind per width class is that class's default. */
+static const ocl_gemm_kernel gemm_kernels[] = {
+    {"8x48f16", "gemm_tile_8x48f16", 0, 8, 3, 16},
+    {"6x64f16", "gemm_tile_6x64f16", 0, 6, 4, 16},
+    {"4x24f8", "gemm_tile_4x24f8", 0, 4, 3, 8},
+    {"6x16f8", "gemm_tile_6x16f8", 0, 6, 2, 8},
+    {"6x8f4", "gemm_tile_6x8f4", 0, 6, 2, 4},
+    {"4x12f4", "gemm_tile_4x12f4", 0, 4, 3, 4},
+    {"dot4x4f16", "gemm_dot_4x4f16", 1, 4, 4, 16},
+    {"dot4x6f16", "gemm_dot_4x6f16", 1, 4, 6, 16},
+    {"dot2x4f8", "gemm_dot_2x4f8", 1, 2, 4, 8},
+    {"dot3x3f8", "gemm_dot_3x3f8", 1, 3, 3, 8},
+    {"dot2x4f4", "gemm_dot_2x4f4", 1, 2, 4, 4},
+};
+#define NKERNELS ((int)(sizeof gemm_kernels / sizeof gemm_kernels[0]))
+
+int ocl_gemm_nkernels(void) { return NKERNELS; }
+
+const ocl_gemm_kernel *ocl_gemm_kernel_at(int i) { return i >= 0 && i < NKERNELS ? &gemm_kernels[i] : NULL; }
+
+int ocl_gemm_kernel_find(const char *name)
+{
+    for (int i = 0; i < NKERNELS; i++)
+        if (!strcmp(gemm_kernels[i].name, name)) return i;
+    return -1;
+}
+
+int gan_gemm_kernel_names(const char **names, int cap)
+{
+    for (int i = 0; i < NKERNELS && i < cap; i++) names[i] = gemm_kernels[i].name;
+    return NKERNELS;
+}
+
+/* The A B^T layout (op(A) = A, op(B) = B^T): the dot kernels' only one;
+ * the tile kernels take every layout. */
+static int is_dot(const ocl_gemm_args *g) { return g->tb && !g->ta; }
+
+int ocl_gemm_kernel_fits(int k, const ocl_gemm_args *g)
+{
+    return k >= 0 && k < NKERNELS && (!gemm_kernels[k].dot || is_dot(g));
+}
+
+/* The default kernel of a kind for a vector width class: the first listed. */
+static int class_default(int vw, int dot)
+{
+    for (int i = 0; i < NKERNELS; i++)
+        if (gemm_kernels[i].vw == vw && gemm_kernels[i].dot == dot) return i;
+    return -1;
+}
+
+/* The vector width class of a device: its native float vector width (the
+ * preferred one where it reports none), 16 and up as 16, 8 as 8, the rest 4. */
+static gan_status device_class(gan_ctx *c, int *vw)
+{
+    gan_status st = GAN_OK;
+    cl_uint w = 0;
+    CL_CHECK(c, clGetDeviceInfo, (c->ocl.device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof w, &w, NULL));
+    if (!w) CL_CHECK(c, clGetDeviceInfo, (c->ocl.device, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof w, &w, NULL));
+    *vw = w >= 16 ? 16 : w >= 8 ? 8 : 4;
+cleanup:
+    return st;
+}
+
+/* GANCL_GEMM_TILE: kernel names or width classes (f16, f8, f4), separated
+ * by commas; a later one overrides an earlier of the same kind. */
+static gan_status parse_tile_env(gan_ctx *c, const char *env)
+{
+    char buf[256], names[512];
+    size_t n = 0;
+    snprintf(buf, sizeof buf, "%s", env);
+    for (int i = 0; i < NKERNELS && n < sizeof names; i++)
+        n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", i ? ", " : "", gemm_kernels[i].name);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int k = ocl_gemm_kernel_find(tok);
+        if (k >= 0) {
+            *(gemm_kernels[k].dot ? &c->ocl.gemm_dot_env : &c->ocl.gemm_tile_env) = k + 1;
+        } else if (!strcmp(tok, "f16") || !strcmp(tok, "f8") || !strcmp(tok, "f4")) {
+            int vw = atoi(tok + 1);
+            c->ocl.gemm_tile_env = class_default(vw, 0) + 1;
+            c->ocl.gemm_dot_env = class_default(vw, 1) + 1;
+        } else {
+            return GAN_FAIL(c, GAN_ERR_ARG, "GANCL_GEMM_TILE='%s': '%s' is not f16, f8, f4 or a kernel (%s)", env,
+                            tok, names);
+        }
+    }
+    return GAN_OK;
+}
+
+/* The own kernel of a kind that runs a GEMM no tune file entry names. */
+static int default_kernel(const gan_ctx *c, int dot)
+{
+    int env = dot ? c->ocl.gemm_dot_env : c->ocl.gemm_tile_env;
+    int tuned = dot ? c->ocl.tune_dot : c->ocl.tune_tile;
+    return (env ? env : tuned ? tuned : dot ? c->ocl.gemm_dot_dev : c->ocl.gemm_tile_dev) - 1;
+}
 
 /* Loop trips the device really runs in one kernel (cl/gemm.cl loop_probe):
  * 0 when a loop of PROBE_TRIPS runs to its end, else the trips it made. */
@@ -53,6 +157,7 @@ gan_status ocl_gemm_init(gan_ctx *c)
 {
     gan_status st = GAN_OK;
     cl_device_type type = 0;
+    int vw = 4;
     TRY(probe_loop_cap(c, &c->ocl.loop_cap));
     CL_CHECK(c, clGetDeviceInfo, (c->ocl.device, CL_DEVICE_TYPE, sizeof type, &type, NULL));
     c->ocl.gemm_own = (type & CL_DEVICE_TYPE_CPU) != 0;
@@ -66,6 +171,11 @@ gan_status ocl_gemm_init(gan_ctx *c)
             return GAN_FAIL(c, GAN_ERR_ARG, "GANCL_GEMM='%s': expected 'own' or 'clblast'", env);
         c->ocl.gemm_forced = 1;
     }
+    TRY(device_class(c, &vw));
+    c->ocl.gemm_tile_dev = class_default(vw, 0) + 1;
+    c->ocl.gemm_dot_dev = class_default(vw, 1) + 1;
+    const char *tile = getenv("GANCL_GEMM_TILE");
+    if (tile && *tile) TRY(parse_tile_env(c, tile));
     ocl_tune_load(c);
 cleanup:
     return st;
@@ -93,97 +203,172 @@ static gan_status gemm_clblast(gan_ctx *c, const ocl_gemm_args *g)
     return GAN_OK;
 }
 
-/* Micro-tiles per work-item of gemm_tile: as many as keep at least 8
- * work-groups per compute unit, up to 16 (128 rows of A in L2). */
-static int tile_rows_per_item(gan_ctx *c, size_t rows, size_t cols, size_t batch)
+/* The block of micro-tiles a gemm_tile work-item computes: up to mt = 16
+ * down (its rows of A, 16 * MR by KC, stay in L2 while it sweeps them over
+ * each packed block of B) by nt = 4 across (the packed B block, KC x NR,
+ * serves all mt), fewer while that would leave under 8 work-groups per
+ * compute unit: across first, since B's reuse counts more. */
+static void tile_blocks(const gan_ctx *c, const ocl_gemm_kernel *k, size_t rows, size_t cols, size_t batch, int *mt,
+                        int *nt)
 {
     cl_uint cus = 1;
     if (clGetDeviceInfo(c->ocl.device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL) != CL_SUCCESS) cus = 1;
-    size_t mtiles = (rows + TILE_MR - 1) / TILE_MR, others = (cols + TILE_NR - 1) / TILE_NR * batch;
-    int mt = 16;
-    while (mt > 1 && (mtiles + (size_t)mt - 1) / (size_t)mt * others < 8 * (size_t)cus) mt /= 2;
-    return mt;
+    size_t nr = (size_t)(k->nv * k->vw), mtiles = (rows + k->mr - 1) / k->mr, ntiles = (cols + nr - 1) / nr;
+    size_t want = 8 * (size_t)cus;
+    int m = 16, n = 4;
+#define ITEMS() ((mtiles + (size_t)m - 1) / (size_t)m * ((ntiles + (size_t)n - 1) / (size_t)n) * batch)
+    while (n > 1 && ITEMS() < want) n /= 2;
+    while (m > 1 && ITEMS() < want) m /= 2;
+#undef ITEMS
+    *mt = m;
+    *nt = n;
 }
 
-/* gemm_tile over a (rows x cols) C whose B side has unit column stride; A
- * element (i, k) at A[i*sai + k*sak], C element (i, j) at C[i*csr + j*csc]. */
 /*
  * On a device whose loops stop early (ocl.loop_cap > 0: llvmpipe), K runs in
  * slices of whole KC blocks, one launch each, with one micro-tile per
  * work-item, so that no work-item's loop trips come near the cap: a k step
- * costs at most 1 + MR + NR trips (the k loop, and the r and lane loops
- * should the compiler not unroll them), and a slice stays under half the
- * cap. Later slices add to C with beta 1, which is what the kernel does
- * between its own KC blocks, so the result is bit-identical to one launch.
+ * costs at most 2 + NR + MR + MR * NV trips (the packing loop and its lane
+ * loop at a narrow N, the k loop, and the r and v loops should the compiler
+ * not unroll them; the largest over the tile kernels), and a slice stays
+ * under half the cap. Later slices add to C with beta 1, which is what the
+ * kernel does between its own KC blocks, so the result is bit-identical to
+ * one launch.
  */
 size_t ocl_gemm_tile_kslice(const gan_ctx *c)
 {
     if (c->ocl.loop_cap <= 0) return 0;
-    size_t ks = (size_t)c->ocl.loop_cap / 2 / (1 + TILE_MR + TILE_NR) / TILE_KC * TILE_KC;
+    size_t trips = 1;
+    for (int i = 0; i < NKERNELS; i++) {
+        const ocl_gemm_kernel *k = &gemm_kernels[i];
+        size_t t = 2 + (size_t)(k->nv * k->vw) + (size_t)k->mr * (1 + (size_t)k->nv);
+        if (!k->dot && t > trips) trips = t;
+    }
+    size_t ks = (size_t)c->ocl.loop_cap / 2 / trips / TILE_KC * TILE_KC;
     return ks ? ks : TILE_KC;
 }
 
-static gan_status launch_tile(gan_ctx *c, size_t rows, size_t cols, size_t K, const ocl_gemm_args *g, cl_mem A,
-                              size_t offa, size_t sai, size_t sak, size_t sa, cl_mem B, size_t offb, size_t ldb,
-                              size_t sb, size_t csr, size_t csc)
+/* gemm_tile over a (rows x cols) C: A element (i, k) at A[i*sai + k*sak],
+ * B element (k, j) at B[k*sbk + j*sbj], C element (i, j) at C[i*csr +
+ * j*csc]. */
+static gan_status launch_tile(gan_ctx *c, const ocl_gemm_kernel *k, size_t rows, size_t cols, size_t K,
+                              const ocl_gemm_args *g, cl_mem A, size_t offa, size_t sai, size_t sak, size_t sa,
+                              cl_mem B, size_t offb, size_t sbk, size_t sbj, size_t sb, size_t csr, size_t csc)
 {
     size_t batch = g->batch ? g->batch : 1, ks = ocl_gemm_tile_kslice(c);
     c->ocl.gemm_ran |= GAN_GEMM_RAN_TILE;
-    int mt = ks ? 1 : tile_rows_per_item(c, rows, cols, batch);
-    size_t rowblock = (size_t)mt * TILE_MR;
-    size_t global[3] = {(cols + TILE_NR - 1) / TILE_NR, (rows + rowblock - 1) / rowblock, batch};
+    int mt = 1, nt = 1;
+    if (!ks) tile_blocks(c, k, rows, cols, batch, &mt, &nt);
+    size_t rowblock = (size_t)mt * (size_t)k->mr, colblock = (size_t)nt * (size_t)(k->nv * k->vw);
+    size_t global[3] = {(cols + colblock - 1) / colblock, (rows + rowblock - 1) / rowblock, batch};
     size_t local[3] = {1, 1, 1};
     if (!ks || K <= ks) ks = K;
     for (size_t k0 = 0; k0 < K || k0 == 0; k0 += ks) {
         size_t kn = K - k0 < ks ? K - k0 : ks;
         float beta = k0 == 0 ? g->beta : 1.f;
-        gan_status st = ocl_run_nd(c, "gemm_tile", 3, global, local, "iiiffMllllMlllMlllli", (int)rows, (int)cols,
-                                   (int)kn, (double)g->alpha, (double)beta, A, (uint64_t)(offa + k0 * sak),
-                                   (uint64_t)sai, (uint64_t)sak, (uint64_t)sa, B, (uint64_t)(offb + k0 * ldb),
-                                   (uint64_t)ldb, (uint64_t)sb, g->C, (uint64_t)g->offc, (uint64_t)csr,
-                                   (uint64_t)csc, (uint64_t)g->sc, mt);
+        gan_status st = ocl_run_nd(c, k->kernel, 3, global, local, "iiiffMllllMllllMllllii", (int)rows,
+                                   (int)cols, (int)kn, (double)g->alpha, (double)beta, A,
+                                   (uint64_t)(offa + k0 * sak), (uint64_t)sai, (uint64_t)sak, (uint64_t)sa, B,
+                                   (uint64_t)(offb + k0 * sbk), (uint64_t)sbk, (uint64_t)sbj, (uint64_t)sb, g->C,
+                                   (uint64_t)g->offc, (uint64_t)csr, (uint64_t)csc, (uint64_t)g->sc, mt, nt);
         if (st || K == 0) return st;
     }
     return GAN_OK;
 }
 
-static gan_status gemm_own(gan_ctx *c, const ocl_gemm_args *g)
+/* Own kernel ki (fitting g's layout) on g. */
+static gan_status gemm_own(gan_ctx *c, const ocl_gemm_args *g, int ki)
 {
-    if (!g->tb) /* op(B) = B: tiles straight from A (either way round) and B */
-        return launch_tile(c, g->M, g->N, g->K, g, g->A, g->offa, g->ta ? 1 : g->lda, g->ta ? g->lda : 1, g->sa,
-                           g->B, g->offb, g->ldb, g->sb, g->ldc, 1);
-    if (g->ta) /* A^T B^T = (B A)^T: B, A as stored, C written transposed */
-        return launch_tile(c, g->N, g->M, g->K, g, g->B, g->offb, g->ldb, 1, g->sb, g->A, g->offa, g->lda, g->sa,
-                           1, g->ldc);
+    const ocl_gemm_kernel *k = &gemm_kernels[ki];
+    if (!k->dot && !(g->ta && g->tb)) /* tiles straight from A and B, either way round */
+        return launch_tile(c, k, g->M, g->N, g->K, g, g->A, g->offa, g->ta ? 1 : g->lda, g->ta ? g->lda : 1, g->sa,
+                           g->B, g->offb, g->tb ? 1 : g->ldb, g->tb ? g->ldb : 1, g->sb, g->ldc, 1);
+    if (!k->dot) /* A^T B^T = (B A)^T: B, A as stored, C written transposed */
+        return launch_tile(c, k, g->N, g->M, g->K, g, g->B, g->offb, g->ldb, 1, g->sb, g->A, g->offa, g->lda, 1,
+                           g->sa, 1, g->ldc);
     c->ocl.gemm_ran |= GAN_GEMM_RAN_DOT;
-    size_t global[3] = {(g->M + DOT_R - 1) / DOT_R, (g->N + DOT_C - 1) / DOT_C, g->batch ? g->batch : 1};
+    size_t global[3] = {(g->M + (size_t)k->mr - 1) / (size_t)k->mr, (g->N + (size_t)k->nv - 1) / (size_t)k->nv,
+                        g->batch ? g->batch : 1};
     size_t local[3] = {1, 1, 1};
-    return ocl_run_nd(c, "gemm_dot", 3, global, local, "iiiffMlllMlllMlll", (int)g->M, (int)g->N, (int)g->K,
+    return ocl_run_nd(c, k->kernel, 3, global, local, "iiiffMlllMlllMlll", (int)g->M, (int)g->N, (int)g->K,
                       (double)g->alpha, (double)g->beta, g->A, (uint64_t)g->offa, (uint64_t)g->lda, (uint64_t)g->sa,
                       g->B, (uint64_t)g->offb, (uint64_t)g->ldb, (uint64_t)g->sb, g->C, (uint64_t)g->offc,
                       (uint64_t)g->ldc, (uint64_t)g->sc);
 }
 
+/* Own kernel k where it can run g: the kernels index with int; a dot
+ * kernel makes about K / VW + 32 loop trips per work-item, which past a loop
+ * cap (see ocl_gemm_tile_kslice) hands the GEMM to the tile kernel, whose
+ * K is sliced; -1 (CLBlast) where no own kernel can. */
+static int own_fits(const gan_ctx *c, const ocl_gemm_args *g, int k)
+{
+    if (g->M > INT_MAX || g->N > INT_MAX || g->K > INT_MAX) return -1;
+    if (gemm_kernels[k].dot && c->ocl.loop_cap > 0 &&
+        g->K / (size_t)gemm_kernels[k].vw + 64 > (size_t)c->ocl.loop_cap / 2)
+        return default_kernel(c, 0);
+    return k;
+}
+
+/* The default own kernel for g: the tile kernel, but for A B^T the dot
+ * kernel where C is narrower than one tile or gives a work-item fewer than
+ * 4 micro-tiles (a small C with a long K: packing B^T for so few would cost
+ * about what the tiles compute). */
+static int default_for(const gan_ctx *c, const ocl_gemm_args *g)
+{
+    int t = default_kernel(c, 0);
+    if (!is_dot(g)) return t;
+    const ocl_gemm_kernel *k = &gemm_kernels[t];
+    int mt, nt;
+    tile_blocks(c, k, g->M, g->N, g->batch ? g->batch : 1, &mt, &nt);
+    size_t mtiles = (g->M + (size_t)k->mr - 1) / (size_t)k->mr, per = mtiles < (size_t)mt ? mtiles : (size_t)mt;
+    return g->N < (size_t)(k->nv * k->vw) || per < 4 ? default_kernel(c, 1) : t;
+}
+
+gan_status ocl_gemm_kernel_run(gan_ctx *c, const ocl_gemm_args *g, int k)
+{
+    if (!ocl_gemm_kernel_fits(k, g))
+        return GAN_FAIL(c, GAN_ERR_ARG, "own GEMM kernel %s does not compute ta %d tb %d", k >= 0 && k < NKERNELS ?
+                        gemm_kernels[k].name : "(none)", g->ta, g->tb);
+    if (g->M == 0 || g->N == 0) return GAN_OK;
+    k = own_fits(c, g, k);
+    return k >= 0 ? gemm_own(c, g, k) : gemm_clblast(c, g);
+}
+
 gan_status ocl_gemm_path(gan_ctx *c, const ocl_gemm_args *g, int own)
 {
     if (g->M == 0 || g->N == 0) return GAN_OK;
-    /* the kernels index with int; gemm_dot makes about K / 16 + 32 loop
-     * trips per work-item, past a loop cap (see ocl_gemm_tile_kslice) that
-     * GEMM goes to CLBlast, whose kernels step K by whole tiles */
-    int fits = g->M <= INT_MAX && g->N <= INT_MAX && g->K <= INT_MAX;
-    if (g->tb && !g->ta && c->ocl.loop_cap > 0 && g->K / 16 + 64 > (size_t)c->ocl.loop_cap / 2) fits = 0;
-    return own && fits ? gemm_own(c, g) : gemm_clblast(c, g);
+    int k = own ? own_fits(c, g, default_for(c, g)) : -1;
+    return k >= 0 ? gemm_own(c, g, k) : gemm_clblast(c, g);
 }
 
-gan_status ocl_gemm_run(gan_ctx *c, const ocl_gemm_args *g)
+int ocl_gemm_choice(const gan_ctx *c, const ocl_gemm_args *g)
 {
-    if (c->ocl.recording) ocl_gemm_note(c, g);
     int own = c->ocl.gemm_own;
     if (!c->ocl.gemm_forced && c->ocl.ntune) {
         int t = ocl_tune_lookup(c, g);
         if (t >= 0) own = t;
     }
-    return ocl_gemm_path(c, g, own);
+    if (!own) return -1;
+    int k = default_for(c, g), t = c->ocl.ntune ? ocl_tune_kernel(c, g) : -1;
+    /* the tune file's kernel, unless GANCL_GEMM_TILE forces its kind */
+    if (ocl_gemm_kernel_fits(t, g) && !(gemm_kernels[t].dot ? c->ocl.gemm_dot_env : c->ocl.gemm_tile_env)) k = t;
+    return own_fits(c, g, k);
+}
+
+gan_status ocl_gemm_run(gan_ctx *c, const ocl_gemm_args *g)
+{
+    if (c->ocl.recording) ocl_gemm_note(c, g);
+    if (g->M == 0 || g->N == 0) return GAN_OK;
+    int k = ocl_gemm_choice(c, g);
+    return k >= 0 ? gemm_own(c, g, k) : gemm_clblast(c, g);
+}
+
+/* "8x48 tiles of float16" / "4x4 dot tiles of float16" */
+static void kernel_words(int k, char *buf, size_t cap)
+{
+    const ocl_gemm_kernel *e = &gemm_kernels[k];
+    snprintf(buf, cap, "%s (%dx%d %s of float%d)", e->name, e->mr, e->dot ? e->nv : e->nv * e->vw,
+             e->dot ? "dot tiles for A B^T" : "register tiles", e->vw);
 }
 
 const char *gan_gemm_describe(const gan_ctx *c, char *buf, size_t cap)
@@ -193,19 +378,38 @@ const char *gan_gemm_describe(const gan_ctx *c, char *buf, size_t cap)
         snprintf(buf, cap, "plain C loops (reference)");
         return buf;
     }
-    size_t n = (size_t)snprintf(buf, cap, "%s%s",
-                                c->ocl.gemm_own ? "own kernels (cl/gemm.cl: 8x32 register tiles, 4x4 dot tiles for A B^T)"
-                                                : "CLBlast",
-                                c->ocl.gemm_forced ? ", forced by GANCL_GEMM" : "");
-    if (!c->ocl.gemm_forced && c->ocl.ntune && n < cap) {
-        int own = 0;
-        for (int i = 0; i < c->ocl.ntune; i++) own += c->ocl.tune_own[i] != 0;
-        n += (size_t)snprintf(buf + n, cap - n, "; tune file: %d shapes on the own kernels, %d on CLBlast", own,
+    char tile[96], dot[96];
+    kernel_words(default_kernel(c, 0), tile, sizeof tile);
+    kernel_words(default_kernel(c, 1), dot, sizeof dot);
+    const ocl_gemm_kernel *dev = &gemm_kernels[c->ocl.gemm_tile_dev - 1];
+    const char *from_t = c->ocl.gemm_tile_env ? "GANCL_GEMM_TILE" : c->ocl.tune_tile ? "the tune file" : NULL;
+    const char *from_d = c->ocl.gemm_dot_env ? "GANCL_GEMM_TILE" : c->ocl.tune_dot ? "the tune file" : NULL;
+    size_t n;
+    if (c->ocl.gemm_own)
+        n = (size_t)snprintf(buf, cap, "own kernels (cl/gemm.cl, float vector width class %d: %s%s%s, %s%s%s)%s",
+                             dev->vw, tile, from_t ? " from " : "", from_t ? from_t : "", dot, from_d ? " from " : "",
+                             from_d ? from_d : "", c->ocl.gemm_forced ? ", forced by GANCL_GEMM" : "");
+    else
+        n = (size_t)snprintf(buf, cap, "CLBlast%s (own kernels where a tune file says so: %s, %s)",
+                             c->ocl.gemm_forced ? ", forced by GANCL_GEMM" : "", tile, dot);
+    if (c->ocl.ntune && n < cap) {
+        int own = 0, per[NKERNELS] = {0};
+        char list[256] = "";
+        size_t ln = 0;
+        for (int i = 0; i < c->ocl.ntune; i++)
+            if (c->ocl.tune_own[i]) {
+                own++;
+                if (c->ocl.tune_kernel[i]) per[c->ocl.tune_kernel[i] - 1]++;
+            }
+        for (int k = 0; k < NKERNELS && ln < sizeof list; k++)
+            if (per[k]) ln += (size_t)snprintf(list + ln, sizeof list - ln, "%s%s %d", ln ? ", " : "", gemm_kernels[k].name, per[k]);
+        n += (size_t)snprintf(buf + n, cap - n, "; tune file%s: %d shapes on the own kernels%s%s%s, %d on CLBlast",
+                              c->ocl.gemm_forced ? " (paths ignored)" : "", own, ln ? " (" : "", list, ln ? ")" : "",
                               c->ocl.ntune - own);
     }
     if (c->ocl.loop_cap > 0 && n < cap)
         snprintf(buf + n, cap - n, "; the driver ends loops after %d trips: own tiles take K in slices of %zu, long-K "
-                 "A B^T goes to CLBlast", c->ocl.loop_cap, ocl_gemm_tile_kslice(c));
+                 "A B^T goes to the tile kernel", c->ocl.loop_cap, ocl_gemm_tile_kslice(c));
     return buf;
 }
 

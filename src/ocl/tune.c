@@ -9,16 +9,21 @@
  * CLBlast's own tuners check one size; here every candidate runs every
  * shape, each result is compared with a double-precision host GEMM, and a
  * single mismatch disqualifies the candidate. The own kernels are checked
- * the same way. The winner minimises the summed time over the shapes of
- * the faster of it and the own kernels, since each shape will take
- * whichever path is faster (a shape leaves the device's default path only
- * for one at least 10% faster); CLBlast's parameters are one set per device
- * and precision, so one set must serve every shape.
+ * the same way, every register shape (kernel) of them on every shape of
+ * its layout; a kernel that misses anywhere is out, and each shape keeps
+ * the fastest of the rest. The CLBlast winner minimises the summed time
+ * over the shapes of the faster of it and the best own kernel, since each
+ * shape will take whichever path is faster (a shape leaves the device's
+ * default path only for one at least 10% faster); CLBlast's parameters
+ * are one set per device and precision, so one set must serve every
+ * shape. The own kernels with the least summed time (one tile, one dot)
+ * become the defaults for shapes the file does not list.
  *
  * Timing is wall clock around the GEMM and clFinish, median of reps after
  * the checking run (which also absorbs CLBlast's kernel compile). A
  * CLBlast run slower than 3x the own kernels on a shape is timed once
- * only: it cannot win that shape. */
+ * only: it cannot win that shape; so is an own kernel slower than 3x the
+ * best one so far. */
 #include "../internal.h"
 
 #include <clblast_c.h>
@@ -199,6 +204,8 @@ typedef struct tshape {
     float *ref, *got;
     int own_ok;
     double own_ms;
+    int best;                                 /* fastest valid own kernel, -1 none */
+    double kms[GAN_GEMM_KERNELS_MAX];         /* per own kernel: ms, 0 n/a, < 0 mismatch */
 } tshape;
 
 static void shape_args(const tshape *t, ocl_gemm_args *g)
@@ -281,10 +288,11 @@ static void shape_free(tshape *t)
     free(t->got);
 }
 
-/* One checked run and up to reps timed runs through a path; *ms < 0 when
- * the result does not match the reference (tolerance as
- * tests/test_gemm_paths.c: atol 1e-5 sqrt(K) + 1e-6, rtol 1e-4). */
-static gan_status shape_time(gan_ctx *c, tshape *t, int own, int reps, double own_ms, double *ms)
+/* One checked run and up to reps timed runs through CLBlast (how < 0) or
+ * own kernel how; *ms < 0 when the result does not match the reference
+ * (tolerance as tests/test_gemm_paths.c: atol 1e-5 sqrt(K) + 1e-6, rtol
+ * 1e-4). A first timed run slower than 3x own_ms (when > 0) ends it. */
+static gan_status shape_time(gan_ctx *c, tshape *t, int how, int reps, double own_ms, double *ms)
 {
     gan_status st = GAN_OK;
     ocl_gemm_args g;
@@ -293,7 +301,7 @@ static gan_status shape_time(gan_ctx *c, tshape *t, int own, int reps, double ow
     double times[64];
     *ms = -1;
     CL_CHECK(c, clEnqueueFillBuffer, (c->ocl.queue, t->C, &nan, sizeof nan, 0, t->nc * sizeof(float), 0, NULL, NULL));
-    TRY(ocl_gemm_path(c, &g, own));
+    TRY(how < 0 ? ocl_gemm_path(c, &g, 0) : ocl_gemm_kernel_run(c, &g, how));
     CL_CHECK(c, clEnqueueReadBuffer, (c->ocl.queue, t->C, CL_TRUE, 0, t->nc * sizeof(float), t->got, 0, NULL, NULL));
     double atol = 1e-5 * sqrt((double)t->s.K) + 1e-6;
     for (size_t i = 0; i < t->nc; i++) {
@@ -304,7 +312,7 @@ static gan_status shape_time(gan_ctx *c, tshape *t, int own, int reps, double ow
     if (reps > 64) reps = 64;
     for (; n < reps; n++) {
         double t0 = now();
-        TRY(ocl_gemm_path(c, &g, own));
+        TRY(how < 0 ? ocl_gemm_path(c, &g, 0) : ocl_gemm_kernel_run(c, &g, how));
         CL_CHECK(c, clFinish, (c->ocl.queue));
         times[n] = now() - t0;
         if (n == 0 && own_ms > 0 && times[0] * 1e3 > 3 * own_ms) {
@@ -320,6 +328,109 @@ static gan_status shape_time(gan_ctx *c, tshape *t, int own, int reps, double ow
         }
     *ms = times[n / 2] * 1e3;
 cleanup:
+    return st;
+}
+
+/* ---- timing one shape (gan_gemm_time) ----------------------------------------- */
+
+gan_status gan_gemm_time(gan_ctx *c, const gan_gemm_shape *s, const char *how, int reps, double *ms, char *ran,
+                         size_t rcap)
+{
+    gan_status st = GAN_OK;
+    if (c->kind != GAN_BACKEND_OCL) return GAN_FAIL(c, GAN_ERR_ARG, "gan_gemm_time needs an OpenCL device");
+    if (s->M < 1 || s->N < 1 || s->K < 1 || s->batch < 1 || (unsigned)s->ta > 1 || (unsigned)s->tb > 1)
+        return GAN_FAIL(c, GAN_ERR_ARG, "gan_gemm_time: shape (ta %d tb %d M %d N %d K %d batch %d) is not valid",
+                        s->ta, s->tb, s->M, s->N, s->K, s->batch);
+    tshape t = {.s = *s};
+    ocl_gemm_args g;
+    int k = -2; /* -2: as c runs it, -1: CLBlast, else an own kernel */
+    if (how && !strcmp(how, "clblast")) {
+        k = -1;
+    } else if (how) {
+        k = ocl_gemm_kernel_find(how);
+        ocl_gemm_args layout = {.ta = s->ta, .tb = s->tb};
+        if (!ocl_gemm_kernel_fits(k, &layout))
+            return GAN_FAIL(c, GAN_ERR_ARG, "gan_gemm_time: '%s' is not 'clblast' or an own kernel for ta %d tb %d",
+                            how, s->ta, s->tb);
+    }
+    size_t M = (size_t)s->M, N = (size_t)s->N, K = (size_t)s->K, nb = (size_t)s->batch;
+    t.na = M * K * nb;
+    t.nb = K * N * nb;
+    t.nc = M * N * nb;
+    float *ha = malloc(t.na * sizeof *ha), *hb = malloc(t.nb * sizeof *hb);
+    t.got = malloc(t.nc * sizeof *t.got);
+    double times[64];
+    cl_int err;
+    if (!ha || !hb || !t.got) {
+        st = GAN_FAIL(c, GAN_ERR_NOMEM, "timing data for GEMM M=%d N=%d K=%d", s->M, s->N, s->K);
+        goto cleanup;
+    }
+    uint64_t rs = 0x2545f4914f6cdd1dull;
+    for (size_t i = 0; i < t.na; i++) ha[i] = lcg(&rs);
+    for (size_t i = 0; i < t.nb; i++) hb[i] = lcg(&rs);
+    cl_mem *bufs[3] = {&t.A, &t.B, &t.C};
+    size_t sizes[3] = {t.na, t.nb, t.nc};
+    for (int i = 0; i < 3; i++) {
+        *bufs[i] = clCreateBuffer(c->ocl.context, CL_MEM_READ_WRITE, sizes[i] * sizeof(float), NULL, &err);
+        if (err != CL_SUCCESS) {
+            st = GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateBuffer: %s (%d) for timing GEMM M=%d N=%d K=%d",
+                          ocl_error_name(err), (int)err, s->M, s->N, s->K);
+            goto cleanup;
+        }
+    }
+    CL_CHECK(c, clEnqueueWriteBuffer, (c->ocl.queue, t.A, CL_TRUE, 0, t.na * sizeof(float), ha, 0, NULL, NULL));
+    CL_CHECK(c, clEnqueueWriteBuffer, (c->ocl.queue, t.B, CL_TRUE, 0, t.nb * sizeof(float), hb, 0, NULL, NULL));
+    shape_args(&t, &g);
+    int choice = k == -2 ? ocl_gemm_choice(c, &g) : k;
+    if (ran) {
+        if (choice >= 0)
+            snprintf(ran, rcap, "own %s", ocl_gemm_kernel_at(choice)->name);
+        else
+            snprintf(ran, rcap, "clblast");
+    }
+    if (reps < 1) reps = 1;
+    if (reps > 64) reps = 64;
+    for (int i = -1; i < reps; i++) {
+        double t0 = now();
+        TRY(k == -2 ? ocl_gemm_run(c, &g) : k == -1 ? ocl_gemm_path(c, &g, 0) : ocl_gemm_kernel_run(c, &g, k));
+        CL_CHECK(c, clFinish, (c->ocl.queue));
+        if (i >= 0) {
+            times[i] = now() - t0;
+            continue;
+        }
+        /* the untimed run: 64 sampled elements against double sums, with
+         * the tolerance of tests/test_gemm_paths.c */
+        CL_CHECK(c, clEnqueueReadBuffer, (c->ocl.queue, t.C, CL_TRUE, 0, t.nc * sizeof(float), t.got, 0, NULL, NULL));
+        double atol = 1e-5 * sqrt((double)K) + 1e-6;
+        uint64_t ps = 0x9e3779b97f4a7c15ull;
+        for (int p = 0; p < 64; p++) {
+            ps = ps * 6364136223846793005ull + 1442695040888963407ull;
+            size_t e = (size_t)(ps >> 33) % nb, r = (size_t)(ps >> 13) % M, j = (size_t)(ps >> 3) % N;
+            const float *a = ha + e * M * K, *b = hb + e * K * N;
+            double want = 0;
+            for (size_t q = 0; q < K; q++)
+                want += (double)(s->ta ? a[q * M + r] : a[r * K + q]) * (s->tb ? b[j * K + q] : b[q * N + j]);
+            double got = t.got[e * M * N + r * N + j];
+            if (!(fabs(got - want) <= atol + 1e-4 * fabs(want))) {
+                st = GAN_FAIL(c, GAN_ERR_NUMERIC,
+                              "gan_gemm_time: %s on ta %d tb %d M %d N %d K %d batch %d: C[%zu][%zu][%zu] = %g, "
+                              "expected %g", ran ? ran : how ? how : "the GEMM", s->ta, s->tb, s->M, s->N, s->K,
+                              s->batch, e, r, j, got, want);
+                goto cleanup;
+            }
+        }
+    }
+    for (int i = 1; i < reps; i++)
+        for (int j = i; j > 0 && times[j] < times[j - 1]; j--) {
+            double x = times[j];
+            times[j] = times[j - 1];
+            times[j - 1] = x;
+        }
+    *ms = times[reps / 2] * 1e3;
+cleanup:
+    free(ha);
+    free(hb);
+    shape_free(&t);
     return st;
 }
 
@@ -367,11 +478,26 @@ static gan_status write_tune(gan_ctx *c, const char *path, const cand *win, cons
     for (int k = 0; win && k < NKERNELS; k++) json_object_set_new(cl, kernels[k], pset_json(&win->p[k]));
     for (int i = 0; i < r->nshapes; i++) {
         const gan_tune_shape *s = &r->shapes[i];
-        json_array_append_new(shapes, json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:s,s:f,s:f,s:f}", "ta", s->s.ta, "tb",
-                                                s->s.tb, "M", s->s.M, "N", s->s.N, "K", s->s.K, "batch", s->s.batch,
-                                                "path", s->own ? "own" : "clblast", "ms_default", s->ms_default,
-                                                "ms_tuned", s->ms_tuned, "ms_own", s->ms_own));
+        json_t *e = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:s,s:f,s:f,s:f}", "ta", s->s.ta, "tb", s->s.tb, "M", s->s.M,
+                              "N", s->s.N, "K", s->s.K, "batch", s->s.batch, "path", s->own ? "own" : "clblast",
+                              "ms_default", s->ms_default, "ms_tuned", s->ms_tuned, "ms_own", s->ms_own);
+        if (e && s->kernel >= 0) {
+            json_t *per = json_object();
+            json_object_set_new(e, "kernel", json_string(r->kernels[s->kernel].name));
+            for (int k = 0; per && k < r->nkernels; k++)
+                if (s->ms_kernel[k] != 0) json_object_set_new(per, r->kernels[k].name, json_real(s->ms_kernel[k]));
+            json_object_set_new(e, "ms_kernels", per);
+        }
+        json_array_append_new(shapes, e);
     }
+    json_t *defs = json_object(), *kern = json_array();
+    json_object_set_new(defs, "tile", r->tile_default >= 0 ? json_string(r->kernels[r->tile_default].name) : json_null());
+    json_object_set_new(defs, "dot", r->dot_default >= 0 ? json_string(r->kernels[r->dot_default].name) : json_null());
+    for (int k = 0; k < r->nkernels; k++)
+        if (r->kernels[k].nshapes)
+            json_array_append_new(kern, json_pack("{s:s,s:b,s:i,s:f}", "name", r->kernels[k].name, "valid",
+                                                  r->kernels[k].valid, "shapes", r->kernels[k].nshapes, "ms",
+                                                  r->kernels[k].ms));
     for (int i = 0; i < r->ncands; i++)
         json_array_append_new(cands, json_pack("{s:s,s:b,s:f,s:f}", "params", r->cands[i].desc, "valid",
                                                r->cands[i].valid, "clblast_ms", r->cands[i].ms, "score_ms",
@@ -381,6 +507,8 @@ static gan_status write_tune(gan_ctx *c, const char *path, const cand *win, cons
     json_object_set_new(root, "device", json_string(name));
     json_object_set_new(root, "driver", json_string(driver));
     json_object_set_new(root, "clblast", cl);
+    json_object_set_new(root, "own_default", defs);
+    json_object_set_new(root, "own_kernels", kern);
     json_object_set_new(root, "shapes", shapes);
     json_object_set_new(root, "candidates", cands);
     text = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
@@ -455,6 +583,18 @@ static int parse_tune(gan_ctx *c, const char *path, cand *cd, int *has_cl, char 
             goto done;
         }
     }
+    int defk[2] = {0, 0}; /* own_default tile, dot: index + 1 */
+    json_t *defs = json_object_get(root, "own_default");
+    for (int d = 0; d < 2 && defs && !json_is_null(defs); d++) {
+        json_t *v = json_object_get(defs, d ? "dot" : "tile");
+        if (!v || json_is_null(v)) continue;
+        int k = json_is_string(v) ? ocl_gemm_kernel_find(json_string_value(v)) : -1;
+        if (k < 0 || ocl_gemm_kernel_at(k)->dot != d) {
+            snprintf(why, cap, "own_default.%s is not an own %s kernel", d ? "dot" : "tile", d ? "dot" : "tile");
+            goto done;
+        }
+        defk[d] = k + 1;
+    }
     json_t *shapes = json_object_get(root, "shapes");
     size_t n = json_array_size(shapes);
     if (!json_is_array(shapes)) {
@@ -462,10 +602,11 @@ static int parse_tune(gan_ctx *c, const char *path, cand *cd, int *has_cl, char 
         goto done;
     }
     gan_gemm_shape *tab = calloc(n ? n : 1, sizeof *tab);
-    unsigned char *own = calloc(n ? n : 1, 1);
-    if (!tab || !own) {
+    unsigned char *own = calloc(n ? n : 1, 1), *kern = calloc(n ? n : 1, 1);
+    if (!tab || !own || !kern) {
         free(tab);
         free(own);
+        free(kern);
         snprintf(why, cap, "out of memory");
         goto done;
     }
@@ -480,6 +621,7 @@ static int parse_tune(gan_ctx *c, const char *path, cand *cd, int *has_cl, char 
                 snprintf(why, cap, "shapes[%zu].%s missing or out of range", i, keys[j]);
                 free(tab);
                 free(own);
+                free(kern);
                 goto done;
             }
             v[j] = (int)json_integer_value(x);
@@ -489,14 +631,31 @@ static int parse_tune(gan_ctx *c, const char *path, cand *cd, int *has_cl, char 
             snprintf(why, cap, "shapes[%zu].path is not \"own\" or \"clblast\"", i);
             free(tab);
             free(own);
+            free(kern);
             goto done;
         }
         tab[i] = (gan_gemm_shape){v[0], v[1], v[2], v[3], v[4], v[5]};
         own[i] = !strcmp(p, "own");
+        json_t *kv = json_object_get(e, "kernel");
+        if (kv && !json_is_null(kv)) {
+            int k = json_is_string(kv) ? ocl_gemm_kernel_find(json_string_value(kv)) : -1;
+            ocl_gemm_args g = {.ta = v[0], .tb = v[1]};
+            if (!ocl_gemm_kernel_fits(k, &g)) {
+                snprintf(why, cap, "shapes[%zu].kernel is not an own kernel for ta %d tb %d", i, v[0], v[1]);
+                free(tab);
+                free(own);
+                free(kern);
+                goto done;
+            }
+            kern[i] = (unsigned char)(k + 1);
+        }
     }
     ocl_tune_free(c);
     c->ocl.tune_shapes = tab;
     c->ocl.tune_own = own;
+    c->ocl.tune_kernel = kern;
+    c->ocl.tune_tile = defk[0];
+    c->ocl.tune_dot = defk[1];
     c->ocl.ntune = (int)n;
     ok = 1;
 done:
@@ -508,8 +667,11 @@ void ocl_tune_free(gan_ctx *c)
 {
     free(c->ocl.tune_shapes);
     free(c->ocl.tune_own);
+    free(c->ocl.tune_kernel);
     c->ocl.tune_shapes = NULL;
     c->ocl.tune_own = NULL;
+    c->ocl.tune_kernel = NULL;
+    c->ocl.tune_tile = c->ocl.tune_dot = 0;
     c->ocl.ntune = 0;
 }
 
@@ -559,15 +721,27 @@ const char *gan_tune_status(const gan_ctx *c)
     return c->ocl.tune_note;
 }
 
-int ocl_tune_lookup(const gan_ctx *c, const ocl_gemm_args *g)
+static int tune_find(const gan_ctx *c, const ocl_gemm_args *g)
 {
     for (int i = 0; i < c->ocl.ntune; i++) {
         const gan_gemm_shape *s = &c->ocl.tune_shapes[i];
         if ((size_t)s->M == g->M && (size_t)s->N == g->N && (size_t)s->K == g->K && s->ta == !!g->ta &&
             s->tb == !!g->tb && (size_t)s->batch == (g->batch ? g->batch : 1))
-            return c->ocl.tune_own[i];
+            return i;
     }
     return -1;
+}
+
+int ocl_tune_lookup(const gan_ctx *c, const ocl_gemm_args *g)
+{
+    int i = tune_find(c, g);
+    return i >= 0 ? c->ocl.tune_own[i] : -1;
+}
+
+int ocl_tune_kernel(const gan_ctx *c, const ocl_gemm_args *g)
+{
+    int i = tune_find(c, g);
+    return i >= 0 ? c->ocl.tune_kernel[i] - 1 : -1;
 }
 
 /* ---- recording -------------------------------------------------------------- */
@@ -635,17 +809,55 @@ gan_status gan_tune(gan_ctx *c, const gan_tune_opts *o, gan_tune_report *r)
         cands[nc] = cands[0];
         if (apply_variant(variants[v], &cands[nc]) && cand_fits(c, &cands[nc])) nc++;
     }
+    /* every own kernel on every shape of its layout */
+    int nk = ocl_gemm_nkernels();
+    if (nk > GAN_GEMM_KERNELS_MAX) nk = GAN_GEMM_KERNELS_MAX;
+    r->nkernels = nk;
+    for (int k = 0; k < nk; k++) {
+        snprintf(r->kernels[k].name, sizeof r->kernels[k].name, "%s", ocl_gemm_kernel_at(k)->name);
+        r->kernels[k].dot = ocl_gemm_kernel_at(k)->dot;
+        r->kernels[k].valid = 1;
+    }
     for (int i = 0; i < ns; i++) {
         ts[i].s = o->shapes[i];
         TRY(shape_init(c, &ts[i], 0x9e3779b97f4a7c15ull + (uint64_t)i));
-        TRY(shape_time(c, &ts[i], 1, reps, 0, &ts[i].own_ms));
-        ts[i].own_ok = ts[i].own_ms >= 0;
-        if (o->progress) {
-            char line[160];
-            snprintf(line, sizeof line, "shape %d/%d (ta %d tb %d M %d N %d K %d batch %d): own kernels %.3f ms", i + 1,
-                     ns, ts[i].s.ta, ts[i].s.tb, ts[i].s.M, ts[i].s.N, ts[i].s.K, ts[i].s.batch, ts[i].own_ms);
-            o->progress(o->progress_arg, line);
+        ocl_gemm_args g;
+        shape_args(&ts[i], &g);
+        double fastest = 0;
+        char line[600];
+        size_t len = (size_t)snprintf(line, sizeof line, "shape %d/%d (ta %d tb %d M %d N %d K %d batch %d): own", i + 1,
+                                      ns, ts[i].s.ta, ts[i].s.tb, ts[i].s.M, ts[i].s.N, ts[i].s.K, ts[i].s.batch);
+        for (int k = 0; k < nk; k++) {
+            if (!ocl_gemm_kernel_fits(k, &g)) continue;
+            double ms;
+            TRY(shape_time(c, &ts[i], k, reps, fastest, &ms));
+            ts[i].kms[k] = ms;
+            if (ms < 0) r->kernels[k].valid = 0;
+            else if (fastest <= 0 || ms < fastest) fastest = ms;
+            r->kernels[k].nshapes++;
+            r->kernels[k].ms += ms > 0 ? ms : 0;
+            if (len < sizeof line) {
+                if (ms < 0)
+                    len += (size_t)snprintf(line + len, sizeof line - len, " %s MISMATCH", r->kernels[k].name);
+                else
+                    len += (size_t)snprintf(line + len, sizeof line - len, " %s %.3f", r->kernels[k].name, ms);
+            }
         }
+        if (o->progress) o->progress(o->progress_arg, line);
+    }
+    /* the best valid kernel per shape, and overall per kind */
+    r->tile_default = r->dot_default = -1;
+    for (int k = 0; k < nk; k++) {
+        int *d = r->kernels[k].dot ? &r->dot_default : &r->tile_default;
+        if (r->kernels[k].valid && r->kernels[k].nshapes && (*d < 0 || r->kernels[k].ms < r->kernels[*d].ms)) *d = k;
+    }
+    for (int i = 0; i < ns; i++) {
+        ts[i].best = -1;
+        for (int k = 0; k < nk; k++)
+            if (r->kernels[k].valid && ts[i].kms[k] > 0 && (ts[i].best < 0 || ts[i].kms[k] < ts[i].kms[ts[i].best]))
+                ts[i].best = k;
+        ts[i].own_ok = ts[i].best >= 0;
+        ts[i].own_ms = ts[i].own_ok ? ts[i].kms[ts[i].best] : -1;
     }
     int win = -1;
     double best = INFINITY;
@@ -656,7 +868,7 @@ gan_status gan_tune(gan_ctx *c, const gan_tune_opts *o, gan_tune_report *r)
         rc->valid = 1;
         for (int i = 0; i < ns; i++) {
             double *ms = &cms[(size_t)k * ns + i];
-            TRY(shape_time(c, &ts[i], 0, reps, ts[i].own_ok ? ts[i].own_ms : 0, ms));
+            TRY(shape_time(c, &ts[i], -1, reps, ts[i].own_ok ? ts[i].own_ms : 0, ms));
             if (*ms < 0) rc->valid = 0;
             rc->ms += *ms > 0 ? *ms : 0;
             double alt = ts[i].own_ok ? ts[i].own_ms : INFINITY;
@@ -682,6 +894,8 @@ gan_status gan_tune(gan_ctx *c, const gan_tune_opts *o, gan_tune_report *r)
         gan_tune_shape *s = &r->shapes[i];
         s->s = ts[i].s;
         s->ms_own = ts[i].own_ok ? ts[i].own_ms : -1;
+        s->kernel = ts[i].best;
+        for (int k = 0; k < nk; k++) s->ms_kernel[k] = ts[i].kms[k];
         s->ms_default = cms[i];
         s->ms_tuned = win >= 0 ? cms[(size_t)win * ns + i] : -1;
         /* the device's default path keeps a shape unless the other is 10%

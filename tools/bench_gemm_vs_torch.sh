@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# gancl's GEMM next to torch.mm on every GEMM shape of the DCGAN and
+# classifier training steps at batch 64 and 256 and of the semi-supervised
+# step (batch 100 per part), in one invocation: `gancl bench gemm --quick`
+# (as gancl runs each shape: path and own kernel) and tools/bench_gemm_torch.py
+# (torch.mm / torch.bmm on the CPU, Debian's python3-torch with OpenBLAS, all
+# cores) take turns for --rounds rounds; each side's per-shape GFLOP/s is the
+# median over the rounds, and the ratio gancl/torch. Shapes with M, N and K
+# all >= 64 are held to the bar of 0.85 and counted.
+#   tools/bench_gemm_vs_torch.sh [--device SEL] [--reps N] [--rounds R]
+#                                [--batch-sizes 64,256] [--threads T] [--gancl BIN]
+# A benchmark, not a test: run it on a quiet machine; it prints the load.
+# GANCL_GEMM, GANCL_GEMM_TILE and the tune file steer gancl as usual;
+# OPENBLAS_CORETYPE (e.g. Haswell) steers OpenBLAS.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/tools/deps.sh"
+# OpenBLAS: without it Debian's torch falls back to the reference BLAS
+gancl_install_deps python3-torch libopenblas0-pthread
+device=() reps=5 rounds=3 sizes=64,256 threads=$(nproc) gancl=
+while [ $# -gt 0 ]; do
+  case $1 in
+    --device) device=(--device "$2"); shift 2 ;;
+    --reps) reps=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --batch-sizes) sizes=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --gancl) gancl=$2; shift 2 ;;
+    *) echo "usage: $0 [--device SEL] [--reps N] [--rounds R] [--batch-sizes 64,256] [--threads T] [--gancl BIN]" >&2
+       exit 2 ;;
+  esac
+done
+if [ -z "$gancl" ]; then
+  gancl_build
+  gancl=$top/build/gancl
+fi
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+echo "# $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) CPUs; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+for r in $(seq 1 "$rounds"); do
+  "$gancl" bench gemm --quick "${device[@]}" --batch-sizes "$sizes" --reps "$reps" > "$tmp/gancl.$r"
+  [ "$r" = 1 ] && head -2 "$tmp/gancl.$r"
+  awk '$2 ~ /^[01]$/ && $3 ~ /^[01]$/ && NF >= 10 {print $2, $3, $4, $5, $6, $7}' "$tmp/gancl.$r" > "$tmp/shapes"
+  /usr/bin/python3 "$top/tools/bench_gemm_torch.py" --reps "$reps" --threads "$threads" < "$tmp/shapes" > "$tmp/torch.$r"
+  [ "$r" = 1 ] && head -1 "$tmp/torch.$r"
+done
+echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg); $rounds rounds, medians"
+/usr/bin/python3 - "$tmp" "$rounds" <<'PY'
+import statistics, sys
+d, rounds = sys.argv[1], int(sys.argv[2])
+g, t, label, ran = {}, {}, {}, {}
+for r in range(1, rounds + 1):
+    for line in open(f"{d}/gancl.{r}"):
+        f = line.split()
+        if len(f) >= 11 and f[1] in "01" and f[2] in "01" and f[1] != "" and f[2] != "":
+            k = tuple(map(int, f[1:7]))
+            g.setdefault(k, []).append(float(f[8]))
+            label.setdefault(k, f[0])
+            ran[k] = " ".join(f[9:11])
+    for line in open(f"{d}/torch.{r}"):
+        f = line.split()
+        if f and f[0] == "torch":
+            t.setdefault(tuple(map(int, f[1:7])), []).append(float(f[9]))
+print(f"{'model':<14} {'ta':>2} {'tb':>2} {'M':>6} {'N':>6} {'K':>6} {'batch':>5} {'gancl GFLOP/s':>13} "
+      f"{'torch GFLOP/s':>13} {'ratio':>6}  {'gancl ran':<14} bar")
+below, held, tg, tt = 0, 0, 0.0, 0.0
+for k in g:
+    if k not in t:
+        continue
+    ta, tb, M, N, K, nb = k
+    gg, tv = statistics.median(g[k]), statistics.median(t[k])
+    fl = 2.0 * M * N * K * nb
+    tg += fl / gg
+    tt += fl / tv
+    bar = ""
+    if min(M, N, K) >= 64:
+        held += 1
+        bar = "ok" if gg >= 0.85 * tv else "BELOW"
+        below += bar == "BELOW"
+    print(f"{label[k]:<14} {ta:>2} {tb:>2} {M:>6} {N:>6} {K:>6} {nb:>5} {gg:>13.1f} {tv:>13.1f} {gg / tv:>6.2f}  "
+          f"{ran[k]:<14} {bar}")
+print(f"all shapes, time-weighted: gancl {sum(2.0*k[2]*k[3]*k[4]*k[5] for k in g if k in t) / tg:.1f} GFLOP/s, "
+      f"torch {sum(2.0*k[2]*k[3]*k[4]*k[5] for k in g if k in t) / tt:.1f} GFLOP/s (GFLOP summed / time summed)")
+print(f"shapes with M, N, K >= 64: {held}, below 0.85 of torch: {below}")
+PY
