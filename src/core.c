@@ -1,5 +1,6 @@
 /* Context, status names, error recording and tensors: the parts of gancl
  * that every backend shares. */
+#include "gancl/dist.h"
 #include "internal.h"
 
 #include <stdlib.h>
@@ -88,6 +89,7 @@ gan_status gan_ctx_create(gan_ctx **out, const char *selector)
 void gan_ctx_free(gan_ctx *c)
 {
     if (!c) return;
+    gan_dist_detach(c);
     if (c->kind == GAN_BACKEND_OCL) ocl_ctx_free(c);
     free(c->host_scratch);
     free(c);

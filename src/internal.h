@@ -84,7 +84,13 @@ struct gan_ctx {
     /* host scratch for the reference backend, grown on demand */
     void *host_scratch;
     size_t host_scratch_bytes;
+    struct gan_dist_state *dist; /* data-parallel training (src/train/dist.c); NULL: one process */
 };
+
+/* src/train/dist.c: the hooks of gan_params_adam and batch norm. */
+struct gan_params;
+gan_status gan_dist_grads(gan_ctx *c, struct gan_params *reg);
+gan_status gan_dist_bn_check(gan_ctx *c, const char *what);
 
 /* Record an error (message "<fmt...> in op X at file:line") and return st.
  * Keeps the first error until gan_ctx_clear_error(). */

@@ -1,6 +1,7 @@
 /* gancl: the command-line tool. Parses the subcommand and its flags and
  * hands over to tools/cmd_*.c; the only place besides tests that exits. */
 #include "gancl.h"
+#include "dist_mpi.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,7 @@ static const char usage[] =
 
 gan_ctx *tool_ctx(const char *selector)
 {
+    if (tool_dist_size() > 1) return tool_dist_ctx(selector); /* under mpirun: tools/dist_mpi.c */
     gan_ctx *c = NULL;
     gan_status st = gan_ctx_create(&c, selector);
     if (st != GAN_OK) {
@@ -318,7 +320,8 @@ int main(int argc, char **argv)
                 if (!o.epochs) o.epochs = 1;
                 if (!o.outdir) o.outdir = outdir;
                 if (!o.log_every) o.log_every = 50;
-                return modes[m].run(&o);
+                tool_dist_start(); /* MPI when started by mpirun */
+                return tool_dist_end(modes[m].run(&o));
             }
         }
         fprintf(stderr, "gancl train: --mode %s is not available; modes: %s\n", o.mode ? o.mode : "(missing)", names);

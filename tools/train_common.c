@@ -1,6 +1,7 @@
 /* Shared pieces of the training loops (tools/train_common.h). */
 #include "train_common.h"
 #include "report.h"
+#include "dist_mpi.h"
 
 #include <errno.h>
 #include <math.h>
@@ -176,6 +177,7 @@ void train_finish_curves(gan_ctx *c, gan_jsonl **log, const char *outdir, const 
 void train_finish(gan_ctx *c, gan_jsonl **log, const tool_opts *o, const char *dir, const char *title,
                   const char *const *names, int n)
 {
+    if (tool_dist_rank() > 0) return; /* under mpirun rank 0 writes the curves and the report */
     train_finish_curves(c, log, dir, title, names, n);
     report_write(c, o, dir);
 }

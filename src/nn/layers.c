@@ -1,5 +1,6 @@
 /* Layers on top of the op table (include/gancl/nn.h). Every buffer is
  * allocated at init; forward and backward only call ops. */
+#include "gancl/dist.h"
 #include "gancl/nn.h"
 #include "internal.h"
 
@@ -61,6 +62,10 @@ void gan_param_free(gan_ctx *c, gan_param *p)
 
 gan_status gan_params_adam(gan_ctx *c, gan_params *reg, const gan_adam_params *hp)
 {
+    if (c->dist) { /* data-parallel: the gradients summed over the ranks first (src/train/dist.c) */
+        gan_status st = gan_dist_grads(c, reg);
+        if (st) return st;
+    }
     for (int i = 0; i < reg->n; i++) {
         gan_param *p = reg->p[i];
         gan_status st = gan_adam_step(c, &p->w, &p->g, &p->m, &p->v, hp);
@@ -221,6 +226,7 @@ gan_status gan_nn_bn_forward(gan_ctx *c, gan_nn_bn *l, const gan_tensor *x, int 
     gan_status st = fit(c, &l->y_buf, x, &l->y);
     if (st) return st;
     l->p.training = training;
+    if (training && c->dist && (st = gan_dist_bn_check(c, "a batch-norm layer"))) return st;
     return gan_batchnorm_forward(c, x, &l->gamma.w, &l->beta.w, &l->run_mean, &l->run_var, &l->save_mean,
                                  &l->save_invstd, &l->y, &l->p);
 }
@@ -295,6 +301,8 @@ gan_status gan_nn_dropout_forward(gan_ctx *c, gan_nn_dropout *l, const gan_tenso
     if ((st = fit(c, &l->y_buf, x, &l->y)) || (st = fit(c, &l->mask_buf, x, &l->mask))) return st;
     l->active = training && l->p > 0;
     if (!l->active) return gan_copy(c, x, &l->y);
+    int done = 0;
+    if (c->dist && ((st = gan_dist_dropout(c, l->p, rng, x, &l->mask, &l->y, &done)) || done)) return st;
     return gan_dropout_forward(c, l->p, gan_rng_take(rng, x->numel, 0), x, &l->mask, &l->y);
 }
 

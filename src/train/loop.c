@@ -2,6 +2,7 @@
  * cgan and classifier. The loops this replaces (tools/cmd_train*.c) made
  * the same calls in the same order, so checkpoints are byte-identical to
  * theirs (tests/cli/test_ckpt_identity.sh). */
+#include "gancl/dist.h"
 #include "gancl/loop.h"
 #include "internal.h"
 
@@ -125,6 +126,7 @@ gan_status gan_loop_train(gan_ctx *c, gan_loop_run *run, gan_loop_result *res)
     char path[1100];
 
     memset(res, 0, sizeof *res);
+    int P = gan_dist_size(c), lead = gan_dist_rank(c) == 0, setup = 1;
     double start = now_s(), mark = start;
     size_t mark_images = 0, mark_steps = 0;
     snprintf(res->checkpoint, sizeof res->checkpoint, "%s/checkpoint.safetensors", run->outdir);
@@ -133,6 +135,10 @@ gan_status gan_loop_train(gan_ctx *c, gan_loop_run *run, gan_loop_result *res)
                         run->log_every, run->set ? run->set->n : (size_t)0);
     if (md->full_batches && B > run->set->n)
         return GAN_FAIL(c, GAN_ERR_ARG, "batch %d is larger than the %zu training images", run->batch, run->set->n);
+    /* Data-parallel (include/gancl/dist.h): rank 0 alone holds the lock and
+     * writes metrics, epoch artifacts and checkpoints; the others agree on
+     * its setup before the first step. */
+    if (!lead) goto setup_done;
     snprintf(path, sizeof path, "%s/.gancl.lock", run->outdir);
     lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
     if (lock < 0) {
@@ -153,6 +159,7 @@ gan_status gan_loop_train(gan_ctx *c, gan_loop_run *run, gan_loop_result *res)
     snprintf(path, sizeof path, "%s/metrics.jsonl", run->outdir);
     if (run->resumed && (st = cut_metrics(c, path, run->resumed_step))) goto out;
     if ((st = gan_jsonl_open(c, path, run->resumed, &log))) goto out;
+setup_done:
     order = malloc(run->set->n * sizeof *order);
     x = malloc(B * 784 * sizeof *x);
     labels = malloc(B * sizeof *labels);
@@ -160,6 +167,8 @@ gan_status gan_loop_train(gan_ctx *c, gan_loop_run *run, gan_loop_result *res)
         st = GAN_FAIL(c, GAN_ERR_NOMEM, "training loop: out of memory for %zu items", run->set->n);
         goto out;
     }
+    setup = 0;
+    if (P > 1 && (st = gan_dist_agree(c, GAN_OK))) goto out;
     size_t per_epoch = gan_loop_per_epoch(run);
     for (int epoch = run->epoch0; epoch < run->epochs; epoch++) {
         double t_epoch = now_s();
@@ -170,9 +179,24 @@ gan_status gan_loop_train(gan_ctx *c, gan_loop_run *run, gan_loop_result *res)
             size_t at = b * B, n = run->set->n - at < B ? run->set->n - at : B;
             int logit = (md->steps(run->model) + 1) % run->log_every == 0 || b + 1 == per_epoch;
             gan_loop_metrics m = {0};
-            if ((st = gan_dataset_batch(c, run->data, order + at, n, md->range, x, md->labels ? labels : NULL)) ||
-                (st = md->step(c, run->model, b, x, md->labels ? labels : NULL, (int)n, logit ? &m : NULL)))
+            int r0, nl; /* this rank's rows of the global batch: all of them in one process */
+            if ((st = gan_dist_shard(c, (int)n, &r0, &nl))) goto out;
+            if ((st = gan_dataset_batch(c, run->data, order + at + r0, (size_t)nl, md->range, x,
+                                        md->labels ? labels : NULL)) ||
+                (st = md->step(c, run->model, b, x, md->labels ? labels : NULL, nl, logit ? &m : NULL))) {
+                gan_dist_fail(c);
                 goto out;
+            }
+            gan_dist_shard_end(c);
+            int stop = run->interrupt && *run->interrupt;
+            if (P > 1) { /* the global batch's means, and any rank's interruption, on every rank */
+                double v[1 + GAN_LOOP_MAX_METRICS] = {stop ? 1.0 : 0.0};
+                for (int i = 0; i < m.n; i++) v[1 + i] = m.f[i].value * (double)nl / (double)n;
+                if ((st = gan_dist_sum(c, v, 1 + (size_t)m.n, 1.0))) goto out;
+                for (int i = 0; i < m.n; i++) m.f[i].value = v[1 + i];
+                stop = v[0] > 0;
+                if (logit && (st = gan_dist_check(c, md->steps(run->model)))) goto out;
+            }
             res->steps++;
             mark_images += n;
             mark_steps++;
@@ -196,15 +220,17 @@ gan_status gan_loop_train(gan_ctx *c, gan_loop_run *run, gan_loop_result *res)
                 }
                 m.f[m.n++] = (gan_metric){"images_per_s", ips};
                 m.f[m.n++] = (gan_metric){"wall_s", t - start};
-                if ((st = gan_jsonl_write(c, log, step, epoch, m.f, (size_t)m.n))) goto out;
+                if (lead && (st = gan_jsonl_write(c, log, step, epoch, m.f, (size_t)m.n))) goto out;
                 gan_loop_event e = {.kind = GAN_LOOP_LOGGED, .epoch = epoch, .epochs = run->epochs, .b = b,
                                     .per_epoch = per_epoch, .step = step, .f = m.f, .nf = m.n, .images_per_s = ips,
                                     .eta_s = ((double)(run->epochs - epoch) * (double)per_epoch - (double)(b + 1)) / sps};
                 emit(run, &e);
             }
-            if (run->interrupt && *run->interrupt) {
+            if (stop) {
                 int last = b + 1 == per_epoch;
-                if ((st = save_at(c, run, res->checkpoint, last ? epoch + 1 : epoch, last ? 0 : b + 1))) goto out;
+                if (lead) st = save_at(c, run, res->checkpoint, last ? epoch + 1 : epoch, last ? 0 : b + 1);
+                if (P > 1) st = gan_dist_agree(c, st);
+                if (st) goto out;
                 res->end = GAN_LOOP_INTERRUPTED;
                 goto out;
             }
@@ -212,20 +238,23 @@ gan_status gan_loop_train(gan_ctx *c, gan_loop_run *run, gan_loop_result *res)
         double t_train = now_s() - t_epoch;
         gan_loop_metrics m = {0};
         char artifact[1100] = "";
-        if (md->epoch_end && (st = md->epoch_end(c, run->model, run, epoch, &m, artifact, sizeof artifact)))
-            goto out;
+        if (lead && md->epoch_end) st = md->epoch_end(c, run->model, run, epoch, &m, artifact, sizeof artifact);
+        if (st) goto epoch_agree;
         double t_all = now_s() - t_epoch;
-        if (m.n > 0) {
+        if (lead && m.n > 0) {
             if (m.n + 2 > GAN_LOOP_MAX_METRICS) {
                 st = GAN_FAIL(c, GAN_ERR_ARG, "mode %s: %d epoch metrics, at most %d", md->name, m.n,
                               GAN_LOOP_MAX_METRICS - 2);
-                goto out;
+                goto epoch_agree;
             }
             m.f[m.n++] = (gan_metric){"epoch_train_s", t_train};
             m.f[m.n++] = (gan_metric){"epoch_s", t_all};
-            if ((st = gan_jsonl_write(c, log, md->steps(run->model), epoch, m.f, (size_t)m.n))) goto out;
+            if ((st = gan_jsonl_write(c, log, md->steps(run->model), epoch, m.f, (size_t)m.n))) goto epoch_agree;
         }
-        if ((st = save_at(c, run, res->checkpoint, epoch + 1, 0))) goto out;
+        if (lead) st = save_at(c, run, res->checkpoint, epoch + 1, 0);
+    epoch_agree:
+        if (P > 1) st = gan_dist_agree(c, st);
+        if (st) goto out;
         gan_loop_event e = {.kind = GAN_LOOP_EPOCH, .epoch = epoch, .epochs = run->epochs, .per_epoch = per_epoch,
                             .b = per_epoch ? per_epoch - 1 : 0, .step = md->steps(run->model), .f = m.f, .nf = m.n,
                             .epoch_train_s = t_train, .epoch_s = now_s() - t_epoch,
@@ -234,6 +263,7 @@ gan_status gan_loop_train(gan_ctx *c, gan_loop_run *run, gan_loop_result *res)
     }
     res->end = GAN_LOOP_DONE;
 out:
+    if (P > 1 && setup) st = gan_dist_agree(c, st); /* a failed setup on any rank stops them all */
     if (log) {
         gan_status cs = gan_jsonl_close(c, log);
         if (!st) st = cs;

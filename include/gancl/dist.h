@@ -1,0 +1,102 @@
+/* Data-parallel training (DESIGN.md: "Distributed training plugs into that
+ * one loop"). The library holds no MPI: a caller attaches a communicator
+ * table to a context (gan_dist_attach; tools/dist_mpi.c fills it from
+ * MPI_COMM_WORLD), and the one training loop, the optimizer and the random
+ * layers consult it:
+ *
+ * - the loop splits each global batch of G rows (the batch one process
+ *   would take from the same shuffle) into contiguous slices, rank r taking
+ *   rows [G*r/P, G*(r+1)/P), and marks the slice on the context for the
+ *   step (gan_dist_shard);
+ * - random draws indexed by row (noise z, dropout masks) take the stream
+ *   positions of the rank's global rows and advance the stream past all G
+ *   rows, so every rank draws exactly what one process draws for those
+ *   rows and keeps the one process's stream position;
+ * - gan_params_adam first sums every gradient of the network over the
+ *   ranks, each weighted by its share of the rows (n/G), in one fused host
+ *   buffer per network per step (one allreduce), so every rank applies the
+ *   same Adam step to the same parameters;
+ * - gan_dist_check compares a hash of every parameter the optimizer has
+ *   stepped across the ranks and names the diverged rank.
+ *
+ * Batch norm over a sliced batch would normalise by the slice's
+ * statistics, not the global batch's; until BN all-reduces its sums, a
+ * network with batch norm refuses to train sliced (GAN_ERR_ARG, naming the
+ * layer), so the gan and cgan DCGAN generators run single-process. */
+#ifndef GANCL_DIST_H
+#define GANCL_DIST_H
+
+#include "gancl/gancl.h"
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The collectives the library needs; each returns 0 on success. All ranks
+ * must call them in the same order with the same n. */
+typedef struct gan_dist_comm {
+    int rank, size;
+    int (*allreduce_f32)(void *user, float *buf, size_t n);   /* in place, sum */
+    int (*allreduce_f64)(void *user, double *buf, size_t n);  /* in place, sum */
+    int (*allreduce_u64_max)(void *user, unsigned long long *buf, size_t n); /* in place, max */
+    int (*bcast)(void *user, void *buf, size_t bytes, int root);
+    /* May be NULL. A rank whose step failed midway cannot meet the others'
+     * next collective: the loop hands its message ("rank R: ...") here,
+     * and the caller ends every rank (MPI_Abort). */
+    void (*abort)(void *user, const char *msg);
+    void *user;
+} gan_dist_comm;
+
+/* Attach comm to c (copied; comm->size >= 1). With size 1 nothing changes. */
+gan_status gan_dist_attach(gan_ctx *c, const gan_dist_comm *comm);
+void gan_dist_detach(gan_ctx *c);
+/* 0 and 1 when none is attached. */
+int gan_dist_rank(const gan_ctx *c);
+int gan_dist_size(const gan_ctx *c);
+
+/* The slice of a global batch of G rows this rank takes: rows [*row0,
+ * *row0 + *rows). Marks it on c for the step's random draws and gradient
+ * weighting (gan_dist_shard_end clears it). A slice of no rows (G < P) is
+ * refused. Without a communicator: row0 0, rows G. */
+gan_status gan_dist_shard(gan_ctx *c, int G, int *row0, int *rows);
+void gan_dist_shard_end(gan_ctx *c);
+
+/* Agree on a status: every rank passes its own; the result is GAN_OK when
+ * all are, else the status of the lowest failing rank, whose message
+ * ("rank R: ...") becomes every rank's error. */
+gan_status gan_dist_agree(gan_ctx *c, gan_status st);
+
+/* A step failed on this rank alone: comm->abort with "rank R: <error>". */
+void gan_dist_fail(gan_ctx *c);
+
+/* Sum n doubles over the ranks, each first multiplied by w (e.g. a rank's
+ * share of the rows, for means). */
+gan_status gan_dist_sum(gan_ctx *c, double *v, size_t n, double w);
+
+/* Every rank's hash of every parameter the optimizer has stepped equals
+ * rank 0's; else GAN_ERR_MISMATCH naming the ranks and the step. */
+gan_status gan_dist_check(gan_ctx *c, int step);
+
+/* Bytes all-reduced since attach (gradients and loop scalars), and steps. */
+typedef struct gan_dist_stats {
+    unsigned long long grad_bytes, other_bytes, grad_calls;
+    double grad_s; /* seconds in the gradient staging and allreduce */
+} gan_dist_stats;
+void gan_dist_get_stats(const gan_ctx *c, gan_dist_stats *out);
+
+/* ---- hooks of the layers (src/nn) ---- */
+/* The stream position for x's rows (dim 0 = the rank's rows): advances *r
+ * past all G global rows and returns where the rank's first row draws;
+ * *ok = 0 (and *r untouched) when no slice is active or x is not sliced. */
+gan_status gan_dist_take(gan_ctx *c, gan_rng *r, const gan_tensor *x, int normal, gan_rng *at, int *ok);
+/* Dropout on x whose rows are k slices (k = x rows / the rank's rows; the
+ * D step's [real; fake]); *done = 0 when no slice is active. */
+gan_status gan_dist_dropout(gan_ctx *c, float p, gan_rng *r, const gan_tensor *x, gan_tensor *mask, gan_tensor *y,
+                            int *done);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

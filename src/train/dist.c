@@ -1,0 +1,280 @@
+/* Data-parallel training over a caller's communicator (include/gancl/
+ * dist.h): the batch slice of a step, the row-indexed random draws, the
+ * fused gradient allreduce before each Adam step, status agreement and the
+ * parameter hash. No MPI here: the collectives come from the table. */
+#include "gancl/dist.h"
+#include "gancl/nn.h"
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DIST_MAX_REGS 8
+
+struct gan_dist_state {
+    gan_dist_comm comm;
+    int G, row0, rows; /* the step's slice; rows 0: none active */
+    float *stage;      /* the fused gradient buffer */
+    size_t stage_n;
+    unsigned char *hbuf; /* parameter bytes for the hash */
+    size_t hbuf_n;
+    gan_params *regs[DIST_MAX_REGS]; /* every network the optimizer stepped */
+    int nregs;
+    gan_dist_stats stats;
+};
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+gan_status gan_dist_attach(gan_ctx *c, const gan_dist_comm *comm)
+{
+    if (!comm || comm->size < 1 || comm->rank < 0 || comm->rank >= comm->size || !comm->allreduce_f32 ||
+        !comm->allreduce_f64 || !comm->allreduce_u64_max || !comm->bcast)
+        return GAN_FAIL(c, GAN_ERR_ARG, "dist: a communicator needs rank in 0..size-1 and every collective");
+    gan_dist_detach(c);
+    c->dist = calloc(1, sizeof *c->dist);
+    if (!c->dist) return GAN_FAIL(c, GAN_ERR_NOMEM, "dist: out of memory");
+    c->dist->comm = *comm;
+    return GAN_OK;
+}
+
+void gan_dist_detach(gan_ctx *c)
+{
+    if (!c || !c->dist) return;
+    free(c->dist->stage);
+    free(c->dist->hbuf);
+    free(c->dist);
+    c->dist = NULL;
+}
+
+int gan_dist_rank(const gan_ctx *c) { return c && c->dist ? c->dist->comm.rank : 0; }
+int gan_dist_size(const gan_ctx *c) { return c && c->dist ? c->dist->comm.size : 1; }
+
+gan_status gan_dist_shard(gan_ctx *c, int G, int *row0, int *rows)
+{
+    if (!c->dist || c->dist->comm.size == 1) {
+        *row0 = 0;
+        *rows = G;
+        return GAN_OK;
+    }
+    long long P = c->dist->comm.size, r = c->dist->comm.rank;
+    int a = (int)((long long)G * r / P), b = (int)((long long)G * (r + 1) / P);
+    if (b <= a)
+        return GAN_FAIL(c, GAN_ERR_ARG, "a batch of %d rows split over %lld ranks leaves rank %lld none: use a batch "
+                        "(and a training set whose last batch is) at least the number of ranks", G, P, r);
+    *row0 = a;
+    *rows = b - a;
+    c->dist->G = G;
+    c->dist->row0 = a;
+    c->dist->rows = b - a;
+    return GAN_OK;
+}
+
+void gan_dist_shard_end(gan_ctx *c)
+{
+    if (c->dist) c->dist->rows = 0;
+}
+
+static int active(const gan_ctx *c) { return c->dist && c->dist->comm.size > 1 && c->dist->rows > 0; }
+
+gan_status gan_dist_agree(gan_ctx *c, gan_status st)
+{
+    if (!c->dist || c->dist->comm.size == 1) return st;
+    gan_dist_comm *m = &c->dist->comm;
+    /* the lowest failing rank: max over (P - rank) of the failing ones */
+    unsigned long long v[2] = {st ? (unsigned long long)(m->size - m->rank) : 0, 0};
+    if (m->allreduce_u64_max(m->user, v, 1))
+        return GAN_FAIL(c, GAN_ERR_IO, "dist: the status allreduce failed");
+    if (!v[0]) return GAN_OK;
+    int root = m->size - (int)v[0];
+    struct {
+        int st;
+        char msg[4096];
+    } b;
+    memset(&b, 0, sizeof b);
+    if (m->rank == root) {
+        b.st = st;
+        snprintf(b.msg, sizeof b.msg, "rank %d: %s", root, gan_ctx_error(c));
+    }
+    if (m->bcast(m->user, &b, sizeof b, root)) return GAN_FAIL(c, GAN_ERR_IO, "dist: the status broadcast failed");
+    gan_ctx_clear_error(c);
+    snprintf(c->err, sizeof c->err, "%s", b.msg);
+    return (gan_status)b.st;
+}
+
+void gan_dist_fail(gan_ctx *c)
+{
+    if (!c->dist || c->dist->comm.size == 1 || !c->dist->comm.abort) return;
+    char msg[4200];
+    snprintf(msg, sizeof msg, "rank %d: %s", c->dist->comm.rank, gan_ctx_error(c));
+    c->dist->comm.abort(c->dist->comm.user, msg);
+}
+
+gan_status gan_dist_sum(gan_ctx *c, double *v, size_t n, double w)
+{
+    if (!c->dist || c->dist->comm.size == 1) return GAN_OK;
+    for (size_t i = 0; i < n; i++) v[i] *= w;
+    c->dist->stats.other_bytes += n * sizeof *v;
+    if (c->dist->comm.allreduce_f64(c->dist->comm.user, v, n))
+        return GAN_FAIL(c, GAN_ERR_IO, "dist: allreduce of %zu values failed", n);
+    return GAN_OK;
+}
+
+static gan_status grow(gan_ctx *c, void **buf, size_t *have, size_t bytes)
+{
+    if (*have >= bytes) return GAN_OK;
+    void *p = realloc(*buf, bytes);
+    if (!p) return GAN_FAIL(c, GAN_ERR_NOMEM, "dist: %zu bytes of staging", bytes);
+    *buf = p;
+    *have = bytes;
+    return GAN_OK;
+}
+
+/* Called by gan_params_adam before the step: sum the network's gradients
+ * over the ranks, weighted by each rank's share of the rows. */
+gan_status gan_dist_grads(gan_ctx *c, gan_params *reg);
+gan_status gan_dist_grads(gan_ctx *c, gan_params *reg)
+{
+    if (!active(c)) return GAN_OK;
+    struct gan_dist_state *d = c->dist;
+    double t0 = now_s();
+    int known = 0;
+    for (int i = 0; i < d->nregs; i++) known |= d->regs[i] == reg;
+    if (!known && d->nregs < DIST_MAX_REGS) d->regs[d->nregs++] = reg;
+    size_t n = gan_params_count(reg), bytes = n * sizeof(float), have = d->stage_n * sizeof(float);
+    gan_status st = grow(c, (void **)&d->stage, &have, bytes);
+    if (st) return st;
+    d->stage_n = have / sizeof(float);
+    size_t at = 0;
+    for (int i = 0; i < reg->n; i++) {
+        if ((st = gan_tensor_read(c, &reg->p[i]->g, d->stage + at))) return st;
+        at += reg->p[i]->g.numel;
+    }
+    float w = (float)((double)d->rows / (double)d->G);
+    for (size_t i = 0; i < n; i++) d->stage[i] *= w;
+    if (d->comm.allreduce_f32(d->comm.user, d->stage, n))
+        return GAN_FAIL(c, GAN_ERR_IO, "dist: gradient allreduce of %zu values failed", n);
+    at = 0;
+    for (int i = 0; i < reg->n; i++) {
+        if ((st = gan_tensor_write(c, &reg->p[i]->g, d->stage + at))) return st;
+        at += reg->p[i]->g.numel;
+    }
+    d->stats.grad_bytes += bytes;
+    d->stats.grad_calls++;
+    d->stats.grad_s += now_s() - t0;
+    return GAN_OK;
+}
+
+/* FNV-1a, 64 bits */
+static unsigned long long fnv(unsigned long long h, const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+gan_status gan_dist_check(gan_ctx *c, int step)
+{
+    if (!c->dist || c->dist->comm.size == 1) return GAN_OK;
+    struct gan_dist_state *d = c->dist;
+    unsigned long long h = 0xcbf29ce484222325ULL;
+    gan_status st = GAN_OK;
+    for (int r = 0; r < d->nregs; r++)
+        for (int i = 0; i < d->regs[r]->n; i++) {
+            const gan_tensor *w = &d->regs[r]->p[i]->w;
+            if ((st = grow(c, (void **)&d->hbuf, &d->hbuf_n, w->numel * 4)) || (st = gan_tensor_read(c, w, d->hbuf)))
+                return st;
+            h = fnv(h, d->hbuf, w->numel * 4);
+        }
+    /* rank 0's hash to all; every rank reports whether it differs */
+    unsigned long long h0 = h;
+    if (d->comm.bcast(d->comm.user, &h0, sizeof h0, 0)) return GAN_FAIL(c, GAN_ERR_IO, "dist: hash broadcast failed");
+    unsigned long long bad[1] = {h != h0 ? (unsigned long long)(d->comm.size - d->comm.rank) : 0};
+    if (d->comm.allreduce_u64_max(d->comm.user, bad, 1)) return GAN_FAIL(c, GAN_ERR_IO, "dist: hash allreduce failed");
+    d->stats.other_bytes += 2 * sizeof h;
+    if (bad[0])
+        return GAN_FAIL(c, GAN_ERR_MISMATCH, "ranks diverged: the parameters of rank %d differ from rank 0's after step "
+                        "%d (%d networks hashed); every rank must run the same backend and device kind",
+                        d->comm.size - (int)bad[0], step, d->nregs);
+    return GAN_OK;
+}
+
+void gan_dist_get_stats(const gan_ctx *c, gan_dist_stats *out)
+{
+    if (c && c->dist)
+        *out = c->dist->stats;
+    else
+        memset(out, 0, sizeof *out);
+}
+
+/* Draws of element i come from block counter + i/per (per = 4 uniform, 2
+ * normal), so a row slice starts at a whole block only when its first
+ * element is a multiple of per. */
+static gan_status seg_at(gan_ctx *c, gan_rng base, size_t first, int per, gan_rng *at)
+{
+    if (first % (size_t)per)
+        return GAN_FAIL(c, GAN_ERR_ARG, "dist: a rank's rows start at draw %zu, not at a whole Philox block of %d "
+                        "draws: choose a batch or widths whose rows have a multiple of %d elements", first, per, per);
+    *at = (gan_rng){.seed = base.seed, .counter = base.counter + first / (size_t)per};
+    return GAN_OK;
+}
+
+gan_status gan_dist_take(gan_ctx *c, gan_rng *r, const gan_tensor *x, int normal, gan_rng *at, int *ok)
+{
+    *ok = 0;
+    if (!active(c) || x->dim[0] != c->dist->rows) return GAN_OK;
+    struct gan_dist_state *d = c->dist;
+    size_t R = x->numel / (size_t)x->dim[0];
+    gan_rng base = *r;
+    gan_status st = seg_at(c, base, (size_t)d->row0 * R, normal ? 2 : 4, at);
+    if (st) return st;
+    gan_rng_take(r, (size_t)d->G * R, normal);
+    *ok = 1;
+    return GAN_OK;
+}
+
+gan_status gan_dist_dropout(gan_ctx *c, float p, gan_rng *r, const gan_tensor *x, gan_tensor *mask, gan_tensor *y,
+                            int *done)
+{
+    *done = 0;
+    if (!active(c)) return GAN_OK;
+    struct gan_dist_state *d = c->dist;
+    int n = d->rows, k = x->dim[0] / n;
+    if (k < 1 || k * n != x->dim[0])
+        return GAN_FAIL(c, GAN_ERR_SHAPE, "dist: dropout over %d rows, not whole slices of the rank's %d", x->dim[0],
+                        n);
+    size_t R = x->numel / (size_t)x->dim[0];
+    gan_rng base = *r;
+    gan_status st = GAN_OK;
+    /* Slice s holds global rows s*G + row0 ...: one draw over the first
+     * (s+1)n local rows positioned so that local row s*n is that global
+     * row, last slice first, so each earlier slice then overwrites its rows
+     * with its own draws (the op reads x and writes mask and y only). */
+    for (int s = k - 1; s >= 0; s--) {
+        gan_tensor xs, ms, ys;
+        gan_rng at;
+        size_t first = ((size_t)s * (size_t)d->G + (size_t)d->row0 - (size_t)s * (size_t)n) * R;
+        if ((st = seg_at(c, base, first, 4, &at)) || (st = gan_tensor_narrow(c, x, (s + 1) * n, &xs)) ||
+            (st = gan_tensor_narrow(c, mask, (s + 1) * n, &ms)) || (st = gan_tensor_narrow(c, y, (s + 1) * n, &ys)) ||
+            (st = gan_dropout_forward(c, p, at, &xs, &ms, &ys)))
+            return st;
+    }
+    gan_rng_take(r, (size_t)k * (size_t)d->G * R, 0);
+    *done = 1;
+    return GAN_OK;
+}
+
+/* Batch norm would use the slice's statistics: refused while sliced. */
+gan_status gan_dist_bn_check(gan_ctx *c, const char *what);
+gan_status gan_dist_bn_check(gan_ctx *c, const char *what)
+{
+    if (!active(c)) return GAN_OK;
+    return GAN_FAIL(c, GAN_ERR_ARG, "dist: %s is batch norm, whose statistics would be the rank's %d rows, not the "
+                    "global batch's %d; networks with batch norm train in one process", what, c->dist->rows,
+                    c->dist->G);
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Data-parallel training (include/gancl/dist.h) under mpirun, 2 ranks on
+# the tiny dataset, on the reference and (when OpenCL exists) the default
+# device: the losses of every step and every tensor of the checkpoint after
+# 10 steps equal those of one process at the same global batch within
+# stated tolerances (float summation order: the gradients are summed over
+# the ranks); a checkpoint of 2 ranks resumes in 1 and one of 1 in 2, to
+# the uninterrupted run; a rank that cannot open its device stops every
+# rank with its message; a network with batch norm is refused, naming it.
+# Skips (exit 77; registered as an exit-code test) without mpirun.
+#   test_train_mpi.sh GANCL MAKE_IDX CLOSE_PY
+set -u
+command -v mpirun >/dev/null || { echo "skip: no mpirun"; exit 77; }
+. "$(dirname "$0")/tap.sh"
+close=$3
+mpi=(mpirun --allow-run-as-root --oversubscribe -np 2)
+# Tolerances: losses rtol 1e-5; tensors |a-b| <= 5e-5 + 1e-3 |b| (after 10
+# Adam steps at lr 1e-3 the largest difference seen is 1.1e-5 on the
+# reference, 1.6e-6 on PoCL: where a gradient element nearly cancels, its
+# sign, and so Adam's step of up to lr, follows the summation order).
+LOSS_RTOL=1e-5 ATOL=5e-5 RTOL=1e-3
+# 48 images, global batch 10: steps of 10, 10, 10, 10 and a partial 8 per
+# epoch (ranks take 5 + 5, then 4 + 4); 2 epochs = 10 steps.
+cls=(train --mode classifier --data "$tmp/data" --batch-size 10 --log-every 1)
+
+for dev in "${devices[@]}"; do
+  o=$tmp/$dev
+  "$gancl" "${cls[@]}" --device "$dev" --epochs 2 --outdir "$o/one" >"$o.one.log" 2>&1
+  check "[$dev] classifier, one process" $?
+  "${mpi[@]}" "$gancl" "${cls[@]}" --device "$dev" --epochs 2 --outdir "$o/two" >"$o.two.log" 2>&1
+  check "[$dev] classifier, 2 ranks" $?
+  test "$(grep -c '"loss"' "$o/two/metrics.jsonl")" -eq 10 -a "$(grep -c test_accuracy "$o/two/metrics.jsonl")" -eq 2 &&
+    test -s "$o/two/curves.png" && test "$(grep -c '^epoch 2 done' "$o.two.log")" -eq 1
+  check "[$dev] rank 0 alone writes: 10 step records, 2 test accuracies, curves, one progress" $?
+  python3 "$close" metrics "$o/one/metrics.jsonl" "$o/two/metrics.jsonl" loss,accuracy,test_accuracy 0 $LOSS_RTOL \
+    >"$o.m.log" 2>&1
+  check "[$dev] every step's loss and accuracy equal one process's (rtol $LOSS_RTOL)" $?
+  python3 "$close" ckpt "$o/one/checkpoint.safetensors" "$o/two/checkpoint.safetensors" $ATOL $RTOL >"$o.c.log" 2>&1
+  check "[$dev] every parameter and Adam moment after 10 steps (atol $ATOL, rtol $RTOL): $(tail -1 "$o.c.log")" $?
+
+  # 2 ranks -> 1 process, and 1 process -> 2 ranks, from the epoch-1 checkpoint
+  "${mpi[@]}" "$gancl" "${cls[@]}" --device "$dev" --epochs 1 --outdir "$o/r21" >>"$o.two.log" 2>&1 &&
+    "$gancl" "${cls[@]}" --device "$dev" --epochs 2 --outdir "$o/r21" \
+      --resume "$o/r21/checkpoint.safetensors" >>"$o.one.log" 2>&1 &&
+    python3 "$close" ckpt "$o/one/checkpoint.safetensors" "$o/r21/checkpoint.safetensors" $ATOL $RTOL >"$o.c21.log" 2>&1
+  check "[$dev] 2 ranks for epoch 1, resumed in 1 process: the uninterrupted run's checkpoint" $?
+  "$gancl" "${cls[@]}" --device "$dev" --epochs 1 --outdir "$o/r12" >>"$o.one.log" 2>&1 &&
+    "${mpi[@]}" "$gancl" "${cls[@]}" --device "$dev" --epochs 2 --outdir "$o/r12" \
+      --resume "$o/r12/checkpoint.safetensors" >>"$o.two.log" 2>&1 &&
+    python3 "$close" ckpt "$o/one/checkpoint.safetensors" "$o/r12/checkpoint.safetensors" $ATOL $RTOL >"$o.c12.log" 2>&1 &&
+    test "$(grep -c '"loss"' "$o/r12/metrics.jsonl")" -eq 10
+  check "[$dev] 1 process for epoch 1, resumed in 2 ranks: the uninterrupted run's checkpoint and records" $?
+done
+
+# rank 1 cannot open its device: every rank stops, with rank 1's message
+timeout 120 mpirun --allow-run-as-root --oversubscribe -np 1 "$gancl" "${cls[@]}" --device cpu --outdir "$tmp/bad" : \
+  -np 1 "$gancl" "${cls[@]}" --device no-such-device --outdir "$tmp/bad" >"$tmp/bad.log" 2>&1
+rc=$?
+test $rc -ne 0 -a $rc -ne 124 && grep -q "rank 1 of 2 cannot open device" "$tmp/bad.log" &&
+  grep -q "no-such-device" "$tmp/bad.log" && ! test -e "$tmp/bad/checkpoint.safetensors"
+check "a rank with a bad device selector stops every rank with its message (rc $rc)" $?
+
+# a network with batch norm (the DCGAN generator) is refused under 2 ranks
+timeout 120 "${mpi[@]}" "$gancl" train --mode gan --device cpu --data "$tmp/data" --batch-size 8 --ngf 8 --ndf 8 \
+  --outdir "$tmp/gan" >"$tmp/gan.log" 2>&1
+rc=$?
+test $rc -eq 1 && grep -q "batch norm" "$tmp/gan.log" && grep -q "rank 0: " "$tmp/gan.log"
+check "gan (batch norm in G) under 2 ranks is refused by every rank, naming batch norm (rc $rc)" $?
+tap_end
