@@ -110,6 +110,10 @@ gan_status gan_ckpt_parse(gan_ctx *c, const void *buf, size_t len, const char *l
 void gan_ckpt_free(gan_ckpt *k);
 /* The path (or parse label) the checkpoint came from. */
 const char *gan_ckpt_label(const gan_ckpt *k);
+/* 1 when the file was no gancl checkpoint but a PyTorch state_dict of a
+ * gancl network, read as one (metadata "imported" says which network;
+ * no Adam moments, step 0). */
+int gan_ckpt_imported(const gan_ckpt *k);
 
 /* Tensors in file order (ascending data offset). */
 int gan_ckpt_count(const gan_ckpt *k);

@@ -33,12 +33,21 @@ typedef struct gan_buffer_ref {
     gan_tensor *t;
 } gan_buffer_ref;
 
+/* A named host-side integer a checkpoint keeps as an I64 scalar (BN's
+ * num_batches_tracked). */
+typedef struct gan_counter_ref {
+    char name[64];
+    int64_t *v;
+} gan_counter_ref;
+
 /* Every parameter and buffer of a model, for the optimizer and checkpoints. */
 typedef struct gan_params {
     gan_param *p[GAN_MAX_PARAMS];
     int n;
     gan_buffer_ref buf[GAN_MAX_PARAMS];
     int nbuf;
+    gan_counter_ref cnt[GAN_MAX_PARAMS];
+    int ncnt;
 } gan_params;
 
 /* Take the next n draws from a stream: returns the stream position to pass
@@ -50,6 +59,7 @@ gan_status gan_param_init(gan_ctx *c, gan_param *p, gan_params *reg, const char 
                           const int *dim);
 void gan_param_free(gan_ctx *c, gan_param *p);
 gan_status gan_params_add_buffer(gan_ctx *c, gan_params *reg, const char *prefix, const char *name, gan_tensor *t);
+gan_status gan_params_add_counter(gan_ctx *c, gan_params *reg, const char *prefix, const char *name, int64_t *v);
 /* Adam step on every parameter in reg (hp->step is the step being taken). */
 gan_status gan_params_adam(gan_ctx *c, gan_params *reg, const gan_adam_params *hp);
 /* Number of scalars in all parameters. */
@@ -92,6 +102,7 @@ typedef struct gan_nn_bn {
     gan_param gamma, beta;
     gan_tensor run_mean, run_var, save_mean, save_invstd, y_buf, dx_buf, y, dx;
     gan_bn_params p;
+    int64_t num_batches_tracked; /* training forwards (running-statistics updates), as PyTorch counts them */
 } gan_nn_bn;
 gan_status gan_nn_bn_init(gan_ctx *c, gan_nn_bn *l, gan_params *reg, const char *name, int ndim, const int *dim);
 gan_status gan_nn_bn_forward(gan_ctx *c, gan_nn_bn *l, const gan_tensor *x, int training);
@@ -133,6 +144,11 @@ gan_status gan_state_save(gan_ctx *c, const char *path, gan_params *const *regs,
  * (gan_ckpt_meta); the caller frees it with gan_ckpt_free. */
 gan_status gan_state_load(gan_ctx *c, const char *path, gan_params *const *regs, int nregs, const gan_ckpt_kv *arch,
                           int narch, gan_ckpt **meta_out);
+/* Restore regs' parameters, buffers and counters (with optim, also their
+ * Adam moments; never from an imported PyTorch state_dict, which has none)
+ * from a loaded checkpoint, every tensor checked for name, dtype and shape
+ * before any is written (GAN_ERR_MISMATCH naming what differs). */
+gan_status gan_params_restore(gan_ctx *c, const gan_ckpt *k, gan_params *const *regs, int nregs, int optim);
 
 /* ---- a trainer's checkpoint: model state plus step and RNG position ----
  * Key/value metadata is built with gan_kv_add ("ngf", "%d", 64). */

@@ -9,22 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Copy every parameter and buffer of reg from the checkpoint, each checked
- * for name, dtype and shape first (GAN_ERR_MISMATCH naming what differs). */
+/* Copy every parameter, buffer and counter of reg from the checkpoint,
+ * each checked for name, dtype and shape first (GAN_ERR_MISMATCH naming
+ * what differs). */
 static gan_status load_registry(gan_ctx *c, const gan_ckpt *k, gan_params *reg)
 {
-    gan_status st = GAN_OK;
-    for (int i = 0; i < reg->n + reg->nbuf; i++) {
-        const char *name = i < reg->n ? reg->p[i]->name : reg->buf[i - reg->n].name;
-        gan_tensor *t = i < reg->n ? &reg->p[i]->w : reg->buf[i - reg->n].t;
-        int64_t shape[GAN_MAX_DIMS];
-        const gan_ckpt_tensor *f;
-        for (int d = 0; d < t->ndim; d++) shape[d] = t->dim[d];
-        TRY(gan_ckpt_expect(c, k, name, GAN_ST_F32, t->ndim, shape, &f));
-        TRY(gan_tensor_write(c, t, f->data));
-    }
-cleanup:
-    return st;
+    return gan_params_restore(c, k, &reg, 1, 0);
 }
 
 static gan_status wrong_kind(gan_ctx *c, const char *path, const char *model)

@@ -87,16 +87,6 @@ void st_shape_str(const int64_t *shape, int ndim, char *buf, size_t cap)
 
 /* ---- reader -------------------------------------------------------------- */
 
-struct gan_ckpt {
-    char *label;
-    gan_ckpt_tensor *t; /* sorted by data offset */
-    int n;
-    char **key, **val;
-    int nmeta;
-    unsigned char *data;
-    size_t data_len;
-};
-
 void gan_ckpt_free(gan_ckpt *k)
 {
     if (!k) return;
@@ -109,6 +99,7 @@ void gan_ckpt_free(gan_ckpt *k)
     free(k->key);
     free(k->val);
     free(k->data);
+    free(k->extra);
     free(k->label);
     free(k);
 }
@@ -342,14 +333,20 @@ static gan_status check_format(gan_ctx *c, gan_ckpt *k, pentry *pe)
 {
     const char *fmt = gan_ckpt_meta(k, "format"), *ver = gan_ckpt_meta(k, "format_version"),
                *crc = gan_ckpt_meta(k, "crc32");
-    if (!fmt)
-        return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: not a gancl checkpoint: no \"format\" in __metadata__", k->label);
+    if (!fmt) { /* a plain safetensors file: perhaps a PyTorch state_dict (st_import decides) */
+        k->foreign = 1;
+        return GAN_OK;
+    }
     if (strcmp(fmt, FORMAT_NAME) != 0)
         return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: not a gancl checkpoint: format is \"%.64s\", expected \"%s\"",
                         k->label, fmt, FORMAT_NAME);
     if (!ver)
         return GAN_FAIL(c, GAN_ERR_FORMAT, "%s: no \"format_version\" in __metadata__", k->label);
-    if (strcmp(ver, FORMAT_VERSION) != 0)
+    if (!strcmp(ver, "1"))
+        k->version = 1;
+    else if (!strcmp(ver, FORMAT_VERSION))
+        k->version = 2;
+    else
         return GAN_FAIL(c, GAN_ERR_UNSUPPORTED, "%s: checkpoint format_version \"%.64s\"; this gancl reads \"%s\"",
                         k->label, ver, FORMAT_VERSION);
     if (!crc)
@@ -437,6 +434,7 @@ static gan_status attach_data(gan_ctx *c, gan_ckpt *k, const pentry *pe)
     for (int i = 0; i < k->n; i++) {
         gan_ckpt_tensor *t = &k->t[i];
         t->data = k->data + pe[i].begin;
+        if (k->foreign && !pe[i].has_crc) continue;
         uint32_t crc = st_crc(t->data, t->nbytes);
         if (crc != pe[i].crc)
             return GAN_FAIL(c, GAN_ERR_FORMAT,
@@ -519,6 +517,7 @@ gan_status gan_ckpt_parse(gan_ctx *c, const void *buf, size_t len, const char *l
     if (k->data_len) memcpy(k->data, b + 8 + hlen, k->data_len);
     TRY(attach_data(c, k, pe));
     TRY(check_finite(c, k, k->label));
+    TRY(st_normalize(c, k));
     *out = k;
     k = NULL;
 cleanup:
@@ -609,6 +608,7 @@ gan_status gan_ckpt_load(gan_ctx *c, const char *path, gan_ckpt **out)
     TRY(read_at(c, fd, path, k->data, k->data_len, 8 + hlen));
     TRY(attach_data(c, k, pe));
     TRY(check_finite(c, k, path));
+    TRY(st_normalize(c, k));
     *out = k;
     k = NULL;
 cleanup:
@@ -623,6 +623,7 @@ cleanup:
 
 const char *gan_ckpt_label(const gan_ckpt *k) { return k->label; }
 int gan_ckpt_count(const gan_ckpt *k) { return k->n; }
+int gan_ckpt_imported(const gan_ckpt *k) { return k->foreign; }
 
 const gan_ckpt_tensor *gan_ckpt_tensor_at(const gan_ckpt *k, int i)
 {

@@ -52,6 +52,16 @@ gan_status gan_params_add_buffer(gan_ctx *c, gan_params *reg, const char *prefix
     return GAN_OK;
 }
 
+gan_status gan_params_add_counter(gan_ctx *c, gan_params *reg, const char *prefix, const char *name, int64_t *v)
+{
+    if (reg->ncnt >= GAN_MAX_PARAMS)
+        return GAN_FAIL(c, GAN_ERR_ARG, "more than %d counters (adding %s.%s)", GAN_MAX_PARAMS, prefix, name);
+    gan_counter_ref *b = &reg->cnt[reg->ncnt++];
+    snprintf(b->name, sizeof b->name, "%s.%s", prefix, name);
+    b->v = v;
+    return GAN_OK;
+}
+
 void gan_param_free(gan_ctx *c, gan_param *p)
 {
     gan_tensor_free(c, &p->w);
@@ -212,6 +222,7 @@ gan_status gan_nn_bn_init(gan_ctx *c, gan_nn_bn *l, gan_params *reg, const char 
     if (reg) {
         TRY(gan_params_add_buffer(c, reg, name, "running_mean", &l->run_mean));
         TRY(gan_params_add_buffer(c, reg, name, "running_var", &l->run_var));
+        TRY(gan_params_add_counter(c, reg, name, "num_batches_tracked", &l->num_batches_tracked));
     }
     TRY(gan_tensor_alloc(c, &l->save_mean, GAN_F32, 1, &C));
     TRY(gan_tensor_alloc(c, &l->save_invstd, GAN_F32, 1, &C));
@@ -227,6 +238,7 @@ gan_status gan_nn_bn_forward(gan_ctx *c, gan_nn_bn *l, const gan_tensor *x, int 
     if (st) return st;
     l->p.training = training;
     if (training && c->dist && (st = gan_dist_bn_check(c, "a batch-norm layer"))) return st;
+    if (training) l->num_batches_tracked++;
     return gan_batchnorm_forward(c, x, &l->gamma.w, &l->beta.w, &l->run_mean, &l->run_var, &l->save_mean,
                                  &l->save_invstd, &l->y, &l->p);
 }

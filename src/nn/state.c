@@ -11,10 +11,20 @@
 
 typedef struct entry {
     char name[96];
-    gan_tensor *t;
+    gan_tensor *t;   /* a device tensor, or */
+    int64_t *count;  /* a host counter, stored as an I64 scalar */
+    int col;         /* stored with a trailing dimension 1 (weight_g: [O] -> [O, 1], as weight_norm keeps it) */
 } entry;
 
-/* Every tensor of the registries under its checkpoint name. */
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Every tensor of the registries under its checkpoint name (format 2):
+ * parameters, buffers and counters under their module names, Adam moments
+ * under "optim.". */
 static int collect(gan_params *const *regs, int nregs, entry *out, int cap)
 {
     int n = 0;
@@ -22,19 +32,33 @@ static int collect(gan_params *const *regs, int nregs, entry *out, int cap)
         gan_params *reg = regs[r];
         for (int i = 0; i < reg->n && n + 3 <= cap; i++) {
             gan_param *p = reg->p[i];
-            snprintf(out[n].name, sizeof out[n].name, "%s", p->name);
-            out[n++].t = &p->w;
-            snprintf(out[n].name, sizeof out[n].name, "optim.%s.exp_avg", p->name);
-            out[n++].t = &p->m;
-            snprintf(out[n].name, sizeof out[n].name, "optim.%s.exp_avg_sq", p->name);
-            out[n++].t = &p->v;
+            int col = ends_with(p->name, ".weight_g") && p->w.ndim == 1;
+            out[n] = (entry){.t = &p->w, .col = col};
+            snprintf(out[n++].name, sizeof out[0].name, "%s", p->name);
+            out[n] = (entry){.t = &p->m, .col = col};
+            snprintf(out[n++].name, sizeof out[0].name, "optim.%s.exp_avg", p->name);
+            out[n] = (entry){.t = &p->v, .col = col};
+            snprintf(out[n++].name, sizeof out[0].name, "optim.%s.exp_avg_sq", p->name);
         }
         for (int i = 0; i < reg->nbuf && n < cap; i++) {
-            snprintf(out[n].name, sizeof out[n].name, "%s", reg->buf[i].name);
-            out[n++].t = reg->buf[i].t;
+            out[n] = (entry){.t = reg->buf[i].t, .col = ends_with(reg->buf[i].name, ".weight_g") && reg->buf[i].t->ndim == 1};
+            snprintf(out[n++].name, sizeof out[0].name, "%s", reg->buf[i].name);
+        }
+        for (int i = 0; i < reg->ncnt && n < cap; i++) {
+            out[n] = (entry){.count = reg->cnt[i].v};
+            snprintf(out[n++].name, sizeof out[0].name, "%s", reg->cnt[i].name);
         }
     }
     return n;
+}
+
+/* The stored shape of an entry; its rank. */
+static int entry_shape(const entry *e, int64_t *shape)
+{
+    if (e->count) return 0;
+    for (int d = 0; d < e->t->ndim; d++) shape[d] = e->t->dim[d];
+    if (e->col) shape[e->t->ndim] = 1;
+    return e->t->ndim + e->col;
 }
 
 #define MAX_ENTRIES (8 * GAN_MAX_PARAMS)
@@ -54,15 +78,19 @@ gan_status gan_state_save(gan_ctx *c, const char *path, gan_params *const *regs,
     n = collect(regs, nregs, e, MAX_ENTRIES);
     TRY(gan_ckpt_writer_create(c, &w));
     for (int i = 0; i < n; i++) {
+        int64_t shape[GAN_MAX_DIMS + 1];
+        int ndim = entry_shape(&e[i], shape);
+        if (e[i].count) {
+            TRY(gan_ckpt_writer_add(c, w, e[i].name, GAN_ST_I64, 0, shape, e[i].count));
+            continue;
+        }
         gan_tensor *t = e[i].t;
-        int64_t shape[GAN_MAX_DIMS];
-        for (int d = 0; d < t->ndim; d++) shape[d] = t->dim[d];
         if (!(host[i] = malloc(t->numel * sizeof(float)))) {
             st = GAN_FAIL(c, GAN_ERR_NOMEM, "checkpoint tensor %s", e[i].name);
             goto cleanup;
         }
         TRY(gan_tensor_read(c, t, host[i]));
-        TRY(gan_ckpt_writer_add(c, w, e[i].name, GAN_ST_F32, t->ndim, shape, host[i]));
+        TRY(gan_ckpt_writer_add(c, w, e[i].name, GAN_ST_F32, ndim, shape, host[i]));
     }
     for (int i = 0; i < nmeta; i++) TRY(gan_ckpt_writer_meta(c, w, meta[i].key, meta[i].value));
     TRY(gan_ckpt_writer_save(c, w, path));
@@ -75,39 +103,69 @@ cleanup:
     return st;
 }
 
+/* Training state rather than a network's state_dict: the Adam moments, the
+ * parameter average, the fixed sample noise. */
+static int training_state(const char *name)
+{
+    return !strncmp(name, "optim.", 6) || !strncmp(name, "ema.", 4) || !strncmp(name, "state.", 6);
+}
+
+gan_status gan_params_restore(gan_ctx *c, const gan_ckpt *k, gan_params *const *regs, int nregs, int optim)
+{
+    gan_status st = GAN_OK;
+    entry *e = calloc(MAX_ENTRIES, sizeof *e);
+    const gan_ckpt_tensor **found = calloc(MAX_ENTRIES, sizeof *found);
+    if (!e || !found) {
+        st = GAN_FAIL(c, GAN_ERR_NOMEM, "loading %s", gan_ckpt_label(k));
+        goto cleanup;
+    }
+    /* An imported PyTorch state_dict has no Adam moments: they stay as
+     * they are (zero in a fresh model); nor, when it holds one network,
+     * the other network's tensors: a registry none of whose tensors it
+     * has keeps its values (its initial weights). */
+    int imported = gan_ckpt_imported(k), skip_optim = !optim || imported, n = 0;
+    for (int r = 0; r < nregs; r++) {
+        int n0 = n, present = 0;
+        n += collect(regs + r, 1, e + n, MAX_ENTRIES - n);
+        for (int i = n0; i < n; i++) present += !training_state(e[i].name) && gan_ckpt_find(k, e[i].name);
+        if (imported && !present) n = n0;
+    }
+    /* check every tensor before changing any, so a refused checkpoint
+     * leaves the model as it was */
+    for (int i = 0; i < n && st == GAN_OK; i++) {
+        if ((skip_optim && !strncmp(e[i].name, "optim.", 6)) || (imported && training_state(e[i].name))) continue;
+        int64_t shape[GAN_MAX_DIMS + 1];
+        int ndim = entry_shape(&e[i], shape);
+        st = gan_ckpt_expect(c, k, e[i].name, e[i].count ? GAN_ST_I64 : GAN_ST_F32, ndim, shape, &found[i]);
+    }
+    for (int i = 0; i < n && st == GAN_OK; i++) {
+        if (!found[i]) continue;
+        if (e[i].count)
+            memcpy(e[i].count, found[i]->data, sizeof *e[i].count); /* little-endian host, as the writer assumes */
+        else
+            st = gan_tensor_write(c, e[i].t, found[i]->data);
+    }
+cleanup:
+    free(found);
+    free(e);
+    return st;
+}
+
 gan_status gan_state_load(gan_ctx *c, const char *path, gan_params *const *regs, int nregs, const gan_ckpt_kv *arch,
                           int narch, gan_ckpt **meta_out)
 {
     gan_status st = GAN_OK;
     gan_ckpt *k = NULL;
-    entry *e = calloc(MAX_ENTRIES, sizeof *e);
     if (meta_out) *meta_out = NULL;
-    if (!e) return GAN_FAIL(c, GAN_ERR_NOMEM, "loading %s", path);
     TRY(gan_ckpt_load(c, path, &k));
     TRY(gan_ckpt_compare_config(c, k, arch, (size_t)narch));
-    int n = collect(regs, nregs, e, MAX_ENTRIES);
-    /* check every tensor before changing any, so a refused checkpoint
-     * leaves the model as it was */
-    const gan_ckpt_tensor **found = calloc((size_t)n + 1, sizeof *found);
-    if (!found) {
-        st = GAN_FAIL(c, GAN_ERR_NOMEM, "loading %s", path);
-        goto cleanup;
-    }
-    for (int i = 0; i < n && st == GAN_OK; i++) {
-        int64_t shape[GAN_MAX_DIMS];
-        for (int d = 0; d < e[i].t->ndim; d++) shape[d] = e[i].t->dim[d];
-        st = gan_ckpt_expect(c, k, e[i].name, GAN_ST_F32, e[i].t->ndim, shape, &found[i]);
-    }
-    for (int i = 0; i < n && st == GAN_OK; i++) st = gan_tensor_write(c, e[i].t, found[i]->data);
-    free(found);
-    if (st) goto cleanup;
+    TRY(gan_params_restore(c, k, regs, nregs, 1));
     if (meta_out) {
         *meta_out = k;
         k = NULL;
     }
 cleanup:
     gan_ckpt_free(k);
-    free(e);
     return st;
 }
 

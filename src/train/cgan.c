@@ -46,7 +46,7 @@ gan_status gan_cgan_init(gan_ctx *c, gan_cgan *m, const gan_cgan_config *cfg)
     TRY(gan_tensor_alloc4(c, &m->zin, GAN_F32, 2, N, nz + K, 0, 0));
     TRY(gan_tensor_alloc4(c, &m->sample_z, GAN_F32, 2, GAN_CGAN_GRID, nz, 0, 0));
     TRY(gan_rng_normal(c, gan_rng_take(&m->rng, m->sample_z.numel, 1), 0.f, 1.f, &m->sample_z));
-    TRY(gan_params_add_buffer(c, gan_gen_params(&m->gen), "gen", "sample_noise", &m->sample_z));
+    TRY(gan_params_add_buffer(c, gan_gen_params(&m->gen), "state", "sample_noise", &m->sample_z));
     TRY(gan_tensor_alloc4(c, &m->x2, GAN_F32, 4, 2 * N, 1, 28, 28));
     TRY(gan_tensor_alloc4(c, &m->labels2, GAN_I32, 1, 2 * N, 0, 0, 0));
     TRY(gan_tensor_alloc4(c, &m->labels_g, GAN_I32, 1, N, 0, 0, 0));

@@ -49,7 +49,7 @@ gan_status gan_gan_init(gan_ctx *c, gan_gan *m, const gan_gan_config *cfg)
     TRY(gan_tensor_alloc4(c, &m->z, GAN_F32, 2, N, cfg->model.nz, 0, 0));
     TRY(gan_tensor_alloc4(c, &m->sample_z, GAN_F32, 2, 64, cfg->model.nz, 0, 0));
     TRY(gan_rng_normal(c, gan_rng_take(&m->rng, m->sample_z.numel, 1), 0.f, 1.f, &m->sample_z));
-    TRY(gan_params_add_buffer(c, gan_gen_params(&m->gen), "gen", "sample_noise", &m->sample_z));
+    TRY(gan_params_add_buffer(c, gan_gen_params(&m->gen), "state", "sample_noise", &m->sample_z));
     TRY(gan_tensor_alloc4(c, &m->x2, GAN_F32, 4, 2 * N, 1, 28, 28));
     TRY(gan_tensor_alloc4(c, &m->t2, GAN_F32, 2, 2 * N, 1, 0, 0));
     TRY(gan_tensor_alloc4(c, &m->t1, GAN_F32, 2, N, 1, 0, 0));

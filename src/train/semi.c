@@ -56,7 +56,7 @@ gan_status gan_semi_init(gan_ctx *c, gan_semi *m, const gan_semi_config *cfg)
     TRY(gan_tensor_alloc4(c, &m->z, GAN_F32, 2, N, cfg->nz, 0, 0));
     TRY(gan_tensor_alloc4(c, &m->sample_z, GAN_F32, 2, 64, cfg->nz, 0, 0));
     TRY(gan_rng_uniform(c, gan_rng_take(&m->rng, m->sample_z.numel, 0), &m->sample_z));
-    TRY(gan_params_add_buffer(c, &m->g.params, "gen", "sample_noise", &m->sample_z));
+    TRY(gan_params_add_buffer(c, &m->g.params, "state", "sample_noise", &m->sample_z));
     TRY(gan_tensor_alloc4(c, &m->x3, GAN_F32, 2, 3 * N, 784, 0, 0));
     gan_tensor *nk[] = {&m->lg_lab, &m->lg_unl, &m->lg_fake, &m->gr_lab, &m->gr_unl, &m->gr_fake};
     for (size_t i = 0; i < sizeof nk / sizeof nk[0]; i++) TRY(gan_tensor_alloc4(c, nk[i], GAN_F32, 2, N, K, 0, 0));

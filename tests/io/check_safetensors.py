@@ -69,8 +69,8 @@ def load(path, check_pattern):
     for k, v in meta.items():
         if not isinstance(k, str) or not isinstance(v, str):
             raise ValueError("metadata %r: values must be strings" % k)
-    if meta.get("format") != "gancl-ckpt" or meta.get("format_version") != "1":
-        raise ValueError("not a gancl-ckpt version 1: %r" % meta)
+    if meta.get("format") != "gancl-ckpt" or meta.get("format_version") not in ("1", "2"):
+        raise ValueError("not a gancl-ckpt version 1 or 2: %r" % meta)
     if "crc32" not in meta:
         raise ValueError("no crc32 in __metadata__")
     crcs = json.loads(meta["crc32"], object_pairs_hook=no_duplicates)

@@ -269,7 +269,7 @@ static void check_rt(const gan_ckpt *k, void **data, const char *what)
             fail("%s: metadata %s = %s, expected %s", what, rt_meta[i][0], v ? v : "(absent)", rt_meta[i][1]);
     }
     const char *fmt = gan_ckpt_meta(k, "format"), *ver = gan_ckpt_meta(k, "format_version");
-    if (!fmt || strcmp(fmt, "gancl-ckpt") || !ver || strcmp(ver, "1") || !gan_ckpt_meta(k, "crc32"))
+    if (!fmt || strcmp(fmt, "gancl-ckpt") || !ver || strcmp(ver, "2") || !gan_ckpt_meta(k, "crc32"))
         fail("%s: format metadata missing", what);
     if (gan_ckpt_meta_count(k) != NMETA + 3)
         fail("%s: %d metadata entries, expected %d", what, gan_ckpt_meta_count(k), NMETA + 3);
@@ -614,8 +614,8 @@ static const mcase cases[] = {
     {"no_version", K_HEADER, "{\"__metadata__\":{\"format\":\"gancl-ckpt\"}," TA "," TB "}", 0, GAN_ERR_FORMAT,
      "no \"format_version\"", 1},
     {"future_version", K_HEADER,
-     "{\"__metadata__\":{\"format\":\"gancl-ckpt\",\"format_version\":\"2\"," CRC_AB "}," TA "," TB "}", 0,
-     GAN_ERR_UNSUPPORTED, "format_version \"2\"", 0},
+     "{\"__metadata__\":{\"format\":\"gancl-ckpt\",\"format_version\":\"3\"," CRC_AB "}," TA "," TB "}", 0,
+     GAN_ERR_UNSUPPORTED, "format_version \"3\"", 0},
     {"missing_crc", K_HEADER, "{\"__metadata__\":{" META_FMT "}," TA "," TB "}", 0, GAN_ERR_FORMAT,
      "no \"crc32\" in __metadata__", 0},
     {"crc_not_json", K_HEADER, "{\"__metadata__\":{" META_FMT ",\"crc32\":\"{\"}," TA "," TB "}", 0, GAN_ERR_FORMAT,
@@ -1053,10 +1053,149 @@ done:
     free(path);
 }
 
+/* Write w to path, then turn its "format_version":"2" into "1" (the CRCs
+ * cover tensor data only, so the file stays valid): a version-1 file. */
+static int save_as_v1(gan_ckpt_writer *w, const char *path)
+{
+    if (!OK(gan_ckpt_writer_save(C, w, path))) return -1;
+    FILE *f = fopen(path, "r+b");
+    unsigned char le[8];
+    if (!f || fread(le, 1, 8, f) != 8) {
+        if (f) fclose(f);
+        return -1;
+    }
+    size_t h = 0;
+    for (int i = 7; i >= 0; i--) h = h << 8 | le[i];
+    char *hdr = malloc(h + 1);
+    int rc = -1;
+    if (hdr && fread(hdr, 1, h, f) == h) {
+        hdr[h] = 0;
+        char *v = strstr(hdr, "\"format_version\":\"2\"");
+        if (v) {
+            v[18] = '1';
+            rc = fseek(f, 8, SEEK_SET) || fwrite(hdr, 1, h, f) != h ? -1 : 0;
+        }
+    }
+    free(hdr);
+    fclose(f);
+    return rc;
+}
+
+/* A version-1 checkpoint reads as version 2: gen.sample_noise becomes
+ * state.sample_noise, weight_g [O] (and its Adam moments) [O, 1], each
+ * batch norm gains num_batches_tracked = 0; the data is unchanged. */
+static void test_v1(char *dir)
+{
+    gan_ckpt_writer *w;
+    if (!OK(gan_ckpt_writer_create(C, &w))) return;
+    float noise[6] = {1, 2, 3, 4, 5, 6}, g[4] = {.5f, 1, 1.5f, 2}, m[4] = {1e-3f, 0, 0, 0}, rm[3] = {0, 1, 2},
+          rv[3] = {1, 1, 1};
+    int64_t s23[2] = {2, 3}, s4[1] = {4}, s3[1] = {3};
+    OK(gan_ckpt_writer_add(C, w, "gen.sample_noise", GAN_ST_F32, 2, s23, noise));
+    OK(gan_ckpt_writer_add(C, w, "disc.fc6.weight_g", GAN_ST_F32, 1, s4, g));
+    OK(gan_ckpt_writer_add(C, w, "optim.disc.fc6.weight_g.exp_avg", GAN_ST_F32, 1, s4, m));
+    OK(gan_ckpt_writer_add(C, w, "gen.bn1.running_mean", GAN_ST_F32, 1, s3, rm));
+    OK(gan_ckpt_writer_add(C, w, "gen.bn1.running_var", GAN_ST_F32, 1, s3, rv));
+    char *path = join(dir, "v1.safetensors");
+    gan_ckpt *k = NULL;
+    if (save_as_v1(w, path)) {
+        fail("cannot write the version-1 file");
+        goto done;
+    }
+    if (!OK(gan_ckpt_load(C, path, &k))) goto done;
+    const char *ver = gan_ckpt_meta(k, "format_version");
+    if (!ver || strcmp(ver, "1")) fail("v1: format_version %s, expected 1 (as in the file)", ver ? ver : "(absent)");
+    if (gan_ckpt_find(k, "gen.sample_noise")) fail("v1: gen.sample_noise still under gen.");
+    const gan_ckpt_tensor *t = NULL;
+    int64_t s41[2] = {4, 1}, s0[1] = {0};
+    if (OK(gan_ckpt_expect(C, k, "state.sample_noise", GAN_ST_F32, 2, s23, &t)) && memcmp(t->data, noise, sizeof noise))
+        fail("v1: sample noise data differs");
+    if (OK(gan_ckpt_expect(C, k, "disc.fc6.weight_g", GAN_ST_F32, 2, s41, &t)) && memcmp(t->data, g, sizeof g))
+        fail("v1: weight_g data differs");
+    if (OK(gan_ckpt_expect(C, k, "optim.disc.fc6.weight_g.exp_avg", GAN_ST_F32, 2, s41, &t)) &&
+        memcmp(t->data, m, sizeof m))
+        fail("v1: weight_g moment data differs");
+    int64_t zero = 0;
+    if (OK(gan_ckpt_expect(C, k, "gen.bn1.num_batches_tracked", GAN_ST_I64, 0, s0, &t)) &&
+        memcmp(t->data, &zero, sizeof zero))
+        fail("v1: num_batches_tracked is not 0");
+    if (gan_ckpt_count(k) != 6) fail("v1: %d tensors, expected 6", gan_ckpt_count(k));
+done:
+    gan_ckpt_free(k);
+    gan_ckpt_writer_free(w);
+    free(path);
+}
+
+/* A plain safetensors file (no gancl metadata) holding a PyTorch
+ * state_dict of a gancl network reads as that network's checkpoint, with
+ * or without the prefix; anything else is refused listing expected and
+ * found tensors. */
+static void test_import(char *dir)
+{
+    static float buf[2 * 64 * 144 * 4];
+    int64_t w1[4] = {2, 1, 3, 3}, b1[1] = {2}, w2[4] = {3, 2, 3, 3}, b2[1] = {3}, f1[2] = {4, 3 * 144}, fb1[1] = {4},
+            f2[2] = {10, 4}, fb2[1] = {10}, bad[2] = {10, 5};
+    const char *names[8] = {"conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias",
+                            "fc1.weight",   "fc1.bias",   "fc2.weight",   "fc2.bias"};
+    const int64_t *shapes[8] = {w1, b1, w2, b2, f1, fb1, f2, fb2};
+    const int nd[8] = {4, 1, 4, 1, 2, 1, 2, 1};
+    for (int variant = 0; variant < 3; variant++) { /* bare names, cls. prefix, a wrong shape */
+        gan_ckpt_writer *w;
+        if (!OK(gan_ckpt_writer_create(C, &w))) return;
+        for (int i = 0; i < 8; i++) {
+            char nm[64];
+            snprintf(nm, sizeof nm, "%s%s", variant ? "cls." : "", names[i]);
+            OK(gan_ckpt_writer_add(C, w, nm, GAN_ST_F32, nd[i], variant == 2 && i == 6 ? bad : shapes[i], buf));
+        }
+        size_t len = 0;
+        char *path = join(dir, "torch.safetensors");
+        unsigned char *file = NULL;
+        gan_ckpt *k = NULL;
+        /* the writer adds gancl's metadata: strip it to a plain file */
+        if (OK(gan_ckpt_writer_save(C, w, path)) && (file = read_file(path, &len))) {
+            size_t h = 0;
+            for (int i = 7; i >= 0; i--) h = h << 8 | file[i];
+            char *hdr = (char *)file + 8, *m = strstr(hdr, "\"__metadata__\"");
+            char *end = m ? strstr(m, "\"}") : NULL; /* the crc32 JSON string is the last value */
+            while (end && end[2] != ',' && end[2] != '}') end = strstr(end + 1, "\"}");
+            if (m && end && end[2] == ',') {
+                memset(m, ' ', (size_t)(end + 3 - m));
+                write_file(path, file, len);
+                gan_status st = gan_ckpt_load(C, path, &k);
+                if (variant < 2) {
+                    if (!OK(st)) fail("import variant %d refused", variant);
+                    else {
+                        const char *md = gan_ckpt_meta(k, "model"), *hid = gan_ckpt_meta(k, "hidden");
+                        if (!gan_ckpt_imported(k) || !md || strcmp(md, "cnn-classifier") || !hid || strcmp(hid, "4") ||
+                            !gan_ckpt_find(k, "cls.fc2.weight"))
+                            fail("import variant %d: not read as a classifier of hidden width 4", variant);
+                    }
+                } else {
+                    const char *msg = gan_ctx_error(C);
+                    if (st != GAN_ERR_MISMATCH || !strstr(msg, "expected 8 tensors") ||
+                        !strstr(msg, "cls.fc2.weight F32 [10, 4]") || !strstr(msg, "found 8") ||
+                        !strstr(msg, "cls.fc2.weight F32 [10, 5]"))
+                        fail("import with a wrong shape: got %s \"%s\", expected a mismatch listing expected and "
+                             "found tensors", gan_status_name(st), msg);
+                    gan_ctx_clear_error(C);
+                }
+            } else {
+                fail("cannot strip the metadata");
+            }
+        }
+        gan_ckpt_free(k);
+        free(file);
+        free(path);
+        gan_ckpt_writer_free(w);
+    }
+}
+
 static const struct {
     const char *name;
     void (*fn)(char *dir);
 } tests[] = {
+    {"v1", test_v1},
+    {"import", test_import},
     {"roundtrip", test_roundtrip},
     {"writer_args", test_writer_args},
     {"expect_and_config", test_expect_and_config},
