@@ -59,6 +59,7 @@ void gan_ctx_clear_error(gan_ctx *c)
 
 gan_backend_kind gan_ctx_backend(const gan_ctx *c) { return c->kind; }
 const char *gan_ctx_device_name(const gan_ctx *c) { return c->device_name; }
+const char *gan_ctx_build_log(const gan_ctx *c) { return c->ocl.build_log ? c->ocl.build_log : ""; }
 
 static int is_cpu_selector(const char *s)
 {
@@ -173,6 +174,9 @@ gan_status gan_tensor_alloc(gan_ctx *c, gan_tensor *t, gan_dtype dtype, int ndim
         gan_mem_track(c, (long long)(n * 4));
         return GAN_OK;
     }
+    char shape[64], what[80];
+    snprintf(what, sizeof what, "a tensor %s", gan_tensor_shape_str(t, shape, sizeof shape));
+    TRY(ocl_check_alloc(c, n * 4, what));
     cl_int err = CL_SUCCESS;
     cl_mem m = clCreateBuffer(c->ocl.context, CL_MEM_READ_WRITE, n * 4, NULL, &err);
     if (err != CL_SUCCESS)

@@ -32,6 +32,13 @@ GAN_OP_LIST(GAN_X_)
 typedef struct ocl_kernel_entry {
     char name[64];
     cl_kernel k;
+    /* what the compiled kernel allows, read at its first launch: the
+     * largest work-group (CL_KERNEL_WORK_GROUP_SIZE), the work-group size it
+     * requires (reqd_work_group_size; zeros when none) and the local memory
+     * it declares itself */
+    int queried;
+    size_t wg_max, reqd[3];
+    cl_ulong local_static;
 } ocl_kernel_entry;
 
 typedef struct ocl_state {
@@ -44,7 +51,12 @@ typedef struct ocl_state {
     int nkernels;
     cl_mem scratch; /* workspace (im2col columns, ...), grown on demand */
     size_t scratch_bytes;
-    size_t max_wg;
+    /* device limits, read at context creation: every launch and buffer
+     * stays within them (src/ocl/runtime.c) */
+    cl_device_type dev_type;
+    size_t max_wg, max_item[3];
+    cl_ulong local_mem, max_alloc;
+    char *build_log; /* the driver's log of the program build ("" when none) */
     int gemm_own; /* GEMM path (src/ocl/gemm.c): 1 cl/gemm.cl kernels, 0 CLBlast */
     int gemm_forced; /* GANCL_GEMM chose gemm_own: per-shape tuning is ignored */
     /* loop trips a kernel may make before the driver ends its loops (0: no
@@ -134,18 +146,36 @@ gan_status ref_scratch(gan_ctx *c, size_t bytes, void **out);
 static inline cl_mem ocl_mem(const gan_tensor *t) { return (cl_mem)t->data; }
 gan_status ocl_kernel(gan_ctx *c, const char *name, cl_kernel *out);
 /* Launch kernel `name` over a 1-D range of n work-items (rounded up to the
- * work-group size; kernels guard gid < n). fmt names each argument:
+ * work-group size of ocl_local_size; kernels guard gid < n). fmt names each
+ * argument:
  *   T gan_tensor* (its cl_mem; NULL allowed), M cl_mem, i int, u uint32_t,
  *   l uint64_t (as cl_ulong), f float (passed as double), L local memory
  *   bytes (size_t). */
 gan_status ocl_run(gan_ctx *c, const char *name, size_t n, const char *fmt, ...);
-/* Same with explicit global/local sizes (local may be NULL). */
+/* Same with explicit global/local sizes (local NULL: the driver's choice, or
+ * the size the kernel requires). Each global size is rounded up to a
+ * multiple of the local one (so kernels guard their index); a zero global
+ * size launches nothing. A local size beyond the kernel's or the device's
+ * work-group limits, or local memory beyond the device's, is
+ * GAN_ERR_DEVICE_LIMIT; a kernel shaped for CPUs (reqd_work_group_size(1,
+ * 1, 1)) on a device that is not a CPU is GAN_ERR_UNSUPPORTED. */
 gan_status ocl_run_nd(gan_ctx *c, const char *name, cl_uint dims, const size_t *global,
                       const size_t *local, const char *fmt, ...);
-/* Work-group size for a tree reduction in kernel `name`: a power of two, at
- * most 256, within the device's and the compiled kernel's limits, and no
+/* The 1-D work-group size ocl_run uses for kernel `name`: 64, or less where
+ * the kernel, the device or its first work-item dimension allows less (the
+ * size the kernel requires, if it requires one). */
+gan_status ocl_local_size(gan_ctx *c, const char *name, size_t *out);
+/* Work-group size for a tree reduction in kernel `name` with one float of
+ * local memory per work-item: a power of two, at most 256, within the
+ * device's and the compiled kernel's limits (local memory included), and no
  * larger than needed for n values (SIZE_MAX: as large as allowed). */
 gan_status ocl_reduce_wg(gan_ctx *c, const char *name, size_t n, size_t *out);
+/* Whether kernels shaped for CPU devices (reqd_work_group_size(1, 1, 1):
+ * cl/gemm.cl's) may run on the context's device: only on a CPU device. */
+int ocl_cpu_kernels_ok(const gan_ctx *c);
+/* GAN_ERR_DEVICE_LIMIT unless one buffer of `bytes` fits the device's
+ * CL_DEVICE_MAX_MEM_ALLOC_SIZE; `what` names the buffer in the message. */
+gan_status ocl_check_alloc(gan_ctx *c, size_t bytes, const char *what);
 /* Device workspace of at least `bytes`, owned by the context. */
 gan_status ocl_scratch(gan_ctx *c, size_t bytes, cl_mem *out);
 

@@ -27,6 +27,11 @@
     X(features_steps)     \
     X(features_checkpoints) \
     X(program_cache)      \
+    X(launch_limits)      \
+    X(device_limits)      \
+    X(alloc_limits)       \
+    X(cpu_kernels)        \
+    X(build_quiet)        \
     X(gemm_tune)
 
 #define GAN_X_(name, params, args) void test_##name(th *t);

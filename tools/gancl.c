@@ -108,6 +108,7 @@ static const char usage[] =
     "  GANCL_DEVICE         default device selector\n"
     "  GANCL_KERNEL_DIR     load cl/*.cl from this directory instead of the embedded copies\n"
     "  GANCL_FAST_MATH=1    build kernels with -cl-fast-relaxed-math\n"
+    "  GANCL_VERBOSE=1      build kernels without -w and print the driver's build log\n"
     "  GANCL_GEMM=own|clblast  device GEMM path (default: own kernels on CPU devices,\n"
     "                       CLBlast elsewhere, or per shape as `gancl tune` measured)\n"
     "  GANCL_TUNE=0         ignore the stored `gancl tune` result\n"
@@ -123,6 +124,12 @@ gan_ctx *tool_ctx(const char *selector)
         fprintf(stderr, "gancl: cannot open device: %s\n", gan_ctx_error(c));
         gan_ctx_free(c);
         return NULL;
+    }
+    const char *verbose = getenv("GANCL_VERBOSE");
+    if (verbose && !strcmp(verbose, "1") && gan_ctx_backend(c) == GAN_BACKEND_OCL) {
+        const char *log = gan_ctx_build_log(c);
+        fprintf(stderr, "gancl: kernel build log (%s):%s%s\n", gan_ctx_device_name(c), log[0] ? "\n" : " empty",
+                log);
     }
     return c;
 }

@@ -36,7 +36,8 @@ extern "C" {
     X(ERR_UNSUPPORTED, -10, "unsupported")                              \
     X(ERR_NUMERIC, -11, "non-finite value")                             \
     X(ERR_MISMATCH, -12, "configuration mismatch")                      \
-    X(ERR_INTERRUPTED, -13, "interrupted")
+    X(ERR_INTERRUPTED, -13, "interrupted")                              \
+    X(ERR_DEVICE_LIMIT, -14, "beyond a device limit")
 
 typedef enum gan_status {
 #define GAN_X_(name, value, text) GAN_##name = value,
@@ -71,6 +72,12 @@ void gan_ctx_clear_error(gan_ctx *ctx);
 gan_backend_kind gan_ctx_backend(const gan_ctx *ctx);
 /* "cpu reference" or "Portable Computing Language: pthread-..." */
 const char *gan_ctx_device_name(const gan_ctx *ctx);
+/* The OpenCL driver's log of the kernel program's build ("" when it wrote
+ * none, and on the reference). Kernels are built with -w, so a successful
+ * build is quiet (PoCL prints "N warnings generated." to stderr itself);
+ * with GANCL_VERBOSE=1 they are built without it and the log has the
+ * driver's warnings. */
+const char *gan_ctx_build_log(const gan_ctx *ctx);
 /* Bytes the context holds in tensors and workspace now, and at most so
  * far (device memory on OpenCL, host memory on the reference). */
 void gan_ctx_memory(const gan_ctx *ctx, size_t *now, size_t *peak);

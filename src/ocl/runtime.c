@@ -476,6 +476,20 @@ int ocl_program_cache_default(gan_ctx *c)
     return !strstr(plat, "Portable Computing Language") && !strstr(plat, "NVIDIA CUDA");
 }
 
+/* The program's build log (malloc'd; NULL when there is none or no memory). */
+static char *build_log(gan_ctx *c)
+{
+    size_t n = 0;
+    if (clGetProgramBuildInfo(c->ocl.program, c->ocl.device, CL_PROGRAM_BUILD_LOG, 0, NULL, &n) != CL_SUCCESS)
+        return NULL;
+    char *log = calloc(n + 1, 1);
+    if (log && clGetProgramBuildInfo(c->ocl.program, c->ocl.device, CL_PROGRAM_BUILD_LOG, n, log, NULL) != CL_SUCCESS)
+        log[0] = 0;
+    /* drivers end it with newlines and blanks, or give one for an empty log */
+    for (size_t len = log ? strlen(log) : 0; len && isspace((unsigned char)log[len - 1]); len--) log[len - 1] = 0;
+    return log;
+}
+
 static gan_status build_program(gan_ctx *c)
 {
     gan_status st = GAN_OK;
@@ -483,8 +497,12 @@ static gan_status build_program(gan_ctx *c)
     const char *origin = "embedded";
     cl_int err;
     char options[512];
-    const char *fast = getenv("GANCL_FAST_MATH");
-    snprintf(options, sizeof options, "-cl-std=CL1.2%s", fast && *fast == '1' ? " -cl-fast-relaxed-math" : "");
+    const char *fast = getenv("GANCL_FAST_MATH"), *verbose = getenv("GANCL_VERBOSE");
+    /* -w: a successful build prints nothing (PoCL's compiler writes "N
+     * warnings generated." to stderr by itself); GANCL_VERBOSE=1 keeps the
+     * warnings, in the build log (gan_ctx_build_log) */
+    snprintf(options, sizeof options, "-cl-std=CL1.2%s%s", verbose && *verbose == '1' ? "" : " -w",
+             fast && *fast == '1' ? " -cl-fast-relaxed-math" : "");
     TRY(program_text(c, &text, &origin));
     const char *pc = getenv("GANCL_PROGRAM_CACHE");
     int use_cache = pc && *pc ? strcmp(pc, "0") != 0 : ocl_program_cache_default(c);
@@ -511,11 +529,8 @@ static gan_status build_program(gan_ctx *c)
         goto cleanup;
     }
     err = clBuildProgram(c->ocl.program, 1, &c->ocl.device, options, NULL, NULL);
+    log = build_log(c);
     if (err != CL_SUCCESS) {
-        size_t n = 0;
-        clGetProgramBuildInfo(c->ocl.program, c->ocl.device, CL_PROGRAM_BUILD_LOG, 0, NULL, &n);
-        log = calloc(n + 1, 1);
-        if (log) clGetProgramBuildInfo(c->ocl.program, c->ocl.device, CL_PROGRAM_BUILD_LOG, n, log, NULL);
         char files[512];
         files_in_log(log ? log : "", files, sizeof files);
         st = GAN_FAIL(c, err == CL_BUILD_PROGRAM_FAILURE ? GAN_ERR_BUILD : GAN_ERR_OPENCL,
@@ -531,6 +546,9 @@ static gan_status build_program(gan_ctx *c)
         memcpy(c->err, saved, sizeof saved);
     }
 kernels:;
+    if (!log) log = build_log(c);
+    c->ocl.build_log = log;
+    log = NULL;
     cl_uint nk = 0;
     CL_CHECK(c, clCreateKernelsInProgram, (c->ocl.program, 0, NULL, &nk));
     cl_kernel *ks = calloc(nk ? nk : 1, sizeof *ks);
@@ -572,7 +590,14 @@ gan_status ocl_ctx_init(gan_ctx *c, const char *selector)
     c->ocl.platform = e->platform;
     c->ocl.device = e->device;
     snprintf(c->device_name, sizeof c->device_name, "%d:%d %s: %s", e->p, e->d, e->pname, e->dname);
+    c->ocl.dev_type = e->type;
+    size_t items[16] = {0};
     CL_CHECK(c, clGetDeviceInfo, (e->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof c->ocl.max_wg, &c->ocl.max_wg, NULL));
+    CL_CHECK(c, clGetDeviceInfo, (e->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof items, items, NULL));
+    memcpy(c->ocl.max_item, items, sizeof c->ocl.max_item); /* OpenCL devices have at least 3 dimensions */
+    CL_CHECK(c, clGetDeviceInfo, (e->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof c->ocl.local_mem, &c->ocl.local_mem, NULL));
+    CL_CHECK(c, clGetDeviceInfo, (e->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof c->ocl.max_alloc, &c->ocl.max_alloc,
+                                  NULL));
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)e->platform, 0};
     c->ocl.context = clCreateContext(props, 1, &e->device, NULL, NULL, &err);
     if (err != CL_SUCCESS) {
@@ -600,6 +625,7 @@ void ocl_ctx_free(gan_ctx *c)
     ocl_tune_free(c);
     for (int i = 0; i < o->nkernels; i++) clReleaseKernel(o->kernels[i].k);
     free(o->kernels);
+    free(o->build_log);
     if (o->scratch) clReleaseMemObject(o->scratch);
     if (o->program) clReleaseProgram(o->program);
     if (o->queue) clReleaseCommandQueue(o->queue);
@@ -607,20 +633,62 @@ void ocl_ctx_free(gan_ctx *c)
     memset(o, 0, sizeof *o);
 }
 
-/* ---- launching ---------------------------------------------------------- */
+/* ---- launching ----------------------------------------------------------
+ * Every launch stays within what the device and the compiled kernel allow,
+ * read once (the device's limits at context creation, a kernel's at its
+ * first launch): work-group sizes within CL_KERNEL_WORK_GROUP_SIZE,
+ * CL_DEVICE_MAX_WORK_GROUP_SIZE and CL_DEVICE_MAX_WORK_ITEM_SIZES, global
+ * sizes rounded up to whole work-groups (every kernel guards its index),
+ * local memory within CL_DEVICE_LOCAL_MEM_SIZE, and the kernels shaped for
+ * CPUs (reqd_work_group_size(1, 1, 1): one work-item per work-group, each
+ * doing a whole register tile) only on CPU devices, where a GPU would run
+ * one thread of each of its warps or wavefronts. A launch beyond a limit
+ * is a named error rather than the driver's CL_INVALID_WORK_GROUP_SIZE or
+ * CL_OUT_OF_RESOURCES. */
+
+static gan_status kernel_entry(gan_ctx *c, const char *name, ocl_kernel_entry **out)
+{
+    gan_status st = GAN_OK;
+    ocl_kernel_entry *e = NULL;
+    for (int i = 0; i < c->ocl.nkernels && !e; i++)
+        if (strcmp(c->ocl.kernels[i].name, name) == 0) e = &c->ocl.kernels[i];
+    if (!e) return GAN_FAIL(c, GAN_ERR_BUILD, "kernel %s is not in the cl/ program", name);
+    if (!e->queried) {
+        cl_device_id d = c->ocl.device;
+        /* before any argument is set: the local memory the kernel declares */
+        CL_CHECK(c, clGetKernelWorkGroupInfo,
+                 (e->k, d, CL_KERNEL_LOCAL_MEM_SIZE, sizeof e->local_static, &e->local_static, NULL));
+        CL_CHECK(c, clGetKernelWorkGroupInfo, (e->k, d, CL_KERNEL_WORK_GROUP_SIZE, sizeof e->wg_max, &e->wg_max, NULL));
+        CL_CHECK(c, clGetKernelWorkGroupInfo, (e->k, d, CL_KERNEL_COMPILE_WORK_GROUP_SIZE, sizeof e->reqd, e->reqd, NULL));
+        e->queried = 1;
+    }
+    *out = e;
+cleanup:
+    return st;
+}
 
 gan_status ocl_kernel(gan_ctx *c, const char *name, cl_kernel *out)
 {
-    for (int i = 0; i < c->ocl.nkernels; i++)
-        if (strcmp(c->ocl.kernels[i].name, name) == 0) {
-            *out = c->ocl.kernels[i].k;
-            return GAN_OK;
-        }
-    return GAN_FAIL(c, GAN_ERR_BUILD, "kernel %s is not in the cl/ program", name);
+    ocl_kernel_entry *e;
+    gan_status st = kernel_entry(c, name, &e);
+    if (!st) *out = e->k;
+    return st;
 }
 
-static gan_status set_args(gan_ctx *c, cl_kernel k, const char *name, const char *fmt, va_list ap)
+int ocl_cpu_kernels_ok(const gan_ctx *c) { return (c->ocl.dev_type & CL_DEVICE_TYPE_CPU) != 0; }
+
+/* The most work-items of kernel e in one work-group on this device. */
+static size_t wg_limit(const gan_ctx *c, const ocl_kernel_entry *e)
 {
+    return e->wg_max < c->ocl.max_wg ? e->wg_max : c->ocl.max_wg;
+}
+
+static int requires_one(const ocl_kernel_entry *e) { return e->reqd[0] == 1 && e->reqd[1] == 1 && e->reqd[2] == 1; }
+
+static gan_status set_args(gan_ctx *c, cl_kernel k, const char *name, const char *fmt, va_list ap,
+                           size_t *local_bytes)
+{
+    *local_bytes = 0;
     for (cl_uint i = 0; fmt[i]; i++) {
         cl_int err;
         switch (fmt[i]) {
@@ -657,6 +725,7 @@ static gan_status set_args(gan_ctx *c, cl_kernel k, const char *name, const char
         }
         case 'L': {
             size_t bytes = va_arg(ap, size_t);
+            *local_bytes += bytes;
             err = clSetKernelArg(k, i, bytes, NULL);
             break;
         }
@@ -670,20 +739,67 @@ static gan_status set_args(gan_ctx *c, cl_kernel k, const char *name, const char
     return GAN_OK;
 }
 
+/* "64 x 1 x 1" */
+static const char *dims_str(const size_t *v, cl_uint dims, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    for (cl_uint d = 0; d < dims && len < cap; d++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%zu", d ? " x " : "", v[d]);
+    return buf;
+}
+
 static gan_status launch(gan_ctx *c, const char *name, cl_uint dims, const size_t *global, const size_t *local,
                          const char *fmt, va_list ap)
 {
-    cl_kernel k;
-    gan_status st = ocl_kernel(c, name, &k);
+    ocl_kernel_entry *e;
+    gan_status st = kernel_entry(c, name, &e);
     if (st) return st;
-    st = set_args(c, k, name, fmt, ap);
+    char b1[64], b2[64];
+    if (dims < 1 || dims > 3) return GAN_FAIL(c, GAN_ERR_ARG, "kernel %s: %u dimensions (1..3)", name, dims);
+    if (requires_one(e) && !ocl_cpu_kernels_ok(c))
+        return GAN_FAIL(c, GAN_ERR_UNSUPPORTED,
+                        "kernel %s is shaped for CPU devices (reqd_work_group_size(1, 1, 1): one work-item per "
+                        "work-group) and does not run on %s, which is not a CPU device",
+                        name, c->device_name);
+    if (!local && e->reqd[0]) local = e->reqd;
+    size_t g[3], items = 1;
+    for (cl_uint d = 0; d < dims; d++) {
+        if (global[d] == 0) return GAN_OK; /* nothing to do (and not a valid NDRange) */
+        g[d] = global[d];
+        if (!local) continue;
+        if (local[d] == 0) return GAN_FAIL(c, GAN_ERR_ARG, "kernel %s: local size 0 in dimension %u", name, d);
+        if (local[d] > c->ocl.max_item[d])
+            return GAN_FAIL(c, GAN_ERR_DEVICE_LIMIT,
+                            "kernel %s: work-group %s exceeds the device's CL_DEVICE_MAX_WORK_ITEM_SIZES %s on %s",
+                            name, dims_str(local, dims, b1, sizeof b1), dims_str(c->ocl.max_item, dims, b2, sizeof b2),
+                            c->device_name);
+        items *= local[d];
+        g[d] = (global[d] + local[d] - 1) / local[d] * local[d];
+    }
+    if (local && e->reqd[0] && memcmp(local, e->reqd, dims * sizeof *local))
+        return GAN_FAIL(c, GAN_ERR_ARG, "kernel %s: work-group %s, but the kernel requires %s", name,
+                        dims_str(local, dims, b1, sizeof b1), dims_str(e->reqd, 3, b2, sizeof b2));
+    if (local && items > wg_limit(c, e))
+        return GAN_FAIL(c, GAN_ERR_DEVICE_LIMIT,
+                        "kernel %s: a work-group of %zu work-items exceeds the %zu this device allows for it "
+                        "(CL_KERNEL_WORK_GROUP_SIZE %zu, CL_DEVICE_MAX_WORK_GROUP_SIZE %zu on %s)",
+                        name, items, wg_limit(c, e), e->wg_max, c->ocl.max_wg, c->device_name);
+    size_t local_bytes;
+    st = set_args(c, e->k, name, fmt, ap, &local_bytes);
     if (st) return st;
+    if (e->local_static + local_bytes > c->ocl.local_mem)
+        return GAN_FAIL(c, GAN_ERR_DEVICE_LIMIT,
+                        "kernel %s needs %llu bytes of local memory (%zu in arguments, %llu declared), more than "
+                        "CL_DEVICE_LOCAL_MEM_SIZE %llu on %s",
+                        name, (unsigned long long)(e->local_static + local_bytes), local_bytes,
+                        (unsigned long long)e->local_static, (unsigned long long)c->ocl.local_mem, c->device_name);
     cl_event ev = NULL;
-    cl_int err = clEnqueueNDRangeKernel(c->ocl.queue, k, dims, NULL, global, local, 0, NULL,
-                                        c->ocl.profile ? &ev : NULL);
+    cl_int err = clEnqueueNDRangeKernel(c->ocl.queue, e->k, dims, NULL, g, local, 0, NULL, c->ocl.profile ? &ev : NULL);
     if (err != CL_SUCCESS)
-        return GAN_FAIL(c, GAN_ERR_OPENCL, "clEnqueueNDRangeKernel: %s (%d) for kernel %s", ocl_error_name(err),
-                        (int)err, name);
+        return GAN_FAIL(c, GAN_ERR_OPENCL, "clEnqueueNDRangeKernel: %s (%d) for kernel %s (global %s, local %s)",
+                        ocl_error_name(err), (int)err, name, dims_str(g, dims, b1, sizeof b1),
+                        local ? dims_str(local, dims, b2, sizeof b2) : "driver's");
     if (ev) ocl_prof_event(c, name, ev);
     return GAN_OK;
 }
@@ -734,15 +850,27 @@ size_t gan_ctx_profile(gan_ctx *c, char *buf, size_t cap, int reset)
     return len;
 }
 
+gan_status ocl_local_size(gan_ctx *c, const char *name, size_t *out)
+{
+    ocl_kernel_entry *e;
+    gan_status st = kernel_entry(c, name, &e);
+    if (st) return st;
+    size_t local = e->reqd[0] ? e->reqd[0] : 64, lim = wg_limit(c, e);
+    if (local > lim) local = lim;
+    if (local > c->ocl.max_item[0]) local = c->ocl.max_item[0];
+    *out = local ? local : 1;
+    return GAN_OK;
+}
+
 gan_status ocl_run(gan_ctx *c, const char *name, size_t n, const char *fmt, ...)
 {
     if (n == 0) return GAN_OK;
-    size_t local = 64;
-    if (local > c->ocl.max_wg) local = c->ocl.max_wg;
-    size_t global = (n + local - 1) / local * local;
+    size_t local;
+    gan_status st = ocl_local_size(c, name, &local);
+    if (st) return st;
     va_list ap;
     va_start(ap, fmt);
-    gan_status st = launch(c, name, 1, &global, &local, fmt, ap);
+    st = launch(c, name, 1, &n, &local, fmt, ap);
     va_end(ap);
     return st;
 }
@@ -759,21 +887,35 @@ gan_status ocl_run_nd(gan_ctx *c, const char *name, cl_uint dims, const size_t *
 
 gan_status ocl_reduce_wg(gan_ctx *c, const char *name, size_t n, size_t *out)
 {
-    gan_status st = GAN_OK;
-    cl_kernel k;
-    size_t kmax = 0, L = 1;
-    TRY(ocl_kernel(c, name, &k));
-    CL_CHECK(c, clGetKernelWorkGroupInfo, (k, c->ocl.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax, NULL));
-    while (L * 2 <= 256 && L * 2 <= kmax && L * 2 <= c->ocl.max_wg && L < n) L *= 2;
+    ocl_kernel_entry *e;
+    gan_status st = kernel_entry(c, name, &e);
+    if (st) return st;
+    size_t L = 1, lim = wg_limit(c, e);
+    if (lim > c->ocl.max_item[0]) lim = c->ocl.max_item[0];
+    while (L * 2 <= 256 && L * 2 <= lim && L < n && e->local_static + L * 2 * sizeof(float) <= c->ocl.local_mem)
+        L *= 2;
+    if (e->local_static + L * sizeof(float) > c->ocl.local_mem)
+        return GAN_FAIL(c, GAN_ERR_DEVICE_LIMIT,
+                        "kernel %s: no room for its reduction in CL_DEVICE_LOCAL_MEM_SIZE %llu on %s", name,
+                        (unsigned long long)c->ocl.local_mem, c->device_name);
     *out = L;
-cleanup:
-    return st;
+    return GAN_OK;
+}
+
+gan_status ocl_check_alloc(gan_ctx *c, size_t bytes, const char *what)
+{
+    if (bytes <= c->ocl.max_alloc) return GAN_OK;
+    return GAN_FAIL(c, GAN_ERR_DEVICE_LIMIT,
+                    "%s of %zu bytes is larger than one buffer may be on %s: CL_DEVICE_MAX_MEM_ALLOC_SIZE %llu bytes",
+                    what, bytes, c->device_name, (unsigned long long)c->ocl.max_alloc);
 }
 
 gan_status ocl_scratch(gan_ctx *c, size_t bytes, cl_mem *out)
 {
     if (bytes == 0) bytes = 4;
     if (bytes > c->ocl.scratch_bytes) {
+        gan_status st = ocl_check_alloc(c, bytes, "the workspace");
+        if (st) return st;
         if (c->ocl.scratch) clReleaseMemObject(c->ocl.scratch);
         gan_mem_track(c, -(long long)c->ocl.scratch_bytes);
         c->ocl.scratch = NULL;
