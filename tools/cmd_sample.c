@@ -45,15 +45,44 @@ int cmd_sample(const tool_opts *o)
     if (!c) return 1;
     gan_generator g;
     memset(&g, 0, sizeof g);
-    float *zh = NULL, *ends = NULL, *img = NULL;
+    float *zh = NULL, *ends = NULL, *img = NULL, *fixed = NULL;
     int32_t *labels = NULL;
     gan_rng rng = {.seed = o->seed, .counter = 0};
     if (gan_generator_load(c, &g, o->checkpoint, SAMPLE_BATCH)) {
         rc = fail(c, "--checkpoint");
         goto out;
     }
-    int S = o->interpolate, rows, cols;
-    if (S) {
+    int S = o->interpolate, rows, cols, R = 0;
+    if (o->fixed) { /* the training grid: each stored noise row (cgan: once per class, a row per class) */
+        gan_ckpt *k = NULL;
+        const gan_ckpt_tensor *t;
+        if (S) {
+            fprintf(stderr, "gancl sample: --fixed and --interpolate exclude each other\n");
+            goto out;
+        }
+        if (gan_ckpt_load(c, o->checkpoint, &k)) {
+            rc = fail(c, "--checkpoint");
+            goto out;
+        }
+        t = gan_ckpt_find(k, "state.sample_noise");
+        if (!t || t->dtype != GAN_ST_F32 || t->ndim != 2 || t->shape[1] != g.nz || t->shape[0] < 1 ||
+            t->shape[0] > SAMPLE_BATCH) {
+            fprintf(stderr, "gancl sample: --fixed: %s has no state.sample_noise F32 [R, %d] (the training grid's "
+                            "noise; an imported PyTorch state_dict has none)\n", o->checkpoint, g.nz);
+            gan_ckpt_free(k);
+            goto out;
+        }
+        R = (int)t->shape[0];
+        int batch = 0; /* training draws min(batch, R) rows of the gan and semi grids */
+        n = g.nclass ? R * g.nclass : R;
+        if (!g.nclass && gan_ckpt_meta_int(k, "batch", &batch) == 0 && batch >= 1 && batch < R) n = batch;
+        fixed = malloc(t->nbytes);
+        if (fixed) memcpy(fixed, t->data, t->nbytes);
+        gan_ckpt_free(k);
+        if (!fixed) goto out;
+        cols = g.nclass ? R : n < 8 ? n : 8;
+        rows = g.nclass ? g.nclass : (n + cols - 1) / cols;
+    } else if (S) {
         rows = n / S > 0 ? n / S : 1;
         cols = S;
     } else if (g.nclass) {
@@ -63,7 +92,7 @@ int cmd_sample(const tool_opts *o)
         cols = (int)ceil(sqrt((double)n));
         rows = (n + cols - 1) / cols;
     }
-    int total = S || g.nclass ? rows * cols : n, nz = g.nz;
+    int total = o->fixed ? n : S || g.nclass ? rows * cols : n, nz = g.nz;
     zh = malloc((size_t)total * (size_t)nz * sizeof *zh);
     img = malloc((size_t)total * 784 * sizeof *img);
     labels = malloc((size_t)total * sizeof *labels);
@@ -72,7 +101,7 @@ int cmd_sample(const tool_opts *o)
         goto out;
     }
     /* noise: every image's own, or each row's two ends */
-    int draws = S ? 2 * rows : total;
+    int draws = fixed ? 0 : S ? 2 * rows : total;
     if (!(ends = malloc((size_t)draws * (size_t)nz * sizeof *ends))) goto out;
     for (int at = 0; at < draws; at += SAMPLE_BATCH) {
         int b = draws - at < SAMPLE_BATCH ? draws - at : SAMPLE_BATCH;
@@ -86,7 +115,9 @@ int cmd_sample(const tool_opts *o)
     for (int i = 0; i < total; i++) {
         int r = S || g.nclass ? i / cols : 0;
         labels[i] = g.nclass ? (S ? r % g.nclass : r) : 0;
-        if (S)
+        if (fixed)
+            memcpy(zh + (size_t)i * (size_t)nz, fixed + (size_t)(i % R) * (size_t)nz, (size_t)nz * sizeof *zh);
+        else if (S)
             interp(ends + (size_t)(2 * r) * (size_t)nz, ends + (size_t)(2 * r + 1) * (size_t)nz, nz,
                    (double)(i % cols) / (cols - 1), o->lerp || !g.normal, zh + (size_t)i * (size_t)nz);
         else
@@ -109,11 +140,25 @@ int cmd_sample(const tool_opts *o)
         rc = fail(c, "--out");
         goto out;
     }
+    if (o->raw) {
+        FILE *f = fopen(o->raw, "wb");
+        int bad = !f || fwrite(img, sizeof *img, (size_t)total * 784, f) != (size_t)total * 784;
+        if (f && fclose(f)) bad = 1;
+        if (bad) {
+            fprintf(stderr, "gancl sample: --raw %s: cannot write\n", o->raw);
+            goto out;
+        }
+    }
+    if (fixed)
+        printf("%s: %d images, %d rows of %d, the training grid of the %s generator %s (its fixed noise%s)\n", o->out,
+               total, rows, cols, g.arch, o->checkpoint, g.nclass ? ", row k: class k" : "");
+    else
     printf("%s: %d images, %d rows of %d, of the %s generator %s (seed %llu%s%s)\n", o->out, total, rows, cols, g.arch,
            o->checkpoint, (unsigned long long)o->seed, g.nclass ? (S ? ", row r: class r mod K" : ", row k: class k") : "",
            S ? (o->lerp || !g.normal ? ", linear interpolation" : ", spherical interpolation") : "");
     rc = 0;
 out:
+    free(fixed);
     free(zh);
     free(ends);
     free(img);

@@ -103,6 +103,9 @@ static const char usage[] =
     "                       generators: one row per class) from noise of --seed\n"
     "  --interpolate STEPS  instead, rows of STEPS images between two noise vectors\n"
     "                       (spherical; --lerp: linear)\n"
+    "  --fixed              instead, the training grid: the checkpoint's fixed noise\n"
+    "                       (state.sample_noise; cgan: a row per class)\n"
+    "  --raw FILE           also write the images as float32 [n,784] in [0,1]\n"
     "\n"
     "environment:\n"
     "  GANCL_DEVICE         default device selector\n"
@@ -283,6 +286,11 @@ int main(int argc, char **argv)
             o.quick = 1;
         } else if (!strcmp(a, "--batch-sizes") && v) {
             o.batch_sizes = v;
+            i++;
+        } else if (!strcmp(a, "--fixed")) {
+            o.fixed = 1;
+        } else if (!strcmp(a, "--raw") && v) {
+            o.raw = v;
             i++;
         } else if (!strcmp(a, "--fid") || !strcmp(a, "--is") || !strcmp(a, "--lerp")) {
             *(a[2] == 'f' ? &o.fid : a[2] == 'i' ? &o.is : &o.lerp) = 1;

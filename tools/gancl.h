@@ -55,6 +55,8 @@ typedef struct tool_opts {
     int evaluator_steps;     /* --evaluator-steps N: the evaluator recipe's steps (0: its default) */
     int interpolate;         /* --interpolate STEPS, sample: rows from one noise vector to another */
     int lerp;                /* --lerp, sample: linear instead of spherical interpolation */
+    int fixed;               /* --fixed, sample: the training grid, from the checkpoint's state.sample_noise */
+    const char *raw;         /* --raw FILE, sample: also the images as float32 [n,784] in [0,1] */
     int argc;                /* the command line, for run reports */
     char **argv;
 } tool_opts;
