@@ -99,10 +99,14 @@ struct gan_ctx {
     struct gan_dist_state *dist; /* data-parallel training (src/train/dist.c); NULL: one process */
 };
 
-/* src/train/dist.c: the hooks of gan_params_adam and batch norm. */
+/* src/train/dist.c: the hooks of gan_params_adam and batch norm (*done =
+ * 0: not sliced, the layer runs its own op). */
 struct gan_params;
+struct gan_nn_bn;
 gan_status gan_dist_grads(gan_ctx *c, struct gan_params *reg);
-gan_status gan_dist_bn_check(gan_ctx *c, const char *what);
+gan_status gan_dist_bn_forward(gan_ctx *c, struct gan_nn_bn *l, const gan_tensor *x, int *done);
+gan_status gan_dist_bn_backward(gan_ctx *c, struct gan_nn_bn *l, const gan_tensor *x, const gan_tensor *dy,
+                                int *done);
 
 /* Record an error (message "<fmt...> in op X at file:line") and return st.
  * Keeps the first error until gan_ctx_clear_error(). */

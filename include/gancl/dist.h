@@ -19,10 +19,11 @@
  * - gan_dist_check compares a hash of every parameter the optimizer has
  *   stepped across the ranks and names the diverged rank.
  *
- * Batch norm over a sliced batch would normalise by the slice's
- * statistics, not the global batch's; until BN all-reduces its sums, a
- * network with batch norm refuses to train sliced (GAN_ERR_ARG, naming the
- * layer), so the gan and cgan DCGAN generators run single-process. */
+ * - batch norm takes the global batch's statistics: its per-channel sums
+ *   (forward: of x, then of squared deviations; backward: of dy and
+ *   dy * xhat) are summed over the ranks (on the host, the reference's
+ *   formulas in double), so normalisation, running statistics and dx are
+ *   the one process's. */
 #ifndef GANCL_DIST_H
 #define GANCL_DIST_H
 
@@ -91,6 +92,9 @@ void gan_dist_get_stats(const gan_ctx *c, gan_dist_stats *out);
  * past all G global rows and returns where the rank's first row draws;
  * *ok = 0 (and *r untouched) when no slice is active or x is not sliced. */
 gan_status gan_dist_take(gan_ctx *c, gan_rng *r, const gan_tensor *x, int normal, gan_rng *at, int *ok);
+/* The stream position for x's rows when sliced (gan_dist_take), else
+ * gan_rng_take(r, x->numel, normal): for a mode's own row draws (noise z). */
+gan_status gan_rng_take_rows(gan_ctx *c, gan_rng *r, const gan_tensor *x, int normal, gan_rng *at);
 /* Dropout on x whose rows are k slices (k = x rows / the rank's rows; the
  * D step's [real; fake]); *done = 0 when no slice is active. */
 gan_status gan_dist_dropout(gan_ctx *c, float p, gan_rng *r, const gan_tensor *x, gan_tensor *mask, gan_tensor *y,

@@ -6,6 +6,7 @@
 #include "gancl/nn.h"
 #include "internal.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,10 @@ struct gan_dist_state {
     size_t stage_n;
     unsigned char *hbuf; /* parameter bytes for the hash */
     size_t hbuf_n;
+    float *bn; /* batch norm's host copies: x, dy or y, dx, then per channel values */
+    size_t bn_bytes;
+    double *bn_sum;
+    size_t bn_sum_bytes;
     gan_params *regs[DIST_MAX_REGS]; /* every network the optimizer stepped */
     int nregs;
     gan_dist_stats stats;
@@ -49,6 +54,8 @@ void gan_dist_detach(gan_ctx *c)
     if (!c || !c->dist) return;
     free(c->dist->stage);
     free(c->dist->hbuf);
+    free(c->dist->bn);
+    free(c->dist->bn_sum);
     free(c->dist);
     c->dist = NULL;
 }
@@ -269,12 +276,136 @@ gan_status gan_dist_dropout(gan_ctx *c, float p, gan_rng *r, const gan_tensor *x
     return GAN_OK;
 }
 
-/* Batch norm would use the slice's statistics: refused while sliced. */
-gan_status gan_dist_bn_check(gan_ctx *c, const char *what);
-gan_status gan_dist_bn_check(gan_ctx *c, const char *what)
+gan_status gan_rng_take_rows(gan_ctx *c, gan_rng *r, const gan_tensor *x, int normal, gan_rng *at)
 {
+    int ok = 0;
+    gan_status st = gan_dist_take(c, r, x, normal, at, &ok);
+    if (!st && !ok) *at = gan_rng_take(r, x->numel, normal);
+    return st;
+}
+
+/* ---- batch norm over the global batch ----
+ * The formulas of the reference (src/ref/norm.c), in double, with the
+ * per-channel sums taken over every rank's rows: forward, the sum of x and
+ * the row count, then the sum of squared deviations from the global mean;
+ * backward, sum(dy) and sum(dy * xhat), each rank's weighted by its share
+ * s = rows/G of the loss (as its gradients are). With gradients in the
+ * rank's own scale (its loss is a mean over its rows), the global
+ * derivative in that scale is
+ *   dx = gamma * invstd * (dy - A/(s M) - xhat * B/(s M)),
+ * A = sum_r s_r sum(dy), B = sum_r s_r sum(dy xhat), M the global count;
+ * with one rank it is the reference's. */
+
+static gan_status bn_host(gan_ctx *c, size_t floats, size_t doubles)
+{
+    struct gan_dist_state *d = c->dist;
+    gan_status st = grow(c, (void **)&d->bn, &d->bn_bytes, floats * sizeof(float));
+    if (!st) st = grow(c, (void **)&d->bn_sum, &d->bn_sum_bytes, doubles * sizeof(double));
+    return st;
+}
+
+gan_status gan_dist_bn_forward(gan_ctx *c, gan_nn_bn *l, const gan_tensor *x, int *done)
+{
+    *done = 0;
     if (!active(c)) return GAN_OK;
-    return GAN_FAIL(c, GAN_ERR_ARG, "dist: %s is batch norm, whose statistics would be the rank's %d rows, not the "
-                    "global batch's %d; networks with batch norm train in one process", what, c->dist->rows,
-                    c->dist->G);
+    struct gan_dist_state *d = c->dist;
+    size_t N = (size_t)x->dim[0], C = (size_t)x->dim[1], S = x->numel / (N * C), n = x->numel;
+    gan_status st = bn_host(c, 2 * n + 6 * C, 2 * C + 1);
+    if (st) return st;
+    float *xp = d->bn, *yp = xp + n, *g = yp + n, *b = g + C, *rm = b + C, *rv = rm + C, *sm = rv + C, *si = sm + C;
+    double *sum = d->bn_sum;
+    if ((st = gan_tensor_read(c, x, xp)) || (st = gan_tensor_read(c, &l->gamma.w, g)) ||
+        (st = gan_tensor_read(c, &l->beta.w, b)) || (st = gan_tensor_read(c, &l->run_mean, rm)) ||
+        (st = gan_tensor_read(c, &l->run_var, rv)))
+        return st;
+    for (size_t ch = 0; ch < C; ch++) {
+        double t = 0;
+        for (size_t i = 0; i < N; i++)
+            for (size_t k = 0; k < S; k++) t += xp[(i * C + ch) * S + k];
+        sum[ch] = t;
+    }
+    sum[C] = (double)(N * S);
+    if ((st = gan_dist_sum(c, sum, C + 1, 1.0))) return st;
+    double M = sum[C];
+    for (size_t ch = 0; ch < C; ch++) sum[C + 1 + ch] = sum[ch] / M; /* the means, then the squares' sums */
+    double *mean = sum + C + 1;
+    for (size_t ch = 0; ch < C; ch++) {
+        double t = 0;
+        for (size_t i = 0; i < N; i++)
+            for (size_t k = 0; k < S; k++) {
+                double e = xp[(i * C + ch) * S + k] - mean[ch];
+                t += e * e;
+            }
+        sum[ch] = t;
+    }
+    if ((st = gan_dist_sum(c, sum, C, 1.0))) return st;
+    double mom = l->p.momentum;
+    for (size_t ch = 0; ch < C; ch++) {
+        double var = sum[ch] / M, invstd = 1.0 / sqrt(var + (double)l->p.eps);
+        sm[ch] = (float)mean[ch];
+        si[ch] = (float)invstd;
+        rm[ch] = (float)((1.0 - mom) * rm[ch] + mom * mean[ch]);
+        rv[ch] = (float)((1.0 - mom) * rv[ch] + mom * var * M / (M - 1));
+        for (size_t i = 0; i < N; i++)
+            for (size_t k = 0; k < S; k++) {
+                size_t at = (i * C + ch) * S + k;
+                yp[at] = (float)(g[ch] * (xp[at] - mean[ch]) * invstd + b[ch]);
+            }
+    }
+    if ((st = gan_tensor_write(c, &l->y, yp)) || (st = gan_tensor_write(c, &l->save_mean, sm)) ||
+        (st = gan_tensor_write(c, &l->save_invstd, si)) || (st = gan_tensor_write(c, &l->run_mean, rm)) ||
+        (st = gan_tensor_write(c, &l->run_var, rv)))
+        return st;
+    *done = 1;
+    return GAN_OK;
+}
+
+gan_status gan_dist_bn_backward(gan_ctx *c, gan_nn_bn *l, const gan_tensor *x, const gan_tensor *dy, int *done)
+{
+    *done = 0;
+    if (!active(c)) return GAN_OK;
+    struct gan_dist_state *d = c->dist;
+    size_t N = (size_t)x->dim[0], C = (size_t)x->dim[1], S = x->numel / (N * C), n = x->numel;
+    gan_status st = bn_host(c, 3 * n + 5 * C, 2 * C + 1);
+    if (st) return st;
+    float *xp = d->bn, *dyp = xp + n, *dxp = dyp + n, *g = dxp + n, *sm = g + C, *si = sm + C, *dg = si + C,
+          *db = dg + C;
+    double *sum = d->bn_sum;
+    if ((st = gan_tensor_read(c, x, xp)) || (st = gan_tensor_read(c, dy, dyp)) ||
+        (st = gan_tensor_read(c, &l->gamma.w, g)) || (st = gan_tensor_read(c, &l->save_mean, sm)) ||
+        (st = gan_tensor_read(c, &l->save_invstd, si)))
+        return st;
+    for (size_t ch = 0; ch < C; ch++) {
+        double sdy = 0, sdyx = 0, mean = sm[ch], invstd = si[ch];
+        for (size_t i = 0; i < N; i++)
+            for (size_t k = 0; k < S; k++) {
+                size_t at = (i * C + ch) * S + k;
+                sdy += dyp[at];
+                sdyx += dyp[at] * (xp[at] - mean) * invstd;
+            }
+        dg[ch] = (float)sdyx; /* the rank's parameter gradients: summed with the others' in the optimizer */
+        db[ch] = (float)sdy;
+        sum[ch] = sdy;
+        sum[C + ch] = sdyx;
+    }
+    sum[2 * C] = (double)(N * S);
+    double share = (double)d->rows / (double)d->G;
+    /* the count unweighted: pre-divide so that the weighting restores it */
+    sum[2 * C] /= share;
+    if ((st = gan_dist_sum(c, sum, 2 * C + 1, share))) return st;
+    double sM = share * sum[2 * C];
+    for (size_t ch = 0; ch < C; ch++) {
+        double mean = sm[ch], invstd = si[ch], k = g[ch] * invstd, A = sum[ch] / sM, B = sum[C + ch] / sM;
+        for (size_t i = 0; i < N; i++)
+            for (size_t j = 0; j < S; j++) {
+                size_t at = (i * C + ch) * S + j;
+                double xhat = (xp[at] - mean) * invstd;
+                dxp[at] = (float)(k * (dyp[at] - A - xhat * B));
+            }
+    }
+    if ((st = gan_tensor_write(c, &l->dx, dxp)) || (st = gan_tensor_write(c, &l->gamma.g, dg)) ||
+        (st = gan_tensor_write(c, &l->beta.g, db)))
+        return st;
+    *done = 1;
+    return GAN_OK;
 }

@@ -8,6 +8,7 @@
  * gradients come from one backward pass. Its loss is the mean over the 2N
  * logits, half of PyTorch's loss_real + loss_fake; Adam is invariant to that
  * constant factor (up to eps), and the reported loss_d is scaled back. */
+#include "gancl/dist.h"
 #include "gancl/train.h"
 #include "internal.h"
 
@@ -101,18 +102,31 @@ cleanup:
 gan_status gan_gan_step(gan_ctx *c, gan_gan *m, const gan_tensor *real, gan_gan_stats *stats)
 {
     gan_status st = GAN_OK;
-    int N = m->cfg.batch;
+    /* N: the rows of this step, the batch or (data-parallel, include/
+     * gancl/dist.h) this rank's slice of it; z, x2, targets and gradients
+     * are views of their first N or 2N rows */
+    int N = real->ndim == 4 && real->dim[0] >= 1 && real->dim[0] <= m->cfg.batch ? real->dim[0] : m->cfg.batch;
     float *logits = NULL;
     const gan_tensor *fake = gan_gen_out(&m->gen);
+    gan_tensor z, x2, t2, t1, grad2, grad1;
+    gan_rng at;
     TRY(gan_train_check_real(c, real, N));
+    TRY(gan_tensor_narrow(c, &m->z, N, &z));
+    TRY(gan_tensor_narrow(c, &m->x2, 2 * N, &x2));
+    TRY(gan_tensor_narrow(c, &m->t2, 2 * N, &t2));
+    TRY(gan_tensor_narrow(c, &m->t1, N, &t1));
+    TRY(gan_tensor_narrow(c, &m->grad2, 2 * N, &grad2));
+    TRY(gan_tensor_narrow(c, &m->grad1, N, &grad1));
+    if (N < m->cfg.batch) TRY(gan_train_targets(c, &t2, N)); /* N ones then N zeros; restored below */
     gan_adam_params hp = m->cfg.adam;
     hp.step = m->step + 1;
 
     /* D step */
-    TRY(gan_rng_normal(c, gan_rng_take(&m->rng, m->z.numel, 1), 0.f, 1.f, &m->z));
-    TRY(gan_gen_forward(c, &m->gen, &m->z, 1));
-    TRY(gan_train_join(c, real, fake, &m->x2, N));
-    TRY(gan_dcgan_d_forward(c, &m->d, &m->x2, 1, &m->rng));
+    TRY(gan_rng_take_rows(c, &m->rng, &z, 1, &at));
+    TRY(gan_rng_normal(c, at, 0.f, 1.f, &z));
+    TRY(gan_gen_forward(c, &m->gen, &z, 1));
+    TRY(gan_train_join(c, real, fake, &x2, N));
+    TRY(gan_dcgan_d_forward(c, &m->d, &x2, 1, &m->rng));
     if (stats) {
         logits = malloc(2 * (size_t)N * sizeof *logits);
         if (!logits) {
@@ -121,15 +135,16 @@ gan_status gan_gan_step(gan_ctx *c, gan_gan *m, const gan_tensor *real, gan_gan_
         }
         TRY(gan_tensor_read(c, &m->d.fc.y, logits));
     }
-    TRY(loss(c, m->cfg.loss, &m->d.fc.y, &m->t2, &m->loss_d, &m->grad2));
-    TRY(gan_dcgan_d_backward(c, &m->d, &m->x2, &m->grad2, 0, 1));
+    TRY(loss(c, m->cfg.loss, &m->d.fc.y, &t2, &m->loss_d, &grad2));
+    if (N < m->cfg.batch) TRY(gan_train_targets(c, &m->t2, m->cfg.batch));
+    TRY(gan_dcgan_d_backward(c, &m->d, &x2, &grad2, 0, 1));
     TRY(gan_params_adam(c, &m->d.params, &hp));
 
     /* G step: the same fakes through the updated D, labelled real */
     TRY(gan_dcgan_d_forward(c, &m->d, fake, 1, &m->rng));
-    TRY(loss(c, m->cfg.loss, &m->d.fc.y, &m->t1, &m->loss_g, &m->grad1));
-    TRY(gan_dcgan_d_backward(c, &m->d, fake, &m->grad1, 1, 0));
-    TRY(gan_gen_backward(c, &m->gen, &m->z, &m->d.c1.dx));
+    TRY(loss(c, m->cfg.loss, &m->d.fc.y, &t1, &m->loss_g, &grad1));
+    TRY(gan_dcgan_d_backward(c, &m->d, fake, &grad1, 1, 0));
+    TRY(gan_gen_backward(c, &m->gen, &z, &m->d.c1.dx));
     TRY(gan_params_adam(c, gan_gen_params(&m->gen), &hp));
     m->step++;
 

@@ -299,11 +299,12 @@ static gan_status gan_step_(gan_ctx *c, void *model, size_t b, const float *x, c
 {
     (void)b;
     (void)labels;
-    (void)n; /* full batches */
     gan_loop_gan *g = model;
     gan_gan_stats s;
-    gan_status st = gan_tensor_write(c, &g->real, x);
-    if (!st) st = gan_gan_step(c, &g->m, &g->real, out ? &s : NULL);
+    gan_tensor real; /* full batches; a rank's slice of one when data-parallel */
+    gan_status st = gan_tensor_narrow(c, &g->real, n, &real);
+    if (!st) st = gan_tensor_write(c, &real, x);
+    if (!st) st = gan_gan_step(c, &g->m, &real, out ? &s : NULL);
     if (!st && out)
         *out = (gan_loop_metrics){4, {{"loss_d", s.loss_d}, {"loss_g", s.loss_g}, {"d_real", s.d_real},
                                       {"d_fake", s.d_fake}}};
