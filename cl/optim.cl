@@ -6,7 +6,7 @@
 __kernel void optim_adam(__global float *p, __global const float *g, __global float *m, __global float *v, float lr,
                          float beta1, float beta2, float eps, float bc1, float bc2, int n)
 {
-    int i = get_global_id(0);
+    int i = (int)get_global_id(0);
     if (i >= n) return;
     float gi = g[i];
     float mi = beta1 * m[i] + (1.0f - beta1) * gi;
@@ -21,7 +21,7 @@ __kernel void optim_adam(__global float *p, __global const float *g, __global fl
 __kernel void optim_sgd(__global float *p, __global const float *g, __global float *vel, float lr, float momentum,
                         int n)
 {
-    int i = get_global_id(0);
+    int i = (int)get_global_id(0);
     if (i >= n) return;
     float vi = momentum * vel[i] + g[i];
     vel[i] = vi;

@@ -10,7 +10,7 @@
 __kernel void wn_forward(__global const float *v, __global const float *g, __global float *w, int O, int C,
                          __local float *part)
 {
-    int o = get_group_id(0), lid = get_local_id(0), L = get_local_size(0);
+    int o = (int)get_group_id(0), lid = (int)get_local_id(0), L = (int)get_local_size(0);
     int n = o < O ? C : 0;
     __global const float *row = v + (size_t)o * C;
     float ss = 0.0f;
@@ -28,7 +28,7 @@ __kernel void wn_backward(__global const float *v, __global const float *g, __gl
                           __global float *dv, __global float *dg, int has_dv, int has_dg, int O, int C,
                           __local float *part)
 {
-    int o = get_group_id(0), lid = get_local_id(0), L = get_local_size(0);
+    int o = (int)get_group_id(0), lid = (int)get_local_id(0), L = (int)get_local_size(0);
     int n = o < O ? C : 0;
     __global const float *row = v + (size_t)o * C, *drow = dw + (size_t)o * C;
     float ss = 0.0f, s = 0.0f;
@@ -52,7 +52,7 @@ __kernel void wn_backward(__global const float *v, __global const float *g, __gl
  * work-items read adjacent columns). */
 __kernel void wn_batch_mean_forward(__global const float *x, __global float *y, int N, int C)
 {
-    int k = get_global_id(0);
+    int k = (int)get_global_id(0);
     if (k >= C) return;
     float acc = 0.0f;
     for (int n = 0; n < N; n++) acc += x[(size_t)n * C + k];
@@ -61,7 +61,7 @@ __kernel void wn_batch_mean_forward(__global const float *x, __global float *y, 
 
 __kernel void wn_batch_mean_backward(__global const float *dy, __global float *dx, int N, int C, int total)
 {
-    int i = get_global_id(0);
+    int i = (int)get_global_id(0);
     if (i >= total) return;
     dx[i] = dy[i % C] / (float)N;
 }
