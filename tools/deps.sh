@@ -9,12 +9,18 @@ GANCL_PACKAGES=(gcc pkg-config meson ninja-build python3
   liblapacke-dev
   g++)
 
+# What the tests need beyond that (tools/test.sh): clang-14 compiles the
+# kernels for GPU targets (cl-gpu-targets), Open MPI runs the data-parallel
+# tests (MPI is found at configure time), PyTorch checks checkpoint interop.
+GANCL_TEST_PACKAGES=(clang-14 libopenmpi-dev openmpi-bin python3-torch)
+
 gancl_install_deps() {
   local missing=() p
   for p in "${GANCL_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
+  GANCL_INSTALLED=1
   echo "gancl: installing ${missing[*]}" >&2
   local sudo=""
   if [ "$(id -u)" -ne 0 ]; then
@@ -29,6 +35,11 @@ gancl_install_deps() {
 gancl_build() {
   local top
   top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-  [ -f "$top/build/build.ninja" ] || meson setup "$top/build" "$top" >/dev/null
+  if [ ! -f "$top/build/build.ninja" ]; then
+    meson setup "$top/build" "$top" >/dev/null
+  elif [ -n "${GANCL_INSTALLED:-}" ]; then
+    # packages just installed may be optional dependencies (MPI)
+    meson setup --reconfigure "$top/build" "$top" >/dev/null
+  fi
   ninja -C "$top/build" >/dev/null
 }

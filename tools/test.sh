@@ -6,7 +6,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tools/deps.sh"
-gancl_install_deps
+gancl_install_deps "${GANCL_TEST_PACKAGES[@]}"
 gancl_build
 rc=0
 meson test -C "$top/build" --print-errorlogs "$@" || rc=$?
