@@ -183,6 +183,7 @@ typedef struct step_fd {
     semi_dev *d;
     gan_rng rng0;
     int g_loss;
+    float u; /* the unlabeled weight: L_D = L_lab + u L_unl */
 } step_fd;
 
 static double step_loss(void *u)
@@ -192,7 +193,7 @@ static double step_loss(void *u)
     f->m->rng = f->rng0;
     f->m->step = 0;
     TH_OK(f->t, f->t->ref, gan_semi_step(f->t->ref, f->m, &f->d->lab, &f->d->labels, &f->d->unl, &f->d->unl2, &s));
-    return f->g_loss ? s.loss_g : (double)s.loss_lab + s.loss_unl;
+    return f->g_loss ? s.loss_g : (double)s.loss_lab + (double)f->u * s.loss_unl;
 }
 
 static void fd_kinks(th *t, const char *what, step_fd *f, gan_tensor *in, const float *grad)
@@ -241,19 +242,22 @@ static void fd_kinks(th *t, const char *what, step_fd *f, gan_tensor *in, const 
         th_fail(t, "%s: %zu of %zu finite-difference points disagree, %zu skipped at kinks", what, bad, points, kinks);
 }
 
-static void semi_gradients(th *t, const semi_data *h)
+/* unl_weight: u of the step and of the checked L_D = L_lab + u L_unl;
+ * d_only: D's gradients only. */
+static void semi_gradients(th *t, const semi_data *h, float unl_weight, int d_only)
 {
     gan_ctx *c = t->ref;
     gan_semi_config cfg = tiny_semi();
     cfg.noise_in = cfg.noise_hidden = 0.f;
-    cfg.adam.lr = 0.f;
+    cfg.adam.lr = cfg.g_adam.lr = 0.f;
     cfg.init_std = 1.f;
+    cfg.unl_weight = unl_weight;
     gan_semi m;
     semi_dev d;
     memset(&d, 0, sizeof d);
     if (TH_OK(t, c, gan_semi_init(c, &m, &cfg)) || upload(t, c, h, &d) || TH_OK(t, c, gan_semi_data_init(c, &m, &d.unl)))
         return;
-    step_fd f = {t, &m, &d, m.rng, 0};
+    step_fd f = {t, &m, &d, m.rng, 0, unl_weight};
     step_loss(&f);
     gan_param *dp[] = {&m.d.fc[0].v, &m.d.fc[2].v, &m.d.fc[3].b, &m.d.fc[GAN_SEMI_DEPTH].v, &m.d.fc[GAN_SEMI_DEPTH].g,
                        &m.d.fc[GAN_SEMI_DEPTH].b};
@@ -263,8 +267,8 @@ static void semi_gradients(th *t, const semi_data *h)
     for (int i = 0; i < 6; i++) gd[i] = th_read(t, c, &dp[i]->g);
     for (int i = 0; i < 7; i++) gg[i] = th_read(t, c, &gp[i]->g);
     for (int i = 0; i < 6; i++) {
-        char what[96];
-        snprintf(what, sizeof what, "semi step d(L_D)/d(%s)", dp[i]->name);
+        char what[128];
+        snprintf(what, sizeof what, "semi step (u %g) d(L_D)/d(%s)", unl_weight, dp[i]->name);
         fd_kinks(t, what, &f, &dp[i]->w, gd[i]);
         free(gd[i]);
     }
@@ -272,10 +276,64 @@ static void semi_gradients(th *t, const semi_data *h)
     for (int i = 0; i < 7; i++) {
         char what[96];
         snprintf(what, sizeof what, "semi step d(L_G)/d(%s)", gp[i]->name);
-        fd_kinks(t, what, &f, &gp[i]->w, gg[i]);
+        if (!d_only) fd_kinks(t, what, &f, &gp[i]->w, gg[i]);
         free(gg[i]);
     }
     gan_semi_free(c, &m);
+    release(c, &d);
+}
+
+/* The learning-rate schedule's factor, and G's and D's Adam apart: with
+ * one network's lr at 0 its parameters stay bit-identical over two steps
+ * while the other's move. */
+static void recipe_checks(th *t, const semi_data *h)
+{
+    gan_semi_config cfg = tiny_semi();
+    struct { int from, e, epochs; float want; } lr[] = {
+        {-1, 250, 300, 1.f}, {200, 0, 300, 1.f}, {200, 200, 300, 1.f}, {200, 250, 300, 0.5f},
+        {200, 299, 300, 0.01f}, {5, 4, 5, 1.f}, {0, 0, 4, 1.f}, {0, 3, 4, 0.25f},
+    };
+    for (size_t i = 0; i < sizeof lr / sizeof lr[0]; i++) {
+        cfg.lr_decay_from = lr[i].from;
+        float got = gan_semi_lr_factor(&cfg, lr[i].e, lr[i].epochs);
+        if (got != lr[i].want)
+            th_fail(t, "lr factor from epoch %d, epoch %d of %d: %g, want %g", lr[i].from, lr[i].e, lr[i].epochs,
+                    got, lr[i].want);
+    }
+    gan_ctx *c = t->ref;
+    semi_dev d;
+    memset(&d, 0, sizeof d);
+    if (upload(t, c, h, &d)) return;
+    for (int frozen_g = 0; frozen_g < 2; frozen_g++) {
+        cfg = tiny_semi();
+        *(frozen_g ? &cfg.g_adam.lr : &cfg.adam.lr) = 0.f;
+        gan_semi m;
+        if (TH_OK(t, c, gan_semi_init(c, &m, &cfg))) break;
+        gan_params *still = frozen_g ? &m.g.params : &m.d.params, *moves = frozen_g ? &m.d.params : &m.g.params;
+        float *w0[GAN_MAX_PARAMS], *v0[GAN_MAX_PARAMS];
+        for (int i = 0; i < still->n; i++) w0[i] = th_read(t, c, &still->p[i]->w);
+        for (int i = 0; i < moves->n; i++) v0[i] = th_read(t, c, &moves->p[i]->w);
+        for (int s = 0; s < 2; s++) TH_OK(t, c, gan_semi_step(c, &m, &d.lab, &d.labels, &d.unl, &d.unl2, NULL));
+        for (int i = 0; i < still->n; i++) {
+            float *w1 = th_read(t, c, &still->p[i]->w);
+            char what[96];
+            snprintf(what, sizeof what, "%s at its lr 0 over 2 steps", still->p[i]->name);
+            th_compare_bits(t, what, w1, w0[i], still->p[i]->w.numel);
+            free(w1);
+            free(w0[i]);
+        }
+        int moved = 0;
+        for (int i = 0; i < moves->n; i++) {
+            float *w1 = th_read(t, c, &moves->p[i]->w);
+            moved += memcmp(w1, v0[i], moves->p[i]->w.numel * sizeof *w1) != 0;
+            free(w1);
+            free(v0[i]);
+        }
+        if (moved != moves->n)
+            th_fail(t, "%s's lr 0: %d of the other network's %d parameters moved over 2 steps, want all",
+                    frozen_g ? "G" : "D", moved, moves->n);
+        gan_semi_free(c, &m);
+    }
     release(c, &d);
 }
 
@@ -341,7 +399,9 @@ void test_semi_steps(th *t)
         gan_semi_free(t->dev, &md);
     }
     gan_semi_free(t->ref, &mr);
-    semi_gradients(t, &h);
+    semi_gradients(t, &h, 1.f, 0);
+    semi_gradients(t, &h, 0.75f, 1);
+    recipe_checks(t, &h);
     resume_on(t, t->ref, &h);
     if (t->dev) resume_on(t, t->dev, &h);
     free(h.lab);

@@ -72,6 +72,16 @@ int cmd_train_semi(const tool_opts *o)
     cfg.seed = o->seed;
     if (o->lr_set) cfg.adam.lr = o->lr;
     if (o->beta1_set) cfg.adam.beta1 = o->beta1;
+    if (o->beta2_set) cfg.adam.beta2 = o->beta2;
+    /* G's Adam: D's unless given */
+    cfg.g_adam = cfg.adam;
+    if (o->g_lr_set) cfg.g_adam.lr = o->g_lr;
+    if (o->g_beta1_set) cfg.g_adam.beta1 = o->g_beta1;
+    if (o->g_beta2_set) cfg.g_adam.beta2 = o->g_beta2;
+    if (o->ema_set) cfg.ema = o->ema;
+    if (o->unl_weight_set) cfg.unl_weight = o->unl_weight;
+    if (o->consistency_set) cfg.consistency = o->consistency;
+    if (o->lr_decay_set) cfg.lr_decay_from = o->lr_decay_from;
     if (train_batch_too_big(cfg.batch, ds.n)) goto out;
     if (gan_indices_all(c, &ds, &all) ||
         gan_split_labeled(c, &ds, &all, (size_t)labels / GAN_MNIST_CLASSES, cfg.seed, &lab, &rest)) {
@@ -102,10 +112,17 @@ int cmd_train_semi(const tool_opts *o)
         rc = train_fail(c, "initialisation");
         goto out;
     }
-    printf("semi (Salimans MLP, %d labels) on %s: %zu images (%zu labeled), batch %d, lr %g, beta1 %g, %d epochs, "
-           "%zu parameters; output in %s\n",
-           labels, gan_ctx_device_name(c), ds.n, lab.n, cfg.batch, cfg.adam.lr, cfg.adam.beta1, o->epochs,
-           gan_params_count(&s.m.g.params) + gan_params_count(&s.m.d.params), o->outdir);
+    printf("semi (Salimans MLP, %d labels) on %s: %zu images (%zu labeled), batch %d, D Adam lr %g beta1 %g beta2 "
+           "%g, G Adam lr %g beta1 %g beta2 %g, ",
+           labels, gan_ctx_device_name(c), ds.n, lab.n, cfg.batch, cfg.adam.lr, cfg.adam.beta1, cfg.adam.beta2,
+           cfg.g_adam.lr, cfg.g_adam.beta1, cfg.g_adam.beta2);
+    if (cfg.lr_decay_from >= 0)
+        printf("lr decay from epoch %d, ", cfg.lr_decay_from);
+    else
+        printf("constant lr, ");
+    printf("average rate %g, unlabeled weight %g, consistency %g, %d epochs, %zu parameters; output in %s\n", cfg.ema,
+           cfg.unl_weight, cfg.consistency, o->epochs, gan_params_count(&s.m.g.params) + gan_params_count(&s.m.d.params),
+           o->outdir);
     train_catch_sigint();
     gan_loop_result res;
     gan_status st = gan_loop_train(c, &run, &res);

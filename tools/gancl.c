@@ -82,6 +82,13 @@ static const char usage[] =
     "  --overwrite          train: start afresh in an --outdir that already holds a run\n"
     "  --labels N           semi: N labeled images, N/10 per class (default 100); semi's\n"
     "                       defaults: batch 100, lr 0.003, beta1 0.5\n"
+    "  --beta2 X            semi: D's Adam beta2 (default 0.999)\n"
+    "  --g-lr X --g-beta1 X --g-beta2 X  semi: G's Adam (default: D's --lr, --beta1, --beta2)\n"
+    "  --ema R              semi: rate of D's parameter average used for testing (0: none)\n"
+    "  --unl-weight U       semi: weight of the unlabeled/fake loss (default 1, Salimans')\n"
+    "  --consistency W      semi: CT-GAN consistency term on the unlabeled batch (default 0)\n"
+    "  --lr-decay-from E    semi: lr flat to epoch E, then linearly down to 0 at --epochs\n"
+    "                       (per epoch); --lr-schedule const: no decay (the default)\n"
     "\n"
     "eval options:\n"
     "  --checkpoint FILE    the checkpoint to evaluate on the MNIST test set (--data)\n"
@@ -135,6 +142,21 @@ gan_ctx *tool_ctx(const char *selector)
                 log);
     }
     return c;
+}
+
+/* A number in [lo, hi] (lo excluded when lo_open); *set = 1. */
+static int parse_float(const char *flag, const char *v, double lo, int lo_open, double hi, float *out, int *set)
+{
+    char *end;
+    double x = v ? strtod(v, &end) : -1;
+    if (!v || !*v || *end || !(lo_open ? x > lo : x >= lo) || !(x <= hi)) {
+        fprintf(stderr, "gancl: %s needs a number in %c%g, %g], got '%s'\n", flag, lo_open ? '(' : '[', lo, hi,
+                v ? v : "");
+        return -1;
+    }
+    *out = (float)x;
+    *set = 1;
+    return 0;
 }
 
 static int parse_int(const char *flag, const char *v, int lo, int hi, int *out)
@@ -225,6 +247,39 @@ int main(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--labels")) {
             if (parse_int(a, v, 10, 1 << 30, &o.labels)) return 2;
+            i++;
+        } else if (!strcmp(a, "--beta2") || !strcmp(a, "--g-beta1") || !strcmp(a, "--g-beta2")) {
+            int d = !strcmp(a, "--beta2"), g1 = !strcmp(a, "--g-beta1");
+            if (parse_float(a, v, 0, 0, 0.999999, d ? &o.beta2 : g1 ? &o.g_beta1 : &o.g_beta2,
+                            d ? &o.beta2_set : g1 ? &o.g_beta1_set : &o.g_beta2_set))
+                return 2;
+            i++;
+        } else if (!strcmp(a, "--g-lr")) {
+            if (parse_float(a, v, 0, 1, 1, &o.g_lr, &o.g_lr_set)) return 2;
+            i++;
+        } else if (!strcmp(a, "--ema")) {
+            if (parse_float(a, v, 0, 0, 1, &o.ema, &o.ema_set)) return 2;
+            i++;
+        } else if (!strcmp(a, "--consistency") || !strcmp(a, "--unl-weight")) {
+            int ct = a[2] == 'c';
+            if (parse_float(a, v, 0, 0, 1e6, ct ? &o.consistency : &o.unl_weight,
+                            ct ? &o.consistency_set : &o.unl_weight_set))
+                return 2;
+            i++;
+        } else if (!strcmp(a, "--lr-decay-from") || !strcmp(a, "--lr-schedule")) {
+            int from = a[5] == 'd', e = -1;
+            if (from ? parse_int(a, v, 0, 100000, &e) : 0) return 2;
+            if (!from && (!v || strcmp(v, "const"))) {
+                fprintf(stderr, "gancl: --lr-schedule is const (a linear decay is --lr-decay-from E), got '%s'\n",
+                        v ? v : "");
+                return 2;
+            }
+            if (o.lr_decay_set && o.lr_decay_from != e) {
+                fprintf(stderr, "gancl: --lr-schedule const and --lr-decay-from contradict each other\n");
+                return 2;
+            }
+            o.lr_decay_from = e;
+            o.lr_decay_set = 1;
             i++;
         } else if (!strcmp(a, "--labels-per-class")) {
             if (parse_int(a, v, 1, 1 << 30, &o.labels_per_class)) return 2;

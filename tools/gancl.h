@@ -25,6 +25,10 @@ typedef struct tool_opts {
     int log_every;      /* --log-every */
     int labels_per_class; /* --labels-per-class (0: every label) */
     int labels;         /* --labels, semi (0: its default, 100) */
+    /* semi's recipe (tools/cmd_train_semi.c), each with whether it was given */
+    float beta2, g_lr, g_beta1, g_beta2, ema, consistency, unl_weight; /* --beta2, --g-lr, ... */
+    int lr_decay_from; /* --lr-decay-from E; --lr-schedule const: -1 */
+    int beta2_set, g_lr_set, g_beta1_set, g_beta2_set, ema_set, consistency_set, unl_weight_set, lr_decay_set;
     /* gan, cgan, augment (helper A) */
     const char *arch;      /* --arch dcgan|mlp (NULL: dcgan), checked by the parser */
     const char *generator; /* --generator FILE, augment: a cgan checkpoint */

@@ -221,7 +221,7 @@ int train_resume_config(gan_ctx *c, tool_opts *o)
     if (!o->resume || !(gan || cgan || cls || semi)) return 0;
     gan_ckpt *k = NULL;
     if (gan_ckpt_load(c, o->resume, &k)) return train_fail(c, "--resume");
-    rc_item t[8];
+    rc_item t[16];
     int n = 0;
     t[n++] = (rc_item){"--batch-size", "batch", RC_INT, o->batch_set, &o->batch, NULL};
     t[n++] = (rc_item){"--seed", "rng_seed", RC_SEED, o->seed_set, &o->seed, NULL};
@@ -235,6 +235,17 @@ int train_resume_config(gan_ctx *c, tool_opts *o)
         t[n++] = (rc_item){"--labels", "labels", RC_INT, o->labels != 0, &o->labels, NULL};
         t[n++] = (rc_item){"--lr", "lr", RC_FLOAT, o->lr_set, &o->lr, &o->lr_set};
         t[n++] = (rc_item){"--beta1", "beta1", RC_FLOAT, o->beta1_set, &o->beta1, &o->beta1_set};
+        t[n++] = (rc_item){"--beta2", "beta2", RC_FLOAT, o->beta2_set, &o->beta2, &o->beta2_set};
+        t[n++] = (rc_item){"--g-lr", "g_lr", RC_FLOAT, o->g_lr_set, &o->g_lr, &o->g_lr_set};
+        t[n++] = (rc_item){"--g-beta1", "g_beta1", RC_FLOAT, o->g_beta1_set, &o->g_beta1, &o->g_beta1_set};
+        t[n++] = (rc_item){"--g-beta2", "g_beta2", RC_FLOAT, o->g_beta2_set, &o->g_beta2, &o->g_beta2_set};
+        t[n++] = (rc_item){"--ema", "ema", RC_FLOAT, o->ema_set, &o->ema, &o->ema_set};
+        t[n++] = (rc_item){"--unl-weight", "unl_weight", RC_FLOAT, o->unl_weight_set, &o->unl_weight,
+                           &o->unl_weight_set};
+        t[n++] = (rc_item){"--consistency", "consistency", RC_FLOAT, o->consistency_set, &o->consistency,
+                           &o->consistency_set};
+        t[n++] = (rc_item){"--lr-decay-from", "lr_decay_from", RC_INT, o->lr_decay_set, &o->lr_decay_from,
+                           &o->lr_decay_set};
     } else {
         t[n++] = (rc_item){"--labels-per-class", "labels_per_class", RC_INT, o->labels_per_class != 0,
                                 &o->labels_per_class, NULL};
@@ -251,7 +262,10 @@ int train_resume_config(gan_ctx *c, tool_opts *o)
         switch (t[i].kind) {
         case RC_INT: {
             int *v = t[i].v;
-            if (!t[i].given) *v = atoi(kv);
+            if (!t[i].given) {
+                *v = atoi(kv);
+                if (t[i].set) *t[i].set = 1;
+            }
             snprintf(run, sizeof run, "%d", *v);
             same = atoi(kv) == *v;
             break;

@@ -73,7 +73,8 @@ int train_fail(gan_ctx *c, const char *what);
  * refused. Settings: batch and seed (every mode on the loop but augment,
  * whose checkpoint batch includes the generated images), gan and cgan: ngf,
  * ndf, arch, lr, and gan's loss; classifier: labels_per_class, lr, beta1;
- * semi: labels, lr, beta1.
+ * semi: labels, lr, beta1, beta2, g_lr, g_beta1, g_beta2, ema, unl_weight,
+ * consistency, lr_decay_from.
  * All differences go in one message, each "KEY: checkpoint A, run B
  * (--FLAG)". Returns 0, or 1 after printing. */
 int train_resume_config(gan_ctx *c, tool_opts *o);

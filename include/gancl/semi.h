@@ -67,14 +67,25 @@ typedef struct gan_semi_config {
     float noise_in, noise_hidden;  /* discriminator noise std: 0.3 on the input, 0.5 elsewhere */
     float init_std;                /* v ~ N(0, 0.05) */
     int batch;                     /* N = 100: each of labeled, unlabeled, fake */
-    gan_adam_params adam;          /* lr 0.003, beta1 0.5, beta2 0.999, eps 1e-4 (Salimans' Adam
-                                      adds 1e-8 under the square root: about 1e-4 outside it) */
+    gan_adam_params adam;          /* D's Adam: lr 0.003, beta1 0.5, beta2 0.999, eps 1e-4 (Salimans'
+                                      Adam adds 1e-8 under the square root: about 1e-4 outside it) */
+    gan_adam_params g_adam;        /* G's Adam: the same as D's by default, as in Salimans' code */
     float ema;                     /* rate r of the discriminator's parameter average used for
                                       evaluation: 5e-4 (0: none) */
+    float unl_weight;              /* u: L_D = L_lab + u * L_unl (Salimans' --unlabeled_weight, 1) */
+    float consistency;             /* W of the consistency term (CT-GAN) on the unlabeled batch (0: off) */
+    int lr_decay_from;             /* E >= 0: both learning rates flat to epoch E, then linearly down to
+                                      0 at the end of the run (gan_semi_lr_factor); -1: constant */
     uint64_t seed;
 } gan_semi_config;
 
 gan_semi_config gan_semi_default(void);
+/* The factor of both learning rates in epoch e (0-based) of a run of
+ * `epochs` epochs, constant over the epoch: 1 without a schedule, else
+ * min(1, (epochs - e) / (epochs - E)), Salimans' earlier MNIST schedule
+ * lr * min(3 - e/100, 1) for E = 200 of 300 (the last epoch runs at
+ * 1/(epochs - E); 1 when E >= epochs). */
+float gan_semi_lr_factor(const gan_semi_config *cfg, int e, int epochs);
 
 typedef struct gan_semi_d {
     gan_params params;
@@ -118,8 +129,9 @@ void gan_semi_g_free(gan_ctx *c, gan_semi_g *g);
 /* ---- the training step ----
  * D: one pass over the concatenated batch [labeled; unlabeled; fake] (3N
  * rows; the discriminator has no batch statistics, so this equals three
- * passes), loss L_lab + 0.5 * (lse_loss(unl, real) + lse_loss(fake)), the
- * unlabeled weight 1 of Salimans' code.
+ * passes), loss L_lab + u * L_unl with L_unl = 0.5 * (lse_loss(unl, real)
+ * + lse_loss(fake)) and u = cfg.unl_weight (1: Salimans' --unlabeled_weight).
+ * Both Adam steps run at their lr times m->lr_scale.
  * G: feature matching, mean((mean_n f(x_unl2) - mean_n f(G(z)))^2) with f
  * the last hidden ReLU layer of the updated D (noise on), from one pass
  * over [fake; unlabeled] (2N rows) that stops at f; the backward takes the
@@ -135,6 +147,8 @@ typedef struct gan_semi {
     gan_semi_d d;
     gan_rng rng;          /* noise of z and of D's layers */
     int step;             /* steps taken */
+    float lr_scale;       /* multiplies both learning rates (1 after init; the loop sets
+                             gan_semi_lr_factor each epoch) */
     gan_tensor z;         /* [N, nz] */
     gan_tensor sample_z;  /* [64, nz]: fixed noise for sample grids, checkpointed */
     gan_tensor x3;        /* [3N, 784]: D's input, [labeled; unlabeled; fake], then [fake; unlabeled] */

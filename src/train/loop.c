@@ -694,10 +694,12 @@ void gan_loop_semi_free(gan_ctx *c, gan_loop_semi *s)
 static uint64_t semi_order_key_(int epoch) { return gan_loop_semi_key(GAN_SEMI_ORDER_UNL, epoch, 0); }
 
 /* The G step's unlabeled order, and the labeled indices of the epoch:
- * permutation after permutation of the labeled set. */
+ * permutation after permutation of the labeled set; the epoch's learning
+ * rate factor. */
 static gan_status semi_epoch_begin_(gan_ctx *c, void *model, const gan_loop_run *run, int epoch)
 {
     gan_loop_semi *s = model;
+    s->m.lr_scale = gan_semi_lr_factor(&s->m.cfg, epoch, run->epochs);
     size_t N = (size_t)s->m.cfg.batch, per = gan_loop_per_epoch(run), need = per * N, lab_n = s->lab->n;
     if (!s->ord_unl2 || s->per_epoch != per) {
         free(s->ord_unl2);

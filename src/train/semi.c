@@ -34,9 +34,20 @@ gan_semi_config gan_semi_default(void)
         .init_std = 0.05f,
         .batch = 100,
         .adam = {.lr = 3e-3f, .beta1 = 0.5f, .beta2 = 0.999f, .eps = 1e-4f, .step = 0},
+        .g_adam = {.lr = 3e-3f, .beta1 = 0.5f, .beta2 = 0.999f, .eps = 1e-4f, .step = 0},
         .ema = 5e-4f,
+        .unl_weight = 1.f,
+        .consistency = 0.f,
+        .lr_decay_from = -1,
         .seed = 1,
     };
+}
+
+float gan_semi_lr_factor(const gan_semi_config *cfg, int e, int epochs)
+{
+    int E = cfg->lr_decay_from;
+    if (E < 0 || E >= epochs || e < E) return 1.f;
+    return (float)((double)(epochs - e) / (double)(epochs - E));
 }
 
 gan_status gan_semi_init(gan_ctx *c, gan_semi *m, const gan_semi_config *cfg)
@@ -44,8 +55,14 @@ gan_status gan_semi_init(gan_ctx *c, gan_semi *m, const gan_semi_config *cfg)
     gan_status st = GAN_OK;
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
+    m->lr_scale = 1.f;
     int N = cfg->batch, K = cfg->nclass, F = cfg->d_hidden[GAN_SEMI_DEPTH - 1];
     if (N < 1) return GAN_FAIL(c, GAN_ERR_ARG, "batch size %d: expected >= 1", N);
+    if (cfg->consistency != 0)
+        return GAN_FAIL(c, GAN_ERR_ARG, "consistency weight %g: not available yet (expected 0)", cfg->consistency);
+    if (!(cfg->unl_weight >= 0) || cfg->lr_decay_from < -1)
+        return GAN_FAIL(c, GAN_ERR_ARG, "unlabeled weight %g, lr decay epoch %d: expected >= 0, >= -1",
+                        cfg->unl_weight, cfg->lr_decay_from);
     if (cfg->nz < 1 || cfg->g_hidden < 1 || K < 1)
         return GAN_FAIL(c, GAN_ERR_ARG, "nz %d, g_hidden %d, nclass %d: expected >= 1", cfg->nz, cfg->g_hidden, K);
     for (int l = 0; l < GAN_SEMI_DEPTH; l++)
@@ -215,8 +232,10 @@ gan_status gan_semi_step(gan_ctx *c, gan_semi *m, const gan_tensor *x_lab, const
         char b[64];
         return GAN_FAIL(c, GAN_ERR_SHAPE, "labels %s: expected [%d] I32", gan_tensor_shape_str(labels, b, sizeof b), N);
     }
-    gan_adam_params hp = m->cfg.adam;
-    hp.step = m->step + 1;
+    gan_adam_params hp = m->cfg.adam, hg = m->cfg.g_adam;
+    hp.step = hg.step = m->step + 1;
+    hp.lr *= m->lr_scale;
+    hg.lr *= m->lr_scale;
     const gan_tensor *fake = &m->g.out.y;
 
     /* D step: [labeled; unlabeled; fake] in one pass */
@@ -233,7 +252,7 @@ gan_status gan_semi_step(gan_ctx *c, gan_semi *m, const gan_tensor *x_lab, const
     TRY(gan_lse_loss(c, &m->lg_fake, 0, &m->loss_fake, &m->gr_fake));
     TRY(concat_rows(c, &m->gr_unl, &m->gr_fake, &m->gr_rest));
     TRY(gan_fill(c, &m->gr_rest_half, 0.f));
-    TRY(gan_axpy(c, 0.5f, &m->gr_rest, &m->gr_rest_half));
+    TRY(gan_axpy(c, 0.5f * m->cfg.unl_weight, &m->gr_rest, &m->gr_rest_half));
     TRY(concat_rows(c, &m->gr_lab, &m->gr_rest_half, &m->gr3));
     if (stats) TRY(d_stats(c, m, labels, stats));
     TRY(gan_semi_d_backward(c, &m->d, &m->gr3, 0, 0, 1));
@@ -258,7 +277,7 @@ gan_status gan_semi_step(gan_ctx *c, gan_semi *m, const gan_tensor *x_lab, const
     TRY(gan_batch_mean_backward(c, &m->dm, &m->dfeat));
     TRY(gan_semi_d_backward(c, &m->d, &m->dfeat, 1, 1, 0));
     TRY(gan_semi_g_backward(c, &m->g, &m->z, &m->d.fc[0].dx));
-    TRY(gan_params_adam(c, &m->g.params, &hp));
+    TRY(gan_params_adam(c, &m->g.params, &hg));
     m->step++;
 
     if (stats) {
@@ -402,6 +421,13 @@ gan_status gan_semi_save(gan_ctx *c, const gan_semi *m, const char *path, const 
     gan_kv_add(&run, "lr", "%.9g", m->cfg.adam.lr);
     gan_kv_add(&run, "beta1", "%.9g", m->cfg.adam.beta1);
     gan_kv_add(&run, "ema", "%.9g", m->cfg.ema);
+    gan_kv_add(&run, "beta2", "%.9g", m->cfg.adam.beta2);
+    gan_kv_add(&run, "g_lr", "%.9g", m->cfg.g_adam.lr);
+    gan_kv_add(&run, "g_beta1", "%.9g", m->cfg.g_adam.beta1);
+    gan_kv_add(&run, "g_beta2", "%.9g", m->cfg.g_adam.beta2);
+    gan_kv_add(&run, "unl_weight", "%.9g", m->cfg.unl_weight);
+    gan_kv_add(&run, "consistency", "%.9g", m->cfg.consistency);
+    gan_kv_add(&run, "lr_decay_from", "%d", m->cfg.lr_decay_from);
     gan_params *regs[2] = {(gan_params *)&m->g.params, (gan_params *)&m->d.params};
     return gan_run_save(c, path, regs, 2, &a, &run, m->step, m->rng, extra, nextra);
 }

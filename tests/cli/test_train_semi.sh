@@ -4,7 +4,11 @@
 # the test accuracy is printed each epoch; a run stopped after epoch 1 and
 # resumed ends with the same checkpoint, byte for byte, as an uninterrupted
 # run; Ctrl-C saves and exits 130; a checkpoint made with other --labels and
-# bad --labels values are clear errors.
+# bad --labels values are clear errors. The recipe flags (--beta2, --g-lr,
+# --g-beta1, --g-beta2, --ema, --unl-weight, --lr-decay-from) are saved in
+# the checkpoint, taken from it on a lean resume (byte-identical to the
+# uninterrupted run) and a changed one is refused; the schedule changes
+# the run; bad values are usage errors.
 #   test_train_semi.sh GANCL MAKE_IDX
 set -u
 . "$(dirname "$0")/tap.sh"
@@ -56,4 +60,58 @@ check "more labels per class than the data has is a clear error" $?
 "$gancl" train --mode semi --labels 5 >"$tmp/e3" 2>&1
 test $? -eq 2 && grep -q "labels" "$tmp/e3"
 check "--labels below 10 is a usage error" $?
+# the checkpoint's metadata value of KEY (the header is JSON at the start)
+meta() { head -c 20000 "$1" | grep -ao "\"$2\":\"[^\"]*\"" | head -1 | cut -d'"' -f4; }
+# the CRC-32 the checkpoint records for tensor NAME
+crc() { head -c 20000 "$1" | grep -ao "\"$2[^0-9a-f]*[0-9a-f]\{8\}" | head -1 | grep -o '[0-9a-f]\{8\}$'; }
+# values exact in float, so %.9g prints them as given
+recipe=(--beta2 0.875 --g-lr 0.0009765625 --g-beta1 0.625 --g-beta2 0.9375 --ema 0.000244140625 --unl-weight 0.75
+  --lr-decay-from 1)
+r=$tmp/recipe
+"$gancl" train --mode semi --device cpu "${small[@]}" "${recipe[@]}" --epochs 3 --outdir "$r/full" >"$r.log" 2>&1
+check "recipe flags: a run with every one of them trains" $?
+k=$r/full/checkpoint.safetensors
+got="$(meta "$k" beta2) $(meta "$k" g_lr) $(meta "$k" g_beta1) $(meta "$k" g_beta2) $(meta "$k" ema)"
+got="$got $(meta "$k" unl_weight) $(meta "$k" lr_decay_from) $(meta "$k" consistency)"
+test "$got" = "0.875 0.0009765625 0.625 0.9375 0.000244140625 0.75 1 0"
+check "recipe flags saved in the checkpoint's config (got: $got)" $?
+"$gancl" train --mode semi --device cpu "${small[@]}" "${recipe[@]}" --epochs 2 --outdir "$r/part" >>"$r.log" 2>&1 &&
+  cp "$r/part/checkpoint.safetensors" "$r/part2.safetensors" &&
+  "$gancl" train --mode semi --device cpu "${small[@]}" --epochs 3 --outdir "$r/part" \
+    --resume "$r/part/checkpoint.safetensors" >>"$r.log" 2>&1 &&
+  cmp -s "$k" "$r/part/checkpoint.safetensors"
+check "recipe flags left out on resume: taken from the checkpoint, byte-identical to the uninterrupted run" $?
+# the same recipe with a constant lr: the same weights after epoch 2 of 3
+# (the factor is 1 until epoch 1 ends), others after epoch 3 (factor 1/2)
+for e in 2 3; do
+  "$gancl" train --mode semi --device cpu "${small[@]}" "${recipe[@]:0:12}" --lr-schedule const --epochs $e \
+    --outdir "$r/const$e" >>"$r.log" 2>&1
+  check "--lr-schedule const with the other recipe flags: $e epochs run" $?
+done
+w=disc.fc6.weight_v
+test -n "$(crc "$k" $w)" -a "$(crc "$r/const2/checkpoint.safetensors" $w)" = "$(crc "$r/part2.safetensors" $w)" -a \
+  "$(crc "$r/const3/checkpoint.safetensors" $w)" != "$(crc "$k" $w)"
+check "--lr-decay-from 1 of 3 epochs: lr flat through epoch 2, lower in epoch 3 (D's $w against --lr-schedule const)" $?
+k0=$tmp/cpu/full/checkpoint.safetensors
+got="$(meta "$k0" lr) $(meta "$k0" beta2) $(meta "$k0" g_lr) $(meta "$k0" g_beta1) $(meta "$k0" g_beta2)"
+got="$got $(meta "$k0" unl_weight) $(meta "$k0" lr_decay_from) $(meta "$k0" consistency)"
+test "$got" = "0.00300000003 0.999000013 0.00300000003 0.5 0.999000013 1 -1 0"
+check "defaults saved: G's Adam as D's, unlabeled weight 1, constant lr, no consistency (got: $got)" $?
+for bad in "--g-lr 0.5:g_lr: checkpoint 0.0009765625, run 0.5" "--beta2 0.9:beta2: checkpoint 0.875, run 0.899999976" \
+  "--ema 0.001:ema: checkpoint 0.000244140625, run 0.00100000005" "--unl-weight 1:unl_weight: checkpoint 0.75, run 1" \
+  "--lr-schedule const:lr_decay_from: checkpoint 1, run -1" "--lr-decay-from 2:lr_decay_from: checkpoint 1, run 2" \
+  "--g-beta1 0.5:g_beta1: checkpoint 0.625, run 0.5" "--g-beta2 0.999:g_beta2: checkpoint 0.9375, run 0.999000013"; do
+  flag=${bad%%:*} want=${bad#*:}
+  # shellcheck disable=SC2086
+  "$gancl" train --mode semi --device cpu "${small[@]}" $flag --epochs 4 --outdir "$r/part" \
+    --resume "$r/part/checkpoint.safetensors" >"$r.bad.log" 2>&1
+  test $? -eq 1 && grep -qF "$want" "$r.bad.log"
+  check "resume with another $flag is refused, naming the field ($want)" $?
+done
+for bad in "--lr-schedule cosine" "--lr-schedule const --lr-decay-from 3" "--ema 2" "--g-lr 0" "--beta2 1" \
+  "--unl-weight -1" "--lr-decay-from -2"; do
+  # shellcheck disable=SC2086
+  "$gancl" train --mode semi --device cpu "${small[@]}" $bad --outdir "$tmp/o" >"$tmp/e4" 2>&1
+  check "$bad is a usage error" $(($? != 2))
+done
 tap_end
