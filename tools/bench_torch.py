@@ -151,7 +151,7 @@ def cls_bench(n, reps):
     print(f"torch cls_step batch {n} {s * 1e3:.1f} ms {n / s:.1f} img/s")
 
 
-def semi_bench(n, reps, nclass=10, rate=5e-4):
+def semi_bench(n, reps, nclass=10, rate=1e-4):
     D, G = SemiD(), semi_generator()
     betas = (0.5, 0.999)
     dparams = [p for p in D.parameters() if p.requires_grad]

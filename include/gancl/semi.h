@@ -71,7 +71,8 @@ typedef struct gan_semi_config {
                                       Adam adds 1e-8 under the square root: about 1e-4 outside it) */
     gan_adam_params g_adam;        /* G's Adam: the same as D's by default, as in Salimans' code */
     float ema;                     /* rate r of the discriminator's parameter average used for
-                                      evaluation: 5e-4 (0: none) */
+                                      evaluation: 1e-4 (0: none), the rate of Salimans' last
+                                      commit (improved-gan 0fa06b5, train_mnist_feature_matching.py) */
     float unl_weight;              /* u: L_D = L_lab + u * L_unl (Salimans' --unlabeled_weight, 1) */
     float consistency;             /* W of the consistency term (CT-GAN) on the unlabeled batch (0: off) */
     int lr_decay_from;             /* E >= 0: both learning rates flat to epoch E, then linearly down to

@@ -35,7 +35,7 @@ gan_semi_config gan_semi_default(void)
         .batch = 100,
         .adam = {.lr = 3e-3f, .beta1 = 0.5f, .beta2 = 0.999f, .eps = 1e-4f, .step = 0},
         .g_adam = {.lr = 3e-3f, .beta1 = 0.5f, .beta2 = 0.999f, .eps = 1e-4f, .step = 0},
-        .ema = 5e-4f,
+        .ema = 1e-4f,
         .unl_weight = 1.f,
         .consistency = 0.f,
         .lr_decay_from = -1,
