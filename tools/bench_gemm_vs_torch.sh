@@ -34,6 +34,8 @@ if [ -z "$gancl" ]; then
   gancl_build
   gancl=$top/build/gancl
 fi
+# idle OpenMP threads sleep rather than spin, as in tools/bench_vs_torch.sh
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 echo "# $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) CPUs; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$rounds"); do
