@@ -52,7 +52,7 @@ int cmd_sample(const tool_opts *o)
         rc = fail(c, "--checkpoint");
         goto out;
     }
-    int S = o->interpolate, rows, cols, R = 0;
+    int S = o->interpolate, rows, cols, R = 0, chunk = SAMPLE_BATCH;
     if (o->fixed) { /* the training grid: each stored noise row (cgan: once per class, a row per class) */
         gan_ckpt *k = NULL;
         const gan_ckpt_tensor *t;
@@ -75,7 +75,10 @@ int cmd_sample(const tool_opts *o)
         R = (int)t->shape[0];
         int batch = 0; /* training draws min(batch, R) rows of the gan and semi grids */
         n = g.nclass ? R * g.nclass : R;
-        if (!g.nclass && gan_ckpt_meta_int(k, "batch", &batch) == 0 && batch >= 1 && batch < R) n = batch;
+        if (gan_ckpt_meta_int(k, "batch", &batch) == 0 && batch >= 1 && batch <= SAMPLE_BATCH) {
+            if (!g.nclass && batch < R) n = batch;
+            chunk = batch; /* as training runs the generator: a GEMM's last bit may depend on the batch */
+        }
         fixed = malloc(t->nbytes);
         if (fixed) memcpy(fixed, t->data, t->nbytes);
         gan_ckpt_free(k);
@@ -123,11 +126,12 @@ int cmd_sample(const tool_opts *o)
         else
             memcpy(zh + (size_t)i * (size_t)nz, ends + (size_t)i * (size_t)nz, (size_t)nz * sizeof *zh);
     }
-    for (int at = 0; at < total; at += SAMPLE_BATCH) {
-        int b = total - at < SAMPLE_BATCH ? total - at : SAMPLE_BATCH;
+    for (int at = 0; at < total; at += chunk) {
+        int b = total - at < chunk ? total - at : chunk;
         gan_tensor v;
         if (gan_tensor_narrow(c, &g.noise, b, &v) || gan_tensor_write(c, &v, zh + (size_t)at * (size_t)nz) ||
-            gan_generator_run(c, &g, b, g.nclass ? labels + at : NULL, img + (size_t)at * 784)) {
+            (fixed ? gan_generator_run_native : gan_generator_run)(c, &g, b, g.nclass ? labels + at : NULL,
+                                                                  img + (size_t)at * 784)) {
             rc = fail(c, "generator");
             goto out;
         }
@@ -136,11 +140,16 @@ int cmd_sample(const tool_opts *o)
     go.nrow = cols;
     go.lo = 0.f; /* the generator's images come back in [0, 1] */
     go.hi = 1.f;
+    if (fixed && g.kind != GAN_GEN_SEMI) { /* --fixed: tanh images in [-1, 1], mapped to pixels as training does */
+        go.lo = -1.f;
+    }
     if (gan_png_write_grid(c, o->out, img, total, 1, 28, 28, &go)) {
         rc = fail(c, "--out");
         goto out;
     }
-    if (o->raw) {
+    if (o->raw) { /* in [0, 1], as gan_generator_run gives them */
+        if (fixed && g.kind != GAN_GEN_SEMI)
+            for (size_t i = 0; i < (size_t)total * 784; i++) img[i] = 0.5f * (img[i] + 1.f);
         FILE *f = fopen(o->raw, "wb");
         int bad = !f || fwrite(img, sizeof *img, (size_t)total * 784, f) != (size_t)total * 784;
         if (f && fclose(f)) bad = 1;

@@ -63,6 +63,8 @@ static const char usage[] =
     "  --data DIR           MNIST directory (default $GANCL_DATA, data/mnist, ../shared/data/mnist)\n"
     "  --outdir DIR         where samples, checkpoint and metrics go (default runs/MODE)\n"
     "  --resume FILE        continue from a checkpoint (exactly: same steps, noise, order)\n"
+    "  --init FILE          gan, cgan, classifier: start from the networks in FILE (a gancl\n"
+    "                       checkpoint or a PyTorch state_dict); Adam starts afresh\n"
     "  --log-every N        progress line and metrics record every N steps (default 50)\n"
     "  --labels-per-class N classifier: train on N labeled images per class (default all)\n"
     "  --arch dcgan|mlp     gan, cgan: generator architecture (default dcgan; mlp:\n"
@@ -342,6 +344,9 @@ int main(int argc, char **argv)
             o.quick = 1;
         } else if (!strcmp(a, "--batch-sizes") && v) {
             o.batch_sizes = v;
+            i++;
+        } else if (!strcmp(a, "--init") && v) {
+            o.init = v;
             i++;
         } else if (!strcmp(a, "--fixed")) {
             o.fixed = 1;

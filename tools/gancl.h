@@ -61,6 +61,7 @@ typedef struct tool_opts {
     int lerp;                /* --lerp, sample: linear instead of spherical interpolation */
     int fixed;               /* --fixed, sample: the training grid, from the checkpoint's state.sample_noise */
     const char *raw;         /* --raw FILE, sample: also the images as float32 [n,784] in [0,1] */
+    const char *init;        /* --init FILE, train (gan, cgan, classifier): start from its networks' weights */
     int argc;                /* the command line, for run reports */
     char **argv;
 } tool_opts;

@@ -162,6 +162,9 @@ gan_status gan_generator_noise(gan_ctx *c, gan_generator *g, int n, gan_rng *rng
  * 0..nclass-1 for a conditional one, else NULL): out[n, 784] host images
  * in [0, 1]. */
 gan_status gan_generator_run(gan_ctx *c, gan_generator *g, int n, const int32_t *labels, float *out);
+/* The same in the generator's own output range: [-1, 1] (tanh) for gan and
+ * cgan generators, [0, 1] for semi's, as training's sample grids take it. */
+gan_status gan_generator_run_native(gan_ctx *c, gan_generator *g, int n, const int32_t *labels, float *out);
 void gan_generator_free(gan_ctx *c, gan_generator *g);
 
 #ifdef __cplusplus

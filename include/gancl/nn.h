@@ -149,6 +149,13 @@ gan_status gan_state_load(gan_ctx *c, const char *path, gan_params *const *regs,
  * from a loaded checkpoint, every tensor checked for name, dtype and shape
  * before any is written (GAN_ERR_MISMATCH naming what differs). */
 gan_status gan_params_restore(gan_ctx *c, const gan_ckpt *k, gan_params *const *regs, int nregs, int optim);
+/* Start a model from the networks of a checkpoint or an imported PyTorch
+ * state_dict (train --init): every registry whose tensors the file has is
+ * restored whole and strictly (parameters, buffers, counters); Adam
+ * moments, the parameter average and the sample noise are left as they
+ * are. A file with none of the registries' tensors is a GAN_ERR_MISMATCH
+ * listing expected and found names. */
+gan_status gan_params_init_from(gan_ctx *c, const char *path, gan_params *const *regs, int nregs);
 
 /* ---- a trainer's checkpoint: model state plus step and RNG position ----
  * Key/value metadata is built with gan_kv_add ("ngf", "%d", 64). */

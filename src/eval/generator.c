@@ -97,6 +97,15 @@ cleanup:
 
 gan_status gan_generator_run(gan_ctx *c, gan_generator *g, int n, const int32_t *labels, float *out)
 {
+    gan_status st = gan_generator_run_native(c, g, n, labels, out);
+    /* tanh images to [0, 1], the range the evaluator and grids take */
+    if (st == GAN_OK && g->kind != GAN_GEN_SEMI)
+        for (size_t i = 0; i < (size_t)n * 784; i++) out[i] = 0.5f * (out[i] + 1.f);
+    return st;
+}
+
+gan_status gan_generator_run_native(gan_ctx *c, gan_generator *g, int n, const int32_t *labels, float *out)
+{
     gan_status st = GAN_OK;
     gan_tensor z;
     if (n < 1 || n > g->N) return GAN_FAIL(c, GAN_ERR_ARG, "generator run of %d images: expected 1..%d", n, g->N);
@@ -125,8 +134,6 @@ gan_status gan_generator_run(gan_ctx *c, gan_generator *g, int n, const int32_t 
     }
     TRY(gan_gen_forward(c, &g->gen, &z, 0));
     TRY(gan_tensor_read(c, gan_gen_out(&g->gen), out));
-    /* tanh images to [0, 1], the range the evaluator and grids take */
-    for (size_t i = 0; i < (size_t)n * 784; i++) out[i] = 0.5f * (out[i] + 1.f);
 cleanup:
     return st;
 }

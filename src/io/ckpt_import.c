@@ -149,7 +149,7 @@ static int recognise(const gan_ckpt *k, const char *prefix, net *t)
     if (g && get(k, p, "deconv1.weight")) {
         t->kind = "dcgan-g";
         dcgan_g(t, dim_of(k, p, "fc.weight", 1), dim_of(k, p, "deconv3.weight", 0));
-    } else if (g && get(k, p, "fc3.weight_v")) {
+    } else if (g && get(k, p, "fc3.weight_v") && !get(k, p, "fc1.weight_v")) {
         t->kind = "semi-g";
         semi_g(t, dim_of(k, p, "fc1.weight", 1), dim_of(k, p, "fc1.weight", 0));
     } else if (d && get(k, p, "fc1.weight_v")) {

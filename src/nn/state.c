@@ -133,7 +133,8 @@ gan_status gan_params_restore(gan_ctx *c, const gan_ckpt *k, gan_params *const *
     /* check every tensor before changing any, so a refused checkpoint
      * leaves the model as it was */
     for (int i = 0; i < n && st == GAN_OK; i++) {
-        if ((skip_optim && !strncmp(e[i].name, "optim.", 6)) || (imported && training_state(e[i].name))) continue;
+        if ((skip_optim && !strncmp(e[i].name, "optim.", 6)) || ((imported || !optim) && training_state(e[i].name)))
+            continue;
         int64_t shape[GAN_MAX_DIMS + 1];
         int ndim = entry_shape(&e[i], shape);
         st = gan_ckpt_expect(c, k, e[i].name, e[i].count ? GAN_ST_I64 : GAN_ST_F32, ndim, shape, &found[i]);
@@ -148,6 +149,48 @@ gan_status gan_params_restore(gan_ctx *c, const gan_ckpt *k, gan_params *const *
 cleanup:
     free(found);
     free(e);
+    return st;
+}
+
+gan_status gan_params_init_from(gan_ctx *c, const char *path, gan_params *const *regs, int nregs)
+{
+    gan_status st = GAN_OK;
+    gan_ckpt *k = NULL;
+    entry *e = calloc(MAX_ENTRIES, sizeof *e);
+    char *want = malloc(4096), *got = malloc(4096);
+    if (!e || !want || !got) {
+        st = GAN_FAIL(c, GAN_ERR_NOMEM, "--init %s", path);
+        goto cleanup;
+    }
+    TRY(gan_ckpt_load(c, path, &k));
+    gan_params *use[GAN_MAX_PARAMS];
+    int nuse = 0;
+    size_t wl = 0, gl = 0;
+    want[0] = got[0] = 0;
+    for (int r = 0; r < nregs && r < GAN_MAX_PARAMS; r++) {
+        int n = collect(regs + r, 1, e, MAX_ENTRIES), present = 0;
+        for (int i = 0; i < n; i++) {
+            if (training_state(e[i].name)) continue;
+            present += gan_ckpt_find(k, e[i].name) != NULL;
+            if (wl < 4096) wl += (size_t)snprintf(want + wl, 4096 - wl, "%s%s", wl ? ", " : "", e[i].name);
+        }
+        if (present) use[nuse++] = regs[r];
+    }
+    if (!nuse) {
+        for (int i = 0; i < gan_ckpt_count(k) && gl < 4096; i++)
+            gl += (size_t)snprintf(got + gl, 4096 - gl, "%s%s", gl ? ", " : "", gan_ckpt_tensor_at(k, i)->name);
+        st = GAN_FAIL(c, GAN_ERR_MISMATCH, "--init %s holds none of this model's networks: expected %s; found %s",
+                      path, want, got[0] ? got : "no tensors");
+        goto cleanup;
+    }
+    /* each network the file has, whole and strictly; Adam, the average
+     * and the sample noise start afresh */
+    TRY(gan_params_restore(c, k, use, nuse, 0));
+cleanup:
+    gan_ckpt_free(k);
+    free(e);
+    free(want);
+    free(got);
     return st;
 }
 
