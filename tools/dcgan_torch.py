@@ -4,7 +4,7 @@ gan`, then write generated images as an IDX file for `gancl eval --fid --is
 --images`, so both generators are scored by gancl's own evaluator
 (tools/compare_torch_fid.sh runs both).
 
-Same networks as gancl (tools/bench_torch.py, include/gancl/models.h), same
+Same networks as gancl (tools/gancl_torch.py, include/gancl/models.h), same
 init (DCGAN N(0, 0.02): every generator parameter but batch norm's, the
 discriminator's weights; its biases 0), same step (src/train/gan.c: D on real
 and fake as one batch of 2N, BCE with logits, Adam; then the same fakes
@@ -13,7 +13,10 @@ batch 64, full batches of a fresh shuffle each epoch. The seed is the same
 number but PyTorch's generator is not gancl's Philox: the runs share
 settings, not random streams.
 
-  dcgan_torch.py --data DIR --epochs N [--steps N] [--seed S] --out FILE [--n 10000]
+  dcgan_torch.py --data DIR --epochs N [--steps N] [--seed S] --out FILE [--n 10000] [--save G.safetensors]
+
+--save writes the generator's state_dict (under gen.) as safetensors, which
+gancl samples and scores directly (gancl sample / eval --fid --is --checkpoint).
 """
 import argparse
 import gzip
@@ -24,7 +27,7 @@ import time
 import torch
 import torch.nn as nn
 
-from bench_torch import discriminator, generator
+from gancl_torch import DCGANDiscriminator, DCGANGenerator, save_file
 
 
 def load_images(data):
@@ -59,16 +62,18 @@ def main():
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--n", type=int, default=10000, help="images to write")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--save", help="also the generator's state_dict as safetensors (gancl reads it)")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     x = load_images(a.data)
-    G, D = generator(), discriminator()
+    G, D = DCGANGenerator(), DCGANDiscriminator()
     with torch.no_grad():
-        for name, p in G.named_parameters():
-            if not isinstance(G[int(name.split(".")[0])], (nn.BatchNorm1d, nn.BatchNorm2d)):
-                p.normal_(0, 0.02)
+        for module in G.modules():
+            if not isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+                for p in module.parameters(recurse=False):
+                    p.normal_(0, 0.02)
         for name, p in D.named_parameters():
             (p.normal_(0, 0.02) if name.endswith("weight") else p.zero_())
     oG = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-8)
@@ -108,6 +113,8 @@ def main():
         for at in range(0, a.n, 500):
             out.append(G(torch.randn(min(500, a.n - at), 100)))
     write_idx(a.out, torch.cat(out))
+    if a.save:
+        save_file({"gen." + k: v for k, v in G.state_dict().items()}, a.save)
     print(f"done: {step} steps in {time.time() - t0:.1f} s; {a.n} images in {a.out}")
 
 
