@@ -19,62 +19,12 @@ import torch
 import torch.nn as nn
 
 
-def generator(nz=100, ngf=64, slope=0.2):
-    return nn.Sequential(
-        nn.Linear(nz, 4 * ngf * 49, bias=False), nn.BatchNorm1d(4 * ngf * 49), nn.LeakyReLU(slope),
-        nn.Unflatten(1, (4 * ngf, 7, 7)),
-        nn.ConvTranspose2d(4 * ngf, 2 * ngf, 5, 1, 2, bias=False), nn.BatchNorm2d(2 * ngf), nn.LeakyReLU(slope),
-        nn.ConvTranspose2d(2 * ngf, ngf, 5, 2, 2, output_padding=1), nn.BatchNorm2d(ngf), nn.LeakyReLU(slope),
-        nn.ConvTranspose2d(ngf, 1, 5, 2, 2, output_padding=1, bias=False), nn.Tanh())
-
-
-def discriminator(ndf=64, slope=0.2, drop=0.3):
-    return nn.Sequential(
-        nn.Conv2d(1, ndf, 5, 2, 2), nn.LeakyReLU(slope), nn.Dropout(drop),
-        nn.Conv2d(ndf, 2 * ndf, 5, 2, 2), nn.LeakyReLU(slope), nn.Dropout(drop),
-        nn.Flatten(), nn.Linear(2 * ndf * 49, 1))
-
-
-def classifier():
-    """The Keras MNIST CNN, as gancl's classifier mode (src/nn/classifier.c)."""
-    return nn.Sequential(
-        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
-        nn.Flatten(), nn.Linear(9216, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 10))
-
-
-class SemiD(nn.Module):
-    """gancl's semi discriminator: noise 0.3 on the input, then weight-normalized
-    Linear 784-1000-500-250-250-250-10 with ReLU and noise 0.5 before each layer
-    after the first; the hidden layers' g fixed (Salimans), the output's g learns."""
-
-    def __init__(self, widths=(784, 1000, 500, 250, 250, 250, 10), noise=(0.3, 0.5)):
-        super().__init__()
-        self.fc = nn.ModuleList()
-        for i in range(len(widths) - 1):
-            layer = nn.utils.weight_norm(nn.Linear(widths[i], widths[i + 1]), dim=0)
-            if i < len(widths) - 2:
-                layer.weight_g.requires_grad_(False)
-            self.fc.append(layer)
-        self.noise = noise
-
-    def forward(self, x, features_only=False):
-        h = x + self.noise[0] * torch.randn_like(x)
-        last = len(self.fc) - 1
-        for i, layer in enumerate(self.fc):
-            y = layer(h)
-            if i == last:
-                return y
-            y = torch.relu(y)
-            if features_only and i == last - 1:
-                return y
-            h = y + self.noise[1] * torch.randn_like(y)
-
-
-def semi_generator(nz=100, hidden=500):
-    return nn.Sequential(
-        nn.Linear(nz, hidden, bias=False), nn.BatchNorm1d(hidden), nn.Softplus(),
-        nn.Linear(hidden, hidden, bias=False), nn.BatchNorm1d(hidden), nn.Softplus(),
-        nn.utils.weight_norm(nn.Linear(hidden, 784), dim=0), nn.Sigmoid())
+# The networks (src/nn/dcgan.c, classifier.c, semi.c) under gancl's state_dict names.
+from gancl_torch import Classifier as classifier  # noqa: E402
+from gancl_torch import DCGANDiscriminator as discriminator  # noqa: E402
+from gancl_torch import DCGANGenerator as generator  # noqa: E402
+from gancl_torch import SemiD  # noqa: E402
+from gancl_torch import SemiG as semi_generator  # noqa: E402
 
 
 def timed(fn, reps):
