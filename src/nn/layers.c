@@ -237,9 +237,9 @@ gan_status gan_nn_bn_forward(gan_ctx *c, gan_nn_bn *l, const gan_tensor *x, int 
     gan_status st = fit(c, &l->y_buf, x, &l->y);
     if (st) return st;
     l->p.training = training;
+    if (training) l->num_batches_tracked++;
     int done = 0; /* data-parallel: the global batch's statistics (src/train/dist.c) */
     if (training && c->dist && ((st = gan_dist_bn_forward(c, l, x, &done)) || done)) return st;
-    if (training) l->num_batches_tracked++;
     return gan_batchnorm_forward(c, x, &l->gamma.w, &l->beta.w, &l->run_mean, &l->run_var, &l->save_mean,
                                  &l->save_invstd, &l->y, &l->p);
 }

@@ -8,6 +8,7 @@
  * thing that comes from the host each step: the real ones (from the data
  * loader) and the fake ones (drawn from the model's Philox stream on the
  * host) go up together with their one-hot codes. */
+#include "gancl/dist.h"
 #include "gancl/train.h"
 #include "internal.h"
 
@@ -76,9 +77,8 @@ cleanup:
 /* n labels uniform in 0..K-1 from the Philox stream: word i%4 of block
  * counter + i/4 (the uniform-fill convention); (word * K) >> 32 maps a
  * 32-bit word to 0..K-1 with a bias below K / 2^32. */
-static void draw_labels(gan_rng *rng, int K, int n, int32_t *out)
+static void draw_labels(gan_rng at, int K, int n, int32_t *out)
 {
-    gan_rng at = gan_rng_take(rng, (size_t)n, 0);
     uint32_t key[2] = {(uint32_t)at.seed, (uint32_t)(at.seed >> 32)}, w[4] = {0, 0, 0, 0};
     for (int i = 0; i < n; i++) {
         if (i % 4 == 0) {
@@ -130,10 +130,22 @@ gan_status gan_cgan_step(gan_ctx *c, gan_cgan *m, const gan_tensor *real, const 
                          gan_cgan_stats *stats)
 {
     gan_status st = GAN_OK;
-    int N = m->cfg.batch, K = m->cfg.nclass;
+    /* N: the rows of this step, the batch or (data-parallel, include/
+     * gancl/dist.h) this rank's slice of it; the step's tensors are views
+     * of their first N or 2N rows */
+    int N = real->ndim == 4 && real->dim[0] >= 1 && real->dim[0] <= m->cfg.batch ? real->dim[0] : m->cfg.batch;
+    int K = m->cfg.nclass;
     float *logits = NULL;
     const gan_tensor *fake = gan_gen_out(&m->gen);
+    gan_tensor z, zin, x2, lab2t, labgt, t2, t1, src2, cls2, gsrc2, gcls2, dlog2, src1, cls1, gsrc1, gcls1, dlog1;
+    gan_tensor *all[][2] = {{&m->x2, &x2},     {&m->labels2, &lab2t}, {&m->t2, &t2},       {&m->src2, &src2},
+                            {&m->cls2, &cls2}, {&m->gsrc2, &gsrc2},   {&m->gcls2, &gcls2}, {&m->dlog2, &dlog2},
+                            {&m->z, &z},       {&m->labels_g, &labgt}, {&m->t1, &t1},      {&m->src1, &src1},
+                            {&m->cls1, &cls1}, {&m->gsrc1, &gsrc1},   {&m->gcls1, &gcls1}, {&m->dlog1, &dlog1}};
+    gan_rng at;
     TRY(gan_train_check_real(c, real, N));
+    for (int i = 0; i < 16; i++) TRY(gan_tensor_narrow(c, all[i][0], i < 8 ? 2 * N : N, all[i][1]));
+    if (N < m->cfg.batch) TRY(gan_train_targets(c, &t2, N)); /* N ones then N zeros; restored below */
     for (int i = 0; i < N; i++)
         if (labels[i] < 0 || labels[i] >= K)
             return GAN_FAIL(c, GAN_ERR_ARG, "label %d of the real batch is %d: expected 0..%d", i, labels[i], K - 1);
@@ -143,17 +155,20 @@ gan_status gan_cgan_step(gan_ctx *c, gan_cgan *m, const gan_tensor *real, const 
     /* labels: [real; fake] for the D step, the fake ones again for G's */
     int32_t *lab2 = m->h_labels, *fake_lab = m->h_labels + N, *lab_g = m->h_labels + 2 * N;
     memcpy(lab2, labels, (size_t)N * sizeof *lab2);
-    TRY(gan_rng_normal(c, gan_rng_take(&m->rng, m->z.numel, 1), 0.f, 1.f, &m->z));
-    draw_labels(&m->rng, K, N, fake_lab);
+    TRY(gan_rng_take_rows(c, &m->rng, &z, 1, &at));
+    TRY(gan_rng_normal(c, at, 0.f, 1.f, &z));
+    gan_tensor rows = {.dtype = GAN_I32, .ndim = 1, .dim = {N}, .numel = (size_t)N}; /* one draw a row */
+    TRY(gan_rng_take_rows(c, &m->rng, &rows, 0, &at));
+    draw_labels(at, K, N, fake_lab);
     memcpy(lab_g, fake_lab, (size_t)N * sizeof *lab_g);
-    TRY(gan_tensor_write(c, &m->labels2, lab2));
-    TRY(gan_tensor_write(c, &m->labels_g, lab_g));
+    TRY(gan_tensor_write(c, &lab2t, lab2));
+    TRY(gan_tensor_write(c, &labgt, lab_g));
 
     /* D step */
-    TRY(condition(c, m, fake_lab, N, &m->zin));
-    TRY(gan_gen_forward(c, &m->gen, &m->zin, 1));
-    TRY(gan_train_join(c, real, fake, &m->x2, N));
-    TRY(gan_dcgan_d_forward(c, &m->d, &m->x2, 1, &m->rng));
+    TRY(condition(c, m, fake_lab, N, &zin));
+    TRY(gan_gen_forward(c, &m->gen, &zin, 1));
+    TRY(gan_train_join(c, real, fake, &x2, N));
+    TRY(gan_dcgan_d_forward(c, &m->d, &x2, 1, &m->rng));
     if (stats) {
         logits = malloc(2 * (size_t)N * (size_t)(K + 1) * sizeof *logits);
         if (!logits) {
@@ -162,22 +177,23 @@ gan_status gan_cgan_step(gan_ctx *c, gan_cgan *m, const gan_tensor *real, const 
         }
         TRY(gan_tensor_read(c, &m->d.fc.y, logits));
     }
-    TRY(gan_concat_backward(c, &m->d.fc.y, &m->src2, &m->cls2));
-    TRY(gan_bce_logits(c, &m->src2, &m->t2, &m->loss_src, &m->gsrc2));
-    TRY(gan_softmax_xent(c, &m->cls2, &m->labels2, &m->loss_cls, &m->gcls2));
-    TRY(gan_concat_forward(c, &m->gsrc2, &m->gcls2, &m->dlog2));
-    TRY(gan_dcgan_d_backward(c, &m->d, &m->x2, &m->dlog2, 0, 1));
+    TRY(gan_concat_backward(c, &m->d.fc.y, &src2, &cls2));
+    TRY(gan_bce_logits(c, &src2, &t2, &m->loss_src, &gsrc2));
+    if (N < m->cfg.batch) TRY(gan_train_targets(c, &m->t2, m->cfg.batch));
+    TRY(gan_softmax_xent(c, &cls2, &lab2t, &m->loss_cls, &gcls2));
+    TRY(gan_concat_forward(c, &gsrc2, &gcls2, &dlog2));
+    TRY(gan_dcgan_d_backward(c, &m->d, &x2, &dlog2, 0, 1));
     TRY(gan_params_adam(c, &m->d.params, &hp));
 
     /* G step: the same fakes through the updated D, labelled real and of
      * their sampled class */
     TRY(gan_dcgan_d_forward(c, &m->d, fake, 1, &m->rng));
-    TRY(gan_concat_backward(c, &m->d.fc.y, &m->src1, &m->cls1));
-    TRY(gan_bce_logits(c, &m->src1, &m->t1, &m->loss_gsrc, &m->gsrc1));
-    TRY(gan_softmax_xent(c, &m->cls1, &m->labels_g, &m->loss_gcls, &m->gcls1));
-    TRY(gan_concat_forward(c, &m->gsrc1, &m->gcls1, &m->dlog1));
-    TRY(gan_dcgan_d_backward(c, &m->d, fake, &m->dlog1, 1, 0));
-    TRY(gan_gen_backward(c, &m->gen, &m->zin, &m->d.c1.dx));
+    TRY(gan_concat_backward(c, &m->d.fc.y, &src1, &cls1));
+    TRY(gan_bce_logits(c, &src1, &t1, &m->loss_gsrc, &gsrc1));
+    TRY(gan_softmax_xent(c, &cls1, &labgt, &m->loss_gcls, &gcls1));
+    TRY(gan_concat_forward(c, &gsrc1, &gcls1, &dlog1));
+    TRY(gan_dcgan_d_backward(c, &m->d, fake, &dlog1, 1, 0));
+    TRY(gan_gen_backward(c, &m->gen, &zin, &m->d.c1.dx));
     TRY(gan_params_adam(c, gan_gen_params(&m->gen), &hp));
     m->step++;
 

@@ -378,11 +378,12 @@ static gan_status cgan_step_(gan_ctx *c, void *model, size_t b, const float *x, 
                              gan_loop_metrics *out)
 {
     (void)b;
-    (void)n; /* full batches */
     gan_loop_cgan *g = model;
     gan_cgan_stats s;
-    gan_status st = gan_tensor_write(c, &g->real, x);
-    if (!st) st = gan_cgan_step(c, &g->m, &g->real, labels, out ? &s : NULL);
+    gan_tensor real; /* full batches; a rank's slice of one when data-parallel */
+    gan_status st = gan_tensor_narrow(c, &g->real, n, &real);
+    if (!st) st = gan_tensor_write(c, &real, x);
+    if (!st) st = gan_cgan_step(c, &g->m, &real, labels, out ? &s : NULL);
     if (!st && out)
         *out = (gan_loop_metrics){7, {{"loss_d", s.loss_d}, {"loss_g", s.loss_g}, {"loss_cls", s.loss_cls},
                                       {"d_real", s.d_real}, {"d_fake", s.d_fake}, {"acc_real", s.acc_real},
@@ -738,9 +739,11 @@ static gan_status semi_step_(gan_ctx *c, void *model, size_t b, const float *x, 
         (st = gan_tensor_write(c, &s->x_unl2, s->xh)) ||
         (st = gan_semi_step(c, &s->m, &s->x_lab, &s->y_lab, &s->x_unl, &s->x_unl2, out ? &t : NULL)))
         return st;
-    if (out)
+    if (out) {
         *out = (gan_loop_metrics){6, {{"loss_lab", t.loss_lab}, {"loss_unl", t.loss_unl}, {"loss_g", t.loss_g},
                                       {"train_acc", t.train_acc}, {"d_real", t.d_real}, {"d_fake", t.d_fake}}};
+        if (s->m.cfg.consistency > 0) out->f[out->n++] = (gan_metric){"loss_ct", t.loss_ct};
+    }
     return GAN_OK;
 }
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Compare two training runs within tolerances (tests/cli/test_train_mpi.sh).
 
-  close.py ckpt A.safetensors B.safetensors ATOL RTOL
+  close.py ckpt A.safetensors B.safetensors ATOL RTOL [NORM]
       every tensor of A is in B with the same dtype and shape; F32 tensors
       agree elementwise within |a - b| <= ATOL + RTOL * |b| (the first
-      mismatches are printed with index and both values); other dtypes and
+      mismatches are printed with index and both values) and as a whole
+      within ||a - b|| <= NORM * ||b|| + 1e-7 sqrt(n) (L2; NORM default
+      1e-3); other dtypes and
       the metadata (but the tensors' crc32) are equal.
   close.py metrics A.jsonl B.jsonl KEYS ATOL RTOL
       the same steps in both; each named value (comma-separated KEYS) agrees
@@ -30,7 +32,7 @@ def close(a, b, atol, rtol):
     return abs(a - b) <= atol + rtol * abs(b)
 
 
-def ckpt(pa, pb, atol, rtol):
+def ckpt(pa, pb, atol, rtol, norm):
     ha, da, ma = load(pa)
     hb, db, mb = load(pb)
     bad = 0
@@ -43,6 +45,7 @@ def ckpt(pa, pb, atol, rtol):
         print("tensors differ:", sorted(set(ha) ^ set(hb)))
         return 1
     worst = (0.0, "")
+    worst_rel = (0.0, "")
     for name in sorted(ha):
         ta, tb = ha[name], hb[name]
         if ta["dtype"] != tb["dtype"] or ta["shape"] != tb["shape"]:
@@ -59,6 +62,15 @@ def ckpt(pa, pb, atol, rtol):
         va = struct.unpack(f"<{len(ba) // 4}f", ba)
         vb = struct.unpack(f"<{len(bb) // 4}f", bb)
         shown = 0
+        dd = sum((x - y) * (x - y) for x, y in zip(va, vb)) ** 0.5
+        nb = sum(y * y for y in vb) ** 0.5
+        rel = dd / nb if nb > 0 else dd
+        floor = 1e-7 * len(vb) ** 0.5  # values that are noise around 0 (a bias before batch norm)
+        if rel > worst_rel[0] and nb > floor:
+            worst_rel = (rel, name)
+        if not dd <= norm * nb + floor:
+            print(f"{name}: ||a - b|| = {dd:.3g} > {norm} * ||b|| + {floor:.3g} = {norm * nb + floor:.3g}")
+            bad += 1
         for i, (x, y) in enumerate(zip(va, vb)):
             if x != x or y != y or not close(x, y, atol, rtol):
                 if shown < 5:
@@ -70,7 +82,8 @@ def ckpt(pa, pb, atol, rtol):
         if shown:
             print(f"{name}: {shown} of {len(va)} elements outside atol {atol} + rtol {rtol}")
             bad += 1
-    print(f"{len(ha)} tensors; largest difference {worst[0]:.3g} at {worst[1]}")
+    print(f"{len(ha)} tensors; largest difference {worst[0]:.3g} at {worst[1]}; "
+          f"largest relative L2 difference {worst_rel[0]:.3g} in {worst_rel[1]}")
     return 1 if bad else 0
 
 
@@ -104,8 +117,8 @@ def metrics(pa, pb, keys, atol, rtol):
 
 if __name__ == "__main__":
     a = sys.argv
-    if len(a) == 6 and a[1] == "ckpt":
-        sys.exit(ckpt(a[2], a[3], float(a[4]), float(a[5])))
+    if len(a) in (6, 7) and a[1] == "ckpt":
+        sys.exit(ckpt(a[2], a[3], float(a[4]), float(a[5]), float(a[6]) if len(a) == 7 else 1e-3))
     if len(a) == 7 and a[1] == "metrics":
         sys.exit(metrics(a[2], a[3], a[4].split(","), float(a[5]), float(a[6])))
     print(__doc__, file=sys.stderr)

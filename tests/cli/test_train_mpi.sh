@@ -6,8 +6,9 @@
 # stated tolerances (float summation order: the gradients are summed over
 # the ranks); a checkpoint of 2 ranks resumes in 1 and one of 1 in 2, to
 # the uninterrupted run; a rank that cannot open its device stops every
-# rank with its message. Modes: classifier (dropout) and gan (batch norm in
-# the generator, noise z and D's dropout drawn by global row).
+# rank with its message. Modes: classifier (dropout), gan (batch norm in
+# the generator, noise z and D's dropout drawn by global row) and cgan
+# (also the fake labels).
 # Skips (exit 77; registered as an exit-code test) without mpirun.
 #   test_train_mpi.sh GANCL MAKE_IDX CLOSE_PY
 set -u
@@ -15,11 +16,16 @@ command -v mpirun >/dev/null || { echo "skip: no mpirun"; exit 77; }
 . "$(dirname "$0")/tap.sh"
 close=$3
 mpi=(mpirun --allow-run-as-root --oversubscribe -np 2)
-# Tolerances: losses rtol 1e-5; tensors |a-b| <= 5e-5 + 1e-3 |b| (after 10
-# Adam steps at lr 1e-3 the largest difference seen is 1.1e-5 on the
-# reference, 1.6e-6 on PoCL: where a gradient element nearly cancels, its
-# sign, and so Adam's step of up to lr, follows the summation order).
-LOSS_RTOL=1e-5 ATOL=5e-5 RTOL=1e-3
+# Tolerances: losses rtol 1e-5; each tensor elementwise |a-b| <= 1e-4 +
+# 1e-3 |b| (half an Adam step at the GANs' lr 2e-4: where a gradient
+# element nearly cancels, its sign, and so a step of up to lr, follows the
+# summation order; the largest differences seen are 1.1e-5 on the reference
+# and 4.9e-5 on PoCL) and as a whole ||a-b|| <= 1e-2 ||b|| (L2). Most
+# tensors differ by < 1e-4 relative; the largest, 1.7e-3 on PoCL, is the
+# generator's bias before batch norm (BN cancels any constant, so its
+# gradient is rounding noise, which Adam scales to steps of lr) and that
+# batch norm's running mean, which follows it.
+LOSS_RTOL=1e-5 ATOL=1e-4 RTOL=1e-3 NORM=1e-2
 # 48 images, global batch 10: steps of 10, 10, 10, 10 and a partial 8 per
 # epoch (ranks take 5 + 5, then 4 + 4); 2 epochs = 10 steps.
 cls=(train --mode classifier --data "$tmp/data" --batch-size 10 --log-every 1)
@@ -37,8 +43,9 @@ compare() {
   check "[$dev] $name, 2 ranks" $?
   python3 "$close" metrics "$o/one/metrics.jsonl" "$o/two/metrics.jsonl" "$keys" 0 $LOSS_RTOL >"$o.m.log" 2>&1
   check "[$dev] $name: every step's $keys equal one process's (rtol $LOSS_RTOL)" $?
-  python3 "$close" ckpt "$o/one/checkpoint.safetensors" "$o/two/checkpoint.safetensors" $ATOL $RTOL >"$o.c.log" 2>&1
-  check "[$dev] $name: every tensor after 10 steps (atol $ATOL, rtol $RTOL): $(tail -1 "$o.c.log")" $?
+  python3 "$close" ckpt "$o/one/checkpoint.safetensors" "$o/two/checkpoint.safetensors" $ATOL $RTOL $NORM >"$o.c.log" 2>&1
+  local rc=$?
+  check "[$dev] $name: every tensor after 10 steps (atol $ATOL, rtol $RTOL, L2 $NORM): $(tail -1 "$o.c.log")" $rc
 }
 
 for dev in "${devices[@]}"; do
@@ -52,17 +59,19 @@ for dev in "${devices[@]}"; do
   "${mpi[@]}" "$gancl" "${cls[@]}" --device "$dev" --epochs 1 --outdir "$o/r21" >>"$o.two.log" 2>&1 &&
     "$gancl" "${cls[@]}" --device "$dev" --epochs 2 --outdir "$o/r21" \
       --resume "$o/r21/checkpoint.safetensors" >>"$o.one.log" 2>&1 &&
-    python3 "$close" ckpt "$o/one/checkpoint.safetensors" "$o/r21/checkpoint.safetensors" $ATOL $RTOL >"$o.c21.log" 2>&1
+    python3 "$close" ckpt "$o/one/checkpoint.safetensors" "$o/r21/checkpoint.safetensors" $ATOL $RTOL $NORM >"$o.c21.log" 2>&1
   check "[$dev] 2 ranks for epoch 1, resumed in 1 process: the uninterrupted run's checkpoint" $?
   "$gancl" "${cls[@]}" --device "$dev" --epochs 1 --outdir "$o/r12" >>"$o.one.log" 2>&1 &&
     "${mpi[@]}" "$gancl" "${cls[@]}" --device "$dev" --epochs 2 --outdir "$o/r12" \
       --resume "$o/r12/checkpoint.safetensors" >>"$o.two.log" 2>&1 &&
-    python3 "$close" ckpt "$o/one/checkpoint.safetensors" "$o/r12/checkpoint.safetensors" $ATOL $RTOL >"$o.c12.log" 2>&1 &&
+    python3 "$close" ckpt "$o/one/checkpoint.safetensors" "$o/r12/checkpoint.safetensors" $ATOL $RTOL $NORM >"$o.c12.log" 2>&1 &&
     test "$(grep -c '"loss"' "$o/r12/metrics.jsonl")" -eq 10
   check "[$dev] 1 process for epoch 1, resumed in 2 ranks: the uninterrupted run's checkpoint and records" $?
 
   # DCGAN: batch norm in G over the global batch, z and D's dropout by global row
   compare gan loss_d,loss_g,d_real,d_fake "${gan[@]}"
+  # AC-GAN: also the fake labels by global row
+  compare cgan loss_d,loss_g,loss_cls,d_real,d_fake,acc_real,acc_fake "${gan[@]/gan/cgan}"
 done
 
 # rank 1 cannot open its device: every rank stops, with rank 1's message
