@@ -1,4 +1,4 @@
-/* Loss kernels: bce_logits, mse, softmax_xent, lse_loss. Each runs as ONE
+/* Loss kernels: bce_logits, mse, softmax_xent, lse_loss, consistency. Each runs as ONE
  * work-group (global == local, a power of two): work-item j handles the
  * elements (or rows) j, j + size, j + 2*size, ..., writes their gradients,
  * and sums their loss terms with Kahan compensation; a local-memory tree
@@ -121,6 +121,36 @@ __kernel void loss_lse(__global const float *l, __global float *loss, __global f
         loss_kahan_add(&s, &c, loss_softplus(real ? -L : L));
         float fp = real ? -loss_sigmoid(-L) : loss_sigmoid(L);
         for (int k = 0; k < K; k++) g[k] = fp * (exp(row[k] - m) / sum) / (float)N;
+    }
+    float total = loss_wg_sum(s, buf);
+    if (get_local_id(0) == 0) loss[0] = total / (float)N;
+}
+
+/* a, b, da, db [N, K]: L = mean_n sum_k (p_k - q_k)^2, p = softmax(a_n),
+ * q = softmax(b_n); da = 2 p (d - sum p d) / N, db = -2 q (d - sum q d) / N
+ * with d = p - q. The softmaxes are recomputed per pass (no row buffer). */
+__kernel void loss_consistency(__global const float *a, __global const float *b, __global float *loss,
+                               __global float *da, __global float *db, int N, int K, __local float *buf)
+{
+    float s = 0.0f, c = 0.0f;
+    for (int n = (int)get_local_id(0); n < N; n += (int)get_local_size(0)) {
+        __global const float *ra = a + (size_t)n * K, *rb = b + (size_t)n * K;
+        float ma, sa, mb, sb;
+        loss_row_stats(ra, K, &ma, &sa);
+        loss_row_stats(rb, K, &mb, &sb);
+        float sq = 0.0f, cq = 0.0f, sp = 0.0f, cp = 0.0f, sr = 0.0f, cr = 0.0f;
+        for (int k = 0; k < K; k++) {
+            float p = exp(ra[k] - ma) / sa, q = exp(rb[k] - mb) / sb, d = p - q;
+            loss_kahan_add(&sq, &cq, d * d);
+            loss_kahan_add(&sp, &cp, p * d);
+            loss_kahan_add(&sr, &cr, q * d);
+        }
+        loss_kahan_add(&s, &c, sq);
+        for (int k = 0; k < K; k++) {
+            float p = exp(ra[k] - ma) / sa, q = exp(rb[k] - mb) / sb, d = p - q;
+            da[(size_t)n * K + k] = 2.0f * p * (d - sp) / (float)N;
+            db[(size_t)n * K + k] = -2.0f * q * (d - sr) / (float)N;
+        }
     }
     float total = loss_wg_sum(s, buf);
     if (get_local_id(0) == 0) loss[0] = total / (float)N;

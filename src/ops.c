@@ -452,6 +452,15 @@ static gan_status check_lse_loss(gan_ctx *c, const gan_tensor *logits, int real,
     return check_loss_out(c, logits, "logits", loss, grad);
 }
 
+static gan_status check_consistency(gan_ctx *c, const gan_tensor *a, const gan_tensor *b, gan_tensor *loss,
+                                    gan_tensor *da, gan_tensor *db)
+{
+    CHK(need(c, a, "a", GAN_F32, 2, 2));
+    CHK(need_like(c, b, "b", a, "a"));
+    CHK(check_loss_out(c, a, "a", loss, da));
+    return need_like(c, db, "db", a, "a");
+}
+
 static gan_status check_param_like(gan_ctx *c, gan_tensor *p, const gan_tensor *g)
 {
     CHK(need(c, p, "param", GAN_F32, 1, GAN_MAX_DIMS));

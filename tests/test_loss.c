@@ -1,7 +1,7 @@
 /* Losses: device vs reference over awkward shapes (batch 1, primes, more
  * rows than the 256-item reduction group, large logits), finite-difference
  * checks of every gradient on the reference (the loss itself is the
- * scalar), and softmax_xent's handling of labels outside 0..K-1.
+ * scalar; consistency's with respect to both inputs), and softmax_xent's handling of labels outside 0..K-1.
  * Tolerances: the loss is a float tree/Kahan sum on the device against a
  * double sum: atol 1e-5, rtol 1e-5. Gradients are element-wise float
  * formulas of O(1/N) values: atol 1e-6, rtol 1e-5. Finite differences
@@ -379,4 +379,84 @@ void test_lse_loss(th *t)
         tp_free(t, &loss);
         tp_free(t, &grad);
     }
+}
+
+/* ---- consistency ------------------------------------------------------------ */
+
+typedef struct ct_fd {
+    th *t;
+    gan_tensor *a, *b, *loss, *da, *db;
+} ct_fd;
+
+static double ct_fd_loss(void *u)
+{
+    ct_fd *f = u;
+    gan_consistency(f->t->ref, f->a, f->b, f->loss, f->da, f->db);
+    return ref_scalar(f->t, f->loss);
+}
+
+void test_consistency(th *t)
+{
+    for (size_t s = 0; s < NROW_CASES; s++) {
+        int N = row_cases[s].N, K = row_cases[s].K;
+        double r = row_cases[s].range;
+        tpair a, b, loss, da, db;
+        tp_rand(t, &a, 2, N, K, 0, 0, -r, r);
+        tp_rand(t, &b, 2, N, K, 0, 0, -r, r);
+        tp_alloc(t, &loss, GAN_F32, 1, 1, 0, 0, 0);
+        tp_alloc(t, &da, GAN_F32, 2, N, K, 0, 0);
+        tp_alloc(t, &db, GAN_F32, 2, N, K, 0, 0);
+        TH_OK(t, t->ref, gan_consistency(t->ref, &a.r, &b.r, &loss.r, &da.r, &db.r));
+        if (t->dev) TH_OK(t, t->dev, gan_consistency(t->dev, &a.d, &b.d, &loss.d, &da.d, &db.d));
+        char what[96];
+        snprintf(what, sizeof what, "consistency N%d K%d range %g", N, K, r);
+        compare_loss(t, what, &loss, &da);
+        snprintf(what, sizeof what, "consistency N%d K%d range %g (db)", N, K, r);
+        check_finite(t, what, &loss, &db);
+        th_compare(t, what, &db, GRAD_ATOL, GRAD_RTOL);
+        if ((size_t)N * K <= 5000 && r <= 5) {
+            float *ga = th_read(t, t->ref, &da.r), *gb = th_read(t, t->ref, &db.r);
+            double atol = fd_atol(t, &loss.r);
+            ct_fd f = {t, &a.r, &b.r, &loss.r, &da.r, &db.r};
+            snprintf(what, sizeof what, "consistency N%d K%d range %g d/da", N, K, r);
+            th_fd_check(t, what, ct_fd_loss, &f, &a.r, ga, FD_EPS, atol, FD_RTOL, 64);
+            snprintf(what, sizeof what, "consistency N%d K%d range %g d/db", N, K, r);
+            th_fd_check(t, what, ct_fd_loss, &f, &b.r, gb, FD_EPS, atol, FD_RTOL, 64);
+            free(ga);
+            free(gb);
+        }
+        tp_free(t, &a);
+        tp_free(t, &b);
+        tp_free(t, &loss);
+        tp_free(t, &da);
+        tp_free(t, &db);
+    }
+    /* Pinned by hand: a = {0, 0}, b = {log 3, 0}: p = {1/2, 1/2},
+     * q = {3/4, 1/4}, d = {-1/4, 1/4}, L = 1/8; sum p d = 0, so
+     * da = 2 p d = {-1/4, 1/4}; sum q d = -1/8, so
+     * db = -2 q (d + 1/8) = {3/16, -3/16}. */
+    tpair a, b, loss, da, db;
+    const float hb[2] = {(float)log(3.0), 0.f};
+    tp_alloc(t, &a, GAN_F32, 2, 1, 2, 0, 0);
+    tp_alloc(t, &b, GAN_F32, 2, 1, 2, 0, 0);
+    tp_alloc(t, &loss, GAN_F32, 1, 1, 0, 0, 0);
+    tp_alloc(t, &da, GAN_F32, 2, 1, 2, 0, 0);
+    tp_alloc(t, &db, GAN_F32, 2, 1, 2, 0, 0);
+    const float ha[2] = {0.f, 0.f};
+    tp_set(t, &a, ha);
+    tp_set(t, &b, hb);
+    TH_OK(t, t->ref, gan_consistency(t->ref, &a.r, &b.r, &loss.r, &da.r, &db.r));
+    float want_l = 0.125f, want_a[2] = {-0.25f, 0.25f}, want_b[2] = {0.1875f, -0.1875f};
+    float *gl = th_read(t, t->ref, &loss.r), *ga = th_read(t, t->ref, &da.r), *gb = th_read(t, t->ref, &db.r);
+    th_compare_host(t, "consistency by hand loss", gl, &want_l, 1, 1e-7, 1e-6);
+    th_compare_host(t, "consistency by hand da", ga, want_a, 2, 1e-7, 1e-6);
+    th_compare_host(t, "consistency by hand db", gb, want_b, 2, 1e-7, 1e-6);
+    free(gl);
+    free(ga);
+    free(gb);
+    tp_free(t, &a);
+    tp_free(t, &b);
+    tp_free(t, &loss);
+    tp_free(t, &da);
+    tp_free(t, &db);
 }

@@ -71,10 +71,11 @@ static void release(gan_ctx *c, semi_dev *d)
     gan_tensor_free(c, &d->labels);
 }
 
-static int run(th *t, gan_ctx *c, gan_semi *m, const semi_data *h, int noise, gan_semi_stats *stats)
+static int run(th *t, gan_ctx *c, gan_semi *m, const semi_data *h, int noise, gan_semi_stats *stats, float ct)
 {
     gan_semi_config cfg = tiny_semi();
     if (!noise) cfg.noise_in = cfg.noise_hidden = 0.f;
+    cfg.consistency = ct;
     semi_dev d;
     memset(&d, 0, sizeof d);
     if (TH_OK(t, c, gan_semi_init(c, m, &cfg)) || upload(t, c, h, &d) ||
@@ -183,7 +184,7 @@ typedef struct step_fd {
     semi_dev *d;
     gan_rng rng0;
     int g_loss;
-    float u; /* the unlabeled weight: L_D = L_lab + u L_unl */
+    float u, w; /* the unlabeled and consistency weights: L_D = L_lab + u L_unl + w L_ct */
 } step_fd;
 
 static double step_loss(void *u)
@@ -193,7 +194,7 @@ static double step_loss(void *u)
     f->m->rng = f->rng0;
     f->m->step = 0;
     TH_OK(f->t, f->t->ref, gan_semi_step(f->t->ref, f->m, &f->d->lab, &f->d->labels, &f->d->unl, &f->d->unl2, &s));
-    return f->g_loss ? s.loss_g : (double)s.loss_lab + (double)f->u * s.loss_unl;
+    return f->g_loss ? s.loss_g : (double)s.loss_lab + (double)f->u * s.loss_unl + (double)f->w * s.loss_ct;
 }
 
 static void fd_kinks(th *t, const char *what, step_fd *f, gan_tensor *in, const float *grad)
@@ -242,13 +243,17 @@ static void fd_kinks(th *t, const char *what, step_fd *f, gan_tensor *in, const 
         th_fail(t, "%s: %zu of %zu finite-difference points disagree, %zu skipped at kinks", what, bad, points, kinks);
 }
 
-/* unl_weight: u of the step and of the checked L_D = L_lab + u L_unl;
- * d_only: D's gradients only. */
-static void semi_gradients(th *t, const semi_data *h, float unl_weight, int d_only)
+/* unl_weight, ct: u and W of the step and of the checked
+ * L_D = L_lab + u L_unl + W L_ct; d_only: D's gradients only. The
+ * consistency term needs the noise (without it both passes agree): with
+ * ct > 0 the noise layers stay on (the RNG is rewound for every loss, so
+ * the step is still a function of the parameters). */
+static void semi_gradients(th *t, const semi_data *h, float unl_weight, int d_only, float ct)
 {
     gan_ctx *c = t->ref;
     gan_semi_config cfg = tiny_semi();
-    cfg.noise_in = cfg.noise_hidden = 0.f;
+    if (!(ct > 0)) cfg.noise_in = cfg.noise_hidden = 0.f;
+    cfg.consistency = ct;
     cfg.adam.lr = cfg.g_adam.lr = 0.f;
     cfg.init_std = 1.f;
     cfg.unl_weight = unl_weight;
@@ -257,7 +262,13 @@ static void semi_gradients(th *t, const semi_data *h, float unl_weight, int d_on
     memset(&d, 0, sizeof d);
     if (TH_OK(t, c, gan_semi_init(c, &m, &cfg)) || upload(t, c, h, &d) || TH_OK(t, c, gan_semi_data_init(c, &m, &d.unl)))
         return;
-    step_fd f = {t, &m, &d, m.rng, 0, unl_weight};
+    step_fd f = {t, &m, &d, m.rng, 0, unl_weight, ct};
+    gan_semi_stats s0;
+    f.m->rng = f.rng0;
+    TH_OK(t, c, gan_semi_step(c, &m, &d.lab, &d.labels, &d.unl, &d.unl2, &s0));
+    if (ct > 0 && !(s0.loss_ct > 1e-3))
+        th_fail(t, "consistency term %g: the two noisy passes agree, the check would not see its gradient",
+                s0.loss_ct);
     step_loss(&f);
     gan_param *dp[] = {&m.d.fc[0].v, &m.d.fc[2].v, &m.d.fc[3].b, &m.d.fc[GAN_SEMI_DEPTH].v, &m.d.fc[GAN_SEMI_DEPTH].g,
                        &m.d.fc[GAN_SEMI_DEPTH].b};
@@ -268,7 +279,7 @@ static void semi_gradients(th *t, const semi_data *h, float unl_weight, int d_on
     for (int i = 0; i < 7; i++) gg[i] = th_read(t, c, &gp[i]->g);
     for (int i = 0; i < 6; i++) {
         char what[128];
-        snprintf(what, sizeof what, "semi step (u %g) d(L_D)/d(%s)", unl_weight, dp[i]->name);
+        snprintf(what, sizeof what, "semi step (u %g, W %g) d(L_D)/d(%s)", unl_weight, ct, dp[i]->name);
         fd_kinks(t, what, &f, &dp[i]->w, gd[i]);
         free(gd[i]);
     }
@@ -281,6 +292,32 @@ static void semi_gradients(th *t, const semi_data *h, float unl_weight, int d_on
     }
     gan_semi_free(c, &m);
     release(c, &d);
+}
+
+/* With the consistency term (W 0.5): STEPS steps on the device and the
+ * reference agree (losses with the term, every parameter; tolerances as
+ * above), and the term is there (not 0) and finite. */
+static void consistency_steps(th *t, const semi_data *h)
+{
+    gan_semi mr, md;
+    gan_semi_stats sr[STEPS], sd[STEPS];
+    if (run(t, t->ref, &mr, h, 1, sr, 0.5f)) return;
+    for (int s = 0; s < STEPS; s++)
+        if (!(sr[s].loss_ct > 0) || !isfinite(sr[s].loss_ct))
+            th_fail(t, "reference step %d: consistency term %g, want finite and > 0", s, sr[s].loss_ct);
+    if (t->dev && run(t, t->dev, &md, h, 1, sd, 0.5f) == 0) {
+        for (int s = 0; s < STEPS; s++) {
+            float got[5] = {sd[s].loss_lab, sd[s].loss_unl, sd[s].loss_g, sd[s].loss_ct, sd[s].train_acc};
+            float want[5] = {sr[s].loss_lab, sr[s].loss_unl, sr[s].loss_g, sr[s].loss_ct, sr[s].train_acc};
+            char what[96];
+            snprintf(what, sizeof what, "consistency W 0.5 step %d (loss_lab, loss_unl, loss_g, loss_ct, acc)", s);
+            th_compare_host(t, what, got, want, 5, 1e-4, 1e-3);
+        }
+        compare_params(t, "G (consistency)", &md.g.params, &mr.g.params);
+        compare_params(t, "D (consistency)", &md.d.params, &mr.d.params);
+        gan_semi_free(t->dev, &md);
+    }
+    gan_semi_free(t->ref, &mr);
 }
 
 /* The learning-rate schedule's factor, and G's and D's Adam apart: with
@@ -349,7 +386,7 @@ void test_semi_steps(th *t)
     /* both players learn: without the noise layers (which dominate a net
      * this narrow) the classifier fits its fixed labeled batch, and the
      * generator's loss moves */
-    int ok = run(t, t->ref, &mr, &h, 0, sr) == 0;
+    int ok = run(t, t->ref, &mr, &h, 0, sr, 0.f) == 0;
     /* the lowest, not the last: the unlabeled and fake terms pull on the
      * same weights, and on some inputs loss_lab rises again by step 10 */
     float best = sr[0].loss_lab;
@@ -359,11 +396,11 @@ void test_semi_steps(th *t)
                 best, STEPS);
     if (ok && sr[0].loss_g == sr[STEPS - 1].loss_g) th_fail(t, "reference: loss_g did not change over %d steps", STEPS);
     gan_semi_free(t->ref, &mr);
-    ok = run(t, t->ref, &mr, &h, 1, sr) == 0;
+    ok = run(t, t->ref, &mr, &h, 1, sr, 0.f) == 0;
     for (int s = 0; ok && s < STEPS; s++)
         if (!isfinite(sr[s].loss_lab) || !isfinite(sr[s].loss_unl) || !isfinite(sr[s].loss_g))
             th_fail(t, "reference step %d: non-finite loss", s);
-    if (ok && t->dev && run(t, t->dev, &md, &h, 1, sd) == 0) {
+    if (ok && t->dev && run(t, t->dev, &md, &h, 1, sd, 0.f) == 0) {
         for (int s = 0; s < STEPS; s++) {
             float got[6] = {sd[s].loss_lab, sd[s].loss_unl, sd[s].loss_g, sd[s].d_real, sd[s].d_fake, sd[s].train_acc};
             float want[6] = {sr[s].loss_lab, sr[s].loss_unl, sr[s].loss_g, sr[s].d_real, sr[s].d_fake, sr[s].train_acc};
@@ -399,8 +436,10 @@ void test_semi_steps(th *t)
         gan_semi_free(t->dev, &md);
     }
     gan_semi_free(t->ref, &mr);
-    semi_gradients(t, &h, 1.f, 0);
-    semi_gradients(t, &h, 0.75f, 1);
+    semi_gradients(t, &h, 1.f, 0, 0.f);
+    semi_gradients(t, &h, 0.75f, 1, 0.f);
+    semi_gradients(t, &h, 1.f, 1, 10.f);
+    consistency_steps(t, &h);
     recipe_checks(t, &h);
     resume_on(t, t->ref, &h);
     if (t->dev) resume_on(t, t->dev, &h);

@@ -189,6 +189,10 @@ typedef struct gan_rng {
  *                 is fixed at 0 (Salimans et al. 2016), L = logsumexp(l):
  *                 real=1: mean(softplus(L) - L)  (= -log D(x));
  *                 real=0: mean(softplus(L))      (= -log(1 - D(G(z)))).
+ *   consistency   a, b [N,K] logits of two passes over one batch (CT-GAN,
+ *                 Wei et al. 2018): L = mean_n sum_k (p_nk - q_nk)^2 with
+ *                 p = softmax(a_n), q = softmax(b_n) over the K classes;
+ *                 gradients da (wrt a) and db (wrt b), both [N,K].
  * adam_step       p -= lr * mhat / (sqrt(vhat) + eps), m, v updated in place.
  * adam_ema_step   adam_step, then the parameter average a += rate * (p - a)
  *                 with the updated p (a has p's shape), in the same pass.
@@ -295,6 +299,9 @@ typedef struct gan_rng {
     X(lse_loss, (gan_ctx * c, const gan_tensor *logits, int real, gan_tensor *loss,                \
                  gan_tensor *grad),                                                                 \
       (c, logits, real, loss, grad))                                                                \
+    X(consistency, (gan_ctx * c, const gan_tensor *a, const gan_tensor *b, gan_tensor *loss,       \
+                    gan_tensor *da, gan_tensor *db),                                                \
+      (c, a, b, loss, da, db))                                                                      \
     X(adam_step, (gan_ctx * c, gan_tensor *p, const gan_tensor *g, gan_tensor *m, gan_tensor *v,   \
                   const gan_adam_params *hp),                                                       \
       (c, p, g, m, v, hp))                                                                          \

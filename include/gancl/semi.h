@@ -132,7 +132,14 @@ void gan_semi_g_free(gan_ctx *c, gan_semi_g *g);
  * rows; the discriminator has no batch statistics, so this equals three
  * passes), loss L_lab + u * L_unl with L_unl = 0.5 * (lse_loss(unl, real)
  * + lse_loss(fake)) and u = cfg.unl_weight (1: Salimans' --unlabeled_weight).
- * Both Adam steps run at their lr times m->lr_scale.
+ * With cfg.consistency = W > 0 (CT-GAN, Wei et al. 2018) the pass has a
+ * fourth block, the unlabeled batch again with independent noise draws,
+ * and L_D gains W * mean_n ||softmax(l1_n) - softmax(l2_n)||^2 (op
+ * consistency), the softmax over the K class logits of the two passes
+ * (the class posterior; the fixed fake logit is left out: the unlabeled
+ * loss already covers real vs fake). CT-GAN's second term on the hidden
+ * features is not included. Both Adam steps run at their lr times
+ * m->lr_scale.
  * G: feature matching, mean((mean_n f(x_unl2) - mean_n f(G(z)))^2) with f
  * the last hidden ReLU layer of the updated D (noise on), from one pass
  * over [fake; unlabeled] (2N rows) that stops at f; the backward takes the
@@ -152,13 +159,17 @@ typedef struct gan_semi {
                              gan_semi_lr_factor each epoch) */
     gan_tensor z;         /* [N, nz] */
     gan_tensor sample_z;  /* [64, nz]: fixed noise for sample grids, checkpointed */
-    gan_tensor x3;        /* [3N, 784]: D's input, [labeled; unlabeled; fake], then [fake; unlabeled] */
+    gan_tensor x3;        /* [3N, 784] ([4N, 784] with consistency): D's input, [labeled; unlabeled;
+                             fake (; unlabeled)], then [fake; unlabeled] */
     gan_tensor lg_lab, lg_rest, lg_unl, lg_fake; /* logits split: [N,K], [2N,K], [N,K], [N,K] */
-    gan_tensor gr_lab, gr_unl, gr_fake, gr_rest, gr_rest_half, gr3;
+    gan_tensor gr_lab, gr_unl, gr_fake, gr_rest, gr_rest_half, gr3; /* gr3: [3N or 4N, K] */
     gan_tensor loss_lab, loss_unl, loss_fake, loss_g;
     gan_tensor m_unl, m_gen, dm, dfeat; /* feature means [F], their gradient, [N, F] */
     gan_tensor f_unl;                   /* [N, F]: the unlabeled rows' features */
     gan_tensor ema[GAN_MAX_PARAMS];     /* per trainable D parameter (cfg.ema > 0), checkpointed */
+    gan_tensor lg_unl2, gr_ct1, gr_ct2, gr_ct2w, loss_ct; /* consistency (cfg.consistency > 0): the second
+                                                              pass's logits [N,K], the op's gradients, W times
+                                                              the second, the term */
 } gan_semi;
 
 typedef struct gan_semi_stats {
@@ -168,6 +179,7 @@ typedef struct gan_semi_stats {
     float train_acc; /* accuracy on the labeled batch (noise on) */
     float d_real;    /* mean D(x) = sigmoid(lse) on the unlabeled batch */
     float d_fake;    /* mean D(G(z)) in the D step */
+    float loss_ct;   /* the consistency term, before its weight W (0 when off) */
 } gan_semi_stats;
 
 gan_status gan_semi_init(gan_ctx *c, gan_semi *m, const gan_semi_config *cfg);

@@ -43,3 +43,13 @@ gan_status ocl_lse_loss(gan_ctx *c, const gan_tensor *logits, int real, gan_tens
     return ocl_run_nd(c, "loss_lse", 1, &wg, &wg, "TTTiiiL", logits, loss, grad, logits->dim[0], logits->dim[1], real,
                       wg * sizeof(cl_float));
 }
+
+gan_status ocl_consistency(gan_ctx *c, const gan_tensor *a, const gan_tensor *b, gan_tensor *loss, gan_tensor *da,
+                           gan_tensor *db)
+{
+    size_t wg;
+    gan_status st = ocl_reduce_wg(c, "loss_consistency", SIZE_MAX, &wg);
+    if (st) return st;
+    return ocl_run_nd(c, "loss_consistency", 1, &wg, &wg, "TTTTTiiL", a, b, loss, da, db, a->dim[0], a->dim[1],
+                      wg * sizeof(cl_float));
+}

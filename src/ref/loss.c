@@ -1,4 +1,4 @@
-/* Reference losses: bce_logits, mse, softmax_xent, lse_loss. Each writes the
+/* Reference losses: bce_logits, mse, softmax_xent, lse_loss, consistency. Each writes the
  * batch-mean loss into loss[0] and d(loss)/d(input) into grad. Everything is
  * computed in double from the float inputs, in the numerically stable forms
  * (max-shifted logsumexp, softplus via log1p), so this is the oracle the
@@ -103,6 +103,37 @@ gan_status ref_lse_loss(gan_ctx *c, const gan_tensor *logits, int real, gan_tens
         acc += real ? softplus(-L) : softplus(L);
         double fp = real ? -sigmoid(-L) : sigmoid(L);
         for (size_t k = 0; k < K; k++) g[n * K + k] = (float)(fp * exp((double)row[k] - L) / (double)N);
+    }
+    ref_f(loss)[0] = (float)(acc / (double)N);
+    return GAN_OK;
+}
+
+gan_status ref_consistency(gan_ctx *c, const gan_tensor *a, const gan_tensor *b, gan_tensor *loss, gan_tensor *da,
+                           gan_tensor *db)
+{
+    (void)c;
+    size_t N = (size_t)a->dim[0], K = (size_t)a->dim[1];
+    const float *la = ref_f(a), *lb = ref_f(b);
+    float *ga = ref_f(da), *gb = ref_f(db);
+    double acc = 0;
+    for (size_t n = 0; n < N; n++) {
+        const float *ra = la + n * K, *rb = lb + n * K;
+        double m, La = row_lse(ra, K, &m), Lb = row_lse(rb, K, &m);
+        /* p = softmax(a_n), q = softmax(b_n), d = p - q: dL/dp = 2 d / N,
+         * and through the softmax dL/da_j = p_j (dL/dp_j - sum_k p_k dL/dp_k);
+         * likewise for b with -d and q */
+        double sp = 0, sq = 0;
+        for (size_t k = 0; k < K; k++) {
+            double p = exp((double)ra[k] - La), q = exp((double)rb[k] - Lb), d = p - q;
+            acc += d * d;
+            sp += p * d;
+            sq += q * d;
+        }
+        for (size_t k = 0; k < K; k++) {
+            double p = exp((double)ra[k] - La), q = exp((double)rb[k] - Lb), d = p - q;
+            ga[n * K + k] = (float)(2 * p * (d - sp) / (double)N);
+            gb[n * K + k] = (float)(-2 * q * (d - sq) / (double)N);
+        }
     }
     ref_f(loss)[0] = (float)(acc / (double)N);
     return GAN_OK;

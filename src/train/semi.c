@@ -10,11 +10,16 @@
  * three times taller than three separate passes would run. The unlabeled
  * terms carry Salimans' factor 0.5:
  *   L_D = xent(lab) + 0.5 * lse_loss(unl, real) + 0.5 * lse_loss(fake),
- * the 0.5 applied to their gradients with a fill and an axpy (the loss
+ * (times the unlabeled weight, 1 by default), the 0.5 applied to their
+ * gradients with a fill and an axpy (the loss
  * ops and these moves of [3N, K] logits take ~0.1 ms of a ~40 ms step).
  * The batches are placed with copy_rows into one [3N, 784] input, which
  * the G step reuses for its [fake; unlabeled] pass. Nothing in a step
- * waits for the device unless statistics are asked for. */
+ * waits for the device unless statistics are asked for.
+ * The consistency term (cfg.consistency = W > 0) appends the unlabeled
+ * batch as a fourth block of N rows to the same pass, so its noise draws
+ * are independent of the first block's; the consistency op's gradients
+ * are added, times W, to the first block's and written to the fourth's. */
 #include "gancl/semi.h"
 #include "internal.h"
 
@@ -58,29 +63,35 @@ gan_status gan_semi_init(gan_ctx *c, gan_semi *m, const gan_semi_config *cfg)
     m->lr_scale = 1.f;
     int N = cfg->batch, K = cfg->nclass, F = cfg->d_hidden[GAN_SEMI_DEPTH - 1];
     if (N < 1) return GAN_FAIL(c, GAN_ERR_ARG, "batch size %d: expected >= 1", N);
-    if (cfg->consistency != 0)
-        return GAN_FAIL(c, GAN_ERR_ARG, "consistency weight %g: not available yet (expected 0)", cfg->consistency);
-    if (!(cfg->unl_weight >= 0) || cfg->lr_decay_from < -1)
-        return GAN_FAIL(c, GAN_ERR_ARG, "unlabeled weight %g, lr decay epoch %d: expected >= 0, >= -1",
-                        cfg->unl_weight, cfg->lr_decay_from);
+    if (!(cfg->unl_weight >= 0) || !(cfg->consistency >= 0) || cfg->lr_decay_from < -1)
+        return GAN_FAIL(c, GAN_ERR_ARG, "unlabeled weight %g, consistency weight %g, lr decay epoch %d: expected "
+                        ">= 0, >= 0, >= -1", cfg->unl_weight, cfg->consistency, cfg->lr_decay_from);
+    /* the D pass's rows: [labeled; unlabeled; fake], and the unlabeled
+     * batch again for the consistency term */
+    int R = cfg->consistency > 0 ? 4 * N : 3 * N;
     if (cfg->nz < 1 || cfg->g_hidden < 1 || K < 1)
         return GAN_FAIL(c, GAN_ERR_ARG, "nz %d, g_hidden %d, nclass %d: expected >= 1", cfg->nz, cfg->g_hidden, K);
     for (int l = 0; l < GAN_SEMI_DEPTH; l++)
         if (cfg->d_hidden[l] < 1) return GAN_FAIL(c, GAN_ERR_ARG, "d_hidden[%d] is %d: expected >= 1", l, cfg->d_hidden[l]);
     m->rng = (gan_rng){.seed = cfg->seed, .counter = 0};
     TRY(gan_semi_g_init(c, &m->g, cfg, N, &m->rng));
-    TRY(gan_semi_d_init(c, &m->d, cfg, 3 * N, &m->rng));
+    TRY(gan_semi_d_init(c, &m->d, cfg, R, &m->rng));
     TRY(gan_tensor_alloc4(c, &m->z, GAN_F32, 2, N, cfg->nz, 0, 0));
     TRY(gan_tensor_alloc4(c, &m->sample_z, GAN_F32, 2, 64, cfg->nz, 0, 0));
     TRY(gan_rng_uniform(c, gan_rng_take(&m->rng, m->sample_z.numel, 0), &m->sample_z));
     TRY(gan_params_add_buffer(c, &m->g.params, "state", "sample_noise", &m->sample_z));
-    TRY(gan_tensor_alloc4(c, &m->x3, GAN_F32, 2, 3 * N, 784, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->x3, GAN_F32, 2, R, 784, 0, 0));
     gan_tensor *nk[] = {&m->lg_lab, &m->lg_unl, &m->lg_fake, &m->gr_lab, &m->gr_unl, &m->gr_fake};
     for (size_t i = 0; i < sizeof nk / sizeof nk[0]; i++) TRY(gan_tensor_alloc4(c, nk[i], GAN_F32, 2, N, K, 0, 0));
     TRY(gan_tensor_alloc4(c, &m->lg_rest, GAN_F32, 2, 2 * N, K, 0, 0));
     TRY(gan_tensor_alloc4(c, &m->gr_rest, GAN_F32, 2, 2 * N, K, 0, 0));
     TRY(gan_tensor_alloc4(c, &m->gr_rest_half, GAN_F32, 2, 2 * N, K, 0, 0));
-    TRY(gan_tensor_alloc4(c, &m->gr3, GAN_F32, 2, 3 * N, K, 0, 0));
+    TRY(gan_tensor_alloc4(c, &m->gr3, GAN_F32, 2, R, K, 0, 0));
+    if (cfg->consistency > 0) {
+        gan_tensor *ct[] = {&m->lg_unl2, &m->gr_ct1, &m->gr_ct2, &m->gr_ct2w};
+        for (size_t i = 0; i < sizeof ct / sizeof ct[0]; i++) TRY(gan_tensor_alloc4(c, ct[i], GAN_F32, 2, N, K, 0, 0));
+        TRY(gan_tensor_alloc4(c, &m->loss_ct, GAN_F32, 1, 1, 0, 0, 0));
+    }
     gan_tensor *l1[] = {&m->loss_lab, &m->loss_unl, &m->loss_fake, &m->loss_g};
     for (size_t i = 0; i < sizeof l1 / sizeof l1[0]; i++) TRY(gan_tensor_alloc4(c, l1[i], GAN_F32, 1, 1, 0, 0, 0));
     TRY(gan_tensor_alloc4(c, &m->m_unl, GAN_F32, 1, F, 0, 0, 0));
@@ -203,7 +214,9 @@ static gan_status d_stats(gan_ctx *c, gan_semi *m, const gan_tensor *labels, gan
         st = GAN_FAIL(c, GAN_ERR_NOMEM, "step statistics");
         goto cleanup;
     }
-    TRY(gan_tensor_read(c, &m->d.fc[GAN_SEMI_DEPTH].y, lg));
+    gan_tensor y3;
+    TRY(gan_tensor_narrow(c, &m->d.fc[GAN_SEMI_DEPTH].y, 3 * N, &y3));
+    TRY(gan_tensor_read(c, &y3, lg));
     TRY(gan_tensor_read(c, labels, y));
     double acc = 0, dr = 0, df = 0;
     for (int n = 0; n < N; n++) {
@@ -237,15 +250,20 @@ gan_status gan_semi_step(gan_ctx *c, gan_semi *m, const gan_tensor *x_lab, const
     hp.lr *= m->lr_scale;
     hg.lr *= m->lr_scale;
     const gan_tensor *fake = &m->g.out.y;
+    float W = m->cfg.consistency;
+    gan_tensor y3, g3, gu;
 
-    /* D step: [labeled; unlabeled; fake] in one pass */
+    /* D step: [labeled; unlabeled; fake] in one pass, and with W > 0 the
+     * unlabeled batch once more (its own noise draws) */
     TRY(gan_rng_uniform(c, gan_rng_take(&m->rng, m->z.numel, 0), &m->z));
     TRY(gan_semi_g_forward(c, &m->g, &m->z, 1));
     TRY(gan_copy_rows(c, x_lab, 0, &m->x3, 0, N));
     TRY(gan_copy_rows(c, x_unl, 0, &m->x3, N, N));
     TRY(gan_copy_rows(c, fake, 0, &m->x3, 2 * N, N));
+    if (W > 0) TRY(gan_copy_rows(c, x_unl, 0, &m->x3, 3 * N, N));
     TRY(gan_semi_d_forward(c, &m->d, &m->x3, 1, 0, &m->rng));
-    TRY(split_rows(c, &m->d.fc[GAN_SEMI_DEPTH].y, &m->lg_lab, &m->lg_rest));
+    TRY(gan_tensor_narrow(c, &m->d.fc[GAN_SEMI_DEPTH].y, 3 * N, &y3));
+    TRY(split_rows(c, &y3, &m->lg_lab, &m->lg_rest));
     TRY(split_rows(c, &m->lg_rest, &m->lg_unl, &m->lg_fake));
     TRY(gan_softmax_xent(c, &m->lg_lab, labels, &m->loss_lab, &m->gr_lab));
     TRY(gan_lse_loss(c, &m->lg_unl, 1, &m->loss_unl, &m->gr_unl));
@@ -253,7 +271,20 @@ gan_status gan_semi_step(gan_ctx *c, gan_semi *m, const gan_tensor *x_lab, const
     TRY(concat_rows(c, &m->gr_unl, &m->gr_fake, &m->gr_rest));
     TRY(gan_fill(c, &m->gr_rest_half, 0.f));
     TRY(gan_axpy(c, 0.5f * m->cfg.unl_weight, &m->gr_rest, &m->gr_rest_half));
-    TRY(concat_rows(c, &m->gr_lab, &m->gr_rest_half, &m->gr3));
+    if (W > 0) {
+        /* + W * consistency: its gradient wrt the first pass's logits goes
+         * to the unlabeled rows (the first N of gr_rest_half), the one wrt
+         * the second pass's to rows 3N.. */
+        TRY(gan_copy_rows(c, &m->d.fc[GAN_SEMI_DEPTH].y, 3 * N, &m->lg_unl2, 0, N));
+        TRY(gan_consistency(c, &m->lg_unl, &m->lg_unl2, &m->loss_ct, &m->gr_ct1, &m->gr_ct2));
+        TRY(gan_tensor_narrow(c, &m->gr_rest_half, N, &gu));
+        TRY(gan_axpy(c, W, &m->gr_ct1, &gu));
+        TRY(gan_fill(c, &m->gr_ct2w, 0.f));
+        TRY(gan_axpy(c, W, &m->gr_ct2, &m->gr_ct2w));
+        TRY(gan_copy_rows(c, &m->gr_ct2w, 0, &m->gr3, 3 * N, N));
+    }
+    TRY(gan_tensor_narrow(c, &m->gr3, 3 * N, &g3));
+    TRY(concat_rows(c, &m->gr_lab, &m->gr_rest_half, &g3));
     if (stats) TRY(d_stats(c, m, labels, stats));
     TRY(gan_semi_d_backward(c, &m->d, &m->gr3, 0, 0, 1));
     TRY(d_adam(c, m, &hp));
@@ -289,6 +320,8 @@ gan_status gan_semi_step(gan_ctx *c, gan_semi *m, const gan_tensor *x_lab, const
         stats->loss_lab = lab;
         stats->loss_unl = 0.5f * (unl + fk);
         stats->loss_g = lg;
+        stats->loss_ct = 0.f;
+        if (W > 0) TRY(gan_tensor_read(c, &m->loss_ct, &stats->loss_ct));
     }
 cleanup:
     return st;
@@ -394,7 +427,8 @@ void gan_semi_free(gan_ctx *c, gan_semi *m)
     gan_tensor *all[] = {&m->z,       &m->sample_z, &m->f_unl,    &m->x3,       &m->lg_lab,       &m->lg_rest,
                          &m->lg_unl,  &m->lg_fake,  &m->gr_lab,   &m->gr_unl,   &m->gr_fake,      &m->gr_rest,
                          &m->gr_rest_half, &m->gr3, &m->loss_lab, &m->loss_unl, &m->loss_fake,    &m->loss_g,
-                         &m->m_unl,   &m->m_gen,    &m->dm,       &m->dfeat};
+                         &m->m_unl,   &m->m_gen,    &m->dm,       &m->dfeat,   &m->lg_unl2,      &m->gr_ct1,
+                         &m->gr_ct2,  &m->gr_ct2w,  &m->loss_ct};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) gan_tensor_free(c, all[i]);
     for (int i = 0; i < GAN_MAX_PARAMS; i++) gan_tensor_free(c, &m->ema[i]);
     memset(m, 0, sizeof *m);

@@ -5,7 +5,7 @@
 # resumed ends with the same checkpoint, byte for byte, as an uninterrupted
 # run; Ctrl-C saves and exits 130; a checkpoint made with other --labels and
 # bad --labels values are clear errors. The recipe flags (--beta2, --g-lr,
-# --g-beta1, --g-beta2, --ema, --unl-weight, --lr-decay-from) are saved in
+# --g-beta1, --g-beta2, --ema, --unl-weight, --lr-decay-from, --consistency) are saved in
 # the checkpoint, taken from it on a lean resume (byte-identical to the
 # uninterrupted run) and a changed one is refused; the schedule changes
 # the run; bad values are usage errors.
@@ -108,8 +108,24 @@ for bad in "--g-lr 0.5:g_lr: checkpoint 0.0009765625, run 0.5" "--beta2 0.9:beta
   test $? -eq 1 && grep -qF "$want" "$r.bad.log"
   check "resume with another $flag is refused, naming the field ($want)" $?
 done
+# the consistency term: saved, logged, resumed exactly, a change refused
+ct=$tmp/ct
+"$gancl" train --mode semi --device cpu "${small[@]}" --consistency 0.5 --epochs 2 --outdir "$ct/full" >"$ct.log" 2>&1
+check "--consistency 0.5 trains" $?
+test "$(meta "$ct/full/checkpoint.safetensors" consistency)" = 0.5 -a \
+  "$(grep -c '"loss_ct"' "$ct/full/metrics.jsonl")" -eq 6 && ! grep -q '"loss_ct"' "$tmp/cpu/full/metrics.jsonl"
+check "--consistency saved in the checkpoint, loss_ct logged each step (and not without it)" $?
+"$gancl" train --mode semi --device cpu "${small[@]}" --consistency 0.5 --epochs 1 --outdir "$ct/part" >>"$ct.log" 2>&1 &&
+  "$gancl" train --mode semi --device cpu "${small[@]}" --epochs 2 --outdir "$ct/part" \
+    --resume "$ct/part/checkpoint.safetensors" >>"$ct.log" 2>&1 &&
+  cmp -s "$ct/full/checkpoint.safetensors" "$ct/part/checkpoint.safetensors"
+check "--consistency left out on resume: byte-identical to the uninterrupted run" $?
+"$gancl" train --mode semi --device cpu "${small[@]}" --consistency 0.25 --epochs 3 --outdir "$ct/part" \
+  --resume "$ct/part/checkpoint.safetensors" >"$ct.bad.log" 2>&1
+test $? -eq 1 && grep -qF "consistency: checkpoint 0.5, run 0.25" "$ct.bad.log"
+check "resume with another --consistency is refused, naming the field" $?
 for bad in "--lr-schedule cosine" "--lr-schedule const --lr-decay-from 3" "--ema 2" "--g-lr 0" "--beta2 1" \
-  "--unl-weight -1" "--lr-decay-from -2"; do
+  "--unl-weight -1" "--lr-decay-from -2" "--consistency -1"; do
   # shellcheck disable=SC2086
   "$gancl" train --mode semi --device cpu "${small[@]}" $bad --outdir "$tmp/o" >"$tmp/e4" 2>&1
   check "$bad is a usage error" $(($? != 2))
