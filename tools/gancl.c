@@ -20,6 +20,9 @@ static const char usage[] =
     "  bench classifier     time the MNIST CNN classifier's training step\n"
     "  bench semi           time the semi-supervised GAN's training step (batch 100:\n"
     "                       D on labeled + unlabeled + generated, G by feature matching)\n"
+    "  bench dist           time the data-parallel step of gan, cgan and classifier at the\n"
+    "                       global --batch-size, alone or under mpirun -np P: ms/step,\n"
+    "                       images/s, bytes all-reduced per step (--mode picks one)\n"
     "  train --mode gan     train the DCGAN on MNIST: progress, metrics.jsonl, a sample\n"
     "                       grid and a checkpoint each epoch, curves.png at the end\n"
     "  train --mode classifier  train the MNIST CNN classifier: test accuracy each\n"
@@ -198,9 +201,10 @@ int main(int argc, char **argv)
     int i = 2;
     if (!strcmp(cmd, "bench")) {
         if (argc < 3 || (strcmp(argv[2], "ops") && strcmp(argv[2], "gan") && strcmp(argv[2], "gemm") &&
-                         strcmp(argv[2], "classifier") && strcmp(argv[2], "semi"))) {
+                         strcmp(argv[2], "classifier") && strcmp(argv[2], "semi") &&
+                         strcmp(argv[2], "dist"))) {
             fprintf(stderr,
-                    "gancl bench: expected 'bench ops', 'bench gan', 'bench classifier', 'bench semi' or 'bench gemm'\n%s",
+                    "gancl bench: expected 'bench ops', 'bench gan', 'bench classifier', 'bench semi', 'bench dist' or 'bench gemm'\n%s",
                     usage);
             return 2;
         }
@@ -413,6 +417,10 @@ int main(int argc, char **argv)
     if (sub) {
         if (!o.batch) o.batch = !strcmp(sub, "semi") ? 100 : 64;
         if (!strcmp(sub, "semi")) return cmd_bench_semi(&o);
+        if (!strcmp(sub, "dist")) {
+            tool_dist_start(); /* MPI when started by mpirun */
+            return tool_dist_end(cmd_bench_dist(&o));
+        }
         if (!strcmp(sub, "gemm")) return cmd_bench_gemm(&o);
         if (!strcmp(sub, "classifier")) return cmd_bench_classifier(&o);
         return !strcmp(sub, "ops") ? cmd_bench_ops(&o) : cmd_bench_gan(&o);

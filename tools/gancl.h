@@ -70,6 +70,7 @@ int cmd_bench_ops(const tool_opts *o);
 int cmd_check(const tool_opts *o);
 int cmd_bench_gan(const tool_opts *o);
 int cmd_bench_classifier(const tool_opts *o);
+int cmd_bench_dist(const tool_opts *o);
 int cmd_bench_semi(const tool_opts *o);
 int cmd_train_gan(const tool_opts *o);
 int cmd_train_classifier(const tool_opts *o);

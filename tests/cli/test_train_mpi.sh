@@ -74,6 +74,20 @@ for dev in "${devices[@]}"; do
   compare cgan loss_d,loss_g,loss_cls,d_real,d_fake,acc_real,acc_fake "${gan[@]/gan/cgan}"
 done
 
+# gancl bench dist: under 2 ranks each step all-reduces the fused gradients
+# of every network, 4 bytes a parameter (what one process reports it would)
+b=(bench dist --device cpu --batch-size 8 --ngf 8 --ndf 8 --reps 1)
+bytes_match() {
+  local m one two
+  for m in gan cgan classifier; do
+    one=$(awk -v m=$m '$1 == m {print $2 * 4, $5}' "$tmp/b1.log")
+    two=$(awk -v m=$m '$1 == m {print $2 * 4, $5}' "$tmp/b2.log")
+    test -n "$one" -a "$one" = "$two" -a "${two% *}" = "${two#* }" || return 1
+  done
+}
+"$gancl" "${b[@]}" >"$tmp/b1.log" 2>&1 && "${mpi[@]}" "$gancl" "${b[@]}" >"$tmp/b2.log" 2>&1 && bytes_match
+check "bench dist: bytes all-reduced per step = 4 x parameters, per mode, under 2 ranks" $?
+
 # rank 1 cannot open its device: every rank stops, with rank 1's message
 timeout 120 mpirun --allow-run-as-root --oversubscribe -np 1 "$gancl" "${cls[@]}" --device cpu --outdir "$tmp/bad" : \
   -np 1 "$gancl" "${cls[@]}" --device no-such-device --outdir "$tmp/bad" >"$tmp/bad.log" 2>&1
