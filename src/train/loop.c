@@ -739,9 +739,11 @@ static gan_status semi_step_(gan_ctx *c, void *model, size_t b, const float *x, 
         (st = gan_tensor_write(c, &s->x_unl2, s->xh)) ||
         (st = gan_semi_step(c, &s->m, &s->x_lab, &s->y_lab, &s->x_unl, &s->x_unl2, out ? &t : NULL)))
         return st;
-    if (out)
+    if (out) {
         *out = (gan_loop_metrics){6, {{"loss_lab", t.loss_lab}, {"loss_unl", t.loss_unl}, {"loss_g", t.loss_g},
                                       {"train_acc", t.train_acc}, {"d_real", t.d_real}, {"d_fake", t.d_fake}}};
+        if (s->m.cfg.consistency > 0) out->f[out->n++] = (gan_metric){"loss_ct", t.loss_ct};
+    }
     return GAN_OK;
 }
 
