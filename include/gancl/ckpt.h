@@ -3,7 +3,7 @@
  *
  * File layout: an 8-byte little-endian header length N, N bytes of UTF-8
  * JSON (padded with spaces to a multiple of 8), then the data buffer.
- *   {"__metadata__": {"format": "gancl-ckpt", "format_version": "1",
+ *   {"__metadata__": {"format": "gancl-ckpt", "format_version": "2",
  *                     "crc32": "{\"gen.w\": \"1a2b3c4d\", ...}", <user keys>},
  *    "gen.w": {"dtype": "F32", "shape": [64, 100], "data_offsets": [0, 25600]},
  *    ...}
@@ -11,6 +11,23 @@
  * the start of the data buffer, which they cover exactly, with no gaps or
  * overlaps. Metadata values are strings (a safetensors rule), so the per-tensor
  * CRC32s (zlib) are one JSON object serialised into the "crc32" value.
+ *
+ * Names (format version 2): each network's tensors under its prefix, "gen.",
+ * "disc." or "cls.", are exactly the state_dict of the PyTorch module of
+ * the same architecture (tools/gancl_torch.py; strict=True loads them):
+ * PyTorch's names and shapes (weight norm's weight_g [O, 1]), batch norm's
+ * num_batches_tracked (I64 scalar: the training forwards that updated its
+ * running statistics). Training state lives under prefixes no network uses:
+ * "optim.<name>.exp_avg" / ".exp_avg_sq" (Adam), "ema.<name>" (semi's
+ * parameter average), "state.sample_noise" (the fixed noise of the sample
+ * grids); features mode's softmax layer is under "probe.".
+ *
+ * Reading also takes a version-1 file (converted on reading: its
+ * gen.sample_noise, weight_g [O] and missing num_batches_tracked, read as 0)
+ * and a plain safetensors file without gancl's "format" key holding a
+ * PyTorch state_dict of a gancl network, prefixed or not (gan_ckpt_imported:
+ * the network is recognised by its names, checked tensor by tensor, and the
+ * metadata gancl's readers need is filled in where the file gives none).
  *
  * Errors: GAN_ERR_IO for the file system (missing file, directory, no
  * space), GAN_ERR_FORMAT for a malformed file (the message names the file and
