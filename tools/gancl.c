@@ -377,6 +377,14 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "devices")) return cmd_devices();
     if (!strcmp(cmd, "train")) {
+        /* semi's recipe flags mean nothing to the other modes: refuse them there rather than ignore them */
+        if (o.mode && strcmp(o.mode, "semi") &&
+            (o.beta2_set || o.g_lr_set || o.g_beta1_set || o.g_beta2_set || o.ema_set || o.consistency_set ||
+             o.unl_weight_set || o.lr_decay_set)) {
+            fprintf(stderr, "gancl train: --beta2, --g-lr, --g-beta1, --g-beta2, --ema, --consistency, --unl-weight, "
+                            "--lr-decay-from and --lr-schedule are semi's (--mode semi), not %s's\n", o.mode);
+            return 2;
+        }
         /* one entry per mode; each lives in tools/cmd_train_<mode>.c (gan: cmd_train.c) */
         static const struct {
             const char *name;

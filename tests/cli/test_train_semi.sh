@@ -130,4 +130,9 @@ for bad in "--lr-schedule cosine" "--lr-schedule const --lr-decay-from 3" "--ema
   "$gancl" train --mode semi --device cpu "${small[@]}" $bad --outdir "$tmp/o" >"$tmp/e4" 2>&1
   check "$bad is a usage error" $(($? != 2))
 done
+for m in gan classifier; do
+  "$gancl" train --mode $m --device cpu --data "$tmp/data" --g-lr 0.001 --outdir "$tmp/o$m" >"$tmp/e5" 2>&1
+  test $? -eq 2 && grep -q "semi's" "$tmp/e5"
+  check "--g-lr with --mode $m is a usage error (semi's flag)" $?
+done
 tap_end
