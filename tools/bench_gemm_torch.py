@@ -5,14 +5,22 @@ tools/bench_gemm_vs_torch.sh. C[M,N] = op(A) op(B) with A stored [M,K] (ta 0)
 or [K,M] (ta 1) and B stored [K,N] (tb 0) or [N,K] (tb 1), the transposes
 taken as strided views (no copy), as gancl's GEMM takes them; batch > 1 is a
 torch.bmm over contiguous matrices. Median of --reps runs after one warm-up.
-Prints one line per shape: 'torch ta tb M N K batch <ms> ms <GFLOP/s> GFLOP/s'."""
+Prints one line per shape: 'torch ta tb M N K batch <ms> ms <x> GFLOP/s <y> GFLOP/cpu',
+y from the median process CPU time of a run (steadier on a shared machine)."""
 import argparse
 import os
+import resource
 import statistics
 import sys
 import time
 
 import torch
+
+
+def cpu():
+    """CPU seconds of the process so far, all threads (OpenBLAS's too)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def main():
@@ -39,14 +47,16 @@ def main():
         else:
             run = lambda: torch.bmm(opa, opb, out=C)
         run()
-        ts = []
+        ts, cs = [], []
         for _ in range(a.reps):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), cpu()
             run()
             ts.append(time.perf_counter() - t0)
-        ms = statistics.median(ts) * 1e3
-        print(f"torch {ta} {tb} {M} {N} {K} {nb} {ms:.4f} ms {2.0 * M * N * K * nb / ms * 1e-6:.2f} GFLOP/s",
-              flush=True)
+            cs.append(cpu() - c0)
+        ms, cms = statistics.median(ts) * 1e3, statistics.median(cs) * 1e3
+        fl = 2.0 * M * N * K * nb
+        print(f"torch {ta} {tb} {M} {N} {K} {nb} {ms:.4f} ms {fl / ms * 1e-6:.2f} GFLOP/s "
+              f"{fl / cms * 1e-6 if cms > 0 else 0:.2f} GFLOP/cpu", flush=True)
 
 
 if __name__ == "__main__":

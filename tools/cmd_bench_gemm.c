@@ -5,8 +5,10 @@
  * kernel the context picks (device defaults, tune file, GANCL_GEMM,
  * GANCL_GEMM_TILE). Without --quick also every own kernel that computes
  * the shape's layout and CLBlast, side by side: the evidence for the
- * per-device defaults. tools/bench_gemm_vs_torch.sh puts torch.mm next to
- * the --quick table. Every timed GEMM's first run is checked at sampled
+ * per-device defaults. Wall time gives GFLOP/s; the process CPU time over
+ * the same runs gives GFLOP per CPU second (GFLOP/cpu), which a busy
+ * machine disturbs less. tools/bench_gemm_vs_torch.sh puts torch.mm next
+ * to the --quick table. Every timed GEMM's first run is checked at sampled
  * elements against double sums (gan_gemm_time). */
 #include "gancl.h"
 #include "gancl/tune.h"
@@ -97,20 +99,21 @@ int cmd_bench_gemm(const tool_opts *o)
     printf("%d GEMM shapes of the DCGAN and classifier steps at batch %s and the semi-supervised step at batch %d, "
            "each where it first appears; median of %d after 1 warm-up%s\n",
            n, sizes, semi_batch, o->reps, o->quick ? "" : "; then every own kernel of the layout and CLBlast (GFLOP/s)");
-    printf("%-14s %2s %2s %6s %6s %6s %5s %10s %8s  %-14s%s\n", "model", "ta", "tb", "M", "N", "K", "batch", "gancl ms",
-           "GFLOP/s", "ran", o->quick ? "" : "  others");
-    double t_all = 0, fl_all = 0;
+    printf("%-14s %2s %2s %6s %6s %6s %5s %10s %8s %10s  %-14s%s\n", "model", "ta", "tb", "M", "N", "K", "batch",
+           "gancl ms", "GFLOP/s", "GFLOP/cpu", "ran", o->quick ? "" : "  others (GFLOP/s)");
+    double t_all = 0, c_all = 0, fl_all = 0;
     for (int i = 0; i < n; i++) {
         const gan_gemm_shape *s = &sh[i].s;
-        double ms = 0;
+        double ms = 0, cpu = 0;
         char ran[64];
-        if (gan_gemm_time(c, s, NULL, o->reps, &ms, ran, sizeof ran)) {
+        if (gan_gemm_time(c, s, NULL, o->reps, &ms, &cpu, ran, sizeof ran)) {
             fprintf(stderr, "gancl bench gemm: %s\n", gan_ctx_error(c));
             goto done;
         }
-        printf("%-14s %2d %2d %6d %6d %6d %5d %10.3f %8.1f  %-14s", sh[i].model, s->ta, s->tb, s->M, s->N, s->K,
-               s->batch, ms, gflops(s, ms), ran);
+        printf("%-14s %2d %2d %6d %6d %6d %5d %10.3f %8.1f %10.1f  %-14s", sh[i].model, s->ta, s->tb, s->M, s->N, s->K,
+               s->batch, ms, gflops(s, ms), cpu > 0 ? gflops(s, cpu) : 0.0, ran);
         t_all += ms;
+        c_all += cpu;
         fl_all += 2.0 * s->M * s->N * s->K * s->batch;
         for (int k = 0; !o->quick && k <= nk; k++) {
             const char *how = k < nk ? names[k] : "clblast";
@@ -118,8 +121,8 @@ int cmd_bench_gemm(const tool_opts *o)
             if (k < nk && dot && !(s->ta == 0 && s->tb == 1)) continue;
             double mk = 0;
             /* a path 3x slower than gancl's on the first run is timed once */
-            gan_status st = gan_gemm_time(c, s, how, 1, &mk, NULL, 0);
-            if (!st && mk < 3 * ms) st = gan_gemm_time(c, s, how, o->reps, &mk, NULL, 0);
+            gan_status st = gan_gemm_time(c, s, how, 1, &mk, NULL, NULL, 0);
+            if (!st && mk < 3 * ms) st = gan_gemm_time(c, s, how, o->reps, &mk, NULL, NULL, 0);
             if (st) {
                 fprintf(stderr, "\ngancl bench gemm: %s\n", gan_ctx_error(c));
                 goto done;
@@ -129,8 +132,8 @@ int cmd_bench_gemm(const tool_opts *o)
         printf("\n");
         fflush(stdout);
     }
-    printf("%-14s %2s %2s %6s %6s %6s %5s %10.3f %8.1f\n", "all", "", "", "", "", "", "", t_all,
-           fl_all / (t_all * 1e-3) * 1e-9);
+    printf("%-14s %2s %2s %6s %6s %6s %5s %10.3f %8.1f %10.1f\n", "all", "", "", "", "", "", "", t_all,
+           fl_all / (t_all * 1e-3) * 1e-9, c_all > 0 ? fl_all / (c_all * 1e-3) * 1e-9 : 0.0);
     rc = 0;
 done:
     free(sh);

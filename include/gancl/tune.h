@@ -58,10 +58,13 @@ int gan_gemm_kernel_names(const char **names, int cap);
  * tile kernel for any layout, a dot kernel for ta 0 tb 1 only). Random
  * inputs; one untimed run whose C is checked against double host sums at 64
  * sampled elements (GAN_ERR_NUMERIC on a mismatch), then reps timed runs
- * (GEMM and clFinish, wall clock): *ms gets their median. ran, when not
- * NULL, gets what ran: "own 8x48f16" or "clblast". */
-gan_status gan_gemm_time(gan_ctx *c, const gan_gemm_shape *s, const char *how, int reps, double *ms, char *ran,
-                         size_t rcap);
+ * (GEMM and clFinish): *ms gets the median wall time, *cpu_ms (when not
+ * NULL) the median CPU time of the process over a run (all its threads,
+ * the device's worker threads on a CPU driver; steadier than wall time on a
+ * shared machine). ran, when not NULL, gets what ran: "own 8x48f16" or
+ * "clblast". */
+gan_status gan_gemm_time(gan_ctx *c, const gan_gemm_shape *s, const char *how, int reps, double *ms, double *cpu_ms,
+                         char *ran, size_t rcap);
 
 typedef struct gan_tune_shape {
     gan_gemm_shape s;

@@ -204,21 +204,22 @@ static gan_status gemm_clblast(gan_ctx *c, const ocl_gemm_args *g)
 }
 
 /* The block of micro-tiles a gemm_tile work-item computes: up to mt = 16
- * down (its rows of A, 16 * MR by KC, stay in L2 while it sweeps them over
- * each packed block of B) by nt = 4 across (the packed B block, KC x NR,
- * serves all mt), fewer while that would leave under 8 work-groups per
- * compute unit: across first, since B's reuse counts more. */
+ * down (the packed B block, KC x NR, serves all mt) by nt = 4 across (the
+ * item's rows of A, 16 * MR by KC, stay in L2 for all nt). Across first,
+ * while that would leave under 8 work-groups per compute unit; then down,
+ * while under 2: each packed block of B should serve many micro-tiles (a
+ * small C with a long K, 256 x 128 x 9216, ran 1.8x faster per CPU second
+ * with 16 micro-tiles per item than with 4 for 8 items per unit). */
 static void tile_blocks(const gan_ctx *c, const ocl_gemm_kernel *k, size_t rows, size_t cols, size_t batch, int *mt,
                         int *nt)
 {
     cl_uint cus = 1;
     if (clGetDeviceInfo(c->ocl.device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL) != CL_SUCCESS) cus = 1;
     size_t nr = (size_t)(k->nv * k->vw), mtiles = (rows + k->mr - 1) / k->mr, ntiles = (cols + nr - 1) / nr;
-    size_t want = 8 * (size_t)cus;
     int m = 16, n = 4;
 #define ITEMS() ((mtiles + (size_t)m - 1) / (size_t)m * ((ntiles + (size_t)n - 1) / (size_t)n) * batch)
-    while (n > 1 && ITEMS() < want) n /= 2;
-    while (m > 1 && ITEMS() < want) m /= 2;
+    while (n > 1 && ITEMS() < 8 * (size_t)cus) n /= 2;
+    while (m > 1 && ITEMS() < 2 * (size_t)cus) m /= 2;
 #undef ITEMS
     *mt = m;
     *nt = n;
@@ -309,18 +310,32 @@ static int own_fits(const gan_ctx *c, const ocl_gemm_args *g, int k)
     return k;
 }
 
-/* The default own kernel for g: the tile kernel, but for A B^T the dot
- * kernel where C is narrower than one tile or gives a work-item fewer than
- * 4 micro-tiles (a small C with a long K: packing B^T for so few would cost
- * about what the tiles compute); and where the columns of C the tiles run
- * along (A^T B^T: its rows) are fewer than the tile's NR, the tile kernel
- * of the widest NR that fits them among those no wider in vector than the
- * device's class (narrow C packs B lane by lane: 64 x 25 outputs ran 2-3x
- * faster as 4x24f8 than as 8x48f16 on AVX-512). */
+/* The default own kernel for g: the tile kernel, but another tile kernel of
+ * its vector width where that computes 25% fewer elements of C; where the
+ * columns of C the tiles run along (A^T B^T: its rows) are fewer than the
+ * tile's NR, the tile kernel of the widest NR that fits them among those no
+ * wider in vector than the device's class (narrow C packs B lane by lane:
+ * 64 x 25 outputs ran 2-3x faster as 4x24f8 than as 8x48f16 on AVX-512);
+ * and for A B^T the dot kernel where C is narrower than one tile or gives
+ * a work-item fewer than 4 micro-tiles (packing B^T moves single floats:
+ * for so few tiles it costs about what they compute). */
+/* The C elements tile kernel k computes for rows x cols (whole tiles). */
+static size_t tile_area(int k, size_t rows, size_t cols)
+{
+    size_t mr = (size_t)gemm_kernels[k].mr, nr = (size_t)(gemm_kernels[k].nv * gemm_kernels[k].vw);
+    return (rows + mr - 1) / mr * mr * ((cols + nr - 1) / nr * nr);
+}
+
 static int default_for(const gan_ctx *c, const ocl_gemm_args *g)
 {
     int t = default_kernel(c, 0);
-    size_t cols = g->ta && g->tb ? g->M : g->N;
+    size_t rows = g->ta && g->tb ? g->N : g->M, cols = g->ta && g->tb ? g->M : g->N;
+    /* another tile of the same width that computes 25% fewer C elements
+     * (6x64 for 64 columns, where 8x48 computes 96) */
+    for (int i = 0; i < NKERNELS && !c->ocl.gemm_tile_env; i++)
+        if (!gemm_kernels[i].dot && gemm_kernels[i].vw == gemm_kernels[t].vw &&
+            tile_area(i, rows, cols) * 5 < tile_area(t, rows, cols) * 4)
+            t = i;
     if (!c->ocl.gemm_tile_env && cols < (size_t)(gemm_kernels[t].nv * gemm_kernels[t].vw)) {
         int vw = gemm_kernels[c->ocl.gemm_tile_dev - 1].vw, best = -1;
         for (int i = 0; i < NKERNELS; i++) {

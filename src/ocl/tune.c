@@ -31,6 +31,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #define MAX_PARAMS 24
@@ -333,8 +334,27 @@ cleanup:
 
 /* ---- timing one shape (gan_gemm_time) ----------------------------------------- */
 
-gan_status gan_gemm_time(gan_ctx *c, const gan_gemm_shape *s, const char *how, int reps, double *ms, char *ran,
-                         size_t rcap)
+static double cpu_now(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru)) return 0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+           1e-6 * (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+static double median_of(double *v, int n)
+{
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
+            double x = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = x;
+        }
+    return v[n / 2];
+}
+
+gan_status gan_gemm_time(gan_ctx *c, const gan_gemm_shape *s, const char *how, int reps, double *ms, double *cpu_ms,
+                         char *ran, size_t rcap)
 {
     gan_status st = GAN_OK;
     if (c->kind != GAN_BACKEND_OCL) return GAN_FAIL(c, GAN_ERR_ARG, "gan_gemm_time needs an OpenCL device");
@@ -359,7 +379,7 @@ gan_status gan_gemm_time(gan_ctx *c, const gan_gemm_shape *s, const char *how, i
     t.nc = M * N * nb;
     float *ha = malloc(t.na * sizeof *ha), *hb = malloc(t.nb * sizeof *hb);
     t.got = malloc(t.nc * sizeof *t.got);
-    double times[64];
+    double times[64], cpus[64];
     cl_int err;
     if (!ha || !hb || !t.got) {
         st = GAN_FAIL(c, GAN_ERR_NOMEM, "timing data for GEMM M=%d N=%d K=%d", s->M, s->N, s->K);
@@ -391,11 +411,12 @@ gan_status gan_gemm_time(gan_ctx *c, const gan_gemm_shape *s, const char *how, i
     if (reps < 1) reps = 1;
     if (reps > 64) reps = 64;
     for (int i = -1; i < reps; i++) {
-        double t0 = now();
+        double t0 = now(), c0 = cpu_now();
         TRY(k == -2 ? ocl_gemm_run(c, &g) : k == -1 ? ocl_gemm_path(c, &g, 0) : ocl_gemm_kernel_run(c, &g, k));
         CL_CHECK(c, clFinish, (c->ocl.queue));
         if (i >= 0) {
             times[i] = now() - t0;
+            cpus[i] = cpu_now() - c0;
             continue;
         }
         /* the untimed run: 64 sampled elements against double sums, with
@@ -420,13 +441,8 @@ gan_status gan_gemm_time(gan_ctx *c, const gan_gemm_shape *s, const char *how, i
             }
         }
     }
-    for (int i = 1; i < reps; i++)
-        for (int j = i; j > 0 && times[j] < times[j - 1]; j--) {
-            double x = times[j];
-            times[j] = times[j - 1];
-            times[j - 1] = x;
-        }
-    *ms = times[reps / 2] * 1e3;
+    *ms = median_of(times, reps) * 1e3;
+    if (cpu_ms) *cpu_ms = median_of(cpus, reps) * 1e3;
 cleanup:
     free(ha);
     free(hb);
