@@ -385,6 +385,11 @@ int main(int argc, char **argv)
                             "--lr-decay-from and --lr-schedule are semi's (--mode semi), not %s's\n", o.mode);
             return 2;
         }
+        if (o.init && o.mode && strcmp(o.mode, "gan") && strcmp(o.mode, "cgan") && strcmp(o.mode, "classifier")) {
+            fprintf(stderr, "gancl train: --init starts gan, cgan and classifier runs, not %s's (augment: --generator, "
+                            "features: --discriminator take a network file)\n", o.mode);
+            return 2;
+        }
         /* one entry per mode; each lives in tools/cmd_train_<mode>.c (gan: cmd_train.c) */
         static const struct {
             const char *name;
@@ -409,6 +414,13 @@ int main(int argc, char **argv)
                 if (!o.outdir) o.outdir = outdir;
                 if (!o.log_every) o.log_every = 50;
                 tool_dist_start(); /* MPI when started by mpirun */
+                if (tool_dist_size() > 1 && strcmp(o.mode, "gan") && strcmp(o.mode, "cgan") &&
+                    strcmp(o.mode, "classifier")) {
+                    if (tool_dist_rank() == 0)
+                        fprintf(stderr, "gancl train: --mode %s does not train data-parallel (%d ranks): run it in "
+                                "one process; gan, cgan and classifier do\n", o.mode, tool_dist_size());
+                    return tool_dist_end(2);
+                }
                 return tool_dist_end(modes[m].run(&o));
             }
         }

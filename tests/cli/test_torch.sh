@@ -120,6 +120,9 @@ check "train --init a generator of another width: named tensor, both shapes" $?
 "$gancl" train "${d[@]}" --mode gan --epochs 1 --outdir init_bad2 --init cls_bare.st >/dev/null 2>init_bad2.err
 test $? -ne 0 && grep -q "holds none of this model's networks: expected gen.fc.weight.*found cls.conv1" init_bad2.err
 check "train --init a classifier into a gan: expected and found tensors listed" $?
+"$gancl" train "${d[@]}" --mode semi --epochs 1 --outdir init_semi --init cls_bare.st >/dev/null 2>init_semi.err
+test $? -eq 2 && grep -q "init starts gan, cgan and classifier runs, not semi's" init_semi.err
+check "train --mode semi --init is refused, not ignored" $?
 "$py" "$tc" bad --ckpt cls/checkpoint.safetensors --out bad.st
 "$gancl" eval --device cpu --data data --checkpoint bad.st >/dev/null 2>bad.err
 test $? -ne 0 && grep -q "expected 8 tensors.*fc2.weight F32 \[10, 128\].*found 8.*fc2.weight F32 \[10, 127\]" bad.err
