@@ -41,6 +41,7 @@ typedef struct gan_loop_mode {
     int labels;            /* 1: step gets the batch's labels */
     int full_batches;      /* 1: only full batches (an epoch drops the rest); 0: a partial last batch */
     int nloss;             /* the first nloss metrics of a logged step must be finite */
+    int data_parallel;     /* 1: the step takes a rank's slice of the batch (include/gancl/dist.h) */
     /* One training step on n host images x[n*784] (labels[n] when .labels).
      * st == NULL: no metrics wanted (no read-back); else the step's metrics,
      * losses first. */

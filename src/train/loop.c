@@ -135,6 +135,9 @@ gan_status gan_loop_train(gan_ctx *c, gan_loop_run *run, gan_loop_result *res)
                         run->log_every, run->set ? run->set->n : (size_t)0);
     if (md->full_batches && B > run->set->n)
         return GAN_FAIL(c, GAN_ERR_ARG, "batch %d is larger than the %zu training images", run->batch, run->set->n);
+    if (P > 1 && !md->data_parallel)
+        return GAN_FAIL(c, GAN_ERR_ARG, "mode %s does not train data-parallel (%d ranks): run it in one process; "
+                        "gan, cgan and classifier do", md->name, P);
     /* Data-parallel (include/gancl/dist.h): rank 0 alone holds the lock and
      * writes metrics, epoch artifacts and checkpoints; the others agree on
      * its setup before the first step. */
@@ -351,6 +354,7 @@ const gan_loop_mode gan_loop_mode_gan = {
     .labels = 0,
     .full_batches = 1,
     .nloss = 2,
+    .data_parallel = 1,
     .step = gan_step_,
     .steps = gan_steps_,
     .save = gan_save_,
@@ -435,6 +439,7 @@ const gan_loop_mode gan_loop_mode_cgan = {
     .labels = 1,
     .full_batches = 1,
     .nloss = 2,
+    .data_parallel = 1,
     .step = cgan_step_,
     .steps = cgan_steps_,
     .save = cgan_save_,
@@ -490,6 +495,7 @@ const gan_loop_mode gan_loop_mode_classifier = {
     .labels = 1,
     .full_batches = 0,
     .nloss = 1,
+    .data_parallel = 1,
     .step = cls_step_,
     .steps = cls_steps_,
     .save = cls_save_,

@@ -96,4 +96,25 @@ test $rc -ne 0 -a $rc -ne 124 && grep -q "rank 1 of 2 cannot open device" "$tmp/
   grep -q "no-such-device" "$tmp/bad.log" && ! test -e "$tmp/bad/checkpoint.safetensors"
 check "a rank with a bad device selector stops every rank with its message (rc $rc)" $?
 
+# Ctrl-C (SIGINT) on one rank: every rank finishes the step and stops
+# together, rank 0 saves, exit 130; the run resumes in 1 process
+"${mpi[@]}" "$gancl" "${cls[@]}" --device cpu --epochs 100000 --outdir "$tmp/int" >"$tmp/int.log" 2>&1 &
+mp=$!
+for _ in $(seq 600); do grep -q '"step":2,' "$tmp/int/metrics.jsonl" 2>/dev/null && break; sleep 0.1; done
+r1=$(pgrep -P "$mp" -f "gancl train" | tail -1)
+test -z "$r1" && r1=$(pgrep -f "gancl train .*--outdir $tmp/int" | tail -1)
+kill -INT "$r1"
+wait $mp
+rc=$?
+test $rc -eq 130 -a -s "$tmp/int/checkpoint.safetensors" && grep -q "interrupted" "$tmp/int.log" &&
+  "$gancl" "${cls[@]}" --device cpu --epochs 1 --outdir "$tmp/int" --resume "$tmp/int/checkpoint.safetensors" \
+    >>"$tmp/int.log" 2>&1
+check "SIGINT to one rank stops every rank with a checkpoint (rc $rc), which resumes in 1 process" $?
+
+# modes without a data-parallel step are refused under 2 ranks
+"${mpi[@]}" "$gancl" train --mode semi --device cpu --data "$tmp/data" --batch-size 8 --outdir "$tmp/semi" \
+  >"$tmp/semi.log" 2>&1
+rc=$?
+test $rc -ne 0 && grep -q "mode semi does not train data-parallel (2 ranks)" "$tmp/semi.log" && ! test -e "$tmp/semi/metrics.jsonl"
+check "semi under 2 ranks is refused, naming it (rc $rc)" $?
 tap_end
