@@ -74,6 +74,10 @@ static int eval_semi(gan_ctx *c, const char *path, const gan_ckpt *k, const gan_
         meta_floats(k, "d_hidden", h, GAN_SEMI_DEPTH) || meta_int(k, "nclass", &cfg.nclass) ||
         meta_floats(k, "noise", noise, 2) || meta_int(k, "batch", &cfg.batch) || meta_floats(k, "ema", &cfg.ema, 1))
         return 1;
+    if (!gan_ckpt_find(k, "disc.fc1.weight_v")) { /* an imported generator alone: nothing to classify with */
+        fprintf(stderr, "gancl eval: %s holds no semi discriminator (disc.fc1.weight_v ...): nothing classifies\n", path);
+        return 1;
+    }
     for (int i = 0; i < GAN_SEMI_DEPTH; i++) cfg.d_hidden[i] = (int)h[i];
     cfg.noise_in = noise[0];
     cfg.noise_hidden = noise[1];

@@ -221,6 +221,12 @@ int train_resume_config(gan_ctx *c, tool_opts *o)
     if (!o->resume || !(gan || cgan || cls || semi)) return 0;
     gan_ckpt *k = NULL;
     if (gan_ckpt_load(c, o->resume, &k)) return train_fail(c, "--resume");
+    if (gan_ckpt_imported(k)) { /* weights only: no step, Adam moments, RNG position or data order to continue */
+        fprintf(stderr, "gancl train: --resume %s: a PyTorch state_dict (%s), not a training checkpoint: start from "
+                        "its weights with --init\n", o->resume, gan_ckpt_meta(k, "imported"));
+        gan_ckpt_free(k);
+        return 1;
+    }
     rc_item t[16];
     int n = 0;
     t[n++] = (rc_item){"--batch-size", "batch", RC_INT, o->batch_set, &o->batch, NULL};

@@ -123,12 +123,17 @@ gan_status gan_params_restore(gan_ctx *c, const gan_ckpt *k, gan_params *const *
      * they are (zero in a fresh model); nor, when it holds one network,
      * the other network's tensors: a registry none of whose tensors it
      * has keeps its values (its initial weights). */
-    int imported = gan_ckpt_imported(k), skip_optim = !optim || imported, n = 0;
+    int imported = gan_ckpt_imported(k), skip_optim = !optim || imported, n = 0, any = 0;
+    for (int r = 0; r < nregs; r++) {
+        int present = 0, m = collect(regs + r, 1, e, MAX_ENTRIES);
+        for (int i = 0; i < m; i++) present += !training_state(e[i].name) && gan_ckpt_find(k, e[i].name);
+        any += present > 0;
+    }
     for (int r = 0; r < nregs; r++) {
         int n0 = n, present = 0;
         n += collect(regs + r, 1, e + n, MAX_ENTRIES - n);
         for (int i = n0; i < n; i++) present += !training_state(e[i].name) && gan_ckpt_find(k, e[i].name);
-        if (imported && !present) n = n0;
+        if (imported && !present && any) n = n0; /* with none present, the expect below names what is missing */
     }
     /* check every tensor before changing any, so a refused checkpoint
      * leaves the model as it was */

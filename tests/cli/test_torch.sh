@@ -123,6 +123,17 @@ check "train --init a classifier into a gan: expected and found tensors listed" 
 "$gancl" train "${d[@]}" --mode semi --epochs 1 --outdir init_semi --init cls_bare.st >/dev/null 2>init_semi.err
 test $? -eq 2 && grep -q "init starts gan, cgan and classifier runs, not semi's" init_semi.err
 check "train --mode semi --init is refused, not ignored" $?
+"$py" "$tc" export --ckpt semi/checkpoint.safetensors --prefix gen --out semig.st
+"$gancl" eval --device cpu --data data --checkpoint semig.st >/dev/null 2>semig.err
+test $? -ne 0 && grep -q "holds no semi discriminator" semig.err
+check "eval of a semi generator's state_dict alone is refused (no discriminator to classify with)" $?
+"$gancl" sample --device cpu --checkpoint semid.st --out semid_s.png >/dev/null 2>semid_s.err
+test $? -ne 0 && grep -q "has no tensor 'gen.fc1.weight'" semid_s.err
+check "sample from a discriminator's state_dict alone names the missing generator tensor" $?
+"$gancl" train "${d[@]}" --mode gan --ngf 4 --ndf 4 --epochs 1 --outdir res_imp --resume gan/gen_bare.st >/dev/null \
+  2>res_imp.err
+test $? -ne 0 && grep -q "a PyTorch state_dict.*not a training checkpoint.*--init" res_imp.err
+check "--resume from a PyTorch state_dict is refused, pointing to --init" $?
 "$py" "$tc" bad --ckpt cls/checkpoint.safetensors --out bad.st
 "$gancl" eval --device cpu --data data --checkpoint bad.st >/dev/null 2>bad.err
 test $? -ne 0 && grep -q "expected 8 tensors.*fc2.weight F32 \[10, 128\].*found 8.*fc2.weight F32 \[10, 127\]" bad.err
