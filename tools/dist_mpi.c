@@ -65,11 +65,40 @@ int tool_dist_end(int rc)
 int tool_dist_rank(void) { return rank_; }
 int tool_dist_size(void) { return size_; }
 
+/* The local rank's GPU when the node has GPUs: the (local rank % GPUs)-th
+ * GPU of gan_list_devices' table ("P:D  platform  device  GPU ..."), as
+ * "P:D" in sel; 0 when there is none. */
+static int gpu_of_local_rank(char *sel, size_t cap)
+{
+    static char buf[1 << 16];
+    char err[256], *save = NULL;
+    int n = 0, want = -1;
+    if (gan_list_devices(buf, sizeof buf, err, sizeof err) != GAN_OK) return 0;
+    char *copy = strdup(buf);
+    if (!copy) return 0;
+    for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) /* count */
+        if (l[0] >= '0' && l[0] <= '9' && strstr(l, " GPU ")) n++;
+    free(copy);
+    if (n == 0) return 0;
+    want = local_rank_ % n;
+    n = 0;
+    save = NULL;
+    for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+        if (l[0] >= '0' && l[0] <= '9' && strstr(l, " GPU ") && n++ == want) {
+            size_t k = strcspn(l, " \t");
+            snprintf(sel, cap, "%.*s", (int)k, l);
+            return 1;
+        }
+    return 0;
+}
+
 gan_ctx *tool_dist_ctx(const char *selector)
 {
-    char var[64];
+    char var[64], gpu[64];
     snprintf(var, sizeof var, "GANCL_DEVICE_%d", local_rank_);
     if (!selector) selector = getenv(var);
+    /* one rank per GPU: by local rank among the node's GPUs */
+    if (!selector && !getenv("GANCL_DEVICE") && gpu_of_local_rank(gpu, sizeof gpu)) selector = gpu;
     gan_ctx *c = NULL;
     gan_status st = gan_ctx_create(&c, selector);
     if (!st) {

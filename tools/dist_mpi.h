@@ -14,7 +14,9 @@ int tool_dist_end(int rc);
 int tool_dist_rank(void);
 int tool_dist_size(void);
 /* The rank's context on selector (--device, else $GANCL_DEVICE_<local
- * rank>, else $GANCL_DEVICE), attached to MPI_COMM_WORLD; every rank fails
+ * rank>, else $GANCL_DEVICE, else the node's GPU number local rank % GPUs
+ * when it has GPUs (local rank: MPI_Comm_split_type shared memory), else
+ * gancl's default device), attached to MPI_COMM_WORLD; every rank fails
  * together when any rank cannot open its device, with that rank's message.
  * NULL on failure (printed). */
 gan_ctx *tool_dist_ctx(const char *selector);
