@@ -57,6 +57,14 @@ void tool_dist_start(void)
 
 int tool_dist_end(int rc)
 {
+    /* A failure not every rank shares (a file one rank cannot read, outside
+     * the loop's agreement) leaves the others in a collective: end them all.
+     * Success and Ctrl-C (130) are agreed by the loop. */
+    if (started_ && size_ > 1 && rc != 0 && rc != 130) {
+        fflush(stdout);
+        fflush(stderr);
+        MPI_Abort(MPI_COMM_WORLD, rc);
+    }
     if (started_) MPI_Finalize();
     started_ = 0;
     return rc;

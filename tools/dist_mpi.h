@@ -9,7 +9,8 @@
  * environment) and gancl was built with MPI; else nothing. Rank > 0 sends
  * stdout to /dev/null (rank 0 prints progress and results). */
 void tool_dist_start(void);
-/* MPI_Finalize after a command; returns rc. */
+/* MPI_Finalize after a command; returns rc. Under more than one rank a
+ * failure (rc other than 0 and 130) ends every rank (MPI_Abort). */
 int tool_dist_end(int rc);
 int tool_dist_rank(void);
 int tool_dist_size(void);

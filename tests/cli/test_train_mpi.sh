@@ -30,7 +30,7 @@ LOSS_RTOL=1e-5 ATOL=1e-4 RTOL=1e-3 NORM=1e-2
 # epoch (ranks take 5 + 5, then 4 + 4); 2 epochs = 10 steps.
 cls=(train --mode classifier --data "$tmp/data" --batch-size 10 --log-every 1)
 # global batch 8 (4 + 4), 2 epochs of 5 steps
-gan=(train --mode gan --data "$tmp/data" --batch-size 8 --ngf 8 --ndf 8 --log-every 1 --epochs 2 --steps-per-epoch 5)
+gan=(train --mode gan --data "$tmp/data" --batch-size 8 --ngf 8 --ndf 8 --log-every 1 --steps-per-epoch 5)
 
 # compare NAME KEYS ARGS...: one process and 2 ranks, 10 steps each
 compare() {
@@ -69,9 +69,9 @@ for dev in "${devices[@]}"; do
   check "[$dev] 1 process for epoch 1, resumed in 2 ranks: the uninterrupted run's checkpoint and records" $?
 
   # DCGAN: batch norm in G over the global batch, z and D's dropout by global row
-  compare gan loss_d,loss_g,d_real,d_fake "${gan[@]}"
+  compare gan loss_d,loss_g,d_real,d_fake "${gan[@]}" --epochs 2
   # AC-GAN: also the fake labels by global row
-  compare cgan loss_d,loss_g,loss_cls,d_real,d_fake,acc_real,acc_fake "${gan[@]/gan/cgan}"
+  compare cgan loss_d,loss_g,loss_cls,d_real,d_fake,acc_real,acc_fake "${gan[@]/gan/cgan}" --epochs 2
 done
 
 # gancl bench dist: under 2 ranks each step all-reduces the fused gradients
@@ -95,6 +95,22 @@ rc=$?
 test $rc -ne 0 -a $rc -ne 124 && grep -q "rank 1 of 2 cannot open device" "$tmp/bad.log" &&
   grep -q "no-such-device" "$tmp/bad.log" && ! test -e "$tmp/bad/checkpoint.safetensors"
 check "a rank with a bad device selector stops every rank with its message (rc $rc)" $?
+
+# rank 1 cannot read the data (outside the loop's agreement): every rank ends
+timeout 120 mpirun --allow-run-as-root --oversubscribe -np 1 "$gancl" "${cls[@]}" --device cpu --outdir "$tmp/bd" : \
+  -np 1 "$gancl" train --mode classifier --data "$tmp/nodata" --batch-size 10 --device cpu --outdir "$tmp/bd" >"$tmp/bd.log" 2>&1
+rc=$?
+test $rc -ne 0 -a $rc -ne 124 && grep -q "not found; looked in: $tmp/nodata" "$tmp/bd.log" &&
+  ! test -e "$tmp/bd/checkpoint.safetensors"
+check "a rank that cannot read its data ends every rank with its message (rc $rc)" $?
+
+# gan: a checkpoint of 2 ranks (batch norm's running statistics, the
+# stream position) resumes in 1 process to the uninterrupted run
+o=$tmp/cpu/gan
+"${mpi[@]}" "$gancl" "${gan[@]}" --epochs 1 --device cpu --outdir "$o/r21" >"$o.r21.log" 2>&1 &&
+  "$gancl" "${gan[@]}" --epochs 2 --device cpu --outdir "$o/r21" --resume "$o/r21/checkpoint.safetensors" >>"$o.r21.log" 2>&1 &&
+  python3 "$close" ckpt "$o/one/checkpoint.safetensors" "$o/r21/checkpoint.safetensors" $ATOL $RTOL $NORM >"$o.c21.log" 2>&1
+check "[cpu] gan: 2 ranks for epoch 1, resumed in 1 process: the uninterrupted run's checkpoint" $?
 
 # Ctrl-C (SIGINT) on one rank: every rank finishes the step and stops
 # together, rank 0 saves, exit 130; the run resumes in 1 process
