@@ -8,7 +8,7 @@
  * them. --mode picks one mode; --ngf/--ndf size the DCGAN (default 64).
  * Rank 0 prints. */
 #include "dist_mpi.h"
-#include "gancl.h"
+#include "tool.h"
 #include "gancl/classifier.h"
 #include "gancl/dist.h"
 #include "gancl/train.h"

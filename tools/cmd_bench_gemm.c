@@ -10,7 +10,7 @@
  * machine disturbs less. tools/bench_gemm_vs_torch.sh puts torch.mm next
  * to the --quick table. Every timed GEMM's first run is checked at sampled
  * elements against double sums (gan_gemm_time). */
-#include "gancl.h"
+#include "tool.h"
 #include "gancl/tune.h"
 #include "gemm_shapes.h"
 

@@ -10,7 +10,7 @@
  * the process CPU time per step (the device threads included on PoCL),
  * steadier than wall time on a shared machine, and with GANCL_PROFILE=1
  * the device time per kernel. */
-#include "gancl.h"
+#include "tool.h"
 #include "gancl/semi.h"
 #include "gancl/tune.h"
 

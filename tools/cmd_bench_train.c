@@ -3,7 +3,7 @@
  * ms/step and images/s. Real images are random in [-1, 1]: the cost of a
  * step does not depend on the pixels. Also times generator inference
  * (forward with running BN statistics) at the same batch size. */
-#include "gancl.h"
+#include "tool.h"
 #include "gancl/classifier.h"
 #include "gancl/train.h"
 #include "gancl/tune.h"

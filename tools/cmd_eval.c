@@ -6,7 +6,7 @@
  * the numbers equal the ones training printed. Generators are scored by
  * --fid/--is (tools/cmd_eval_gen.c). */
 #include "cls_report.h"
-#include "gancl.h"
+#include "tool.h"
 #include "gancl/features.h"
 #include "gancl/semi.h"
 

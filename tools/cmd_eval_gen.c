@@ -4,7 +4,7 @@
  * is trained once by its fixed recipe and cached; so are the test set's
  * feature statistics, keyed by the evaluator's hash, which is printed
  * beside every score. */
-#include "gancl.h"
+#include "tool.h"
 #include "gancl/eval.h"
 #include "report.h"
 #include "train_common.h"

@@ -1,7 +1,7 @@
 /* `gancl bench ops` (time and GFLOP/s of the DCGAN layers, forward and
  * backward, on the device and the reference) and `gancl check` (the same
  * layers on the device compared element-wise against the reference). */
-#include "gancl.h"
+#include "tool.h"
 #include "layers.h"
 #include "gancl/tune.h"
 

@@ -4,7 +4,7 @@
  * noise vector to another (spherical by default: Gaussian noise lives near
  * a sphere, and a straight line between two points passes through
  * low-norm noise the generator never saw; --lerp for the straight line). */
-#include "gancl.h"
+#include "tool.h"
 #include "gancl/eval.h"
 
 #include <math.h>

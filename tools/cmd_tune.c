@@ -7,7 +7,7 @@
  * and CLBlast parameter set's result and, per shape, CLBlast's default, the
  * tuned CLBlast and the best own kernel, then reopens the device to show
  * that the file loads. Also home of the shape recorder (gemm_shapes.h). */
-#include "gancl.h"
+#include "tool.h"
 #include "gancl/classifier.h"
 #include "gancl/semi.h"
 #include "gancl/train.h"

@@ -1,6 +1,6 @@
 /* gancl: the command-line tool. Parses the subcommand and its flags and
  * hands over to tools/cmd_*.c; the only place besides tests that exits. */
-#include "gancl.h"
+#include "tool.h"
 #include "dist_mpi.h"
 
 #include <stdio.h>
@@ -190,6 +190,65 @@ static int cmd_devices(void)
     return 0;
 }
 
+/* The flags each command takes (a mode of train, a kind of bench, eval as
+ * accuracy or as generator scores); any other is refused, naming the
+ * command and the flag, rather than ignored. */
+#define TRAIN_COMMON " --device --mode --epochs --batch-size --lr --beta1 --seed --data --outdir --steps-per-epoch --log-every "
+#define TRAIN_RUN TRAIN_COMMON "--resume --overwrite "
+static const struct {
+    const char *cmd, *flags;
+} takes[] = {
+    {"devices", " "},
+    {"check", " --device --batch-size --seed "},
+    {"tune", " --device --batch-sizes --quick --reps --seed "},
+    {"sample", " --device --checkpoint --out --n --seed --interpolate --lerp --fixed --raw "},
+    {"eval", " --device --checkpoint --out --json --data "},
+    {"eval --fid/--is", " --device --fid --is --checkpoint --images --reference --evaluator --evaluator-steps "
+                        "--expect-evaluator --n --out --json --data --batch-size --seed "},
+    {"bench ops", " --device --batch-size --reps --seed --skip-ref "},
+    {"bench gan", " --device --batch-size --reps --seed "},
+    {"bench classifier", " --device --batch-size --reps --seed "},
+    {"bench semi", " --device --batch-size --reps --seed "},
+    {"bench dist", " --device --batch-size --reps --seed --mode --ngf --ndf "},
+    {"bench gemm", " --device --batch-sizes --quick --reps --seed "},
+    {"train --mode gan", TRAIN_RUN "--ngf --ndf --loss --arch --init "},
+    {"train --mode cgan", TRAIN_RUN "--ngf --ndf --loss --arch --init "},
+    {"train --mode classifier", TRAIN_RUN "--labels-per-class --init "},
+    {"train --mode semi", TRAIN_RUN "--labels --beta2 --g-lr --g-beta1 --g-beta2 --ema --consistency --unl-weight "
+                          "--lr-decay-from --lr-schedule "},
+    {"train --mode augment", TRAIN_RUN "--generator --imbalance --ratio --labels-per-class "},
+    /* features has no --resume: it takes the flag only to refuse it with its reason */
+    {"train --mode features", TRAIN_COMMON "--resume --discriminator --labels-per-class --no-baseline --standardize "
+                              "--weight-decay "},
+};
+
+static int check_flags(const char *cmd, const char *sub, const tool_opts *o, const char **given, int ngiven)
+{
+    char key[64];
+    if (sub)
+        snprintf(key, sizeof key, "%s %s", cmd, sub);
+    else if (!strcmp(cmd, "train") && o->mode)
+        snprintf(key, sizeof key, "train --mode %s", o->mode);
+    else if (!strcmp(cmd, "eval") && (o->fid || o->is || o->images))
+        snprintf(key, sizeof key, "eval --fid/--is");
+    else
+        snprintf(key, sizeof key, "%s", cmd);
+    for (size_t t = 0; t < sizeof takes / sizeof takes[0]; t++) {
+        if (strcmp(takes[t].cmd, key)) continue;
+        for (int g = 0; g < ngiven; g++) {
+            char f[64];
+            snprintf(f, sizeof f, " %s ", given[g]);
+            if (!strstr(takes[t].flags, f)) {
+                fprintf(stderr, "gancl %s: %s is not an option of this command; it takes %s\n", key, given[g],
+                        strcmp(takes[t].flags, " ") ? takes[t].flags + 1 : "none");
+                return 1;
+            }
+        }
+        return 0;
+    }
+    return 0; /* an unknown command or mode gets its own message below */
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
@@ -212,9 +271,12 @@ int main(int argc, char **argv)
         i = 3;
     }
     tool_opts o = {.batch = 0, .reps = 5, .seed = 1, .lr = 2e-4f, .beta1 = 0.5f, .argc = argc, .argv = argv};
+    const char *given[128];
+    int ngiven = 0;
     for (; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int n;
+        if (!strncmp(a, "--", 2) && ngiven < (int)(sizeof given / sizeof given[0])) given[ngiven++] = a;
         if (!strcmp(a, "--device") && v) {
             o.device = v;
             i++;
@@ -375,6 +437,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    if (strcmp(cmd, "train") && check_flags(cmd, sub, &o, given, ngiven)) return 2;
     if (!strcmp(cmd, "devices")) return cmd_devices();
     if (!strcmp(cmd, "train")) {
         /* semi's recipe flags mean nothing to the other modes: refuse them there rather than ignore them */
@@ -390,6 +453,7 @@ int main(int argc, char **argv)
                             "features: --discriminator take a network file)\n", o.mode);
             return 2;
         }
+        if (check_flags(cmd, sub, &o, given, ngiven)) return 2;
         /* one entry per mode; each lives in tools/cmd_train_<mode>.c (gan: cmd_train.c) */
         static const struct {
             const char *name;

@@ -5,7 +5,7 @@
 #ifndef GANCL_REPORT_H
 #define GANCL_REPORT_H
 
-#include "gancl.h"
+#include "tool.h"
 
 /* Write OUTDIR/report.md from the options and what OUTDIR holds
  * (checkpoint.safetensors metadata, metrics.jsonl, *.png, scores.json).

@@ -4,7 +4,7 @@
 #ifndef GANCL_TRAIN_COMMON_H
 #define GANCL_TRAIN_COMMON_H
 
-#include "gancl.h"
+#include "tool.h"
 #include "gancl/ckpt.h"
 #include "gancl/data.h"
 #include "gancl/loop.h"
