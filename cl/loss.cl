@@ -129,27 +129,87 @@ __kernel void loss_lse(__global const float *l, __global float *loss, __global f
 /* a, b, da, db [N, K]: L = mean_n sum_k (p_k - q_k)^2, p = softmax(a_n),
  * q = softmax(b_n); da = 2 p (d - sum p d) / N, db = -2 q (d - sum q d) / N
  * with d = p - q. The softmaxes are recomputed per pass (no row buffer). */
+/* The consistency kernel works on rows in 8-wide chunks: Mesa's llvmpipe
+ * ends a kernel's loops once their trips add up to 65535 (README "OpenCL
+ * drivers"), and six scalar passes over a row of 12544 logits took 75,264
+ * trips, so the loss came back from a truncated sum on rusticl. In chunks
+ * a row costs 6 K / 8 trips plus short tails. Lane-wise Kahan sums, the
+ * lanes then added with compensation. */
+void cons_kahan8(float8 *s, float8 *c, float8 x)
+{
+    float8 y = x - *c;
+    float8 t = *s + y;
+    *c = (t - *s) - y;
+    *s = t;
+}
+
+float cons_lanes(float8 s)
+{
+    float acc = 0.0f, comp = 0.0f;
+    loss_kahan_add(&acc, &comp, s.s0);
+    loss_kahan_add(&acc, &comp, s.s1);
+    loss_kahan_add(&acc, &comp, s.s2);
+    loss_kahan_add(&acc, &comp, s.s3);
+    loss_kahan_add(&acc, &comp, s.s4);
+    loss_kahan_add(&acc, &comp, s.s5);
+    loss_kahan_add(&acc, &comp, s.s6);
+    loss_kahan_add(&acc, &comp, s.s7);
+    return acc;
+}
+
+/* m = max_k r[k], s = sum_k exp(r[k] - m), in chunks of 8. */
+void cons_row_stats(__global const float *r, int K, float *m, float *s)
+{
+    int k = 0;
+    float8 m8 = (float8)(-INFINITY);
+    for (; k + 8 <= K; k += 8) m8 = fmax(m8, vload8(0, r + k));
+    float4 m4 = fmax(m8.lo, m8.hi);
+    float mx = fmax(fmax(m4.x, m4.y), fmax(m4.z, m4.w));
+    for (; k < K; k++) mx = fmax(mx, r[k]);
+    float8 s8 = 0.0f, c8 = 0.0f;
+    for (k = 0; k + 8 <= K; k += 8) cons_kahan8(&s8, &c8, exp(vload8(0, r + k) - mx));
+    float acc = cons_lanes(s8), comp = 0.0f;
+    for (; k < K; k++) loss_kahan_add(&acc, &comp, exp(r[k] - mx));
+    *m = mx;
+    *s = acc;
+}
+
 __kernel void loss_consistency(__global const float *a, __global const float *b, __global float *loss,
                                __global float *da, __global float *db, int N, int K, __local float *buf)
 {
-    float s = 0.0f, c = 0.0f;
+    float s = 0.0f, c = 0.0f, inv = 1.0f / (float)N;
     for (int n = (int)get_local_id(0); n < N; n += (int)get_local_size(0)) {
         __global const float *ra = a + (size_t)n * K, *rb = b + (size_t)n * K;
+        __global float *ga = da + (size_t)n * K, *gb = db + (size_t)n * K;
         float ma, sa, mb, sb;
-        loss_row_stats(ra, K, &ma, &sa);
-        loss_row_stats(rb, K, &mb, &sb);
-        float sq = 0.0f, cq = 0.0f, sp = 0.0f, cp = 0.0f, sr = 0.0f, cr = 0.0f;
-        for (int k = 0; k < K; k++) {
-            float p = exp(ra[k] - ma) / sa, q = exp(rb[k] - mb) / sb, d = p - q;
+        cons_row_stats(ra, K, &ma, &sa);
+        cons_row_stats(rb, K, &mb, &sb);
+        /* sq = sum (p - q)^2, sp = sum p (p - q), sr = sum q (p - q) */
+        float8 sq8 = 0.0f, cq8 = 0.0f, sp8 = 0.0f, cp8 = 0.0f, sr8 = 0.0f, cr8 = 0.0f;
+        int k = 0;
+        for (; k + 8 <= K; k += 8) {
+            float8 p = exp(vload8(0, ra + k) - ma) / sa, q = exp(vload8(0, rb + k) - mb) / sb, d = p - q;
+            cons_kahan8(&sq8, &cq8, d * d);
+            cons_kahan8(&sp8, &cp8, p * d);
+            cons_kahan8(&sr8, &cr8, q * d);
+        }
+        float sq = cons_lanes(sq8), sp = cons_lanes(sp8), sr = cons_lanes(sr8), cq = 0.0f, cp = 0.0f, cr = 0.0f;
+        for (int t = k; t < K; t++) {
+            float p = exp(ra[t] - ma) / sa, q = exp(rb[t] - mb) / sb, d = p - q;
             loss_kahan_add(&sq, &cq, d * d);
             loss_kahan_add(&sp, &cp, p * d);
             loss_kahan_add(&sr, &cr, q * d);
         }
         loss_kahan_add(&s, &c, sq);
-        for (int k = 0; k < K; k++) {
+        for (k = 0; k + 8 <= K; k += 8) {
+            float8 p = exp(vload8(0, ra + k) - ma) / sa, q = exp(vload8(0, rb + k) - mb) / sb, d = p - q;
+            vstore8(2.0f * p * (d - sp) * inv, 0, ga + k);
+            vstore8(-2.0f * q * (d - sr) * inv, 0, gb + k);
+        }
+        for (; k < K; k++) {
             float p = exp(ra[k] - ma) / sa, q = exp(rb[k] - mb) / sb, d = p - q;
-            da[(size_t)n * K + k] = 2.0f * p * (d - sp) / (float)N;
-            db[(size_t)n * K + k] = -2.0f * q * (d - sr) / (float)N;
+            ga[k] = 2.0f * p * (d - sp) * inv;
+            gb[k] = -2.0f * q * (d - sr) * inv;
         }
     }
     float total = loss_wg_sum(s, buf);
