@@ -326,7 +326,7 @@ static size_t tile_area(int k, size_t rows, size_t cols)
     return (rows + mr - 1) / mr * mr * ((cols + nr - 1) / nr * nr);
 }
 
-static int default_for(const gan_ctx *c, const ocl_gemm_args *g)
+int ocl_gemm_default_for(const gan_ctx *c, const ocl_gemm_args *g)
 {
     int t = default_kernel(c, 0);
     size_t rows = g->ta && g->tb ? g->N : g->M, cols = g->ta && g->tb ? g->M : g->N;
@@ -368,7 +368,7 @@ gan_status ocl_gemm_kernel_run(gan_ctx *c, const ocl_gemm_args *g, int k)
 gan_status ocl_gemm_path(gan_ctx *c, const ocl_gemm_args *g, int own)
 {
     if (g->M == 0 || g->N == 0) return GAN_OK;
-    int k = own ? own_fits(c, g, default_for(c, g)) : -1;
+    int k = own ? own_fits(c, g, ocl_gemm_default_for(c, g)) : -1;
     return k >= 0 ? gemm_own(c, g, k) : gemm_clblast(c, g);
 }
 
@@ -380,7 +380,7 @@ int ocl_gemm_choice(const gan_ctx *c, const ocl_gemm_args *g)
         if (t >= 0) own = t;
     }
     if (!own) return -1;
-    int k = default_for(c, g), t = c->ocl.ntune ? ocl_tune_kernel(c, g) : -1;
+    int k = ocl_gemm_default_for(c, g), t = c->ocl.ntune ? ocl_tune_kernel(c, g) : -1;
     /* the tune file's kernel, unless GANCL_GEMM_TILE forces its kind */
     if (ocl_gemm_kernel_fits(t, g) && !(gemm_kernels[t].dot ? c->ocl.gemm_dot_env : c->ocl.gemm_tile_env)) k = t;
     return own_fits(c, g, k);

@@ -825,7 +825,9 @@ gan_status gan_tune(gan_ctx *c, const gan_tune_opts *o, gan_tune_report *r)
         cands[nc] = cands[0];
         if (apply_variant(variants[v], &cands[nc]) && cand_fits(c, &cands[nc])) nc++;
     }
-    /* every own kernel on every shape of its layout */
+    /* every own kernel on every shape of its layout, against the untuned
+     * defaults (a tune file loaded before is reloaded at the end) */
+    ocl_tune_free(c);
     int nk = ocl_gemm_nkernels();
     if (nk > GAN_GEMM_KERNELS_MAX) nk = GAN_GEMM_KERNELS_MAX;
     r->nkernels = nk;
@@ -861,7 +863,9 @@ gan_status gan_tune(gan_ctx *c, const gan_tune_opts *o, gan_tune_report *r)
         }
         if (o->progress) o->progress(o->progress_arg, line);
     }
-    /* the best valid kernel per shape, and overall per kind */
+    /* the best valid kernel per shape (the untuned default unless another
+     * is 10% faster: one busy timing should not move a shape), and overall
+     * per kind */
     r->tile_default = r->dot_default = -1;
     for (int k = 0; k < nk; k++) {
         int *d = r->kernels[k].dot ? &r->dot_default : &r->tile_default;
@@ -872,6 +876,12 @@ gan_status gan_tune(gan_ctx *c, const gan_tune_opts *o, gan_tune_report *r)
         for (int k = 0; k < nk; k++)
             if (r->kernels[k].valid && ts[i].kms[k] > 0 && (ts[i].best < 0 || ts[i].kms[k] < ts[i].kms[ts[i].best]))
                 ts[i].best = k;
+        ocl_gemm_args g;
+        shape_args(&ts[i], &g);
+        int d = ocl_gemm_default_for(c, &g);
+        if (ts[i].best >= 0 && d >= 0 && d < nk && r->kernels[d].valid && ts[i].kms[d] > 0 &&
+            ts[i].kms[ts[i].best] > 0.9 * ts[i].kms[d])
+            ts[i].best = d;
         ts[i].own_ok = ts[i].best >= 0;
         ts[i].own_ms = ts[i].own_ok ? ts[i].kms[ts[i].best] : -1;
     }
@@ -932,6 +942,7 @@ gan_status gan_tune(gan_ctx *c, const gan_tune_opts *o, gan_tune_report *r)
     r->seconds = now() - t_start;
 cleanup:
     if (st && cands && cands[0].p[0].n) cand_apply(c, &cands[0]);
+    if (st) ocl_tune_load(c); /* back to the file the context had */
     for (int i = 0; ts && i < ns; i++) shape_free(&ts[i]);
     free(ts);
     free(cands);
