@@ -220,8 +220,9 @@ int ocl_gemm_kernel_fits(int k, const ocl_gemm_args *g);
 /* One GEMM through own kernel k (which must fit it; a dot kernel past a
  * loop cap runs as the default tile kernel); for the tuner and tests. */
 gan_status ocl_gemm_kernel_run(gan_ctx *c, const ocl_gemm_args *g, int k);
-/* The own kernel for g without a tune file's choice (device defaults and
- * GANCL_GEMM_TILE, adjusted to the shape). */
+/* The own kernel for g without a tune file's per-shape choice: the
+ * defaults (the device's, a loaded tune file's overall ones, those of
+ * GANCL_GEMM_TILE) adjusted to the shape (src/ocl/gemm.c). */
 int ocl_gemm_default_for(const gan_ctx *c, const ocl_gemm_args *g);
 /* What ocl_gemm_run would run for g: -1 CLBlast, else an own kernel. */
 int ocl_gemm_choice(const gan_ctx *c, const ocl_gemm_args *g);
