@@ -24,7 +24,7 @@ esac
 # every sanitized line is one the fuzzer can reach. A new target adds a line.
 sources_for() {
     case $1 in
-    fuzz_safetensors) echo "src/io/safetensors.c src/io/safetensors_write.c src/io/ckpt.c" ;;
+    fuzz_safetensors) echo "src/io/safetensors.c src/io/safetensors_write.c src/io/ckpt.c src/io/ckpt_compat.c src/io/ckpt_import.c" ;;
     fuzz_idx) echo "src/io/idx.c" ;;
     *) return 1 ;;
     esac
