@@ -50,6 +50,6 @@ for m in gan semi; do
   # num_batches_tracked: the resumed run counted from 0, so it is the full run's minus epoch 1's
   cmpst $m-full/checkpoint.safetensors $m-1/checkpoint.safetensors $m-e1.safetensors >$m-cmp.log 2>&1
   check "$m: the resumed run ends with the uninterrupted run's tensors (num_batches_tracked: from 0 at the resume)" $?
-  sed 's/^/  /' $m-cmp.log
+  sed 's/^/# /' $m-cmp.log
 done
 tap_end
