@@ -5,7 +5,8 @@
 #                        reference, and train the semi-supervised GAN with 100
 #                        labels for 2 epochs (a few minutes on 2 CPU cores),
 #                        which prints the test accuracy and where the sample
-#                        grids and checkpoint are (runs/semi/).
+#                        grids and checkpoint are (runs/quickstart/, replaced
+#                        on every run; train elsewhere to keep a run).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/tools/deps.sh"
@@ -18,4 +19,4 @@ fi
 echo
 "$top/build/gancl" check
 echo
-exec "$top/build/gancl" train --mode semi --labels 100 --epochs 2
+exec "$top/build/gancl" train --mode semi --labels 100 --epochs 2 --outdir "$top/runs/quickstart" --overwrite
