@@ -76,18 +76,9 @@ int cmd_train_cgan(const tool_opts *o)
         }
         printf("resumed from %s at epoch %d, step %d\n", o->resume, run.epoch0, g.m.step);
     }
-    if (o->init) { /* start from the networks of a checkpoint or a PyTorch state_dict */
+    { /* --init: start from the networks of a checkpoint or a PyTorch state_dict */
         gan_params *regs[] = {gan_gen_params(&g.m.gen), &g.m.d.params};
-        if (o->resume) {
-            fprintf(stderr, "gancl train: --init and --resume exclude each other (--resume continues a run; --init "
-                            "starts one from a network's weights)\n");
-            goto out;
-        }
-        if (gan_params_init_from(c, o->init, regs, 2)) {
-            rc = train_fail(c, "--init");
-            goto out;
-        }
-        printf("initialised from %s\n", o->init);
+        if (train_init_from(c, o, regs, 2)) goto out;
     }
     if (gan_indices_all(c, &ds, &all)) {
         rc = train_fail(c, "training set");

@@ -74,18 +74,9 @@ int cmd_train_classifier(const tool_opts *o)
         }
         printf("resumed from %s at epoch %d, step %d\n", o->resume, run.epoch0, l.m.step);
     }
-    if (o->init) { /* start from the networks of a checkpoint or a PyTorch state_dict */
+    { /* --init: start from the networks of a checkpoint or a PyTorch state_dict */
         gan_params *regs[] = {&l.m.net.params};
-        if (o->resume) {
-            fprintf(stderr, "gancl train: --init and --resume exclude each other (--resume continues a run; --init "
-                            "starts one from a network's weights)\n");
-            goto out;
-        }
-        if (gan_params_init_from(c, o->init, regs, 1)) {
-            rc = train_fail(c, "--init");
-            goto out;
-        }
-        printf("initialised from %s\n", o->init);
+        if (train_init_from(c, o, regs, 1)) goto out;
     }
     /* m.cfg.seed is the checkpoint's after a resume, so the split and the
      * shuffles are the original run's */

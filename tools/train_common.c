@@ -159,6 +159,19 @@ int train_fail(gan_ctx *c, const char *what)
     return 1;
 }
 
+int train_init_from(gan_ctx *c, const tool_opts *o, gan_params *const *regs, int nregs)
+{
+    if (!o->init) return 0;
+    if (o->resume) {
+        fprintf(stderr, "gancl train: --init and --resume exclude each other (--resume continues a run; --init "
+                        "starts one from a network's weights)\n");
+        return 1;
+    }
+    if (gan_params_init_from(c, o->init, regs, nregs)) return train_fail(c, "--init");
+    printf("initialised from %s\n", o->init);
+    return 0;
+}
+
 void train_finish_curves(gan_ctx *c, gan_jsonl **log, const char *outdir, const char *title,
                          const char *const *names, int n)
 {

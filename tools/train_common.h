@@ -67,6 +67,10 @@ void train_finish(gan_ctx *c, gan_jsonl **log, const tool_opts *o, const char *d
                   const char *const *names, int n);
 /* Print "gancl train: WHAT: <context error>" and return 1. */
 int train_fail(gan_ctx *c, const char *what);
+/* --init FILE: restore the networks in regs from a checkpoint or a PyTorch
+ * state_dict (refused together with --resume); prints what went wrong and
+ * returns 1, else 0 (also when --init is not given). */
+int train_init_from(gan_ctx *c, const tool_opts *o, gan_params *const *regs, int nregs);
 
 /* --resume takes the run's configuration from the checkpoint: a flag left
  * out gets the checkpoint's value, a flag given with another value is
