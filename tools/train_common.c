@@ -207,8 +207,10 @@ int train_loop_end(gan_ctx *c, gan_status st, const gan_loop_result *r, const ch
         train_progress_end();
         fprintf(stderr, "gancl train: %s%snon-finite loss at step %d (", who ? who : "", who ? ": " : "", r->step);
         for (int i = 0; i < r->nloss; i++) fprintf(stderr, "%s%s %g", i ? ", " : "", r->loss[i].name, r->loss[i].value);
-        fprintf(stderr, "); stopped%s%s\n", r->have_checkpoint ? ", the last good checkpoint is " : "",
-                r->have_checkpoint ? r->checkpoint : "");
+        if (r->have_checkpoint)
+            fprintf(stderr, "); stopped, the last good checkpoint is %s\n", r->checkpoint);
+        else
+            fprintf(stderr, "); stopped before any checkpoint was written (none in the --outdir)\n");
         return 1;
     case GAN_LOOP_DONE:
         break;

@@ -7,7 +7,8 @@
 # back to its checkpoint's step, so no step appears twice; a resume with
 # another --batch-size is refused in every mode, naming the field and both
 # values; a checkpoint with a NaN parameter is refused when loaded (resume,
-# sample), naming the tensor; a resumed run takes the settings left out
+# sample), naming the tensor; a non-finite loss stops the run, naming the
+# last good checkpoint only when one exists; a resumed run takes the settings left out
 # from the checkpoint (and ends byte-identical to an uninterrupted run),
 # and a setting given with another value is refused with both values.
 #   test_train_safety.sh GANCL MAKE_IDX
@@ -102,4 +103,16 @@ python3 "$(dirname "$0")/nan_ckpt.py" "$o/checkpoint.safetensors" "$tmp/nan2.saf
 "$gancl" sample --device cpu --checkpoint "$tmp/nan2.safetensors" --out "$tmp/grid.png" >"$tmp/l10" 2>&1
 test $? -ne 0 && grep -q "tensor gen.fc.weight holds a non-finite value" "$tmp/l10" && test ! -e "$tmp/grid.png"
 check "sampling from a generator with a NaN weight is refused, naming the tensor" $?
+# the non-finite stop: D's last layer at 3e38 overflows the first steps' loss
+python3 "$(dirname "$0")/nan_ckpt.py" "$o/checkpoint.safetensors" "$tmp/big.safetensors" disc.fc.weight 3e38
+"$gancl" train "${gan[@]}" --epochs 1 --outdir "$tmp/nf" --init "$tmp/big.safetensors" >"$tmp/l11" 2>&1
+test $? -eq 1 && grep -q "non-finite loss at step" "$tmp/l11" &&
+  grep -q "stopped before any checkpoint was written (none in the --outdir)" "$tmp/l11" &&
+  test ! -e "$tmp/nf/checkpoint.safetensors"
+check "a non-finite loss before any checkpoint stops the run, saying none was written" $?
+cp "$o/checkpoint.safetensors" "$tmp/good.safetensors"
+"$gancl" train "${gan[@]}" --epochs 9 --outdir "$o" --resume "$tmp/big.safetensors" >"$tmp/l12" 2>&1
+test $? -eq 1 && grep -q "stopped, the last good checkpoint is $o/checkpoint.safetensors" "$tmp/l12" &&
+  cmp -s "$o/checkpoint.safetensors" "$tmp/good.safetensors"
+check "a non-finite loss after one names the last good checkpoint, left as it was" $?
 tap_end
