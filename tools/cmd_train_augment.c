@@ -211,18 +211,25 @@ static int write_summary(gan_ctx *c, const aug_setup *s, const gan_cls_eval *bas
 
 int cmd_train_augment(const tool_opts *o)
 {
-    if (!o->generator) {
-        fprintf(stderr, "gancl train: --mode augment needs --generator FILE (a checkpoint of train --mode cgan)\n");
-        return 2;
-    }
-    if (!o->labels_per_class && !o->imbalance) {
-        fprintf(stderr, "gancl train: --mode augment needs a label budget: --labels-per-class N and/or "
-                        "--imbalance CLASSES:FRACTION\n");
-        return 2;
-    }
-    int rc = 1, resume_phase = 0;
     gan_ctx *c = tool_ctx(o->device);
     if (!c) return 1;
+    tool_opts ro = *o; /* after --resume: the checkpoint's settings for the flags left out */
+    int rc = train_resume_config(c, &ro), resume_phase = 0;
+    o = &ro;
+    if (!rc && !o->generator) {
+        fprintf(stderr, "gancl train: --mode augment needs --generator FILE (a checkpoint of train --mode cgan)\n");
+        rc = 2;
+    }
+    if (!rc && !o->labels_per_class && !o->imbalance) {
+        fprintf(stderr, "gancl train: --mode augment needs a label budget: --labels-per-class N and/or "
+                        "--imbalance CLASSES:FRACTION\n");
+        rc = 2;
+    }
+    if (rc) {
+        gan_ctx_free(c);
+        return rc;
+    }
+    rc = 1;
     gan_dataset ds = {0}, ts = {0};
     gan_indices all = {0}, labeled = {0}, unlabeled = {0}, kept = {0};
     gan_cgan gen;

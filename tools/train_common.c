@@ -219,7 +219,7 @@ int train_loop_end(gan_ctx *c, gan_status st, const gan_loop_result *r, const ch
 }
 
 
-typedef enum { RC_INT, RC_SEED, RC_FLOAT, RC_ARCH, RC_LOSS } rc_kind;
+typedef enum { RC_INT, RC_SEED, RC_FLOAT, RC_ARCH, RC_LOSS, RC_STR } rc_kind;
 typedef struct rc_item {
     const char *flag, *key;
     rc_kind kind;
@@ -230,10 +230,11 @@ typedef struct rc_item {
 
 int train_resume_config(gan_ctx *c, tool_opts *o)
 {
-    static char arch[32]; /* the checkpoint's --arch, for the rest of the run */
+    static char arch[32];                   /* the checkpoint's --arch, for the rest of the run */
+    static char str[2][1100];               /* its --generator and --imbalance (augment) */
     int gan = !strcmp(o->mode, "gan"), cgan = !strcmp(o->mode, "cgan"), cls = !strcmp(o->mode, "classifier");
-    int semi = !strcmp(o->mode, "semi");
-    if (!o->resume || !(gan || cgan || cls || semi)) return 0;
+    int semi = !strcmp(o->mode, "semi"), aug = !strcmp(o->mode, "augment");
+    if (!o->resume || !(gan || cgan || cls || semi || aug)) return 0;
     gan_ckpt *k = NULL;
     if (gan_ckpt_load(c, o->resume, &k)) return train_fail(c, "--resume");
     if (gan_ckpt_imported(k)) { /* weights only: no step, Adam moments, RNG position or data order to continue */
@@ -244,7 +245,8 @@ int train_resume_config(gan_ctx *c, tool_opts *o)
     }
     rc_item t[16];
     int n = 0;
-    t[n++] = (rc_item){"--batch-size", "batch", RC_INT, o->batch_set, &o->batch, NULL};
+    /* augment: "batch" is the step's real + generated rows (below) */
+    if (!aug) t[n++] = (rc_item){"--batch-size", "batch", RC_INT, o->batch_set, &o->batch, NULL};
     t[n++] = (rc_item){"--seed", "rng_seed", RC_SEED, o->seed_set, &o->seed, NULL};
     if (gan || cgan) {
         t[n++] = (rc_item){"--ngf", "ngf", RC_INT, o->ngf != 0, &o->ngf, NULL};
@@ -270,6 +272,11 @@ int train_resume_config(gan_ctx *c, tool_opts *o)
     } else {
         t[n++] = (rc_item){"--labels-per-class", "labels_per_class", RC_INT, o->labels_per_class != 0,
                                 &o->labels_per_class, NULL};
+        if (aug) {
+            t[n++] = (rc_item){"--generator", "generator", RC_STR, o->generator != NULL, &o->generator, NULL};
+            t[n++] = (rc_item){"--imbalance", "imbalance", RC_STR, o->imbalance != NULL, &o->imbalance, NULL};
+            t[n++] = (rc_item){"--ratio", "ratio", RC_FLOAT, o->ratio > 0, &o->ratio, NULL};
+        }
         t[n++] = (rc_item){"--lr", "lr", RC_FLOAT, o->lr_set, &o->lr, &o->lr_set};
         t[n++] = (rc_item){"--beta1", "beta1", RC_FLOAT, o->beta1_set, &o->beta1, &o->beta1_set};
     }
@@ -302,7 +309,7 @@ int train_resume_config(gan_ctx *c, tool_opts *o)
             float *v = t[i].v;
             if (!t[i].given) {
                 *v = strtof(kv, NULL);
-                *t[i].set = 1;
+                if (t[i].set) *t[i].set = 1;
             }
             snprintf(run, sizeof run, "%.9g", *v);
             same = strtof(kv, NULL) == *v;
@@ -318,6 +325,17 @@ int train_resume_config(gan_ctx *c, tool_opts *o)
             same = !strcmp(kv, *v);
             break;
         }
+        case RC_STR: { /* augment's --imbalance is "none" when not given */
+            const char **v = t[i].v;
+            char(*keep)[1100] = &str[t[i].key[0] == 'i'];
+            if (!t[i].given && strcmp(kv, "none")) {
+                snprintf(*keep, sizeof *keep, "%s", kv);
+                *v = *keep;
+            }
+            snprintf(run, sizeof run, "%.63s", *v ? *v : "none");
+            same = !strcmp(kv, *v ? *v : "none");
+            break;
+        }
         case RC_LOSS: {
             int *v = t[i].v;
             if (!t[i].given) *v = !strcmp(kv, "lsgan");
@@ -329,6 +347,20 @@ int train_resume_config(gan_ctx *c, tool_opts *o)
         if (!same && at < sizeof msg)
             at += (size_t)snprintf(msg + at, sizeof msg - at, "%s%s: checkpoint %s, run %s (%s)", at ? "; " : "",
                                    t[i].key, kv, run, t[i].flag);
+    }
+    const char *kb = gan_ckpt_meta(k, "batch"), *ph = gan_ckpt_meta(k, "phase");
+    if (aug && kb && ph && !at) {
+        /* the augmented run's step takes B real and round(R B) generated
+         * rows (cmd_train_augment.c), the baseline's B */
+        int rows = atoi(kb), phase = !strcmp(ph, "augmented"), b = o->batch;
+        for (int B = 1; !o->batch_set && B <= rows; B++)
+            if (B + (phase ? (int)lround(o->ratio * B) : 0) == rows) b = B;
+        int want = b + (phase ? (int)lround(o->ratio * b) : 0);
+        if (want == rows)
+            o->batch = b;
+        else
+            at += (size_t)snprintf(msg, sizeof msg, "batch: checkpoint %d rows a step (%s run), run %d (--batch-size %d)",
+                                   rows, ph, want, b);
     }
     gan_ckpt_free(k);
     if (!at) return 0;

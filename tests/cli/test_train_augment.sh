@@ -3,7 +3,8 @@
 # a tiny cgan generator, on the reference and (when OpenCL exists) the
 # default device: both runs train and are scored, outputs appear, a run
 # stopped after epoch 1 and resumed from the augmented checkpoint ends with
-# the same checkpoints, byte for byte, as an uninterrupted run; Ctrl-C saves
+# the same checkpoints, byte for byte, as an uninterrupted run (also when
+# the resume leaves every setting to the checkpoint); Ctrl-C saves
 # and exits 130; the imbalanced setting reports the reduced classes; a
 # missing or wrong generator and a missing label budget are clear errors.
 #   test_train_augment.sh GANCL MAKE_IDX
@@ -69,6 +70,26 @@ grep -q "39 labeled training images (0: 2\*, 1: 2\*, 2: 2\*, 3: 5," "$tmp/imb.lo
   python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); assert "accuracy_reduced" in s["augmented"]' \
     "$tmp/imb/summary.json"
 check "imbalanced setting: reduced classes marked, balancing ratio, reduced-class accuracies reported" $?
+
+# a resume takes the flags left out from the checkpoint: the imbalanced run
+# at batch 6 (6 real + 2 generated rows a step), stopped after epoch 1 and
+# resumed with --resume and --epochs alone, ends byte-identical
+imb=(--device cpu --mode augment --data "$tmp/data" --batch-size 6 --imbalance "0,1,2:0.4" --generator "$gen" --seed 7)
+"$gancl" train "${imb[@]}" --epochs 2 --outdir "$tmp/imbf" >"$tmp/imbf.log" 2>&1 &&
+  "$gancl" train "${imb[@]}" --epochs 1 --outdir "$tmp/imbp" >>"$tmp/imbf.log" 2>&1 &&
+  "$gancl" train --mode augment --device cpu --data "$tmp/data" --epochs 2 --outdir "$tmp/imbp" \
+    --resume "$tmp/imbp/augmented/checkpoint.safetensors" >>"$tmp/imbf.log" 2>&1 &&
+  cmp -s "$tmp/imbf/augmented/checkpoint.safetensors" "$tmp/imbp/augmented/checkpoint.safetensors" &&
+  cmp -s "$tmp/imbf/baseline/checkpoint.safetensors" "$tmp/imbp/baseline/checkpoint.safetensors"
+check "resume with every flag but --epochs left out: the checkpoint's settings, byte-identical" $?
+"$gancl" train --mode augment --device cpu --data "$tmp/data" --epochs 2 --outdir "$tmp/imbp" --ratio 0.5 \
+  --resume "$tmp/imbp/augmented/checkpoint.safetensors" >"$tmp/imbr.log" 2>&1
+test $? -eq 1 && grep -q "ratio: checkpoint 0.282051295, run 0.5 (--ratio)" "$tmp/imbr.log"
+check "resume with another --ratio is refused with both values" $?
+"$gancl" train --mode augment --device cpu --data "$tmp/data" --epochs 2 --outdir "$tmp/imbp" --batch-size 8 \
+  --resume "$tmp/imbp/augmented/checkpoint.safetensors" >"$tmp/imbb.log" 2>&1
+test $? -eq 1 && grep -q "batch: checkpoint 8 rows a step (augmented run), run 10 (--batch-size 8)" "$tmp/imbb.log"
+check "resume with another --batch-size is refused, naming the rows" $?
 
 "$gancl" train --mode augment --device cpu --data "$tmp/data" --labels-per-class 2 --outdir "$tmp/o" >"$tmp/e1" 2>&1
 test $? -eq 2 && grep -q "needs --generator" "$tmp/e1"
