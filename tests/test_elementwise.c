@@ -358,7 +358,8 @@ void test_noise_forward(th *t)
 }
 
 /* N, C, H, W: even, odd H and W (floor), batch 1, a MNIST-sized layer. */
-static const int pool_shapes[][4] = {{1, 1, 2, 2}, {1, 3, 5, 7}, {2, 7, 6, 6}, {3, 33, 9, 8}, {64, 8, 28, 28}};
+static const int pool_shapes[][4] = {{1, 1, 2, 2}, {1, 3, 5, 7}, {2, 7, 6, 6}, {3, 33, 9, 8}, {64, 8, 28, 28},
+                                         {2, 5, 24, 25}, {1, 4, 10, 27}}; /* output widths 1, 3, 4, 14, 12, 13: every vector step and tail */
 #define NPOOL (sizeof pool_shapes / sizeof pool_shapes[0])
 
 /* Exact on both backends: y is a selected x, idx compared bit for bit.
