@@ -28,6 +28,7 @@ static int cmp(const void *a, const void *b)
 
 int cmd_bench_gan(const tool_opts *o)
 {
+    static char prof[8192];
     double t_ctx = now();
     gan_ctx *c = tool_ctx(o->device);
     if (!c) return 1;
@@ -57,8 +58,12 @@ int cmd_bench_gan(const tool_opts *o)
         double a = now();
         st = gan_gan_step(c, &m, &real, NULL);
         if (!st) st = gan_ctx_finish(c);
-        if (i < 0) t_first = now() - a;
-        else t[i] = now() - a;
+        if (i < 0) {
+            t_first = now() - a;
+            gan_ctx_profile(c, prof, sizeof prof, 1);
+        } else {
+            t[i] = now() - a;
+        }
     }
     double med = 0;
     if (!st) {
@@ -68,6 +73,10 @@ int cmd_bench_gan(const tool_opts *o)
                "context %.2f s, init %.2f s, first step %.2f s)\n",
                gan_ctx_device_name(c), cfg.batch, med * 1e3, cfg.batch / med, reps, t[0] * 1e3, t[reps - 1] * 1e3,
                t_ctx, t_init, t_first);
+        if (getenv("GANCL_PROFILE")) {
+            gan_ctx_profile(c, prof, sizeof prof, 0);
+            printf("device time by kernel over the %d timed steps (GANCL_PROFILE=1):\n%s", reps, prof);
+        }
     }
     for (int i = -1; !st && i < reps; i++) {
         double a = now();
