@@ -97,6 +97,7 @@ cleanup:
  * by commas; a later one overrides an earlier of the same kind. */
 static gan_status parse_tile_env(gan_ctx *c, const char *env)
 {
+    ocl_state *o = ocl_st(c);
     char buf[256], names[512];
     size_t n = 0;
     snprintf(buf, sizeof buf, "%s", env);
@@ -105,11 +106,11 @@ static gan_status parse_tile_env(gan_ctx *c, const char *env)
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         int k = ocl_gemm_kernel_find(tok);
         if (k >= 0) {
-            *(gemm_kernels[k].dot ? &ocl_st(c)->gemm_dot_env : &ocl_st(c)->gemm_tile_env) = k + 1;
+            *(gemm_kernels[k].dot ? &o->gemm_dot_env : &o->gemm_tile_env) = k + 1;
         } else if (!strcmp(tok, "f16") || !strcmp(tok, "f8") || !strcmp(tok, "f4")) {
             int vw = atoi(tok + 1);
-            ocl_st(c)->gemm_tile_env = class_default(vw, 0) + 1;
-            ocl_st(c)->gemm_dot_env = class_default(vw, 1) + 1;
+            o->gemm_tile_env = class_default(vw, 0) + 1;
+            o->gemm_dot_env = class_default(vw, 1) + 1;
         } else {
             return GAN_FAIL(c, GAN_ERR_ARG, "GANCL_GEMM_TILE='%s': '%s' is not f16, f8, f4 or a kernel (%s)", env,
                             tok, names);
@@ -121,9 +122,10 @@ static gan_status parse_tile_env(gan_ctx *c, const char *env)
 /* The own kernel of a kind that runs a GEMM no tune file entry names. */
 static int default_kernel(const gan_ctx *c, int dot)
 {
-    int env = dot ? ocl_st(c)->gemm_dot_env : ocl_st(c)->gemm_tile_env;
-    int tuned = dot ? ocl_st(c)->tune_dot : ocl_st(c)->tune_tile;
-    return (env ? env : tuned ? tuned : dot ? ocl_st(c)->gemm_dot_dev : ocl_st(c)->gemm_tile_dev) - 1;
+    const ocl_state *o = ocl_st(c);
+    int env = dot ? o->gemm_dot_env : o->gemm_tile_env;
+    int tuned = dot ? o->tune_dot : o->tune_tile;
+    return (env ? env : tuned ? tuned : dot ? o->gemm_dot_dev : o->gemm_tile_dev) - 1;
 }
 
 /* Loop trips the device really runs in one kernel (cl/gemm.cl loop_probe):
@@ -155,25 +157,26 @@ cleanup:
 
 gan_status ocl_gemm_init(gan_ctx *c)
 {
+    ocl_state *o = ocl_st(c);
     gan_status st = GAN_OK;
     cl_device_type type = 0;
     int vw = 4;
-    TRY(probe_loop_cap(c, &ocl_st(c)->loop_cap));
-    CL_CHECK(c, clGetDeviceInfo, (ocl_st(c)->device, CL_DEVICE_TYPE, sizeof type, &type, NULL));
-    ocl_st(c)->gemm_own = (type & CL_DEVICE_TYPE_CPU) != 0;
+    TRY(probe_loop_cap(c, &o->loop_cap));
+    CL_CHECK(c, clGetDeviceInfo, (o->device, CL_DEVICE_TYPE, sizeof type, &type, NULL));
+    o->gemm_own = (type & CL_DEVICE_TYPE_CPU) != 0;
     const char *env = getenv("GANCL_GEMM");
     if (env && *env) {
         if (!strcmp(env, "own"))
-            ocl_st(c)->gemm_own = 1;
+            o->gemm_own = 1;
         else if (!strcmp(env, "clblast"))
-            ocl_st(c)->gemm_own = 0;
+            o->gemm_own = 0;
         else
             return GAN_FAIL(c, GAN_ERR_ARG, "GANCL_GEMM='%s': expected 'own' or 'clblast'", env);
-        ocl_st(c)->gemm_forced = 1;
+        o->gemm_forced = 1;
     }
     TRY(device_class(c, &vw));
-    ocl_st(c)->gemm_tile_dev = class_default(vw, 0) + 1;
-    ocl_st(c)->gemm_dot_dev = class_default(vw, 1) + 1;
+    o->gemm_tile_dev = class_default(vw, 0) + 1;
+    o->gemm_dot_dev = class_default(vw, 1) + 1;
     const char *tile = getenv("GANCL_GEMM_TILE");
     if (tile && *tile) TRY(parse_tile_env(c, tile));
     ocl_tune_load(c);
@@ -183,18 +186,19 @@ cleanup:
 
 static gan_status gemm_clblast(gan_ctx *c, const ocl_gemm_args *g)
 {
+    ocl_state *o = ocl_st(c);
     CLBlastStatusCode s;
     CLBlastTranspose ta = g->ta ? CLBlastTransposeYes : CLBlastTransposeNo;
     CLBlastTranspose tb = g->tb ? CLBlastTransposeYes : CLBlastTransposeNo;
-    cl_event ev = NULL, *evp = ocl_st(c)->profile ? &ev : NULL;
-    ocl_st(c)->gemm_ran |= GAN_GEMM_RAN_CLBLAST;
+    cl_event ev = NULL, *evp = o->profile ? &ev : NULL;
+    o->gemm_ran |= GAN_GEMM_RAN_CLBLAST;
     if (g->batch <= 1)
         s = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, g->M, g->N, g->K, g->alpha, g->A, g->offa, g->lda, g->B,
-                         g->offb, g->ldb, g->beta, g->C, g->offc, g->ldc, &ocl_st(c)->queue, evp);
+                         g->offb, g->ldb, g->beta, g->C, g->offc, g->ldc, &o->queue, evp);
     else
         s = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, ta, tb, g->M, g->N, g->K, g->alpha, g->A, g->offa,
                                        g->lda, g->sa, g->B, g->offb, g->ldb, g->sb, g->beta, g->C, g->offc, g->ldc,
-                                       g->sc, g->batch, &ocl_st(c)->queue, evp);
+                                       g->sc, g->batch, &o->queue, evp);
     if (ev) ocl_prof_event(c, "clblast_gemm", ev);
     if (s != CLBlastSuccess)
         return GAN_FAIL(c, GAN_ERR_CLBLAST, "CLBlastSgemm%s: %s (%d) for M=%zu N=%zu K=%zu batch=%zu",
@@ -226,7 +230,7 @@ static void tile_blocks(const gan_ctx *c, const ocl_gemm_kernel *k, size_t rows,
 }
 
 /*
- * On a device whose loops stop early (ocl.loop_cap > 0: llvmpipe), K runs in
+ * On a device whose loops stop early (loop_cap > 0: llvmpipe), K runs in
  * slices of whole KC blocks, one launch each, with one micro-tile per
  * work-item, so that no work-item's loop trips come near the cap: a k step
  * costs at most 2 + NR + MR + MR * NV trips (the packing loop and its lane
@@ -328,16 +332,17 @@ static size_t tile_area(int k, size_t rows, size_t cols)
 
 int ocl_gemm_default_for(const gan_ctx *c, const ocl_gemm_args *g)
 {
+    const ocl_state *o = ocl_st(c);
     int t = default_kernel(c, 0);
     size_t rows = g->ta && g->tb ? g->N : g->M, cols = g->ta && g->tb ? g->M : g->N;
     /* another tile of the same width that computes 25% fewer C elements
      * (6x64 for 64 columns, where 8x48 computes 96) */
-    for (int i = 0; i < NKERNELS && !ocl_st(c)->gemm_tile_env; i++)
+    for (int i = 0; i < NKERNELS && !o->gemm_tile_env; i++)
         if (!gemm_kernels[i].dot && gemm_kernels[i].vw == gemm_kernels[t].vw &&
             tile_area(i, rows, cols) * 5 < tile_area(t, rows, cols) * 4)
             t = i;
-    if (!ocl_st(c)->gemm_tile_env && cols < (size_t)(gemm_kernels[t].nv * gemm_kernels[t].vw)) {
-        int vw = gemm_kernels[ocl_st(c)->gemm_tile_dev - 1].vw, best = -1;
+    if (!o->gemm_tile_env && cols < (size_t)(gemm_kernels[t].nv * gemm_kernels[t].vw)) {
+        int vw = gemm_kernels[o->gemm_tile_dev - 1].vw, best = -1;
         for (int i = 0; i < NKERNELS; i++) {
             const ocl_gemm_kernel *e = &gemm_kernels[i];
             size_t nr = (size_t)(e->nv * e->vw);
@@ -374,15 +379,16 @@ gan_status ocl_gemm_path(gan_ctx *c, const ocl_gemm_args *g, int own)
 
 int ocl_gemm_choice(const gan_ctx *c, const ocl_gemm_args *g)
 {
-    int own = ocl_st(c)->gemm_own;
-    if (!ocl_st(c)->gemm_forced && ocl_st(c)->ntune) {
+    const ocl_state *o = ocl_st(c);
+    int own = o->gemm_own;
+    if (!o->gemm_forced && o->ntune) {
         int t = ocl_tune_lookup(c, g);
         if (t >= 0) own = t;
     }
     if (!own) return -1;
-    int k = ocl_gemm_default_for(c, g), t = ocl_st(c)->ntune ? ocl_tune_kernel(c, g) : -1;
+    int k = ocl_gemm_default_for(c, g), t = o->ntune ? ocl_tune_kernel(c, g) : -1;
     /* the tune file's kernel, unless GANCL_GEMM_TILE forces its kind */
-    if (ocl_gemm_kernel_fits(t, g) && !(gemm_kernels[t].dot ? ocl_st(c)->gemm_dot_env : ocl_st(c)->gemm_tile_env)) k = t;
+    if (ocl_gemm_kernel_fits(t, g) && !(gemm_kernels[t].dot ? o->gemm_dot_env : o->gemm_tile_env)) k = t;
     return own_fits(c, g, k);
 }
 
@@ -404,6 +410,7 @@ static void kernel_words(int k, char *buf, size_t cap)
 
 const char *gan_gemm_describe(const gan_ctx *c, char *buf, size_t cap)
 {
+    const ocl_state *o = ocl_st(c);
     if (!cap) return buf;
     if (gan_ctx_backend(c) != GAN_BACKEND_OCL) {
         snprintf(buf, cap, "plain C loops (reference)");
@@ -412,35 +419,35 @@ const char *gan_gemm_describe(const gan_ctx *c, char *buf, size_t cap)
     char tile[96], dot[96];
     kernel_words(default_kernel(c, 0), tile, sizeof tile);
     kernel_words(default_kernel(c, 1), dot, sizeof dot);
-    const ocl_gemm_kernel *dev = &gemm_kernels[ocl_st(c)->gemm_tile_dev - 1];
-    const char *from_t = ocl_st(c)->gemm_tile_env ? "GANCL_GEMM_TILE" : ocl_st(c)->tune_tile ? "the tune file" : NULL;
-    const char *from_d = ocl_st(c)->gemm_dot_env ? "GANCL_GEMM_TILE" : ocl_st(c)->tune_dot ? "the tune file" : NULL;
+    const ocl_gemm_kernel *dev = &gemm_kernels[o->gemm_tile_dev - 1];
+    const char *from_t = o->gemm_tile_env ? "GANCL_GEMM_TILE" : o->tune_tile ? "the tune file" : NULL;
+    const char *from_d = o->gemm_dot_env ? "GANCL_GEMM_TILE" : o->tune_dot ? "the tune file" : NULL;
     size_t n;
-    if (ocl_st(c)->gemm_own)
+    if (o->gemm_own)
         n = (size_t)snprintf(buf, cap, "own kernels (cl/gemm.cl, float vector width class %d: %s%s%s, %s%s%s)%s",
                              dev->vw, tile, from_t ? " from " : "", from_t ? from_t : "", dot, from_d ? " from " : "",
-                             from_d ? from_d : "", ocl_st(c)->gemm_forced ? ", forced by GANCL_GEMM" : "");
+                             from_d ? from_d : "", o->gemm_forced ? ", forced by GANCL_GEMM" : "");
     else
         n = (size_t)snprintf(buf, cap, "CLBlast%s (own kernels where a tune file says so: %s, %s)",
-                             ocl_st(c)->gemm_forced ? ", forced by GANCL_GEMM" : "", tile, dot);
-    if (ocl_st(c)->ntune && n < cap) {
+                             o->gemm_forced ? ", forced by GANCL_GEMM" : "", tile, dot);
+    if (o->ntune && n < cap) {
         int own = 0, per[NKERNELS] = {0};
         char list[256] = "";
         size_t ln = 0;
-        for (int i = 0; i < ocl_st(c)->ntune; i++)
-            if (ocl_st(c)->tune_own[i]) {
+        for (int i = 0; i < o->ntune; i++)
+            if (o->tune_own[i]) {
                 own++;
-                if (ocl_st(c)->tune_kernel[i]) per[ocl_st(c)->tune_kernel[i] - 1]++;
+                if (o->tune_kernel[i]) per[o->tune_kernel[i] - 1]++;
             }
         for (int k = 0; k < NKERNELS && ln < sizeof list; k++)
             if (per[k]) ln += (size_t)snprintf(list + ln, sizeof list - ln, "%s%s %d", ln ? ", " : "", gemm_kernels[k].name, per[k]);
         n += (size_t)snprintf(buf + n, cap - n, "; tune file%s: %d shapes on the own kernels%s%s%s, %d on CLBlast",
-                              ocl_st(c)->gemm_forced ? " (paths ignored)" : "", own, ln ? " (" : "", list, ln ? ")" : "",
-                              ocl_st(c)->ntune - own);
+                              o->gemm_forced ? " (paths ignored)" : "", own, ln ? " (" : "", list, ln ? ")" : "",
+                              o->ntune - own);
     }
-    if (ocl_st(c)->loop_cap > 0 && n < cap)
+    if (o->loop_cap > 0 && n < cap)
         snprintf(buf + n, cap - n, "; the driver ends loops after %d trips: own tiles take K in slices of %zu, long-K "
-                 "A B^T goes to the tile kernel", ocl_st(c)->loop_cap, ocl_gemm_tile_kslice(c));
+                 "A B^T goes to the tile kernel", o->loop_cap, ocl_gemm_tile_kslice(c));
     return buf;
 }
 

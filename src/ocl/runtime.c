@@ -377,12 +377,13 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
 /* The key's identity fields, '\n'-separated: what must match exactly. */
 static gan_status pcache_ident(gan_ctx *c, const char *options, char *out, size_t cap)
 {
+    ocl_state *o = ocl_st(c);
     gan_status st = GAN_OK;
     char plat[256] = "", dev[256] = "", dver[256] = "", drv[256] = "";
-    CL_CHECK(c, clGetPlatformInfo, (ocl_st(c)->platform, CL_PLATFORM_VERSION, sizeof plat - 1, plat, NULL));
-    CL_CHECK(c, clGetDeviceInfo, (ocl_st(c)->device, CL_DEVICE_NAME, sizeof dev - 1, dev, NULL));
-    CL_CHECK(c, clGetDeviceInfo, (ocl_st(c)->device, CL_DEVICE_VERSION, sizeof dver - 1, dver, NULL));
-    CL_CHECK(c, clGetDeviceInfo, (ocl_st(c)->device, CL_DRIVER_VERSION, sizeof drv - 1, drv, NULL));
+    CL_CHECK(c, clGetPlatformInfo, (o->platform, CL_PLATFORM_VERSION, sizeof plat - 1, plat, NULL));
+    CL_CHECK(c, clGetDeviceInfo, (o->device, CL_DEVICE_NAME, sizeof dev - 1, dev, NULL));
+    CL_CHECK(c, clGetDeviceInfo, (o->device, CL_DEVICE_VERSION, sizeof dver - 1, dver, NULL));
+    CL_CHECK(c, clGetDeviceInfo, (o->device, CL_DRIVER_VERSION, sizeof drv - 1, drv, NULL));
     snprintf(out, cap, "%s\n%s\n%s\n%s\n%s", options, plat, dev, dver, drv);
 cleanup:
     return st;
@@ -402,6 +403,7 @@ static gan_status pcache_path(gan_ctx *c, uint64_t src_hash, const char *ident, 
 static cl_program pcache_load(gan_ctx *c, const char *path, uint64_t src_hash, const char *ident,
                               const char *options)
 {
+    ocl_state *o = ocl_st(c);
     cl_program prog = NULL;
     unsigned char *buf = NULL;
     FILE *f = fopen(path, "rb");
@@ -422,13 +424,13 @@ static cl_program pcache_load(gan_ctx *c, const char *path, uint64_t src_hash, c
     if (blen != (uint64_t)size - head || bsum != fnv1a(14695981039346656037ull, bin, (size_t)blen)) goto done;
     size_t len = (size_t)blen;
     cl_int err, bst = CL_SUCCESS;
-    prog = clCreateProgramWithBinary(ocl_st(c)->context, 1, &ocl_st(c)->device, &len, &bin, &bst, &err);
+    prog = clCreateProgramWithBinary(o->context, 1, &o->device, &len, &bin, &bst, &err);
     if (err != CL_SUCCESS || bst != CL_SUCCESS) {
         if (prog) clReleaseProgram(prog);
         prog = NULL;
         goto done;
     }
-    if (clBuildProgram(prog, 1, &ocl_st(c)->device, options, NULL, NULL) != CL_SUCCESS) {
+    if (clBuildProgram(prog, 1, &o->device, options, NULL, NULL) != CL_SUCCESS) {
         clReleaseProgram(prog);
         prog = NULL;
     }
@@ -480,11 +482,12 @@ int ocl_program_cache_default(gan_ctx *c)
 /* The program's build log (malloc'd; NULL when there is none or no memory). */
 static char *build_log(gan_ctx *c)
 {
+    ocl_state *o = ocl_st(c);
     size_t n = 0;
-    if (clGetProgramBuildInfo(ocl_st(c)->program, ocl_st(c)->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &n) != CL_SUCCESS)
+    if (clGetProgramBuildInfo(o->program, o->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &n) != CL_SUCCESS)
         return NULL;
     char *log = calloc(n + 1, 1);
-    if (log && clGetProgramBuildInfo(ocl_st(c)->program, ocl_st(c)->device, CL_PROGRAM_BUILD_LOG, n, log, NULL) != CL_SUCCESS)
+    if (log && clGetProgramBuildInfo(o->program, o->device, CL_PROGRAM_BUILD_LOG, n, log, NULL) != CL_SUCCESS)
         log[0] = 0;
     /* drivers end it with newlines and blanks, or give one for an empty log */
     for (size_t len = log ? strlen(log) : 0; len && isspace((unsigned char)log[len - 1]); len--) log[len - 1] = 0;
@@ -493,6 +496,7 @@ static char *build_log(gan_ctx *c)
 
 static gan_status build_program(gan_ctx *c)
 {
+    ocl_state *o = ocl_st(c);
     gan_status st = GAN_OK;
     char *text = NULL, *log = NULL;
     const char *origin = "embedded";
@@ -509,7 +513,7 @@ static gan_status build_program(gan_ctx *c)
     int use_cache = pc && *pc ? strcmp(pc, "0") != 0 : ocl_program_cache_default(c);
     char ident[1600], cpath[4200] = "";
     uint64_t src_hash = fnv1a(14695981039346656037ull, text, strlen(text));
-    ocl_st(c)->program_cache = 0;
+    o->program_cache = 0;
     if (use_cache) {
         /* no cache directory (no HOME): build as if the cache were off */
         char saved[sizeof c->err];
@@ -519,17 +523,17 @@ static gan_status build_program(gan_ctx *c)
             use_cache = 0;
         memcpy(c->err, saved, sizeof saved);
     }
-    if (use_cache && (ocl_st(c)->program = pcache_load(c, cpath, src_hash, ident, options))) {
-        ocl_st(c)->program_cache = 2;
+    if (use_cache && (o->program = pcache_load(c, cpath, src_hash, ident, options))) {
+        o->program_cache = 2;
         goto kernels;
     }
     const char *srcs[1] = {text};
-    ocl_st(c)->program = clCreateProgramWithSource(ocl_st(c)->context, 1, srcs, NULL, &err);
+    o->program = clCreateProgramWithSource(o->context, 1, srcs, NULL, &err);
     if (err != CL_SUCCESS) {
         st = GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateProgramWithSource: %s (%d)", ocl_error_name(err), (int)err);
         goto cleanup;
     }
-    err = clBuildProgram(ocl_st(c)->program, 1, &ocl_st(c)->device, options, NULL, NULL);
+    err = clBuildProgram(o->program, 1, &o->device, options, NULL, NULL);
     log = build_log(c);
     if (err != CL_SUCCESS) {
         char files[512];
@@ -543,26 +547,26 @@ static gan_status build_program(gan_ctx *c)
         char saved[sizeof c->err];
         memcpy(saved, c->err, sizeof saved);
         if (!pcache_path(c, src_hash, ident, 1, cpath, sizeof cpath) && !pcache_store(c, cpath, src_hash, ident))
-            ocl_st(c)->program_cache = 1;
+            o->program_cache = 1;
         memcpy(c->err, saved, sizeof saved);
     }
 kernels:;
     if (!log) log = build_log(c);
-    ocl_st(c)->build_log = log;
+    o->build_log = log;
     log = NULL;
     cl_uint nk = 0;
-    CL_CHECK(c, clCreateKernelsInProgram, (ocl_st(c)->program, 0, NULL, &nk));
+    CL_CHECK(c, clCreateKernelsInProgram, (o->program, 0, NULL, &nk));
     cl_kernel *ks = calloc(nk ? nk : 1, sizeof *ks);
-    ocl_st(c)->kernels = calloc(nk ? nk : 1, sizeof *ocl_st(c)->kernels);
-    if (!ks || !ocl_st(c)->kernels) {
+    o->kernels = calloc(nk ? nk : 1, sizeof *o->kernels);
+    if (!ks || !o->kernels) {
         free(ks);
         st = GAN_FAIL(c, GAN_ERR_NOMEM, "kernel table");
         goto cleanup;
     }
-    err = clCreateKernelsInProgram(ocl_st(c)->program, nk, ks, NULL);
+    err = clCreateKernelsInProgram(o->program, nk, ks, NULL);
     if (err == CL_SUCCESS) {
         for (cl_uint i = 0; i < nk; i++) {
-            ocl_kernel_entry *e = &ocl_st(c)->kernels[ocl_st(c)->nkernels++];
+            ocl_kernel_entry *e = &o->kernels[o->nkernels++];
             e->k = ks[i];
             err = clGetKernelInfo(ks[i], CL_KERNEL_FUNCTION_NAME, sizeof e->name - 1, e->name, NULL);
             if (err != CL_SUCCESS) break;
@@ -652,13 +656,14 @@ void ocl_ctx_free(gan_ctx *c)
 
 static gan_status kernel_entry(gan_ctx *c, const char *name, ocl_kernel_entry **out)
 {
+    ocl_state *o = ocl_st(c);
     gan_status st = GAN_OK;
     ocl_kernel_entry *e = NULL;
-    for (int i = 0; i < ocl_st(c)->nkernels && !e; i++)
-        if (strcmp(ocl_st(c)->kernels[i].name, name) == 0) e = &ocl_st(c)->kernels[i];
+    for (int i = 0; i < o->nkernels && !e; i++)
+        if (strcmp(o->kernels[i].name, name) == 0) e = &o->kernels[i];
     if (!e) return GAN_FAIL(c, GAN_ERR_BUILD, "kernel %s is not in the cl/ program", name);
     if (!e->queried) {
-        cl_device_id d = ocl_st(c)->device;
+        cl_device_id d = o->device;
         /* before any argument is set: the local memory the kernel declares */
         CL_CHECK(c, clGetKernelWorkGroupInfo,
                  (e->k, d, CL_KERNEL_LOCAL_MEM_SIZE, sizeof e->local_static, &e->local_static, NULL));
@@ -756,6 +761,7 @@ static const char *dims_str(const size_t *v, cl_uint dims, char *buf, size_t cap
 static gan_status launch(gan_ctx *c, const char *name, cl_uint dims, const size_t *global, const size_t *local,
                          const char *fmt, va_list ap)
 {
+    ocl_state *o = ocl_st(c);
     ocl_kernel_entry *e;
     gan_status st = kernel_entry(c, name, &e);
     if (st) return st;
@@ -773,10 +779,10 @@ static gan_status launch(gan_ctx *c, const char *name, cl_uint dims, const size_
         g[d] = global[d];
         if (!local) continue;
         if (local[d] == 0) return GAN_FAIL(c, GAN_ERR_ARG, "kernel %s: local size 0 in dimension %u", name, d);
-        if (local[d] > ocl_st(c)->max_item[d])
+        if (local[d] > o->max_item[d])
             return GAN_FAIL(c, GAN_ERR_DEVICE_LIMIT,
                             "kernel %s: work-group %s exceeds the device's CL_DEVICE_MAX_WORK_ITEM_SIZES %s on %s",
-                            name, dims_str(local, dims, b1, sizeof b1), dims_str(ocl_st(c)->max_item, dims, b2, sizeof b2),
+                            name, dims_str(local, dims, b1, sizeof b1), dims_str(o->max_item, dims, b2, sizeof b2),
                             c->device_name);
         items *= local[d];
         g[d] = (global[d] + local[d] - 1) / local[d] * local[d];
@@ -788,18 +794,18 @@ static gan_status launch(gan_ctx *c, const char *name, cl_uint dims, const size_
         return GAN_FAIL(c, GAN_ERR_DEVICE_LIMIT,
                         "kernel %s: a work-group of %zu work-items exceeds the %zu this device allows for it "
                         "(CL_KERNEL_WORK_GROUP_SIZE %zu, CL_DEVICE_MAX_WORK_GROUP_SIZE %zu on %s)",
-                        name, items, wg_limit(c, e), e->wg_max, ocl_st(c)->max_wg, c->device_name);
+                        name, items, wg_limit(c, e), e->wg_max, o->max_wg, c->device_name);
     size_t local_bytes;
     st = set_args(c, e->k, name, fmt, ap, &local_bytes);
     if (st) return st;
-    if (e->local_static + local_bytes > ocl_st(c)->local_mem)
+    if (e->local_static + local_bytes > o->local_mem)
         return GAN_FAIL(c, GAN_ERR_DEVICE_LIMIT,
                         "kernel %s needs %llu bytes of local memory (%zu in arguments, %llu declared), more than "
                         "CL_DEVICE_LOCAL_MEM_SIZE %llu on %s",
                         name, (unsigned long long)(e->local_static + local_bytes), local_bytes,
-                        (unsigned long long)e->local_static, (unsigned long long)ocl_st(c)->local_mem, c->device_name);
+                        (unsigned long long)e->local_static, (unsigned long long)o->local_mem, c->device_name);
     cl_event ev = NULL;
-    cl_int err = clEnqueueNDRangeKernel(ocl_st(c)->queue, e->k, dims, NULL, g, local, 0, NULL, ocl_st(c)->profile ? &ev : NULL);
+    cl_int err = clEnqueueNDRangeKernel(o->queue, e->k, dims, NULL, g, local, 0, NULL, o->profile ? &ev : NULL);
     if (err != CL_SUCCESS)
         return GAN_FAIL(c, GAN_ERR_OPENCL, "clEnqueueNDRangeKernel: %s (%d) for kernel %s (global %s, local %s)",
                         ocl_error_name(err), (int)err, name, dims_str(g, dims, b1, sizeof b1),
@@ -810,21 +816,22 @@ static gan_status launch(gan_ctx *c, const char *name, cl_uint dims, const size_
 
 void ocl_prof_event(gan_ctx *c, const char *name, cl_event ev)
 {
+    ocl_state *o = ocl_st(c);
     cl_ulong t0 = 0, t1 = 0;
     if (clWaitForEvents(1, &ev) == CL_SUCCESS &&
         clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL) == CL_SUCCESS &&
         clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL) == CL_SUCCESS) {
         int i = 0;
-        while (i < ocl_st(c)->nprof && strcmp(ocl_st(c)->prof[i].name, name)) i++;
-        if (i < (int)(sizeof ocl_st(c)->prof / sizeof ocl_st(c)->prof[0])) {
-            if (i == ocl_st(c)->nprof) {
-                ocl_st(c)->nprof++;
-                snprintf(ocl_st(c)->prof[i].name, sizeof ocl_st(c)->prof[i].name, "%s", name);
-                ocl_st(c)->prof[i].ms = 0;
-                ocl_st(c)->prof[i].calls = 0;
+        while (i < o->nprof && strcmp(o->prof[i].name, name)) i++;
+        if (i < (int)(sizeof o->prof / sizeof o->prof[0])) {
+            if (i == o->nprof) {
+                o->nprof++;
+                snprintf(o->prof[i].name, sizeof o->prof[i].name, "%s", name);
+                o->prof[i].ms = 0;
+                o->prof[i].calls = 0;
             }
-            ocl_st(c)->prof[i].ms += (double)(t1 - t0) * 1e-6;
-            ocl_st(c)->prof[i].calls++;
+            o->prof[i].ms += (double)(t1 - t0) * 1e-6;
+            o->prof[i].calls++;
         }
     }
     clReleaseEvent(ev);
@@ -832,25 +839,26 @@ void ocl_prof_event(gan_ctx *c, const char *name, cl_event ev)
 
 size_t gan_ctx_profile(gan_ctx *c, char *buf, size_t cap, int reset)
 {
+    ocl_state *o = ocl_st(c);
     size_t len = 0;
     if (cap) buf[0] = 0;
     if (gan_ctx_backend(c) != GAN_BACKEND_OCL) return 0;
-    if (!ocl_st(c)->profile) return (size_t)snprintf(buf, cap, "(set GANCL_PROFILE=1 to time kernels)\n");
+    if (!o->profile) return (size_t)snprintf(buf, cap, "(set GANCL_PROFILE=1 to time kernels)\n");
     double total = 0;
-    for (int i = 0; i < ocl_st(c)->nprof; i++) total += ocl_st(c)->prof[i].ms;
+    for (int i = 0; i < o->nprof; i++) total += o->prof[i].ms;
     int order[128];
-    for (int i = 0; i < ocl_st(c)->nprof; i++) {
+    for (int i = 0; i < o->nprof; i++) {
         int j = i;
-        for (; j > 0 && ocl_st(c)->prof[order[j - 1]].ms < ocl_st(c)->prof[i].ms; j--) order[j] = order[j - 1];
+        for (; j > 0 && o->prof[order[j - 1]].ms < o->prof[i].ms; j--) order[j] = order[j - 1];
         order[j] = i;
     }
-    for (int k = 0; k < ocl_st(c)->nprof && len < cap; k++) {
-        const struct ocl_prof *p = &ocl_st(c)->prof[order[k]];
+    for (int k = 0; k < o->nprof && len < cap; k++) {
+        const struct ocl_prof *p = &o->prof[order[k]];
         len += (size_t)snprintf(buf + len, cap - len, "%-28s %10.2f ms %5.1f%% %7ld calls\n", p->name, p->ms,
                                 total > 0 ? 100 * p->ms / total : 0, p->calls);
     }
     if (len < cap) len += (size_t)snprintf(buf + len, cap - len, "%-28s %10.2f ms\n", "all", total);
-    if (reset) ocl_st(c)->nprof = 0;
+    if (reset) o->nprof = 0;
     return len;
 }
 
@@ -891,17 +899,18 @@ gan_status ocl_run_nd(gan_ctx *c, const char *name, cl_uint dims, const size_t *
 
 gan_status ocl_reduce_wg(gan_ctx *c, const char *name, size_t n, size_t *out)
 {
+    ocl_state *o = ocl_st(c);
     ocl_kernel_entry *e;
     gan_status st = kernel_entry(c, name, &e);
     if (st) return st;
     size_t L = 1, lim = wg_limit(c, e);
-    if (lim > ocl_st(c)->max_item[0]) lim = ocl_st(c)->max_item[0];
-    while (L * 2 <= 256 && L * 2 <= lim && L < n && e->local_static + L * 2 * sizeof(float) <= ocl_st(c)->local_mem)
+    if (lim > o->max_item[0]) lim = o->max_item[0];
+    while (L * 2 <= 256 && L * 2 <= lim && L < n && e->local_static + L * 2 * sizeof(float) <= o->local_mem)
         L *= 2;
-    if (e->local_static + L * sizeof(float) > ocl_st(c)->local_mem)
+    if (e->local_static + L * sizeof(float) > o->local_mem)
         return GAN_FAIL(c, GAN_ERR_DEVICE_LIMIT,
                         "kernel %s: no room for its reduction in CL_DEVICE_LOCAL_MEM_SIZE %llu on %s", name,
-                        (unsigned long long)ocl_st(c)->local_mem, c->device_name);
+                        (unsigned long long)o->local_mem, c->device_name);
     *out = L;
     return GAN_OK;
 }

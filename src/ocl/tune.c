@@ -228,6 +228,7 @@ static float lcg(uint64_t *s)
 /* Upload random A, B and compute the reference C in double on the host. */
 static gan_status shape_init(gan_ctx *c, tshape *t, uint64_t seed)
 {
+    ocl_state *o = ocl_st(c);
     gan_status st = GAN_OK;
     const gan_gemm_shape *s = &t->s;
     size_t M = (size_t)s->M, N = (size_t)s->N, K = (size_t)s->K, nb = (size_t)s->batch;
@@ -263,15 +264,15 @@ static gan_status shape_init(gan_ctx *c, tshape *t, uint64_t seed)
     cl_mem *bufs[3] = {&t->A, &t->B, &t->C};
     size_t sizes[3] = {t->na, t->nb, t->nc};
     for (int i = 0; i < 3; i++) {
-        *bufs[i] = clCreateBuffer(ocl_st(c)->context, CL_MEM_READ_WRITE, sizes[i] * sizeof(float), NULL, &err);
+        *bufs[i] = clCreateBuffer(o->context, CL_MEM_READ_WRITE, sizes[i] * sizeof(float), NULL, &err);
         if (err != CL_SUCCESS) {
             st = GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateBuffer: %s (%d) for tuning GEMM M=%d N=%d K=%d",
                           ocl_error_name(err), (int)err, s->M, s->N, s->K);
             goto cleanup;
         }
     }
-    CL_CHECK(c, clEnqueueWriteBuffer, (ocl_st(c)->queue, t->A, CL_TRUE, 0, t->na * sizeof(float), ha, 0, NULL, NULL));
-    CL_CHECK(c, clEnqueueWriteBuffer, (ocl_st(c)->queue, t->B, CL_TRUE, 0, t->nb * sizeof(float), hb, 0, NULL, NULL));
+    CL_CHECK(c, clEnqueueWriteBuffer, (o->queue, t->A, CL_TRUE, 0, t->na * sizeof(float), ha, 0, NULL, NULL));
+    CL_CHECK(c, clEnqueueWriteBuffer, (o->queue, t->B, CL_TRUE, 0, t->nb * sizeof(float), hb, 0, NULL, NULL));
 cleanup:
     free(ha);
     free(hb);
@@ -295,15 +296,16 @@ static void shape_free(tshape *t)
  * 1e-4). A first timed run slower than 3x own_ms (when > 0) ends it. */
 static gan_status shape_time(gan_ctx *c, tshape *t, int how, int reps, double own_ms, double *ms)
 {
+    ocl_state *o = ocl_st(c);
     gan_status st = GAN_OK;
     ocl_gemm_args g;
     shape_args(t, &g);
     float nan = NAN;
     double times[64];
     *ms = -1;
-    CL_CHECK(c, clEnqueueFillBuffer, (ocl_st(c)->queue, t->C, &nan, sizeof nan, 0, t->nc * sizeof(float), 0, NULL, NULL));
+    CL_CHECK(c, clEnqueueFillBuffer, (o->queue, t->C, &nan, sizeof nan, 0, t->nc * sizeof(float), 0, NULL, NULL));
     TRY(how < 0 ? ocl_gemm_path(c, &g, 0) : ocl_gemm_kernel_run(c, &g, how));
-    CL_CHECK(c, clEnqueueReadBuffer, (ocl_st(c)->queue, t->C, CL_TRUE, 0, t->nc * sizeof(float), t->got, 0, NULL, NULL));
+    CL_CHECK(c, clEnqueueReadBuffer, (o->queue, t->C, CL_TRUE, 0, t->nc * sizeof(float), t->got, 0, NULL, NULL));
     double atol = 1e-5 * sqrt((double)t->s.K) + 1e-6;
     for (size_t i = 0; i < t->nc; i++) {
         double r = t->ref[i], d = t->got[i];
@@ -314,7 +316,7 @@ static gan_status shape_time(gan_ctx *c, tshape *t, int how, int reps, double ow
     for (; n < reps; n++) {
         double t0 = now();
         TRY(how < 0 ? ocl_gemm_path(c, &g, 0) : ocl_gemm_kernel_run(c, &g, how));
-        CL_CHECK(c, clFinish, (ocl_st(c)->queue));
+        CL_CHECK(c, clFinish, (o->queue));
         times[n] = now() - t0;
         if (n == 0 && own_ms > 0 && times[0] * 1e3 > 3 * own_ms) {
             n = 1;
@@ -356,6 +358,7 @@ static double median_of(double *v, int n)
 gan_status gan_gemm_time(gan_ctx *c, const gan_gemm_shape *s, const char *how, int reps, double *ms, double *cpu_ms,
                          char *ran, size_t rcap)
 {
+    ocl_state *o = ocl_st(c);
     gan_status st = GAN_OK;
     if (gan_ctx_backend(c) != GAN_BACKEND_OCL) return GAN_FAIL(c, GAN_ERR_ARG, "gan_gemm_time needs an OpenCL device");
     if (s->M < 1 || s->N < 1 || s->K < 1 || s->batch < 1 || (unsigned)s->ta > 1 || (unsigned)s->tb > 1)
@@ -391,15 +394,15 @@ gan_status gan_gemm_time(gan_ctx *c, const gan_gemm_shape *s, const char *how, i
     cl_mem *bufs[3] = {&t.A, &t.B, &t.C};
     size_t sizes[3] = {t.na, t.nb, t.nc};
     for (int i = 0; i < 3; i++) {
-        *bufs[i] = clCreateBuffer(ocl_st(c)->context, CL_MEM_READ_WRITE, sizes[i] * sizeof(float), NULL, &err);
+        *bufs[i] = clCreateBuffer(o->context, CL_MEM_READ_WRITE, sizes[i] * sizeof(float), NULL, &err);
         if (err != CL_SUCCESS) {
             st = GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateBuffer: %s (%d) for timing GEMM M=%d N=%d K=%d",
                           ocl_error_name(err), (int)err, s->M, s->N, s->K);
             goto cleanup;
         }
     }
-    CL_CHECK(c, clEnqueueWriteBuffer, (ocl_st(c)->queue, t.A, CL_TRUE, 0, t.na * sizeof(float), ha, 0, NULL, NULL));
-    CL_CHECK(c, clEnqueueWriteBuffer, (ocl_st(c)->queue, t.B, CL_TRUE, 0, t.nb * sizeof(float), hb, 0, NULL, NULL));
+    CL_CHECK(c, clEnqueueWriteBuffer, (o->queue, t.A, CL_TRUE, 0, t.na * sizeof(float), ha, 0, NULL, NULL));
+    CL_CHECK(c, clEnqueueWriteBuffer, (o->queue, t.B, CL_TRUE, 0, t.nb * sizeof(float), hb, 0, NULL, NULL));
     shape_args(&t, &g);
     int choice = k == -2 ? ocl_gemm_choice(c, &g) : k;
     if (ran) {
@@ -413,7 +416,7 @@ gan_status gan_gemm_time(gan_ctx *c, const gan_gemm_shape *s, const char *how, i
     for (int i = -1; i < reps; i++) {
         double t0 = now(), c0 = cpu_now();
         TRY(k == -2 ? ocl_gemm_run(c, &g) : k == -1 ? ocl_gemm_path(c, &g, 0) : ocl_gemm_kernel_run(c, &g, k));
-        CL_CHECK(c, clFinish, (ocl_st(c)->queue));
+        CL_CHECK(c, clFinish, (o->queue));
         if (i >= 0) {
             times[i] = now() - t0;
             cpus[i] = cpu_now() - c0;
@@ -421,7 +424,7 @@ gan_status gan_gemm_time(gan_ctx *c, const gan_gemm_shape *s, const char *how, i
         }
         /* the untimed run: 64 sampled elements against double sums, with
          * the tolerance of tests/test_gemm_paths.c */
-        CL_CHECK(c, clEnqueueReadBuffer, (ocl_st(c)->queue, t.C, CL_TRUE, 0, t.nc * sizeof(float), t.got, 0, NULL, NULL));
+        CL_CHECK(c, clEnqueueReadBuffer, (o->queue, t.C, CL_TRUE, 0, t.nc * sizeof(float), t.got, 0, NULL, NULL));
         double atol = 1e-5 * sqrt((double)K) + 1e-6;
         uint64_t ps = 0x9e3779b97f4a7c15ull;
         for (int p = 0; p < 64; p++) {
@@ -681,53 +684,55 @@ done:
 
 void ocl_tune_free(gan_ctx *c)
 {
-    free(ocl_st(c)->tune_shapes);
-    free(ocl_st(c)->tune_own);
-    free(ocl_st(c)->tune_kernel);
-    ocl_st(c)->tune_shapes = NULL;
-    ocl_st(c)->tune_own = NULL;
-    ocl_st(c)->tune_kernel = NULL;
-    ocl_st(c)->tune_tile = ocl_st(c)->tune_dot = 0;
-    ocl_st(c)->ntune = 0;
+    ocl_state *o = ocl_st(c);
+    free(o->tune_shapes);
+    free(o->tune_own);
+    free(o->tune_kernel);
+    o->tune_shapes = NULL;
+    o->tune_own = NULL;
+    o->tune_kernel = NULL;
+    o->tune_tile = o->tune_dot = 0;
+    o->ntune = 0;
 }
 
 void ocl_tune_load(gan_ctx *c)
 {
+    ocl_state *o = ocl_st(c);
     char path[4096], why[600];
     const char *env = getenv("GANCL_TUNE");
     ocl_tune_free(c);
     if (env && !strcmp(env, "0")) {
-        snprintf(ocl_st(c)->tune_note, sizeof ocl_st(c)->tune_note, "GANCL_TUNE=0: tune file not read; using defaults");
+        snprintf(o->tune_note, sizeof o->tune_note, "GANCL_TUNE=0: tune file not read; using defaults");
         return;
     }
     /* the context's error slot is not for this: a bad file is not an error */
     char saved[sizeof c->err];
     memcpy(saved, c->err, sizeof saved);
     if (gan_tune_file(c, path, sizeof path)) {
-        snprintf(ocl_st(c)->tune_note, sizeof ocl_st(c)->tune_note, "no tune file (%.400s); using defaults", c->err);
+        snprintf(o->tune_note, sizeof o->tune_note, "no tune file (%.400s); using defaults", c->err);
         memcpy(c->err, saved, sizeof saved);
         return;
     }
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(ocl_st(c)->tune_note, sizeof ocl_st(c)->tune_note, "no tune file %.400s; using defaults", path);
+        snprintf(o->tune_note, sizeof o->tune_note, "no tune file %.400s; using defaults", path);
         return;
     }
     fclose(f);
     cand cd;
     int has_cl = 0;
     if (!parse_tune(c, path, &cd, &has_cl, why, sizeof why)) {
-        snprintf(ocl_st(c)->tune_note, sizeof ocl_st(c)->tune_note, "ignored %.200s: %.250s; using defaults", path, why);
+        snprintf(o->tune_note, sizeof o->tune_note, "ignored %.200s: %.250s; using defaults", path, why);
         memcpy(c->err, saved, sizeof saved);
         return;
     }
     if (has_cl && cand_apply(c, &cd)) {
-        snprintf(ocl_st(c)->tune_note, sizeof ocl_st(c)->tune_note, "ignored %.200s: %.250s; using defaults", path, c->err);
+        snprintf(o->tune_note, sizeof o->tune_note, "ignored %.200s: %.250s; using defaults", path, c->err);
         memcpy(c->err, saved, sizeof saved);
         ocl_tune_free(c);
         return;
     }
-    snprintf(ocl_st(c)->tune_note, sizeof ocl_st(c)->tune_note, "loaded %.400s: %d shapes, CLBlast %s", path, ocl_st(c)->ntune,
+    snprintf(o->tune_note, sizeof o->tune_note, "loaded %.400s: %d shapes, CLBlast %s", path, o->ntune,
              has_cl ? "parameters applied" : "defaults");
 }
 
@@ -764,11 +769,12 @@ int ocl_tune_kernel(const gan_ctx *c, const ocl_gemm_args *g)
 
 void ocl_gemm_note(gan_ctx *c, const ocl_gemm_args *g)
 {
+    ocl_state *o = ocl_st(c);
     if (g->M == 0 || g->N == 0 || g->M > 2147483647u || g->N > 2147483647u || g->K > 2147483647u) return;
     gan_gemm_shape s = {!!g->ta, !!g->tb, (int)g->M, (int)g->N, (int)g->K, g->batch ? (int)g->batch : 1};
-    for (int i = 0; i < ocl_st(c)->nrec; i++)
-        if (!memcmp(&ocl_st(c)->rec[i], &s, sizeof s)) return;
-    if (ocl_st(c)->nrec < GAN_GEMM_RECORD_MAX) ocl_st(c)->rec[ocl_st(c)->nrec++] = s;
+    for (int i = 0; i < o->nrec; i++)
+        if (!memcmp(&o->rec[i], &s, sizeof s)) return;
+    if (o->nrec < GAN_GEMM_RECORD_MAX) o->rec[o->nrec++] = s;
 }
 
 gan_status gan_gemm_record(gan_ctx *c, int on)
