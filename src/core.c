@@ -1,5 +1,6 @@
 /* Context, status names, error recording and tensors: the parts of gancl
- * that every backend shares. */
+ * that every backend shares. Memory and synchronisation go through the
+ * backend table (src/internal.h); nothing here knows a backend. */
 #include "gancl/dist.h"
 #include "internal.h"
 
@@ -57,9 +58,9 @@ void gan_ctx_clear_error(gan_ctx *c)
     if (c) c->err[0] = 0;
 }
 
-gan_backend_kind gan_ctx_backend(const gan_ctx *c) { return c->kind; }
+gan_backend_kind gan_ctx_backend(const gan_ctx *c) { return c->ops->kind; }
 const char *gan_ctx_device_name(const gan_ctx *c) { return c->device_name; }
-const char *gan_ctx_build_log(const gan_ctx *c) { return c->ocl.build_log ? c->ocl.build_log : ""; }
+const char *gan_ctx_build_log(const gan_ctx *c) { return c->ops->build_log(c); }
 
 static int is_cpu_selector(const char *s)
 {
@@ -76,34 +77,20 @@ gan_status gan_ctx_create(gan_ctx **out, const char *selector)
         const char *env = getenv("GANCL_DEVICE");
         if (env && *env) selector = env;
     }
-    if (is_cpu_selector(selector)) {
-        c->kind = GAN_BACKEND_REF;
-        c->ops = &gan_backend_ref;
-        snprintf(c->device_name, sizeof c->device_name, "cpu reference");
-        return GAN_OK;
-    }
-    c->kind = GAN_BACKEND_OCL;
-    c->ops = &gan_backend_ocl;
-    return ocl_ctx_init(c, selector);
+    c->ops = is_cpu_selector(selector) ? &gan_backend_ref : &gan_backend_ocl;
+    return c->ops->init(c, selector);
 }
 
 void gan_ctx_free(gan_ctx *c)
 {
     if (!c) return;
     gan_dist_detach(c);
-    if (c->kind == GAN_BACKEND_OCL) ocl_ctx_free(c);
+    c->ops->free(c);
     free(c->host_scratch);
     free(c);
 }
 
-gan_status gan_ctx_finish(gan_ctx *c)
-{
-    if (c->kind != GAN_BACKEND_OCL || !c->ocl.queue) return GAN_OK;
-    gan_status st = GAN_OK;
-    CL_CHECK(c, clFinish, (c->ocl.queue));
-cleanup:
-    return st;
-}
+gan_status gan_ctx_finish(gan_ctx *c) { return c->ops->finish(c); }
 
 void gan_mem_track(gan_ctx *c, long long delta)
 {
@@ -115,19 +102,6 @@ void gan_ctx_memory(const gan_ctx *c, size_t *now, size_t *peak)
 {
     *now = c->mem_now;
     *peak = c->mem_peak;
-}
-
-gan_status ref_scratch(gan_ctx *c, size_t bytes, void **out)
-{
-    if (bytes > c->host_scratch_bytes) {
-        void *p = realloc(c->host_scratch, bytes);
-        if (!p) return GAN_FAIL(c, GAN_ERR_NOMEM, "reference workspace of %zu bytes", bytes);
-        gan_mem_track(c, (long long)bytes - (long long)c->host_scratch_bytes);
-        c->host_scratch = p;
-        c->host_scratch_bytes = bytes;
-    }
-    *out = c->host_scratch;
-    return GAN_OK;
 }
 
 /* ---- tensors ----------------------------------------------------------- */
@@ -168,25 +142,12 @@ gan_status gan_tensor_alloc(gan_ctx *c, gan_tensor *t, gan_dtype dtype, int ndim
     memcpy(t->dim, dim, (size_t)ndim * sizeof *dim);
     t->numel = n;
     t->owner = 1;
-    if (c->kind == GAN_BACKEND_REF) {
-        t->data = calloc(n, 4);
-        if (!t->data) return GAN_FAIL(c, GAN_ERR_NOMEM, "tensor of %zu elements", n);
-        gan_mem_track(c, (long long)(n * 4));
-        return GAN_OK;
-    }
     char shape[64], what[80];
     snprintf(what, sizeof what, "a tensor %s", gan_tensor_shape_str(t, shape, sizeof shape));
-    TRY(ocl_check_alloc(c, n * 4, what));
-    cl_int err = CL_SUCCESS;
-    cl_mem m = clCreateBuffer(c->ocl.context, CL_MEM_READ_WRITE, n * 4, NULL, &err);
-    if (err != CL_SUCCESS)
-        return GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateBuffer: %s (%d) for a tensor of %zu bytes",
-                        ocl_error_name(err), (int)err, n * 4);
-    t->data = m;
+    TRY(c->ops->buf_alloc(c, n * 4, what, &t->data));
     gan_mem_track(c, (long long)(n * 4));
-    /* zero it, so a fresh tensor reads the same on both backends */
-    float zero = 0.f;
-    CL_CHECK(c, clEnqueueFillBuffer, (c->ocl.queue, m, &zero, sizeof zero, 0, n * 4, 0, NULL, NULL));
+    /* zero it, so a fresh tensor reads the same on every backend */
+    TRY(c->ops->buf_fill(c, t->data, 0.f, n * 4));
 cleanup:
     if (st != GAN_OK) gan_tensor_free(c, t);
     return st;
@@ -204,10 +165,7 @@ void gan_tensor_free(gan_ctx *c, gan_tensor *t)
     if (!t) return;
     if (t->owner && t->data) {
         gan_mem_track(c, -(long long)(t->numel * 4));
-        if (c->kind == GAN_BACKEND_REF)
-            free(t->data);
-        else
-            clReleaseMemObject(ocl_mem(t));
+        c->ops->buf_free(c, t->data);
     }
     memset(t, 0, sizeof *t);
 }
@@ -248,26 +206,12 @@ gan_status gan_tensor_narrow(gan_ctx *c, const gan_tensor *src, int n, gan_tenso
 
 gan_status gan_tensor_write(gan_ctx *c, gan_tensor *t, const void *src)
 {
-    gan_status st = GAN_OK;
     if (!t || !t->data) return GAN_FAIL(c, GAN_ERR_ARG, "write to an unallocated tensor");
-    if (c->kind == GAN_BACKEND_REF) {
-        memcpy(t->data, src, t->numel * 4);
-        return GAN_OK;
-    }
-    CL_CHECK(c, clEnqueueWriteBuffer, (c->ocl.queue, ocl_mem(t), CL_TRUE, 0, t->numel * 4, src, 0, NULL, NULL));
-cleanup:
-    return st;
+    return c->ops->buf_write(c, t->data, src, t->numel * 4);
 }
 
 gan_status gan_tensor_read(gan_ctx *c, const gan_tensor *t, void *dst)
 {
-    gan_status st = GAN_OK;
     if (!t || !t->data) return GAN_FAIL(c, GAN_ERR_ARG, "read from an unallocated tensor");
-    if (c->kind == GAN_BACKEND_REF) {
-        memcpy(dst, t->data, t->numel * 4);
-        return GAN_OK;
-    }
-    CL_CHECK(c, clEnqueueReadBuffer, (c->ocl.queue, ocl_mem(t), CL_TRUE, 0, t->numel * 4, dst, 0, NULL, NULL));
-cleanup:
-    return st;
+    return c->ops->buf_read(c, t->data, dst, t->numel * 4);
 }

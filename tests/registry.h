@@ -7,6 +7,7 @@
 
 #define TH_EXTRA_TESTS(X) \
     X(tensor_view)        \
+    X(backend_memory)     \
     X(philox_kat)         \
     X(device_selection)   \
     X(kernel_build_error) \

@@ -11,7 +11,7 @@
  * 1e-6, rtol 1e-4 (as test_gemm). */
 #include "registry.h"
 
-#include "internal.h"
+#include "ocl/ocl.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -45,7 +45,7 @@ static gan_ctx *path_ctx(th *t, const char *path)
         return NULL;
     }
     int own = !strcmp(path, "own");
-    if (c->ocl.gemm_own != own) th_fail(t, "GANCL_GEMM=%s gave gemm_own = %d", path, c->ocl.gemm_own);
+    if (ocl_st(c)->gemm_own != own) th_fail(t, "GANCL_GEMM=%s gave gemm_own = %d", path, ocl_st(c)->gemm_own);
     return c;
 }
 
@@ -221,10 +221,10 @@ void test_gemm_paths(th *t)
     /* the default: own kernels exactly on CPU devices */
     const char *forced = getenv("GANCL_GEMM");
     cl_device_type type = 0;
-    if (clGetDeviceInfo(t->dev->ocl.device, CL_DEVICE_TYPE, sizeof type, &type, NULL) != CL_SUCCESS)
+    if (clGetDeviceInfo(ocl_st(t->dev)->device, CL_DEVICE_TYPE, sizeof type, &type, NULL) != CL_SUCCESS)
         th_fail(t, "clGetDeviceInfo(CL_DEVICE_TYPE) failed");
-    else if ((!forced || !*forced) && t->dev->ocl.gemm_own != ((type & CL_DEVICE_TYPE_CPU) != 0))
-        th_fail(t, "default GEMM path: gemm_own = %d on a device of type %#llx", t->dev->ocl.gemm_own,
+    else if ((!forced || !*forced) && ocl_st(t->dev)->gemm_own != ((type & CL_DEVICE_TYPE_CPU) != 0))
+        th_fail(t, "default GEMM path: gemm_own = %d on a device of type %#llx", ocl_st(t->dev)->gemm_own,
                 (unsigned long long)type);
     /* M, N, K: 1, 3, 7, 33 and primes; tile edges 8 +- 1, 32 +- 1; K
      * around the 256 block, and long K with narrow C */
@@ -302,9 +302,9 @@ static float *run_raw(th *t, gan_ctx *c, const ocl_gemm_args *shape, const float
 void test_gemm_loop_cap(th *t)
 {
     if (!t->dev) return;
-    th_diag("loop cap of %s: %d (0: none)", gan_ctx_device_name(t->dev), t->dev->ocl.loop_cap);
-    if (t->dev->ocl.loop_cap != 0 && t->dev->ocl.loop_cap < 1000)
-        th_fail(t, "loop cap %d: the probe or the driver is broken", t->dev->ocl.loop_cap);
+    th_diag("loop cap of %s: %d (0: none)", gan_ctx_device_name(t->dev), ocl_st(t->dev)->loop_cap);
+    if (ocl_st(t->dev)->loop_cap != 0 && ocl_st(t->dev)->loop_cap < 1000)
+        th_fail(t, "loop cap %d: the probe or the driver is broken", ocl_st(t->dev)->loop_cap);
     gan_ctx *c = path_ctx(t, "own");
     if (!c) return;
     public_gemm(t, c, "own", 8, 32, 8192);
@@ -322,9 +322,9 @@ void test_gemm_loop_cap(th *t)
             float *ha = th_rand_host(t, na, -1, 1), *hb = th_rand_host(t, nb, -1, 1), *hc = th_rand_host(t, nc, -1, 1);
             if (!bi)
                 for (size_t e = 0; e < nc; e++) hc[e] = NAN;
-            c->ocl.loop_cap = 0;
+            ocl_st(c)->loop_cap = 0;
             float *one = run_raw(t, c, &g, ha, na, hb, nb, hc, nc);
-            c->ocl.loop_cap = 1000;
+            ocl_st(c)->loop_cap = 1000;
             if (ocl_gemm_tile_kslice(c) != 256) th_fail(t, "cap 1000: K slice %zu, expected 256", ocl_gemm_tile_kslice(c));
             float *sliced = run_raw(t, c, &g, ha, na, hb, nb, hc, nc);
             char what[128];
@@ -339,7 +339,7 @@ void test_gemm_loop_cap(th *t)
         }
     /* gemm_dot (A B^T) makes about K / VW trips: past the cap, the tile
      * kernel (K sliced) */
-    c->ocl.loop_cap = 1000;
+    ocl_st(c)->loop_cap = 1000;
     public_gemm(t, c, "own, cap 1000", 5, 7, 20000);
     gan_ctx_free(c);
 }
@@ -498,8 +498,8 @@ void test_gemm_tune(th *t)
     /* reloaded by a new context: per-shape paths as reported */
     c2 = tuned_ctx(t);
     if (!c2) goto done;
-    if (!starts(gan_tune_status(c2), "loaded") || c2->ocl.ntune != ns)
-        th_fail(t, "reload: status '%s', %d shapes", gan_tune_status(c2), c2->ocl.ntune);
+    if (!starts(gan_tune_status(c2), "loaded") || ocl_st(c2)->ntune != ns)
+        th_fail(t, "reload: status '%s', %d shapes", gan_tune_status(c2), ocl_st(c2)->ntune);
     for (int i = 0; i < ns; i++) {
         ocl_gemm_args g = {.ta = shapes[i].ta, .tb = shapes[i].tb, .M = (size_t)shapes[i].M, .N = (size_t)shapes[i].N,
                            .K = (size_t)shapes[i].K, .batch = (size_t)shapes[i].batch};
@@ -513,7 +513,7 @@ void test_gemm_tune(th *t)
     if (edit_tune(t, r.path, set_xgemm) && (c2 = tuned_ctx(t))) {
         char names[32][32];
         size_t vals[32];
-        int n = ocl_clblast_params(c2->ocl.device, "Xgemm", names, vals, 32), seen = 0;
+        int n = ocl_clblast_params(ocl_st(c2)->device, "Xgemm", names, vals, 32), seen = 0;
         if (!starts(gan_tune_status(c2), "loaded")) th_fail(t, "edited file: status '%s'", gan_tune_status(c2));
         for (int i = 0; i < n; i++)
             if (!strcmp(names[i], "MWG") || !strcmp(names[i], "KWG") || !strcmp(names[i], "VWM")) {
@@ -548,8 +548,8 @@ void test_gemm_tune(th *t)
         }
         if (!(c2 = tuned_ctx(t))) continue;
         const char *stat = gan_tune_status(c2);
-        if (!starts(stat, "ignored") || !strstr(stat, bad[b].status) || c2->ocl.ntune != 0 || c2->err[0])
-            th_fail(t, "%s file: status '%s', %d shapes, error '%s'", bad[b].what, stat, c2->ocl.ntune,
+        if (!starts(stat, "ignored") || !strstr(stat, bad[b].status) || ocl_st(c2)->ntune != 0 || c2->err[0])
+            th_fail(t, "%s file: status '%s', %d shapes, error '%s'", bad[b].what, stat, ocl_st(c2)->ntune,
                     gan_ctx_error(c2));
         tuned_shapes_match(t, c2, bad[b].what, shapes, 2);
         gan_ctx_free(c2);

@@ -2,7 +2,7 @@
  * kernel build failures, the program binary cache, and bad arguments on
  * both backends. */
 #include "registry.h"
-#include "internal.h"
+#include "ocl/ocl.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -44,6 +44,60 @@ void test_tensor_view(th *t)
         gan_tensor_free(c, &v); /* a view frees nothing */
         TH_OK(t, c, gan_tensor_read(c, &a, back));
         gan_tensor_free(c, &a);
+    }
+}
+
+/* The backend table's memory entries on each backend: every entry set,
+ * state only where the backend keeps some, and buffers of an awkward size
+ * filled (whole and in part), written and read back; a fresh tensor reads
+ * zeros even where the memory it gets held other values. */
+void test_backend_memory(th *t)
+{
+    gan_ctx *cs[2] = {t->ref, t->dev};
+    for (int k = 0; k < 2 && cs[k]; k++) {
+        gan_ctx *c = cs[k];
+        const struct gan_backend_ops *b = c->ops;
+        if (!b->init || !b->free || !b->buf_alloc || !b->buf_free || !b->buf_write || !b->buf_read || !b->buf_fill ||
+            !b->finish || !b->build_log)
+            th_fail(t, "backend %s: a table entry is missing", b->name);
+        if ((c->be != NULL) != (b->kind == GAN_BACKEND_OCL))
+            th_fail(t, "backend %s: state %p (only OpenCL keeps some)", b->name, c->be);
+        enum { N = 7 };
+        float pat[N], back[N];
+        void *buf = NULL;
+        if (TH_OK(t, c, b->buf_alloc(c, sizeof pat, "a test buffer", &buf))) continue;
+        TH_OK(t, c, b->buf_fill(c, buf, 2.5f, sizeof pat));
+        TH_OK(t, c, b->buf_read(c, buf, back, sizeof back));
+        for (int i = 0; i < N; i++)
+            if (back[i] != 2.5f) th_fail(t, "backend %s: filled [%d] = %g, expected 2.5", b->name, i, back[i]);
+        for (int i = 0; i < N; i++) pat[i] = (float)i - 3.25f;
+        TH_OK(t, c, b->buf_write(c, buf, pat, sizeof pat));
+        TH_OK(t, c, b->buf_fill(c, buf, -1.f, 3 * sizeof(float)));
+        TH_OK(t, c, b->finish(c));
+        TH_OK(t, c, b->buf_read(c, buf, back, sizeof back));
+        for (int i = 0; i < N; i++)
+            if (back[i] != (i < 3 ? -1.f : pat[i]))
+                th_fail(t, "backend %s: [%d] = %g after a write and a fill of 3", b->name, i, back[i]);
+        b->buf_free(c, buf);
+        size_t now0, now1, peak;
+        gan_ctx_memory(c, &now0, &peak);
+        gan_tensor x;
+        float ones[64];
+        for (int i = 0; i < 64; i++) ones[i] = 1.f;
+        for (int round = 0; round < 2; round++) {
+            if (TH_OK(t, c, gan_tensor_alloc4(c, &x, GAN_F32, 2, 8, 8, 0, 0))) break;
+            TH_OK(t, c, gan_tensor_read(c, &x, ones));
+            for (int i = 0; i < 64; i++)
+                if (ones[i] != 0.f) {
+                    th_fail(t, "backend %s: a fresh tensor reads %g at %d", b->name, ones[i], i);
+                    break;
+                }
+            for (int i = 0; i < 64; i++) ones[i] = 1.f;
+            TH_OK(t, c, gan_tensor_write(c, &x, ones));
+            gan_tensor_free(c, &x);
+        }
+        gan_ctx_memory(c, &now1, &peak);
+        if (now1 != now0) th_fail(t, "backend %s: %zu bytes held before a tensor, %zu after it", b->name, now0, now1);
     }
 }
 
@@ -218,7 +272,7 @@ static gan_ctx *cache_ctx(th *t, int *state)
         *state = -1;
         return NULL;
     }
-    *state = c->ocl.program_cache;
+    *state = ocl_st(c)->program_cache;
     return c;
 }
 
@@ -303,7 +357,7 @@ void test_program_cache(th *t)
     int state;
     gan_ctx *c = cache_ctx(t, &state);
     char plat[256] = "";
-    clGetPlatformInfo(t->dev->ocl.platform, CL_PLATFORM_NAME, sizeof plat - 1, plat, NULL);
+    clGetPlatformInfo(ocl_st(t->dev)->platform, CL_PLATFORM_NAME, sizeof plat - 1, plat, NULL);
     int self = strstr(plat, "Portable Computing Language") || strstr(plat, "NVIDIA CUDA");
     if (c && (ocl_program_cache_default(c) == self || state != (self ? 0 : 1)))
         th_fail(t, "default on %s: program_cache %d, default %d", plat, state, ocl_program_cache_default(c));
@@ -387,8 +441,8 @@ static ocl_kernel_entry *entry_of(gan_ctx *c, const char *name)
 {
     cl_kernel k;
     if (ocl_kernel(c, name, &k)) return NULL; /* also reads the kernel's limits */
-    for (int i = 0; i < c->ocl.nkernels; i++)
-        if (!strcmp(c->ocl.kernels[i].name, name)) return &c->ocl.kernels[i];
+    for (int i = 0; i < ocl_st(c)->nkernels; i++)
+        if (!strcmp(ocl_st(c)->kernels[i].name, name)) return &ocl_st(c)->kernels[i];
     return NULL;
 }
 
@@ -438,7 +492,7 @@ void test_launch_limits(th *t)
     bias_add_launch(t, c, 5, 4, "bias_add over 5 items in work-groups of 4");
     size_t zero = 0, one = 1;
     TH_OK(t, c, ocl_run_nd(c, "bias_add", 1, &zero, &one, "TTiii", NULL, NULL, 1, 1, 0));
-    size_t big = c->ocl.max_item[0] + 1;
+    size_t big = ocl_st(c)->max_item[0] + 1;
     expect_limit(t, c, ocl_run_nd(c, "bias_add", 1, &big, &big, "TTiii", NULL, NULL, 1, 1, 0), GAN_ERR_DEVICE_LIMIT,
                  "CL_DEVICE_MAX_WORK_ITEM_SIZES", "a work-group wider than the device's first item size");
     /* a kernel compiled for at most 16 work-items per group (as a GPU
@@ -459,7 +513,7 @@ void test_launch_limits(th *t)
     if (!TH_OK(t, c, gan_tensor_alloc4(c, &x, GAN_F32, 1, 4, 0, 0, 0)) &&
         !TH_OK(t, c, gan_tensor_alloc4(c, &loss, GAN_F32, 1, 1, 0, 0, 0)))
         expect_limit(t, c,
-                     ocl_run_nd(c, "loss_mse", 1, &wg, &wg, "TTTTiL", &x, &x, &loss, &x, 4, (size_t)c->ocl.local_mem + 1),
+                     ocl_run_nd(c, "loss_mse", 1, &wg, &wg, "TTTTiL", &x, &x, &loss, &x, 4, (size_t)ocl_st(c)->local_mem + 1),
                      GAN_ERR_DEVICE_LIMIT, "CL_DEVICE_LOCAL_MEM_SIZE", "local memory beyond the device's");
     gan_tensor_free(c, &x);
     gan_tensor_free(c, &loss);
@@ -494,21 +548,21 @@ void test_device_limits(th *t)
     if (!t->dev) return;
     gan_ctx *c = limits_ctx(t);
     if (!c) return;
-    c->ocl.max_wg = 7;
-    c->ocl.max_item[0] = 7;
-    c->ocl.local_mem = 64;
+    ocl_st(c)->max_wg = 7;
+    ocl_st(c)->max_item[0] = 7;
+    ocl_st(c)->local_mem = 64;
     size_t l = 0, r = 0;
     if (!TH_OK(t, c, ocl_local_size(c, "ew_act_forward", &l)) && l != 7)
         th_fail(t, "element-wise work-group under a limit of 7: %zu", l);
     if (!TH_OK(t, c, ocl_reduce_wg(c, "bn_stats", SIZE_MAX, &r)) && r != 4)
         th_fail(t, "reduction work-group under a limit of 7: %zu, want 4", r);
-    c->ocl.local_mem = 8;
+    ocl_st(c)->local_mem = 8;
     if (!TH_OK(t, c, ocl_reduce_wg(c, "wn_forward", SIZE_MAX, &r)) && r != 2)
         th_fail(t, "reduction work-group in 8 bytes of local memory: %zu, want 2", r);
-    c->ocl.local_mem = 0;
+    ocl_st(c)->local_mem = 0;
     expect_limit(t, c, ocl_reduce_wg(c, "bn_stats", SIZE_MAX, &r), GAN_ERR_DEVICE_LIMIT, "CL_DEVICE_LOCAL_MEM_SIZE",
                  "a reduction without local memory");
-    c->ocl.local_mem = 64;
+    ocl_st(c)->local_mem = 64;
 
     enum { NA = 16 * 50 + 5 };
     float *ha = th_rand_host(t, NA, -2, 2), *hx = th_rand_host(t, 3 * 5 * 16, -2, 2);
@@ -587,12 +641,12 @@ void test_alloc_limits(th *t)
     gan_ctx *c = limits_ctx(t);
     if (!c) return;
     gan_tensor x = {0};
-    unsigned long long rows = c->ocl.max_alloc / (4096 * 4) + 1;
+    unsigned long long rows = ocl_st(c)->max_alloc / (4096 * 4) + 1;
     if (rows <= INT_MAX)
         expect_limit(t, c, gan_tensor_alloc4(c, &x, GAN_F32, 2, (int)rows, 4096, 0, 0), GAN_ERR_DEVICE_LIMIT,
                      "CL_DEVICE_MAX_MEM_ALLOC_SIZE", "a tensor just over the device's largest buffer");
     if (x.data) th_fail(t, "a refused tensor holds a buffer");
-    c->ocl.max_alloc = 4096;
+    ocl_st(c)->max_alloc = 4096;
     cl_mem ws;
     size_t now0, now1, peak;
     TH_OK(t, c, ocl_scratch(c, 4096, &ws));
@@ -642,10 +696,10 @@ void test_cpu_kernels(th *t)
               TH_OK(t, c, gan_tensor_alloc4(c, &B, GAN_F32, 2, 17, 33, 0, 0)) ||
               TH_OK(t, c, gan_tensor_alloc4(c, &C, GAN_F32, 2, 9, 33, 0, 0)) || TH_OK(t, c, gan_tensor_write(c, &A, ha)) ||
               TH_OK(t, c, gan_tensor_write(c, &B, hb));
-    c->ocl.gemm_own = 1;
-    c->ocl.gemm_forced = 1;
+    ocl_st(c)->gemm_own = 1;
+    ocl_st(c)->gemm_forced = 1;
     if (!bad && ocl_cpu_kernels_ok(c)) TH_OK(t, c, gan_gemm(c, 0, 0, 1.f, &A, &B, 0.f, &C));
-    c->ocl.dev_type = CL_DEVICE_TYPE_GPU;
+    ocl_st(c)->dev_type = CL_DEVICE_TYPE_GPU;
     if (ocl_cpu_kernels_ok(c)) th_fail(t, "a GPU is taken for a CPU");
     size_t g3[3] = {4, 4, 1}, ones[3] = {1, 1, 1};
     for (int i = 0; i < ocl_gemm_nkernels(); i++) {
@@ -711,7 +765,7 @@ void test_build_quiet(th *t)
         return;
     }
     sscanf(gan_ctx_device_name(t->dev), "%15s", sel);
-    clGetPlatformInfo(t->dev->ocl.platform, CL_PLATFORM_NAME, sizeof plat - 1, plat, NULL);
+    clGetPlatformInfo(ocl_st(t->dev)->platform, CL_PLATFORM_NAME, sizeof plat - 1, plat, NULL);
     const char *names[] = {"GANCL_KERNEL_DIR", "GANCL_VERBOSE", "GANCL_PROGRAM_CACHE"};
     char *saved[3];
     for (int i = 0; i < 3; i++) {

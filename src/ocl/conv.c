@@ -40,7 +40,7 @@
  * (beta = 1). A chunk holds about IMG_CHUNK_BYTES of columns, so they are
  * still in cache when the GEMM reads them (1 MiB ran as fast, 16 MiB 20%
  * slower at batch 256). */
-#include "../internal.h"
+#include "ocl.h"
 
 #include <limits.h>
 

@@ -1,7 +1,7 @@
 /* Device element-wise ops: kernels from cl/elementwise.cl, fill, copy and
  * copy_rows as OpenCL buffer commands, axpy through CLBlast (the library
  * already ships a tuned one). */
-#include "../internal.h"
+#include "ocl.h"
 
 #include <clblast_c.h>
 
@@ -70,7 +70,7 @@ gan_status ocl_fill(gan_ctx *c, gan_tensor *t, float value)
     gan_status st = GAN_OK;
     cl_float v = value;
     if (t->numel == 0) return GAN_OK;
-    CL_CHECK(c, clEnqueueFillBuffer, (c->ocl.queue, ocl_mem(t), &v, sizeof v, 0, t->numel * sizeof v, 0, NULL, NULL));
+    CL_CHECK(c, clEnqueueFillBuffer, (ocl_st(c)->queue, ocl_mem(t), &v, sizeof v, 0, t->numel * sizeof v, 0, NULL, NULL));
 cleanup:
     return st;
 }
@@ -81,7 +81,7 @@ gan_status ocl_copy(gan_ctx *c, const gan_tensor *src, gan_tensor *dst)
 {
     gan_status st = GAN_OK;
     if (src->numel == 0 || ocl_mem(src) == ocl_mem(dst)) return GAN_OK;
-    CL_CHECK(c, clEnqueueCopyBuffer, (c->ocl.queue, ocl_mem(src), ocl_mem(dst), 0, 0, src->numel * 4, 0, NULL, NULL));
+    CL_CHECK(c, clEnqueueCopyBuffer, (ocl_st(c)->queue, ocl_mem(src), ocl_mem(dst), 0, 0, src->numel * 4, 0, NULL, NULL));
 cleanup:
     return st;
 }
@@ -89,7 +89,7 @@ cleanup:
 gan_status ocl_axpy(gan_ctx *c, float alpha, const gan_tensor *x, gan_tensor *y)
 {
     if (x->numel == 0) return GAN_OK;
-    CLBlastStatusCode s = CLBlastSaxpy(x->numel, alpha, ocl_mem(x), 0, 1, ocl_mem(y), 0, 1, &c->ocl.queue, NULL);
+    CLBlastStatusCode s = CLBlastSaxpy(x->numel, alpha, ocl_mem(x), 0, 1, ocl_mem(y), 0, 1, &ocl_st(c)->queue, NULL);
     if (s != CLBlastSuccess)
         return GAN_FAIL(c, GAN_ERR_CLBLAST, "CLBlastSaxpy: %s (%d) for n=%zu", clblast_status_name(s), (int)s,
                         x->numel);
@@ -117,7 +117,7 @@ gan_status ocl_copy_rows(gan_ctx *c, const gan_tensor *src, int src_row, gan_ten
     gan_status st = GAN_OK;
     size_t bytes = row_words(src) * 4;
     if (n == 0 || bytes == 0 || (ocl_mem(src) == ocl_mem(dst) && src_row == dst_row)) return GAN_OK;
-    CL_CHECK(c, clEnqueueCopyBuffer, (c->ocl.queue, ocl_mem(src), ocl_mem(dst), (size_t)src_row * bytes,
+    CL_CHECK(c, clEnqueueCopyBuffer, (ocl_st(c)->queue, ocl_mem(src), ocl_mem(dst), (size_t)src_row * bytes,
                                       (size_t)dst_row * bytes, (size_t)n * bytes, 0, NULL, NULL));
 cleanup:
     return st;

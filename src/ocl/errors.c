@@ -1,6 +1,6 @@
 /* Names for OpenCL error codes and CLBlast status codes, so messages say
  * CL_OUT_OF_RESOURCES rather than -5. */
-#include "../internal.h"
+#include "ocl.h"
 
 #define OCL_ERROR_LIST(X)                                                                       \
     X(CL_SUCCESS) X(CL_DEVICE_NOT_FOUND) X(CL_DEVICE_NOT_AVAILABLE) X(CL_COMPILER_NOT_AVAILABLE) \

@@ -18,7 +18,7 @@
  * reports 1), a tune file names the measured best kernel per shape and the
  * best default, and GANCL_GEMM_TILE=NAME[,NAME] (a kernel name below, or a
  * width class f16, f8, f4 for both of its defaults) forces them. */
-#include "../internal.h"
+#include "ocl.h"
 
 #include <clblast_c.h>
 #include <limits.h>
@@ -86,8 +86,8 @@ static gan_status device_class(gan_ctx *c, int *vw)
 {
     gan_status st = GAN_OK;
     cl_uint w = 0;
-    CL_CHECK(c, clGetDeviceInfo, (c->ocl.device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof w, &w, NULL));
-    if (!w) CL_CHECK(c, clGetDeviceInfo, (c->ocl.device, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof w, &w, NULL));
+    CL_CHECK(c, clGetDeviceInfo, (ocl_st(c)->device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof w, &w, NULL));
+    if (!w) CL_CHECK(c, clGetDeviceInfo, (ocl_st(c)->device, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof w, &w, NULL));
     *vw = w >= 16 ? 16 : w >= 8 ? 8 : 4;
 cleanup:
     return st;
@@ -97,6 +97,7 @@ cleanup:
  * by commas; a later one overrides an earlier of the same kind. */
 static gan_status parse_tile_env(gan_ctx *c, const char *env)
 {
+    ocl_state *o = ocl_st(c);
     char buf[256], names[512];
     size_t n = 0;
     snprintf(buf, sizeof buf, "%s", env);
@@ -105,11 +106,11 @@ static gan_status parse_tile_env(gan_ctx *c, const char *env)
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         int k = ocl_gemm_kernel_find(tok);
         if (k >= 0) {
-            *(gemm_kernels[k].dot ? &c->ocl.gemm_dot_env : &c->ocl.gemm_tile_env) = k + 1;
+            *(gemm_kernels[k].dot ? &o->gemm_dot_env : &o->gemm_tile_env) = k + 1;
         } else if (!strcmp(tok, "f16") || !strcmp(tok, "f8") || !strcmp(tok, "f4")) {
             int vw = atoi(tok + 1);
-            c->ocl.gemm_tile_env = class_default(vw, 0) + 1;
-            c->ocl.gemm_dot_env = class_default(vw, 1) + 1;
+            o->gemm_tile_env = class_default(vw, 0) + 1;
+            o->gemm_dot_env = class_default(vw, 1) + 1;
         } else {
             return GAN_FAIL(c, GAN_ERR_ARG, "GANCL_GEMM_TILE='%s': '%s' is not f16, f8, f4 or a kernel (%s)", env,
                             tok, names);
@@ -121,9 +122,10 @@ static gan_status parse_tile_env(gan_ctx *c, const char *env)
 /* The own kernel of a kind that runs a GEMM no tune file entry names. */
 static int default_kernel(const gan_ctx *c, int dot)
 {
-    int env = dot ? c->ocl.gemm_dot_env : c->ocl.gemm_tile_env;
-    int tuned = dot ? c->ocl.tune_dot : c->ocl.tune_tile;
-    return (env ? env : tuned ? tuned : dot ? c->ocl.gemm_dot_dev : c->ocl.gemm_tile_dev) - 1;
+    const ocl_state *o = ocl_st(c);
+    int env = dot ? o->gemm_dot_env : o->gemm_tile_env;
+    int tuned = dot ? o->tune_dot : o->tune_tile;
+    return (env ? env : tuned ? tuned : dot ? o->gemm_dot_dev : o->gemm_tile_dev) - 1;
 }
 
 /* Loop trips the device really runs in one kernel (cl/gemm.cl loop_probe):
@@ -134,18 +136,18 @@ static gan_status probe_loop_cap(gan_ctx *c, int *cap)
 {
     gan_status st = GAN_OK;
     cl_int err, stop[4] = {-1, -1, -1, -1}, got = 0;
-    cl_mem s = clCreateBuffer(c->ocl.context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof stop, stop, &err);
+    cl_mem s = clCreateBuffer(ocl_st(c)->context, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof stop, stop, &err);
     cl_mem o = NULL;
     if (err != CL_SUCCESS)
         return GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateBuffer: %s (%d) for the loop probe", ocl_error_name(err), (int)err);
-    o = clCreateBuffer(c->ocl.context, CL_MEM_WRITE_ONLY, sizeof got, NULL, &err);
+    o = clCreateBuffer(ocl_st(c)->context, CL_MEM_WRITE_ONLY, sizeof got, NULL, &err);
     if (err != CL_SUCCESS) {
         st = GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateBuffer: %s (%d) for the loop probe", ocl_error_name(err), (int)err);
         goto cleanup;
     }
     size_t one = 1;
     TRY(ocl_run_nd(c, "loop_probe", 1, &one, &one, "iMM", (int)PROBE_TRIPS, s, o));
-    CL_CHECK(c, clEnqueueReadBuffer, (c->ocl.queue, o, CL_TRUE, 0, sizeof got, &got, 0, NULL, NULL));
+    CL_CHECK(c, clEnqueueReadBuffer, (ocl_st(c)->queue, o, CL_TRUE, 0, sizeof got, &got, 0, NULL, NULL));
     *cap = got >= PROBE_TRIPS ? 0 : got;
 cleanup:
     clReleaseMemObject(s);
@@ -155,25 +157,26 @@ cleanup:
 
 gan_status ocl_gemm_init(gan_ctx *c)
 {
+    ocl_state *o = ocl_st(c);
     gan_status st = GAN_OK;
     cl_device_type type = 0;
     int vw = 4;
-    TRY(probe_loop_cap(c, &c->ocl.loop_cap));
-    CL_CHECK(c, clGetDeviceInfo, (c->ocl.device, CL_DEVICE_TYPE, sizeof type, &type, NULL));
-    c->ocl.gemm_own = (type & CL_DEVICE_TYPE_CPU) != 0;
+    TRY(probe_loop_cap(c, &o->loop_cap));
+    CL_CHECK(c, clGetDeviceInfo, (o->device, CL_DEVICE_TYPE, sizeof type, &type, NULL));
+    o->gemm_own = (type & CL_DEVICE_TYPE_CPU) != 0;
     const char *env = getenv("GANCL_GEMM");
     if (env && *env) {
         if (!strcmp(env, "own"))
-            c->ocl.gemm_own = 1;
+            o->gemm_own = 1;
         else if (!strcmp(env, "clblast"))
-            c->ocl.gemm_own = 0;
+            o->gemm_own = 0;
         else
             return GAN_FAIL(c, GAN_ERR_ARG, "GANCL_GEMM='%s': expected 'own' or 'clblast'", env);
-        c->ocl.gemm_forced = 1;
+        o->gemm_forced = 1;
     }
     TRY(device_class(c, &vw));
-    c->ocl.gemm_tile_dev = class_default(vw, 0) + 1;
-    c->ocl.gemm_dot_dev = class_default(vw, 1) + 1;
+    o->gemm_tile_dev = class_default(vw, 0) + 1;
+    o->gemm_dot_dev = class_default(vw, 1) + 1;
     const char *tile = getenv("GANCL_GEMM_TILE");
     if (tile && *tile) TRY(parse_tile_env(c, tile));
     ocl_tune_load(c);
@@ -183,18 +186,19 @@ cleanup:
 
 static gan_status gemm_clblast(gan_ctx *c, const ocl_gemm_args *g)
 {
+    ocl_state *o = ocl_st(c);
     CLBlastStatusCode s;
     CLBlastTranspose ta = g->ta ? CLBlastTransposeYes : CLBlastTransposeNo;
     CLBlastTranspose tb = g->tb ? CLBlastTransposeYes : CLBlastTransposeNo;
-    cl_event ev = NULL, *evp = c->ocl.profile ? &ev : NULL;
-    c->ocl.gemm_ran |= GAN_GEMM_RAN_CLBLAST;
+    cl_event ev = NULL, *evp = o->profile ? &ev : NULL;
+    o->gemm_ran |= GAN_GEMM_RAN_CLBLAST;
     if (g->batch <= 1)
         s = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, g->M, g->N, g->K, g->alpha, g->A, g->offa, g->lda, g->B,
-                         g->offb, g->ldb, g->beta, g->C, g->offc, g->ldc, &c->ocl.queue, evp);
+                         g->offb, g->ldb, g->beta, g->C, g->offc, g->ldc, &o->queue, evp);
     else
         s = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, ta, tb, g->M, g->N, g->K, g->alpha, g->A, g->offa,
                                        g->lda, g->sa, g->B, g->offb, g->ldb, g->sb, g->beta, g->C, g->offc, g->ldc,
-                                       g->sc, g->batch, &c->ocl.queue, evp);
+                                       g->sc, g->batch, &o->queue, evp);
     if (ev) ocl_prof_event(c, "clblast_gemm", ev);
     if (s != CLBlastSuccess)
         return GAN_FAIL(c, GAN_ERR_CLBLAST, "CLBlastSgemm%s: %s (%d) for M=%zu N=%zu K=%zu batch=%zu",
@@ -214,7 +218,7 @@ static void tile_blocks(const gan_ctx *c, const ocl_gemm_kernel *k, size_t rows,
                         int *nt)
 {
     cl_uint cus = 1;
-    if (clGetDeviceInfo(c->ocl.device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL) != CL_SUCCESS) cus = 1;
+    if (clGetDeviceInfo(ocl_st(c)->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL) != CL_SUCCESS) cus = 1;
     size_t nr = (size_t)(k->nv * k->vw), mtiles = (rows + k->mr - 1) / k->mr, ntiles = (cols + nr - 1) / nr;
     int m = 16, n = 4;
 #define ITEMS() ((mtiles + (size_t)m - 1) / (size_t)m * ((ntiles + (size_t)n - 1) / (size_t)n) * batch)
@@ -226,7 +230,7 @@ static void tile_blocks(const gan_ctx *c, const ocl_gemm_kernel *k, size_t rows,
 }
 
 /*
- * On a device whose loops stop early (ocl.loop_cap > 0: llvmpipe), K runs in
+ * On a device whose loops stop early (loop_cap > 0: llvmpipe), K runs in
  * slices of whole KC blocks, one launch each, with one micro-tile per
  * work-item, so that no work-item's loop trips come near the cap: a k step
  * costs at most 2 + NR + MR + MR * NV trips (the packing loop and its lane
@@ -238,14 +242,14 @@ static void tile_blocks(const gan_ctx *c, const ocl_gemm_kernel *k, size_t rows,
  */
 size_t ocl_gemm_tile_kslice(const gan_ctx *c)
 {
-    if (c->ocl.loop_cap <= 0) return 0;
+    if (ocl_st(c)->loop_cap <= 0) return 0;
     size_t trips = 1;
     for (int i = 0; i < NKERNELS; i++) {
         const ocl_gemm_kernel *k = &gemm_kernels[i];
         size_t t = 2 + (size_t)(k->nv * k->vw) + (size_t)k->mr * (1 + (size_t)k->nv);
         if (!k->dot && t > trips) trips = t;
     }
-    size_t ks = (size_t)c->ocl.loop_cap / 2 / trips / TILE_KC * TILE_KC;
+    size_t ks = (size_t)ocl_st(c)->loop_cap / 2 / trips / TILE_KC * TILE_KC;
     return ks ? ks : TILE_KC;
 }
 
@@ -257,7 +261,7 @@ static gan_status launch_tile(gan_ctx *c, const ocl_gemm_kernel *k, size_t rows,
                               cl_mem B, size_t offb, size_t sbk, size_t sbj, size_t sb, size_t csr, size_t csc)
 {
     size_t batch = g->batch ? g->batch : 1, ks = ocl_gemm_tile_kslice(c);
-    c->ocl.gemm_ran |= GAN_GEMM_RAN_TILE;
+    ocl_st(c)->gemm_ran |= GAN_GEMM_RAN_TILE;
     int mt = 1, nt = 1;
     if (!ks) tile_blocks(c, k, rows, cols, batch, &mt, &nt);
     size_t rowblock = (size_t)mt * (size_t)k->mr, colblock = (size_t)nt * (size_t)(k->nv * k->vw);
@@ -287,7 +291,7 @@ static gan_status gemm_own(gan_ctx *c, const ocl_gemm_args *g, int ki)
     if (!k->dot) /* A^T B^T = (B A)^T: B, A as stored, C written transposed */
         return launch_tile(c, k, g->N, g->M, g->K, g, g->B, g->offb, g->ldb, 1, g->sb, g->A, g->offa, g->lda, 1,
                            g->sa, 1, g->ldc);
-    c->ocl.gemm_ran |= GAN_GEMM_RAN_DOT;
+    ocl_st(c)->gemm_ran |= GAN_GEMM_RAN_DOT;
     size_t global[3] = {(g->M + (size_t)k->mr - 1) / (size_t)k->mr, (g->N + (size_t)k->nv - 1) / (size_t)k->nv,
                         g->batch ? g->batch : 1};
     size_t local[3] = {1, 1, 1};
@@ -304,8 +308,8 @@ static gan_status gemm_own(gan_ctx *c, const ocl_gemm_args *g, int ki)
 static int own_fits(const gan_ctx *c, const ocl_gemm_args *g, int k)
 {
     if (g->M > INT_MAX || g->N > INT_MAX || g->K > INT_MAX) return -1;
-    if (gemm_kernels[k].dot && c->ocl.loop_cap > 0 &&
-        g->K / (size_t)gemm_kernels[k].vw + 64 > (size_t)c->ocl.loop_cap / 2)
+    if (gemm_kernels[k].dot && ocl_st(c)->loop_cap > 0 &&
+        g->K / (size_t)gemm_kernels[k].vw + 64 > (size_t)ocl_st(c)->loop_cap / 2)
         return default_kernel(c, 0);
     return k;
 }
@@ -328,16 +332,17 @@ static size_t tile_area(int k, size_t rows, size_t cols)
 
 int ocl_gemm_default_for(const gan_ctx *c, const ocl_gemm_args *g)
 {
+    const ocl_state *o = ocl_st(c);
     int t = default_kernel(c, 0);
     size_t rows = g->ta && g->tb ? g->N : g->M, cols = g->ta && g->tb ? g->M : g->N;
     /* another tile of the same width that computes 25% fewer C elements
      * (6x64 for 64 columns, where 8x48 computes 96) */
-    for (int i = 0; i < NKERNELS && !c->ocl.gemm_tile_env; i++)
+    for (int i = 0; i < NKERNELS && !o->gemm_tile_env; i++)
         if (!gemm_kernels[i].dot && gemm_kernels[i].vw == gemm_kernels[t].vw &&
             tile_area(i, rows, cols) * 5 < tile_area(t, rows, cols) * 4)
             t = i;
-    if (!c->ocl.gemm_tile_env && cols < (size_t)(gemm_kernels[t].nv * gemm_kernels[t].vw)) {
-        int vw = gemm_kernels[c->ocl.gemm_tile_dev - 1].vw, best = -1;
+    if (!o->gemm_tile_env && cols < (size_t)(gemm_kernels[t].nv * gemm_kernels[t].vw)) {
+        int vw = gemm_kernels[o->gemm_tile_dev - 1].vw, best = -1;
         for (int i = 0; i < NKERNELS; i++) {
             const ocl_gemm_kernel *e = &gemm_kernels[i];
             size_t nr = (size_t)(e->nv * e->vw);
@@ -374,21 +379,22 @@ gan_status ocl_gemm_path(gan_ctx *c, const ocl_gemm_args *g, int own)
 
 int ocl_gemm_choice(const gan_ctx *c, const ocl_gemm_args *g)
 {
-    int own = c->ocl.gemm_own;
-    if (!c->ocl.gemm_forced && c->ocl.ntune) {
+    const ocl_state *o = ocl_st(c);
+    int own = o->gemm_own;
+    if (!o->gemm_forced && o->ntune) {
         int t = ocl_tune_lookup(c, g);
         if (t >= 0) own = t;
     }
     if (!own) return -1;
-    int k = ocl_gemm_default_for(c, g), t = c->ocl.ntune ? ocl_tune_kernel(c, g) : -1;
+    int k = ocl_gemm_default_for(c, g), t = o->ntune ? ocl_tune_kernel(c, g) : -1;
     /* the tune file's kernel, unless GANCL_GEMM_TILE forces its kind */
-    if (ocl_gemm_kernel_fits(t, g) && !(gemm_kernels[t].dot ? c->ocl.gemm_dot_env : c->ocl.gemm_tile_env)) k = t;
+    if (ocl_gemm_kernel_fits(t, g) && !(gemm_kernels[t].dot ? o->gemm_dot_env : o->gemm_tile_env)) k = t;
     return own_fits(c, g, k);
 }
 
 gan_status ocl_gemm_run(gan_ctx *c, const ocl_gemm_args *g)
 {
-    if (c->ocl.recording) ocl_gemm_note(c, g);
+    if (ocl_st(c)->recording) ocl_gemm_note(c, g);
     if (g->M == 0 || g->N == 0) return GAN_OK;
     int k = ocl_gemm_choice(c, g);
     return k >= 0 ? gemm_own(c, g, k) : gemm_clblast(c, g);
@@ -404,50 +410,51 @@ static void kernel_words(int k, char *buf, size_t cap)
 
 const char *gan_gemm_describe(const gan_ctx *c, char *buf, size_t cap)
 {
+    const ocl_state *o = ocl_st(c);
     if (!cap) return buf;
-    if (c->kind != GAN_BACKEND_OCL) {
+    if (gan_ctx_backend(c) != GAN_BACKEND_OCL) {
         snprintf(buf, cap, "plain C loops (reference)");
         return buf;
     }
     char tile[96], dot[96];
     kernel_words(default_kernel(c, 0), tile, sizeof tile);
     kernel_words(default_kernel(c, 1), dot, sizeof dot);
-    const ocl_gemm_kernel *dev = &gemm_kernels[c->ocl.gemm_tile_dev - 1];
-    const char *from_t = c->ocl.gemm_tile_env ? "GANCL_GEMM_TILE" : c->ocl.tune_tile ? "the tune file" : NULL;
-    const char *from_d = c->ocl.gemm_dot_env ? "GANCL_GEMM_TILE" : c->ocl.tune_dot ? "the tune file" : NULL;
+    const ocl_gemm_kernel *dev = &gemm_kernels[o->gemm_tile_dev - 1];
+    const char *from_t = o->gemm_tile_env ? "GANCL_GEMM_TILE" : o->tune_tile ? "the tune file" : NULL;
+    const char *from_d = o->gemm_dot_env ? "GANCL_GEMM_TILE" : o->tune_dot ? "the tune file" : NULL;
     size_t n;
-    if (c->ocl.gemm_own)
+    if (o->gemm_own)
         n = (size_t)snprintf(buf, cap, "own kernels (cl/gemm.cl, float vector width class %d: %s%s%s, %s%s%s)%s",
                              dev->vw, tile, from_t ? " from " : "", from_t ? from_t : "", dot, from_d ? " from " : "",
-                             from_d ? from_d : "", c->ocl.gemm_forced ? ", forced by GANCL_GEMM" : "");
+                             from_d ? from_d : "", o->gemm_forced ? ", forced by GANCL_GEMM" : "");
     else
         n = (size_t)snprintf(buf, cap, "CLBlast%s (own kernels where a tune file says so: %s, %s)",
-                             c->ocl.gemm_forced ? ", forced by GANCL_GEMM" : "", tile, dot);
-    if (c->ocl.ntune && n < cap) {
+                             o->gemm_forced ? ", forced by GANCL_GEMM" : "", tile, dot);
+    if (o->ntune && n < cap) {
         int own = 0, per[NKERNELS] = {0};
         char list[256] = "";
         size_t ln = 0;
-        for (int i = 0; i < c->ocl.ntune; i++)
-            if (c->ocl.tune_own[i]) {
+        for (int i = 0; i < o->ntune; i++)
+            if (o->tune_own[i]) {
                 own++;
-                if (c->ocl.tune_kernel[i]) per[c->ocl.tune_kernel[i] - 1]++;
+                if (o->tune_kernel[i]) per[o->tune_kernel[i] - 1]++;
             }
         for (int k = 0; k < NKERNELS && ln < sizeof list; k++)
             if (per[k]) ln += (size_t)snprintf(list + ln, sizeof list - ln, "%s%s %d", ln ? ", " : "", gemm_kernels[k].name, per[k]);
         n += (size_t)snprintf(buf + n, cap - n, "; tune file%s: %d shapes on the own kernels%s%s%s, %d on CLBlast",
-                              c->ocl.gemm_forced ? " (paths ignored)" : "", own, ln ? " (" : "", list, ln ? ")" : "",
-                              c->ocl.ntune - own);
+                              o->gemm_forced ? " (paths ignored)" : "", own, ln ? " (" : "", list, ln ? ")" : "",
+                              o->ntune - own);
     }
-    if (c->ocl.loop_cap > 0 && n < cap)
+    if (o->loop_cap > 0 && n < cap)
         snprintf(buf + n, cap - n, "; the driver ends loops after %d trips: own tiles take K in slices of %zu, long-K "
-                 "A B^T goes to the tile kernel", c->ocl.loop_cap, ocl_gemm_tile_kslice(c));
+                 "A B^T goes to the tile kernel", o->loop_cap, ocl_gemm_tile_kslice(c));
     return buf;
 }
 
 unsigned gan_gemm_ran(gan_ctx *c)
 {
-    unsigned r = c->ocl.gemm_ran;
-    c->ocl.gemm_ran = 0;
+    unsigned r = ocl_st(c)->gemm_ran;
+    ocl_st(c)->gemm_ran = 0;
     return r;
 }
 

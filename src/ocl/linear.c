@@ -1,6 +1,6 @@
 /* Device GEMM and dense layers: CLBlast through ocl_gemm_run, bias kernels
  * from cl/linear.cl. */
-#include "../internal.h"
+#include "ocl.h"
 
 gan_status ocl_bias_add(gan_ctx *c, cl_mem y, const gan_tensor *b, size_t N, size_t O, size_t S)
 {

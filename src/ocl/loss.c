@@ -4,7 +4,7 @@
  * softmax_xent cannot reject a bad label without reading the labels back,
  * so its kernel never indexes with one and yields a NaN loss (and NaN
  * gradients for that row) instead; the reference returns GAN_ERR_ARG. */
-#include "../internal.h"
+#include "ocl.h"
 
 gan_status ocl_bce_logits(gan_ctx *c, const gan_tensor *logits, const gan_tensor *targets, gan_tensor *loss,
                           gan_tensor *grad)

@@ -2,7 +2,7 @@
  * reduction with one work-group per channel (one work-item per channel for
  * dense [N, C] input), then an element-wise pass.
  * Backward keeps its per-channel sums in the context's scratch buffer. */
-#include "../internal.h"
+#include "ocl.h"
 
 static void bn_dims(const gan_tensor *x, size_t *N, size_t *C, size_t *S)
 {

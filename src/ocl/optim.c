@@ -1,7 +1,7 @@
 /* Device optimiser steps (kernels in cl/optim.cl). Adam's bias corrections
  * are computed here in double, once per step, and rounded to float the same
  * way the reference rounds them. */
-#include "../internal.h"
+#include "ocl.h"
 
 #include <math.h>
 

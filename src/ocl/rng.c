@@ -1,6 +1,6 @@
 /* Device random fills (kernels in cl/rng.cl); they match src/ref/rng.c
  * element for element. */
-#include "../internal.h"
+#include "ocl.h"
 
 gan_status ocl_rng_uniform(gan_ctx *c, gan_rng rng, gan_tensor *t)
 {

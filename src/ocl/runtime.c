@@ -1,6 +1,7 @@
-/* OpenCL runtime: device listing and selection, the one program built from
- * the cl/ sources at startup, kernel lookup and launch, device workspace. */
-#include "../internal.h"
+/* OpenCL runtime: device listing and selection, the backend state (made and
+ * freed with the context), the one program built from the cl/ sources at
+ * startup, kernel lookup and launch. */
+#include "ocl.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -376,12 +377,13 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
 /* The key's identity fields, '\n'-separated: what must match exactly. */
 static gan_status pcache_ident(gan_ctx *c, const char *options, char *out, size_t cap)
 {
+    ocl_state *o = ocl_st(c);
     gan_status st = GAN_OK;
     char plat[256] = "", dev[256] = "", dver[256] = "", drv[256] = "";
-    CL_CHECK(c, clGetPlatformInfo, (c->ocl.platform, CL_PLATFORM_VERSION, sizeof plat - 1, plat, NULL));
-    CL_CHECK(c, clGetDeviceInfo, (c->ocl.device, CL_DEVICE_NAME, sizeof dev - 1, dev, NULL));
-    CL_CHECK(c, clGetDeviceInfo, (c->ocl.device, CL_DEVICE_VERSION, sizeof dver - 1, dver, NULL));
-    CL_CHECK(c, clGetDeviceInfo, (c->ocl.device, CL_DRIVER_VERSION, sizeof drv - 1, drv, NULL));
+    CL_CHECK(c, clGetPlatformInfo, (o->platform, CL_PLATFORM_VERSION, sizeof plat - 1, plat, NULL));
+    CL_CHECK(c, clGetDeviceInfo, (o->device, CL_DEVICE_NAME, sizeof dev - 1, dev, NULL));
+    CL_CHECK(c, clGetDeviceInfo, (o->device, CL_DEVICE_VERSION, sizeof dver - 1, dver, NULL));
+    CL_CHECK(c, clGetDeviceInfo, (o->device, CL_DRIVER_VERSION, sizeof drv - 1, drv, NULL));
     snprintf(out, cap, "%s\n%s\n%s\n%s\n%s", options, plat, dev, dver, drv);
 cleanup:
     return st;
@@ -401,6 +403,7 @@ static gan_status pcache_path(gan_ctx *c, uint64_t src_hash, const char *ident, 
 static cl_program pcache_load(gan_ctx *c, const char *path, uint64_t src_hash, const char *ident,
                               const char *options)
 {
+    ocl_state *o = ocl_st(c);
     cl_program prog = NULL;
     unsigned char *buf = NULL;
     FILE *f = fopen(path, "rb");
@@ -421,13 +424,13 @@ static cl_program pcache_load(gan_ctx *c, const char *path, uint64_t src_hash, c
     if (blen != (uint64_t)size - head || bsum != fnv1a(14695981039346656037ull, bin, (size_t)blen)) goto done;
     size_t len = (size_t)blen;
     cl_int err, bst = CL_SUCCESS;
-    prog = clCreateProgramWithBinary(c->ocl.context, 1, &c->ocl.device, &len, &bin, &bst, &err);
+    prog = clCreateProgramWithBinary(o->context, 1, &o->device, &len, &bin, &bst, &err);
     if (err != CL_SUCCESS || bst != CL_SUCCESS) {
         if (prog) clReleaseProgram(prog);
         prog = NULL;
         goto done;
     }
-    if (clBuildProgram(prog, 1, &c->ocl.device, options, NULL, NULL) != CL_SUCCESS) {
+    if (clBuildProgram(prog, 1, &o->device, options, NULL, NULL) != CL_SUCCESS) {
         clReleaseProgram(prog);
         prog = NULL;
     }
@@ -442,14 +445,14 @@ done:
 static int pcache_store(gan_ctx *c, const char *path, uint64_t src_hash, const char *ident)
 {
     size_t blen = 0;
-    if (clGetProgramInfo(c->ocl.program, CL_PROGRAM_BINARY_SIZES, sizeof blen, &blen, NULL) != CL_SUCCESS ||
+    if (clGetProgramInfo(ocl_st(c)->program, CL_PROGRAM_BINARY_SIZES, sizeof blen, &blen, NULL) != CL_SUCCESS ||
         blen == 0)
         return -1;
     size_t ilen = strlen(ident), head = 8 + 8 + 4 + ilen + 8 + 8;
     unsigned char *buf = malloc(head + blen);
     if (!buf) return -1;
     unsigned char *bin = buf + head;
-    if (clGetProgramInfo(c->ocl.program, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) != CL_SUCCESS) {
+    if (clGetProgramInfo(ocl_st(c)->program, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) != CL_SUCCESS) {
         free(buf);
         return -1;
     }
@@ -472,18 +475,19 @@ static int pcache_store(gan_ctx *c, const char *path, uint64_t src_hash, const c
 int ocl_program_cache_default(gan_ctx *c)
 {
     char plat[256] = "";
-    if (clGetPlatformInfo(c->ocl.platform, CL_PLATFORM_NAME, sizeof plat - 1, plat, NULL) != CL_SUCCESS) return 0;
+    if (clGetPlatformInfo(ocl_st(c)->platform, CL_PLATFORM_NAME, sizeof plat - 1, plat, NULL) != CL_SUCCESS) return 0;
     return !strstr(plat, "Portable Computing Language") && !strstr(plat, "NVIDIA CUDA");
 }
 
 /* The program's build log (malloc'd; NULL when there is none or no memory). */
 static char *build_log(gan_ctx *c)
 {
+    ocl_state *o = ocl_st(c);
     size_t n = 0;
-    if (clGetProgramBuildInfo(c->ocl.program, c->ocl.device, CL_PROGRAM_BUILD_LOG, 0, NULL, &n) != CL_SUCCESS)
+    if (clGetProgramBuildInfo(o->program, o->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &n) != CL_SUCCESS)
         return NULL;
     char *log = calloc(n + 1, 1);
-    if (log && clGetProgramBuildInfo(c->ocl.program, c->ocl.device, CL_PROGRAM_BUILD_LOG, n, log, NULL) != CL_SUCCESS)
+    if (log && clGetProgramBuildInfo(o->program, o->device, CL_PROGRAM_BUILD_LOG, n, log, NULL) != CL_SUCCESS)
         log[0] = 0;
     /* drivers end it with newlines and blanks, or give one for an empty log */
     for (size_t len = log ? strlen(log) : 0; len && isspace((unsigned char)log[len - 1]); len--) log[len - 1] = 0;
@@ -492,6 +496,7 @@ static char *build_log(gan_ctx *c)
 
 static gan_status build_program(gan_ctx *c)
 {
+    ocl_state *o = ocl_st(c);
     gan_status st = GAN_OK;
     char *text = NULL, *log = NULL;
     const char *origin = "embedded";
@@ -508,7 +513,7 @@ static gan_status build_program(gan_ctx *c)
     int use_cache = pc && *pc ? strcmp(pc, "0") != 0 : ocl_program_cache_default(c);
     char ident[1600], cpath[4200] = "";
     uint64_t src_hash = fnv1a(14695981039346656037ull, text, strlen(text));
-    c->ocl.program_cache = 0;
+    o->program_cache = 0;
     if (use_cache) {
         /* no cache directory (no HOME): build as if the cache were off */
         char saved[sizeof c->err];
@@ -518,17 +523,17 @@ static gan_status build_program(gan_ctx *c)
             use_cache = 0;
         memcpy(c->err, saved, sizeof saved);
     }
-    if (use_cache && (c->ocl.program = pcache_load(c, cpath, src_hash, ident, options))) {
-        c->ocl.program_cache = 2;
+    if (use_cache && (o->program = pcache_load(c, cpath, src_hash, ident, options))) {
+        o->program_cache = 2;
         goto kernels;
     }
     const char *srcs[1] = {text};
-    c->ocl.program = clCreateProgramWithSource(c->ocl.context, 1, srcs, NULL, &err);
+    o->program = clCreateProgramWithSource(o->context, 1, srcs, NULL, &err);
     if (err != CL_SUCCESS) {
         st = GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateProgramWithSource: %s (%d)", ocl_error_name(err), (int)err);
         goto cleanup;
     }
-    err = clBuildProgram(c->ocl.program, 1, &c->ocl.device, options, NULL, NULL);
+    err = clBuildProgram(o->program, 1, &o->device, options, NULL, NULL);
     log = build_log(c);
     if (err != CL_SUCCESS) {
         char files[512];
@@ -542,26 +547,26 @@ static gan_status build_program(gan_ctx *c)
         char saved[sizeof c->err];
         memcpy(saved, c->err, sizeof saved);
         if (!pcache_path(c, src_hash, ident, 1, cpath, sizeof cpath) && !pcache_store(c, cpath, src_hash, ident))
-            c->ocl.program_cache = 1;
+            o->program_cache = 1;
         memcpy(c->err, saved, sizeof saved);
     }
 kernels:;
     if (!log) log = build_log(c);
-    c->ocl.build_log = log;
+    o->build_log = log;
     log = NULL;
     cl_uint nk = 0;
-    CL_CHECK(c, clCreateKernelsInProgram, (c->ocl.program, 0, NULL, &nk));
+    CL_CHECK(c, clCreateKernelsInProgram, (o->program, 0, NULL, &nk));
     cl_kernel *ks = calloc(nk ? nk : 1, sizeof *ks);
-    c->ocl.kernels = calloc(nk ? nk : 1, sizeof *c->ocl.kernels);
-    if (!ks || !c->ocl.kernels) {
+    o->kernels = calloc(nk ? nk : 1, sizeof *o->kernels);
+    if (!ks || !o->kernels) {
         free(ks);
         st = GAN_FAIL(c, GAN_ERR_NOMEM, "kernel table");
         goto cleanup;
     }
-    err = clCreateKernelsInProgram(c->ocl.program, nk, ks, NULL);
+    err = clCreateKernelsInProgram(o->program, nk, ks, NULL);
     if (err == CL_SUCCESS) {
         for (cl_uint i = 0; i < nk; i++) {
-            ocl_kernel_entry *e = &c->ocl.kernels[c->ocl.nkernels++];
+            ocl_kernel_entry *e = &o->kernels[o->nkernels++];
             e->k = ks[i];
             err = clGetKernelInfo(ks[i], CL_KERNEL_FUNCTION_NAME, sizeof e->name - 1, e->name, NULL);
             if (err != CL_SUCCESS) break;
@@ -584,30 +589,31 @@ gan_status ocl_ctx_init(gan_ctx *c, const char *selector)
     dev_entry devs[MAX_DEVICES];
     int n = 0, pick = 0;
     cl_int err;
+    ocl_state *o = calloc(1, sizeof *o);
+    if (!o) return GAN_FAIL(c, GAN_ERR_NOMEM, "OpenCL backend state");
+    c->be = o;
     TRY(enum_devices(c, devs, MAX_DEVICES, &n));
     TRY(select_device(c, selector, devs, n, &pick));
     dev_entry *e = &devs[pick];
-    c->ocl.platform = e->platform;
-    c->ocl.device = e->device;
+    o->platform = e->platform;
+    o->device = e->device;
     snprintf(c->device_name, sizeof c->device_name, "%d:%d %s: %s", e->p, e->d, e->pname, e->dname);
-    c->ocl.dev_type = e->type;
+    o->dev_type = e->type;
     size_t items[16] = {0};
-    CL_CHECK(c, clGetDeviceInfo, (e->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof c->ocl.max_wg, &c->ocl.max_wg, NULL));
+    CL_CHECK(c, clGetDeviceInfo, (e->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof o->max_wg, &o->max_wg, NULL));
     CL_CHECK(c, clGetDeviceInfo, (e->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof items, items, NULL));
-    memcpy(c->ocl.max_item, items, sizeof c->ocl.max_item); /* OpenCL devices have at least 3 dimensions */
-    CL_CHECK(c, clGetDeviceInfo, (e->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof c->ocl.local_mem, &c->ocl.local_mem, NULL));
-    CL_CHECK(c, clGetDeviceInfo, (e->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof c->ocl.max_alloc, &c->ocl.max_alloc,
-                                  NULL));
+    memcpy(o->max_item, items, sizeof o->max_item); /* OpenCL devices have at least 3 dimensions */
+    CL_CHECK(c, clGetDeviceInfo, (e->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof o->local_mem, &o->local_mem, NULL));
+    CL_CHECK(c, clGetDeviceInfo, (e->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof o->max_alloc, &o->max_alloc, NULL));
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)e->platform, 0};
-    c->ocl.context = clCreateContext(props, 1, &e->device, NULL, NULL, &err);
+    o->context = clCreateContext(props, 1, &e->device, NULL, NULL, &err);
     if (err != CL_SUCCESS) {
         st = GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateContext: %s (%d)", ocl_error_name(err), (int)err);
         goto cleanup;
     }
     const char *prof = getenv("GANCL_PROFILE");
-    c->ocl.profile = prof && !strcmp(prof, "1");
-    c->ocl.queue = clCreateCommandQueue(c->ocl.context, e->device,
-                                        c->ocl.profile ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
+    o->profile = prof && !strcmp(prof, "1");
+    o->queue = clCreateCommandQueue(o->context, e->device, o->profile ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
     if (err != CL_SUCCESS) {
         st = GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateCommandQueue: %s (%d)", ocl_error_name(err), (int)err);
         goto cleanup;
@@ -620,7 +626,8 @@ cleanup:
 
 void ocl_ctx_free(gan_ctx *c)
 {
-    ocl_state *o = &c->ocl;
+    ocl_state *o = ocl_st(c);
+    if (!o) return;
     if (o->queue) clFinish(o->queue);
     ocl_tune_free(c);
     for (int i = 0; i < o->nkernels; i++) clReleaseKernel(o->kernels[i].k);
@@ -630,7 +637,8 @@ void ocl_ctx_free(gan_ctx *c)
     if (o->program) clReleaseProgram(o->program);
     if (o->queue) clReleaseCommandQueue(o->queue);
     if (o->context) clReleaseContext(o->context);
-    memset(o, 0, sizeof *o);
+    free(o);
+    c->be = NULL;
 }
 
 /* ---- launching ----------------------------------------------------------
@@ -648,13 +656,14 @@ void ocl_ctx_free(gan_ctx *c)
 
 static gan_status kernel_entry(gan_ctx *c, const char *name, ocl_kernel_entry **out)
 {
+    ocl_state *o = ocl_st(c);
     gan_status st = GAN_OK;
     ocl_kernel_entry *e = NULL;
-    for (int i = 0; i < c->ocl.nkernels && !e; i++)
-        if (strcmp(c->ocl.kernels[i].name, name) == 0) e = &c->ocl.kernels[i];
+    for (int i = 0; i < o->nkernels && !e; i++)
+        if (strcmp(o->kernels[i].name, name) == 0) e = &o->kernels[i];
     if (!e) return GAN_FAIL(c, GAN_ERR_BUILD, "kernel %s is not in the cl/ program", name);
     if (!e->queried) {
-        cl_device_id d = c->ocl.device;
+        cl_device_id d = o->device;
         /* before any argument is set: the local memory the kernel declares */
         CL_CHECK(c, clGetKernelWorkGroupInfo,
                  (e->k, d, CL_KERNEL_LOCAL_MEM_SIZE, sizeof e->local_static, &e->local_static, NULL));
@@ -675,12 +684,12 @@ gan_status ocl_kernel(gan_ctx *c, const char *name, cl_kernel *out)
     return st;
 }
 
-int ocl_cpu_kernels_ok(const gan_ctx *c) { return (c->ocl.dev_type & CL_DEVICE_TYPE_CPU) != 0; }
+int ocl_cpu_kernels_ok(const gan_ctx *c) { return (ocl_st(c)->dev_type & CL_DEVICE_TYPE_CPU) != 0; }
 
 /* The most work-items of kernel e in one work-group on this device. */
 static size_t wg_limit(const gan_ctx *c, const ocl_kernel_entry *e)
 {
-    return e->wg_max < c->ocl.max_wg ? e->wg_max : c->ocl.max_wg;
+    return e->wg_max < ocl_st(c)->max_wg ? e->wg_max : ocl_st(c)->max_wg;
 }
 
 static int requires_one(const ocl_kernel_entry *e) { return e->reqd[0] == 1 && e->reqd[1] == 1 && e->reqd[2] == 1; }
@@ -752,6 +761,7 @@ static const char *dims_str(const size_t *v, cl_uint dims, char *buf, size_t cap
 static gan_status launch(gan_ctx *c, const char *name, cl_uint dims, const size_t *global, const size_t *local,
                          const char *fmt, va_list ap)
 {
+    ocl_state *o = ocl_st(c);
     ocl_kernel_entry *e;
     gan_status st = kernel_entry(c, name, &e);
     if (st) return st;
@@ -769,10 +779,10 @@ static gan_status launch(gan_ctx *c, const char *name, cl_uint dims, const size_
         g[d] = global[d];
         if (!local) continue;
         if (local[d] == 0) return GAN_FAIL(c, GAN_ERR_ARG, "kernel %s: local size 0 in dimension %u", name, d);
-        if (local[d] > c->ocl.max_item[d])
+        if (local[d] > o->max_item[d])
             return GAN_FAIL(c, GAN_ERR_DEVICE_LIMIT,
                             "kernel %s: work-group %s exceeds the device's CL_DEVICE_MAX_WORK_ITEM_SIZES %s on %s",
-                            name, dims_str(local, dims, b1, sizeof b1), dims_str(c->ocl.max_item, dims, b2, sizeof b2),
+                            name, dims_str(local, dims, b1, sizeof b1), dims_str(o->max_item, dims, b2, sizeof b2),
                             c->device_name);
         items *= local[d];
         g[d] = (global[d] + local[d] - 1) / local[d] * local[d];
@@ -784,18 +794,18 @@ static gan_status launch(gan_ctx *c, const char *name, cl_uint dims, const size_
         return GAN_FAIL(c, GAN_ERR_DEVICE_LIMIT,
                         "kernel %s: a work-group of %zu work-items exceeds the %zu this device allows for it "
                         "(CL_KERNEL_WORK_GROUP_SIZE %zu, CL_DEVICE_MAX_WORK_GROUP_SIZE %zu on %s)",
-                        name, items, wg_limit(c, e), e->wg_max, c->ocl.max_wg, c->device_name);
+                        name, items, wg_limit(c, e), e->wg_max, o->max_wg, c->device_name);
     size_t local_bytes;
     st = set_args(c, e->k, name, fmt, ap, &local_bytes);
     if (st) return st;
-    if (e->local_static + local_bytes > c->ocl.local_mem)
+    if (e->local_static + local_bytes > o->local_mem)
         return GAN_FAIL(c, GAN_ERR_DEVICE_LIMIT,
                         "kernel %s needs %llu bytes of local memory (%zu in arguments, %llu declared), more than "
                         "CL_DEVICE_LOCAL_MEM_SIZE %llu on %s",
                         name, (unsigned long long)(e->local_static + local_bytes), local_bytes,
-                        (unsigned long long)e->local_static, (unsigned long long)c->ocl.local_mem, c->device_name);
+                        (unsigned long long)e->local_static, (unsigned long long)o->local_mem, c->device_name);
     cl_event ev = NULL;
-    cl_int err = clEnqueueNDRangeKernel(c->ocl.queue, e->k, dims, NULL, g, local, 0, NULL, c->ocl.profile ? &ev : NULL);
+    cl_int err = clEnqueueNDRangeKernel(o->queue, e->k, dims, NULL, g, local, 0, NULL, o->profile ? &ev : NULL);
     if (err != CL_SUCCESS)
         return GAN_FAIL(c, GAN_ERR_OPENCL, "clEnqueueNDRangeKernel: %s (%d) for kernel %s (global %s, local %s)",
                         ocl_error_name(err), (int)err, name, dims_str(g, dims, b1, sizeof b1),
@@ -806,21 +816,22 @@ static gan_status launch(gan_ctx *c, const char *name, cl_uint dims, const size_
 
 void ocl_prof_event(gan_ctx *c, const char *name, cl_event ev)
 {
+    ocl_state *o = ocl_st(c);
     cl_ulong t0 = 0, t1 = 0;
     if (clWaitForEvents(1, &ev) == CL_SUCCESS &&
         clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL) == CL_SUCCESS &&
         clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL) == CL_SUCCESS) {
         int i = 0;
-        while (i < c->ocl.nprof && strcmp(c->ocl.prof[i].name, name)) i++;
-        if (i < (int)(sizeof c->ocl.prof / sizeof c->ocl.prof[0])) {
-            if (i == c->ocl.nprof) {
-                c->ocl.nprof++;
-                snprintf(c->ocl.prof[i].name, sizeof c->ocl.prof[i].name, "%s", name);
-                c->ocl.prof[i].ms = 0;
-                c->ocl.prof[i].calls = 0;
+        while (i < o->nprof && strcmp(o->prof[i].name, name)) i++;
+        if (i < (int)(sizeof o->prof / sizeof o->prof[0])) {
+            if (i == o->nprof) {
+                o->nprof++;
+                snprintf(o->prof[i].name, sizeof o->prof[i].name, "%s", name);
+                o->prof[i].ms = 0;
+                o->prof[i].calls = 0;
             }
-            c->ocl.prof[i].ms += (double)(t1 - t0) * 1e-6;
-            c->ocl.prof[i].calls++;
+            o->prof[i].ms += (double)(t1 - t0) * 1e-6;
+            o->prof[i].calls++;
         }
     }
     clReleaseEvent(ev);
@@ -828,25 +839,26 @@ void ocl_prof_event(gan_ctx *c, const char *name, cl_event ev)
 
 size_t gan_ctx_profile(gan_ctx *c, char *buf, size_t cap, int reset)
 {
+    ocl_state *o = ocl_st(c);
     size_t len = 0;
     if (cap) buf[0] = 0;
-    if (c->kind != GAN_BACKEND_OCL) return 0;
-    if (!c->ocl.profile) return (size_t)snprintf(buf, cap, "(set GANCL_PROFILE=1 to time kernels)\n");
+    if (gan_ctx_backend(c) != GAN_BACKEND_OCL) return 0;
+    if (!o->profile) return (size_t)snprintf(buf, cap, "(set GANCL_PROFILE=1 to time kernels)\n");
     double total = 0;
-    for (int i = 0; i < c->ocl.nprof; i++) total += c->ocl.prof[i].ms;
+    for (int i = 0; i < o->nprof; i++) total += o->prof[i].ms;
     int order[128];
-    for (int i = 0; i < c->ocl.nprof; i++) {
+    for (int i = 0; i < o->nprof; i++) {
         int j = i;
-        for (; j > 0 && c->ocl.prof[order[j - 1]].ms < c->ocl.prof[i].ms; j--) order[j] = order[j - 1];
+        for (; j > 0 && o->prof[order[j - 1]].ms < o->prof[i].ms; j--) order[j] = order[j - 1];
         order[j] = i;
     }
-    for (int k = 0; k < c->ocl.nprof && len < cap; k++) {
-        const struct ocl_prof *p = &c->ocl.prof[order[k]];
+    for (int k = 0; k < o->nprof && len < cap; k++) {
+        const struct ocl_prof *p = &o->prof[order[k]];
         len += (size_t)snprintf(buf + len, cap - len, "%-28s %10.2f ms %5.1f%% %7ld calls\n", p->name, p->ms,
                                 total > 0 ? 100 * p->ms / total : 0, p->calls);
     }
     if (len < cap) len += (size_t)snprintf(buf + len, cap - len, "%-28s %10.2f ms\n", "all", total);
-    if (reset) c->ocl.nprof = 0;
+    if (reset) o->nprof = 0;
     return len;
 }
 
@@ -857,7 +869,7 @@ gan_status ocl_local_size(gan_ctx *c, const char *name, size_t *out)
     if (st) return st;
     size_t local = e->reqd[0] ? e->reqd[0] : 64, lim = wg_limit(c, e);
     if (local > lim) local = lim;
-    if (local > c->ocl.max_item[0]) local = c->ocl.max_item[0];
+    if (local > ocl_st(c)->max_item[0]) local = ocl_st(c)->max_item[0];
     *out = local ? local : 1;
     return GAN_OK;
 }
@@ -887,48 +899,18 @@ gan_status ocl_run_nd(gan_ctx *c, const char *name, cl_uint dims, const size_t *
 
 gan_status ocl_reduce_wg(gan_ctx *c, const char *name, size_t n, size_t *out)
 {
+    ocl_state *o = ocl_st(c);
     ocl_kernel_entry *e;
     gan_status st = kernel_entry(c, name, &e);
     if (st) return st;
     size_t L = 1, lim = wg_limit(c, e);
-    if (lim > c->ocl.max_item[0]) lim = c->ocl.max_item[0];
-    while (L * 2 <= 256 && L * 2 <= lim && L < n && e->local_static + L * 2 * sizeof(float) <= c->ocl.local_mem)
+    if (lim > o->max_item[0]) lim = o->max_item[0];
+    while (L * 2 <= 256 && L * 2 <= lim && L < n && e->local_static + L * 2 * sizeof(float) <= o->local_mem)
         L *= 2;
-    if (e->local_static + L * sizeof(float) > c->ocl.local_mem)
+    if (e->local_static + L * sizeof(float) > o->local_mem)
         return GAN_FAIL(c, GAN_ERR_DEVICE_LIMIT,
                         "kernel %s: no room for its reduction in CL_DEVICE_LOCAL_MEM_SIZE %llu on %s", name,
-                        (unsigned long long)c->ocl.local_mem, c->device_name);
+                        (unsigned long long)o->local_mem, c->device_name);
     *out = L;
-    return GAN_OK;
-}
-
-gan_status ocl_check_alloc(gan_ctx *c, size_t bytes, const char *what)
-{
-    if (bytes <= c->ocl.max_alloc) return GAN_OK;
-    return GAN_FAIL(c, GAN_ERR_DEVICE_LIMIT,
-                    "%s of %zu bytes is larger than one buffer may be on %s: CL_DEVICE_MAX_MEM_ALLOC_SIZE %llu bytes",
-                    what, bytes, c->device_name, (unsigned long long)c->ocl.max_alloc);
-}
-
-gan_status ocl_scratch(gan_ctx *c, size_t bytes, cl_mem *out)
-{
-    if (bytes == 0) bytes = 4;
-    if (bytes > c->ocl.scratch_bytes) {
-        gan_status st = ocl_check_alloc(c, bytes, "the workspace");
-        if (st) return st;
-        if (c->ocl.scratch) clReleaseMemObject(c->ocl.scratch);
-        gan_mem_track(c, -(long long)c->ocl.scratch_bytes);
-        c->ocl.scratch = NULL;
-        c->ocl.scratch_bytes = 0;
-        cl_int err;
-        cl_mem m = clCreateBuffer(c->ocl.context, CL_MEM_READ_WRITE, bytes, NULL, &err);
-        if (err != CL_SUCCESS)
-            return GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateBuffer: %s (%d) for %zu bytes of workspace",
-                            ocl_error_name(err), (int)err, bytes);
-        c->ocl.scratch = m;
-        c->ocl.scratch_bytes = bytes;
-        gan_mem_track(c, (long long)bytes);
-    }
-    *out = c->ocl.scratch;
     return GAN_OK;
 }

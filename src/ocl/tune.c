@@ -24,7 +24,7 @@
  * CLBlast run slower than 3x the own kernels on a shape is timed once
  * only: it cannot win that shape; so is an own kernel slower than 3x the
  * best one so far. */
-#include "../internal.h"
+#include "ocl.h"
 
 #include <clblast_c.h>
 #include <jansson.h>
@@ -127,9 +127,9 @@ static int apply_variant(const char *v, cand *out)
  * device's work-group and local memory limits. */
 static int cand_fits(gan_ctx *c, const cand *cd)
 {
-    size_t maxwg = c->ocl.max_wg;
+    size_t maxwg = ocl_st(c)->max_wg;
     cl_ulong lmem = 0;
-    if (clGetDeviceInfo(c->ocl.device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof lmem, &lmem, NULL) != CL_SUCCESS) lmem = 0;
+    if (clGetDeviceInfo(ocl_st(c)->device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof lmem, &lmem, NULL) != CL_SUCCESS) lmem = 0;
     const pset *x = &cd->p[0], *d = &cd->p[1];
 #define G(p, n) pget(p, n, NULL)
     size_t MWG = G(x, "MWG"), NWG = G(x, "NWG"), KWG = G(x, "KWG"), MDIMC = G(x, "MDIMC"), NDIMC = G(x, "NDIMC"),
@@ -158,7 +158,7 @@ static gan_status cand_apply(gan_ctx *c, const cand *cd)
     for (int k = 0; k < NKERNELS; k++) {
         const char *names[MAX_PARAMS];
         for (int i = 0; i < cd->p[k].n; i++) names[i] = cd->p[k].names[i];
-        CLBlastStatusCode s = CLBlastOverrideParameters(c->ocl.device, kernels[k], CLBlastPrecisionSingle,
+        CLBlastStatusCode s = CLBlastOverrideParameters(ocl_st(c)->device, kernels[k], CLBlastPrecisionSingle,
                                                         (size_t)cd->p[k].n, names, cd->p[k].vals);
         if (s != CLBlastSuccess)
             return GAN_FAIL(c, GAN_ERR_CLBLAST, "CLBlastOverrideParameters(%s): %s (%d)", kernels[k],
@@ -170,7 +170,7 @@ static gan_status cand_apply(gan_ctx *c, const cand *cd)
 static gan_status cand_current(gan_ctx *c, cand *cd)
 {
     for (int k = 0; k < NKERNELS; k++) {
-        int n = ocl_clblast_params(c->ocl.device, kernels[k], cd->p[k].names, cd->p[k].vals, MAX_PARAMS);
+        int n = ocl_clblast_params(ocl_st(c)->device, kernels[k], cd->p[k].names, cd->p[k].vals, MAX_PARAMS);
         if (n < 0) return GAN_FAIL(c, GAN_ERR_CLBLAST, "cannot read CLBlast's %s parameters (%d)", kernels[k], n);
         cd->p[k].n = n;
     }
@@ -228,6 +228,7 @@ static float lcg(uint64_t *s)
 /* Upload random A, B and compute the reference C in double on the host. */
 static gan_status shape_init(gan_ctx *c, tshape *t, uint64_t seed)
 {
+    ocl_state *o = ocl_st(c);
     gan_status st = GAN_OK;
     const gan_gemm_shape *s = &t->s;
     size_t M = (size_t)s->M, N = (size_t)s->N, K = (size_t)s->K, nb = (size_t)s->batch;
@@ -263,15 +264,15 @@ static gan_status shape_init(gan_ctx *c, tshape *t, uint64_t seed)
     cl_mem *bufs[3] = {&t->A, &t->B, &t->C};
     size_t sizes[3] = {t->na, t->nb, t->nc};
     for (int i = 0; i < 3; i++) {
-        *bufs[i] = clCreateBuffer(c->ocl.context, CL_MEM_READ_WRITE, sizes[i] * sizeof(float), NULL, &err);
+        *bufs[i] = clCreateBuffer(o->context, CL_MEM_READ_WRITE, sizes[i] * sizeof(float), NULL, &err);
         if (err != CL_SUCCESS) {
             st = GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateBuffer: %s (%d) for tuning GEMM M=%d N=%d K=%d",
                           ocl_error_name(err), (int)err, s->M, s->N, s->K);
             goto cleanup;
         }
     }
-    CL_CHECK(c, clEnqueueWriteBuffer, (c->ocl.queue, t->A, CL_TRUE, 0, t->na * sizeof(float), ha, 0, NULL, NULL));
-    CL_CHECK(c, clEnqueueWriteBuffer, (c->ocl.queue, t->B, CL_TRUE, 0, t->nb * sizeof(float), hb, 0, NULL, NULL));
+    CL_CHECK(c, clEnqueueWriteBuffer, (o->queue, t->A, CL_TRUE, 0, t->na * sizeof(float), ha, 0, NULL, NULL));
+    CL_CHECK(c, clEnqueueWriteBuffer, (o->queue, t->B, CL_TRUE, 0, t->nb * sizeof(float), hb, 0, NULL, NULL));
 cleanup:
     free(ha);
     free(hb);
@@ -295,15 +296,16 @@ static void shape_free(tshape *t)
  * 1e-4). A first timed run slower than 3x own_ms (when > 0) ends it. */
 static gan_status shape_time(gan_ctx *c, tshape *t, int how, int reps, double own_ms, double *ms)
 {
+    ocl_state *o = ocl_st(c);
     gan_status st = GAN_OK;
     ocl_gemm_args g;
     shape_args(t, &g);
     float nan = NAN;
     double times[64];
     *ms = -1;
-    CL_CHECK(c, clEnqueueFillBuffer, (c->ocl.queue, t->C, &nan, sizeof nan, 0, t->nc * sizeof(float), 0, NULL, NULL));
+    CL_CHECK(c, clEnqueueFillBuffer, (o->queue, t->C, &nan, sizeof nan, 0, t->nc * sizeof(float), 0, NULL, NULL));
     TRY(how < 0 ? ocl_gemm_path(c, &g, 0) : ocl_gemm_kernel_run(c, &g, how));
-    CL_CHECK(c, clEnqueueReadBuffer, (c->ocl.queue, t->C, CL_TRUE, 0, t->nc * sizeof(float), t->got, 0, NULL, NULL));
+    CL_CHECK(c, clEnqueueReadBuffer, (o->queue, t->C, CL_TRUE, 0, t->nc * sizeof(float), t->got, 0, NULL, NULL));
     double atol = 1e-5 * sqrt((double)t->s.K) + 1e-6;
     for (size_t i = 0; i < t->nc; i++) {
         double r = t->ref[i], d = t->got[i];
@@ -314,7 +316,7 @@ static gan_status shape_time(gan_ctx *c, tshape *t, int how, int reps, double ow
     for (; n < reps; n++) {
         double t0 = now();
         TRY(how < 0 ? ocl_gemm_path(c, &g, 0) : ocl_gemm_kernel_run(c, &g, how));
-        CL_CHECK(c, clFinish, (c->ocl.queue));
+        CL_CHECK(c, clFinish, (o->queue));
         times[n] = now() - t0;
         if (n == 0 && own_ms > 0 && times[0] * 1e3 > 3 * own_ms) {
             n = 1;
@@ -356,8 +358,9 @@ static double median_of(double *v, int n)
 gan_status gan_gemm_time(gan_ctx *c, const gan_gemm_shape *s, const char *how, int reps, double *ms, double *cpu_ms,
                          char *ran, size_t rcap)
 {
+    ocl_state *o = ocl_st(c);
     gan_status st = GAN_OK;
-    if (c->kind != GAN_BACKEND_OCL) return GAN_FAIL(c, GAN_ERR_ARG, "gan_gemm_time needs an OpenCL device");
+    if (gan_ctx_backend(c) != GAN_BACKEND_OCL) return GAN_FAIL(c, GAN_ERR_ARG, "gan_gemm_time needs an OpenCL device");
     if (s->M < 1 || s->N < 1 || s->K < 1 || s->batch < 1 || (unsigned)s->ta > 1 || (unsigned)s->tb > 1)
         return GAN_FAIL(c, GAN_ERR_ARG, "gan_gemm_time: shape (ta %d tb %d M %d N %d K %d batch %d) is not valid",
                         s->ta, s->tb, s->M, s->N, s->K, s->batch);
@@ -391,15 +394,15 @@ gan_status gan_gemm_time(gan_ctx *c, const gan_gemm_shape *s, const char *how, i
     cl_mem *bufs[3] = {&t.A, &t.B, &t.C};
     size_t sizes[3] = {t.na, t.nb, t.nc};
     for (int i = 0; i < 3; i++) {
-        *bufs[i] = clCreateBuffer(c->ocl.context, CL_MEM_READ_WRITE, sizes[i] * sizeof(float), NULL, &err);
+        *bufs[i] = clCreateBuffer(o->context, CL_MEM_READ_WRITE, sizes[i] * sizeof(float), NULL, &err);
         if (err != CL_SUCCESS) {
             st = GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateBuffer: %s (%d) for timing GEMM M=%d N=%d K=%d",
                           ocl_error_name(err), (int)err, s->M, s->N, s->K);
             goto cleanup;
         }
     }
-    CL_CHECK(c, clEnqueueWriteBuffer, (c->ocl.queue, t.A, CL_TRUE, 0, t.na * sizeof(float), ha, 0, NULL, NULL));
-    CL_CHECK(c, clEnqueueWriteBuffer, (c->ocl.queue, t.B, CL_TRUE, 0, t.nb * sizeof(float), hb, 0, NULL, NULL));
+    CL_CHECK(c, clEnqueueWriteBuffer, (o->queue, t.A, CL_TRUE, 0, t.na * sizeof(float), ha, 0, NULL, NULL));
+    CL_CHECK(c, clEnqueueWriteBuffer, (o->queue, t.B, CL_TRUE, 0, t.nb * sizeof(float), hb, 0, NULL, NULL));
     shape_args(&t, &g);
     int choice = k == -2 ? ocl_gemm_choice(c, &g) : k;
     if (ran) {
@@ -413,7 +416,7 @@ gan_status gan_gemm_time(gan_ctx *c, const gan_gemm_shape *s, const char *how, i
     for (int i = -1; i < reps; i++) {
         double t0 = now(), c0 = cpu_now();
         TRY(k == -2 ? ocl_gemm_run(c, &g) : k == -1 ? ocl_gemm_path(c, &g, 0) : ocl_gemm_kernel_run(c, &g, k));
-        CL_CHECK(c, clFinish, (c->ocl.queue));
+        CL_CHECK(c, clFinish, (o->queue));
         if (i >= 0) {
             times[i] = now() - t0;
             cpus[i] = cpu_now() - c0;
@@ -421,7 +424,7 @@ gan_status gan_gemm_time(gan_ctx *c, const gan_gemm_shape *s, const char *how, i
         }
         /* the untimed run: 64 sampled elements against double sums, with
          * the tolerance of tests/test_gemm_paths.c */
-        CL_CHECK(c, clEnqueueReadBuffer, (c->ocl.queue, t.C, CL_TRUE, 0, t.nc * sizeof(float), t.got, 0, NULL, NULL));
+        CL_CHECK(c, clEnqueueReadBuffer, (o->queue, t.C, CL_TRUE, 0, t.nc * sizeof(float), t.got, 0, NULL, NULL));
         double atol = 1e-5 * sqrt((double)K) + 1e-6;
         uint64_t ps = 0x9e3779b97f4a7c15ull;
         for (int p = 0; p < 64; p++) {
@@ -457,15 +460,15 @@ static gan_status device_key(gan_ctx *c, char *name, size_t ncap, char *driver, 
     gan_status st = GAN_OK;
     memset(name, 0, ncap);
     memset(driver, 0, dcap);
-    CL_CHECK(c, clGetDeviceInfo, (c->ocl.device, CL_DEVICE_NAME, ncap - 1, name, NULL));
-    CL_CHECK(c, clGetDeviceInfo, (c->ocl.device, CL_DRIVER_VERSION, dcap - 1, driver, NULL));
+    CL_CHECK(c, clGetDeviceInfo, (ocl_st(c)->device, CL_DEVICE_NAME, ncap - 1, name, NULL));
+    CL_CHECK(c, clGetDeviceInfo, (ocl_st(c)->device, CL_DRIVER_VERSION, dcap - 1, driver, NULL));
 cleanup:
     return st;
 }
 
 gan_status gan_tune_file(gan_ctx *c, char *buf, size_t cap)
 {
-    if (c->kind != GAN_BACKEND_OCL) return GAN_FAIL(c, GAN_ERR_ARG, "GEMM tuning needs an OpenCL device");
+    if (gan_ctx_backend(c) != GAN_BACKEND_OCL) return GAN_FAIL(c, GAN_ERR_ARG, "GEMM tuning needs an OpenCL device");
     char name[256], driver[256], sn[256], sd[256], sub[600];
     gan_status st = device_key(c, name, sizeof name, driver, sizeof driver);
     if (st) return st;
@@ -667,12 +670,12 @@ static int parse_tune(gan_ctx *c, const char *path, cand *cd, int *has_cl, char 
         }
     }
     ocl_tune_free(c);
-    c->ocl.tune_shapes = tab;
-    c->ocl.tune_own = own;
-    c->ocl.tune_kernel = kern;
-    c->ocl.tune_tile = defk[0];
-    c->ocl.tune_dot = defk[1];
-    c->ocl.ntune = (int)n;
+    ocl_st(c)->tune_shapes = tab;
+    ocl_st(c)->tune_own = own;
+    ocl_st(c)->tune_kernel = kern;
+    ocl_st(c)->tune_tile = defk[0];
+    ocl_st(c)->tune_dot = defk[1];
+    ocl_st(c)->ntune = (int)n;
     ok = 1;
 done:
     json_decref(root);
@@ -681,66 +684,68 @@ done:
 
 void ocl_tune_free(gan_ctx *c)
 {
-    free(c->ocl.tune_shapes);
-    free(c->ocl.tune_own);
-    free(c->ocl.tune_kernel);
-    c->ocl.tune_shapes = NULL;
-    c->ocl.tune_own = NULL;
-    c->ocl.tune_kernel = NULL;
-    c->ocl.tune_tile = c->ocl.tune_dot = 0;
-    c->ocl.ntune = 0;
+    ocl_state *o = ocl_st(c);
+    free(o->tune_shapes);
+    free(o->tune_own);
+    free(o->tune_kernel);
+    o->tune_shapes = NULL;
+    o->tune_own = NULL;
+    o->tune_kernel = NULL;
+    o->tune_tile = o->tune_dot = 0;
+    o->ntune = 0;
 }
 
 void ocl_tune_load(gan_ctx *c)
 {
+    ocl_state *o = ocl_st(c);
     char path[4096], why[600];
     const char *env = getenv("GANCL_TUNE");
     ocl_tune_free(c);
     if (env && !strcmp(env, "0")) {
-        snprintf(c->ocl.tune_note, sizeof c->ocl.tune_note, "GANCL_TUNE=0: tune file not read; using defaults");
+        snprintf(o->tune_note, sizeof o->tune_note, "GANCL_TUNE=0: tune file not read; using defaults");
         return;
     }
     /* the context's error slot is not for this: a bad file is not an error */
     char saved[sizeof c->err];
     memcpy(saved, c->err, sizeof saved);
     if (gan_tune_file(c, path, sizeof path)) {
-        snprintf(c->ocl.tune_note, sizeof c->ocl.tune_note, "no tune file (%.400s); using defaults", c->err);
+        snprintf(o->tune_note, sizeof o->tune_note, "no tune file (%.400s); using defaults", c->err);
         memcpy(c->err, saved, sizeof saved);
         return;
     }
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(c->ocl.tune_note, sizeof c->ocl.tune_note, "no tune file %.400s; using defaults", path);
+        snprintf(o->tune_note, sizeof o->tune_note, "no tune file %.400s; using defaults", path);
         return;
     }
     fclose(f);
     cand cd;
     int has_cl = 0;
     if (!parse_tune(c, path, &cd, &has_cl, why, sizeof why)) {
-        snprintf(c->ocl.tune_note, sizeof c->ocl.tune_note, "ignored %.200s: %.250s; using defaults", path, why);
+        snprintf(o->tune_note, sizeof o->tune_note, "ignored %.200s: %.250s; using defaults", path, why);
         memcpy(c->err, saved, sizeof saved);
         return;
     }
     if (has_cl && cand_apply(c, &cd)) {
-        snprintf(c->ocl.tune_note, sizeof c->ocl.tune_note, "ignored %.200s: %.250s; using defaults", path, c->err);
+        snprintf(o->tune_note, sizeof o->tune_note, "ignored %.200s: %.250s; using defaults", path, c->err);
         memcpy(c->err, saved, sizeof saved);
         ocl_tune_free(c);
         return;
     }
-    snprintf(c->ocl.tune_note, sizeof c->ocl.tune_note, "loaded %.400s: %d shapes, CLBlast %s", path, c->ocl.ntune,
+    snprintf(o->tune_note, sizeof o->tune_note, "loaded %.400s: %d shapes, CLBlast %s", path, o->ntune,
              has_cl ? "parameters applied" : "defaults");
 }
 
 const char *gan_tune_status(const gan_ctx *c)
 {
-    if (c->kind != GAN_BACKEND_OCL) return "cpu reference: no GEMM tuning";
-    return c->ocl.tune_note;
+    if (gan_ctx_backend(c) != GAN_BACKEND_OCL) return "cpu reference: no GEMM tuning";
+    return ocl_st(c)->tune_note;
 }
 
 static int tune_find(const gan_ctx *c, const ocl_gemm_args *g)
 {
-    for (int i = 0; i < c->ocl.ntune; i++) {
-        const gan_gemm_shape *s = &c->ocl.tune_shapes[i];
+    for (int i = 0; i < ocl_st(c)->ntune; i++) {
+        const gan_gemm_shape *s = &ocl_st(c)->tune_shapes[i];
         if ((size_t)s->M == g->M && (size_t)s->N == g->N && (size_t)s->K == g->K && s->ta == !!g->ta &&
             s->tb == !!g->tb && (size_t)s->batch == (g->batch ? g->batch : 1))
             return i;
@@ -751,38 +756,39 @@ static int tune_find(const gan_ctx *c, const ocl_gemm_args *g)
 int ocl_tune_lookup(const gan_ctx *c, const ocl_gemm_args *g)
 {
     int i = tune_find(c, g);
-    return i >= 0 ? c->ocl.tune_own[i] : -1;
+    return i >= 0 ? ocl_st(c)->tune_own[i] : -1;
 }
 
 int ocl_tune_kernel(const gan_ctx *c, const ocl_gemm_args *g)
 {
     int i = tune_find(c, g);
-    return i >= 0 ? c->ocl.tune_kernel[i] - 1 : -1;
+    return i >= 0 ? ocl_st(c)->tune_kernel[i] - 1 : -1;
 }
 
 /* ---- recording -------------------------------------------------------------- */
 
 void ocl_gemm_note(gan_ctx *c, const ocl_gemm_args *g)
 {
+    ocl_state *o = ocl_st(c);
     if (g->M == 0 || g->N == 0 || g->M > 2147483647u || g->N > 2147483647u || g->K > 2147483647u) return;
     gan_gemm_shape s = {!!g->ta, !!g->tb, (int)g->M, (int)g->N, (int)g->K, g->batch ? (int)g->batch : 1};
-    for (int i = 0; i < c->ocl.nrec; i++)
-        if (!memcmp(&c->ocl.rec[i], &s, sizeof s)) return;
-    if (c->ocl.nrec < GAN_GEMM_RECORD_MAX) c->ocl.rec[c->ocl.nrec++] = s;
+    for (int i = 0; i < o->nrec; i++)
+        if (!memcmp(&o->rec[i], &s, sizeof s)) return;
+    if (o->nrec < GAN_GEMM_RECORD_MAX) o->rec[o->nrec++] = s;
 }
 
 gan_status gan_gemm_record(gan_ctx *c, int on)
 {
-    if (c->kind != GAN_BACKEND_OCL) return GAN_FAIL(c, GAN_ERR_ARG, "recording GEMM shapes needs an OpenCL device");
-    if (on) c->ocl.nrec = 0;
-    c->ocl.recording = on != 0;
+    if (gan_ctx_backend(c) != GAN_BACKEND_OCL) return GAN_FAIL(c, GAN_ERR_ARG, "recording GEMM shapes needs an OpenCL device");
+    if (on) ocl_st(c)->nrec = 0;
+    ocl_st(c)->recording = on != 0;
     return GAN_OK;
 }
 
 int gan_gemm_recorded(const gan_ctx *c, const gan_gemm_shape **shapes)
 {
-    *shapes = c->ocl.rec;
-    return c->kind == GAN_BACKEND_OCL ? c->ocl.nrec : 0;
+    *shapes = ocl_st(c)->rec;
+    return gan_ctx_backend(c) == GAN_BACKEND_OCL ? ocl_st(c)->nrec : 0;
 }
 
 /* ---- the search ------------------------------------------------------------- */
@@ -798,7 +804,7 @@ gan_status gan_tune(gan_ctx *c, const gan_tune_opts *o, gan_tune_report *r)
 {
     gan_status st = GAN_OK;
     memset(r, 0, sizeof *r);
-    if (c->kind != GAN_BACKEND_OCL) return GAN_FAIL(c, GAN_ERR_ARG, "gan_tune needs an OpenCL device");
+    if (gan_ctx_backend(c) != GAN_BACKEND_OCL) return GAN_FAIL(c, GAN_ERR_ARG, "gan_tune needs an OpenCL device");
     if (!o->shapes || o->nshapes < 1) return GAN_FAIL(c, GAN_ERR_ARG, "gan_tune: no GEMM shapes");
     for (int i = 0; i < o->nshapes; i++) {
         const gan_gemm_shape *s = &o->shapes[i];
@@ -926,7 +932,7 @@ gan_status gan_tune(gan_ctx *c, const gan_tune_opts *o, gan_tune_report *r)
         s->ms_tuned = win >= 0 ? cms[(size_t)win * ns + i] : -1;
         /* the device's default path keeps a shape unless the other is 10%
          * faster: a single noisy timing should not flip it */
-        double margin = c->ocl.gemm_own ? 1.0 / 0.9 : 0.9;
+        double margin = ocl_st(c)->gemm_own ? 1.0 / 0.9 : 0.9;
         s->own = ts[i].own_ok && (win < 0 || s->ms_own <= margin * s->ms_tuned);
         if (!ts[i].own_ok && win < 0) {
             st = GAN_FAIL(c, GAN_ERR_NUMERIC,

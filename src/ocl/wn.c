@@ -1,6 +1,6 @@
 /* Device weight normalization, the fused weight-normalized dense layer
  * (GEMMs through the GEMM wrapper, the rest in cl/wn.cl) and batch mean. */
-#include "../internal.h"
+#include "ocl.h"
 
 gan_status ocl_weightnorm_forward(gan_ctx *c, const gan_tensor *v, const gan_tensor *g, gan_tensor *w)
 {
