@@ -217,7 +217,7 @@ int train_loop_end(gan_ctx *c, gan_status st, const gan_loop_result *r, const ch
 }
 
 
-typedef enum { RC_INT, RC_SEED, RC_FLOAT, RC_ARCH, RC_LOSS } rc_kind;
+typedef enum { RC_INT, RC_SEED, RC_FLOAT, RC_ARCH, RC_LOSS, RC_PATH } rc_kind;
 typedef struct rc_item {
     const char *flag, *key;
     rc_kind kind;
@@ -228,10 +228,10 @@ typedef struct rc_item {
 
 int train_resume_config(gan_ctx *c, tool_opts *o)
 {
-    static char arch[32]; /* the checkpoint's --arch, for the rest of the run */
+    static char arch[32], path[1100]; /* the checkpoint's --arch and --discriminator, for the rest of the run */
     int gan = !strcmp(o->mode, "gan"), cgan = !strcmp(o->mode, "cgan"), cls = !strcmp(o->mode, "classifier");
-    int semi = !strcmp(o->mode, "semi");
-    if (!o->resume || !(gan || cgan || cls || semi)) return 0;
+    int semi = !strcmp(o->mode, "semi"), feat = !strcmp(o->mode, "features");
+    if (!o->resume || !(gan || cgan || cls || semi || feat)) return 0;
     gan_ckpt *k = NULL;
     if (gan_ckpt_load(c, o->resume, &k)) return train_fail(c, "--resume");
     if (gan_ckpt_imported(k)) { /* weights only: no step, Adam moments, RNG position or data order to continue */
@@ -270,13 +270,20 @@ int train_resume_config(gan_ctx *c, tool_opts *o)
                                 &o->labels_per_class, NULL};
         t[n++] = (rc_item){"--lr", "lr", RC_FLOAT, o->lr_set, &o->lr, &o->lr_set};
         t[n++] = (rc_item){"--beta1", "beta1", RC_FLOAT, o->beta1_set, &o->beta1, &o->beta1_set};
+        if (feat) {
+            t[n++] = (rc_item){"--weight-decay", "weight_decay", RC_FLOAT, o->weight_decay_set, &o->weight_decay,
+                               &o->weight_decay_set};
+            t[n++] = (rc_item){"--standardize", "standardize", RC_INT, o->standardize, &o->standardize, NULL};
+            t[n++] = (rc_item){"--discriminator", "discriminator", RC_PATH, o->discriminator != NULL,
+                               &o->discriminator, NULL};
+        }
     }
     char msg[2048] = "";
     size_t at = 0;
     for (int i = 0; i < n; i++) {
         const char *kv = gan_ckpt_meta(k, t[i].key);
         if (!kv) continue; /* an older checkpoint without the key: the loop's check decides */
-        char run[64] = "";
+        char run[1100] = "";
         int same = 1;
         switch (t[i].kind) {
         case RC_INT: {
@@ -306,11 +313,14 @@ int train_resume_config(gan_ctx *c, tool_opts *o)
             same = strtof(kv, NULL) == *v;
             break;
         }
-        case RC_ARCH: {
+        case RC_ARCH:
+        case RC_PATH: {
             const char **v = t[i].v;
+            char *keep = t[i].kind == RC_ARCH ? arch : path;
+            size_t cap = t[i].kind == RC_ARCH ? sizeof arch : sizeof path;
             if (!t[i].given) {
-                snprintf(arch, sizeof arch, "%s", kv);
-                *v = arch;
+                snprintf(keep, cap, "%s", kv);
+                *v = keep;
             }
             snprintf(run, sizeof run, "%s", *v);
             same = !strcmp(kv, *v);

@@ -42,6 +42,8 @@ typedef struct gan_loop_mode {
     int full_batches;      /* 1: only full batches (an epoch drops the rest); 0: a partial last batch */
     int nloss;             /* the first nloss metrics of a logged step must be finite */
     int data_parallel;     /* 1: the step takes a rank's slice of the batch (include/gancl/dist.h) */
+    int no_batch;          /* 1: the step reads its rows itself (features: already on the device, in the
+                              epoch order epoch_begin set): the loop assembles no batch, x = labels = NULL */
     /* One training step on n host images x[n*784] (labels[n] when .labels).
      * st == NULL: no metrics wanted (no read-back); else the step's metrics,
      * losses first. */
@@ -80,6 +82,7 @@ typedef struct gan_loop_event {
     const gan_metric *f;     /* the record written (LOGGED: the step's metrics, images_per_s, wall_s) */
     int nf;
     double images_per_s, eta_s;     /* LOGGED: since the last logged step; time left at that rate */
+    double steps_per_s;             /* LOGGED: since the last logged step */
     double epoch_train_s, epoch_s;  /* EPOCH: the steps; all of it */
     const char *checkpoint;  /* EPOCH: the checkpoint written */
     const char *artifact;    /* EPOCH: what epoch_end wrote ("" if nothing) */
@@ -106,6 +109,12 @@ struct gan_loop_run {
     int resumed;              /* 1: continue metrics.jsonl, cut back to the checkpoint's step */
     int resumed_step;         /* the checkpoint's step (gan_loop_resume sets it) */
     int overwrite;            /* 1: a fresh run may replace a run already in outdir */
+    /* NULL: the outdir's own run. Else a companion of it, e.g. features'
+     * random-D comparison "baseline_": each metric name gets the prefix,
+     * its records join OUTDIR/metrics.jsonl (earlier records of the prefix
+     * are dropped: it always starts afresh) and it writes no checkpoint, so
+     * it needs no --resume or --overwrite; Ctrl-C stops it like any run. */
+    const char *prefix;
     const volatile sig_atomic_t *interrupt; /* nonzero: stop after the current step (may be NULL) */
     void (*on_event)(void *user, const gan_loop_event *e); /* may be NULL */
     void *user;
@@ -152,6 +161,7 @@ size_t gan_loop_per_epoch(const gan_loop_run *run);
 /* ---- the modes ----------------------------------------------------------- */
 
 #include "gancl/classifier.h"
+#include "gancl/features.h"
 #include "gancl/semi.h"
 #include "gancl/train.h"
 
@@ -245,6 +255,35 @@ void gan_loop_augment_free(gan_ctx *c, gan_loop_augment *a);
 /* Accuracy over the reduced classes of an evaluation (0 when none). */
 double gan_loop_augment_reduced(const gan_loop_augment *a, const gan_cls_eval *e);
 extern const gan_loop_mode gan_loop_mode_augment;
+
+/* features: a softmax layer on a frozen discriminator's features
+ * (include/gancl/features.h). The loop's items are the labeled rows 0..L-1
+ * (rows), whose features sit on the device; each epoch's order of them is
+ * the loop's shuffle (the same seed and key), uploaded by epoch_begin. The
+ * test and labeled sets are scored every eval_every epochs and after the
+ * last (record test_accuracy, train_accuracy). The checkpoint holds the
+ * last test accuracy ("test_accuracy"). load replaces the model with the
+ * checkpoint's (gan_features_load, keeping the run's optimiser settings);
+ * features are extracted afterwards with gan_loop_features_extract. */
+typedef struct gan_loop_features {
+    gan_features m;
+    const gan_dataset *data, *test;
+    const gan_indices *lab;     /* the labeled images: row i is data item lab->idx[i] */
+    gan_indices rows;           /* 0..L-1: the loop's items */
+    size_t *order;              /* [L] */
+    int eval_every;
+    gan_cls_eval eval, train_eval; /* the last scoring: test set, labeled set */
+    int scored;                 /* the epoch just ended was scored */
+    int have_eval;
+    char acc[32];
+} gan_loop_features;
+/* The model (cfg->discriminator NULL: a random D), no features yet. */
+gan_status gan_loop_features_init(gan_ctx *c, gan_loop_features *l, const gan_features_config *cfg,
+                                  const gan_dataset *data, const gan_indices *lab, const gan_dataset *test);
+/* Features of the labeled and the test images (after a resume's load). */
+gan_status gan_loop_features_extract(gan_ctx *c, gan_loop_features *l);
+void gan_loop_features_free(gan_ctx *c, gan_loop_features *l);
+extern const gan_loop_mode gan_loop_mode_features;
 
 #ifdef __cplusplus
 }

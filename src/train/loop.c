@@ -60,8 +60,9 @@ done:
 }
 
 /* Keep the records of steps <= step in path (a resumed run's metrics.jsonl;
- * a missing file is fine): write the kept lines to path.tmp, rename. */
-static gan_status cut_metrics(gan_ctx *c, const char *path, int step)
+ * a missing file is fine): write the kept lines to path.tmp, rename. With
+ * a prefix only the records holding a name "PREFIX..." are cut. */
+static gan_status cut_metrics(gan_ctx *c, const char *path, int step, const char *prefix)
 {
     FILE *in = fopen(path, "rb");
     if (!in) return errno == ENOENT ? GAN_OK : GAN_FAIL(c, GAN_ERR_IO, "%s: %s", path, strerror(errno));
@@ -75,10 +76,12 @@ static gan_status cut_metrics(gan_ctx *c, const char *path, int step)
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
+    char quoted[80];
+    snprintf(quoted, sizeof quoted, "\"%s", prefix ? prefix : "");
     while ((len = getline(&line, &cap, in)) > 0) {
         const char *at = strstr(line, "\"step\":");
         long long s = at ? strtoll(at + 7, NULL, 10) : 0;
-        if (s <= step) fwrite(line, 1, (size_t)len, out);
+        if (s <= step || (prefix && !strstr(line, quoted))) fwrite(line, 1, (size_t)len, out);
     }
     free(line);
     int bad = ferror(in);
@@ -107,6 +110,20 @@ static gan_status save_at(gan_ctx *c, const gan_loop_run *run, const char *path,
     gan_status st = run->mode->save(c, run->model, path, kv, at);
     free(kv);
     return st;
+}
+
+/* One record: a companion run's names get its prefix ("baseline_loss"). */
+static gan_status write_record(gan_ctx *c, const gan_loop_run *run, gan_jsonl *log, int step, int epoch,
+                               const gan_loop_metrics *m)
+{
+    if (!run->prefix) return gan_jsonl_write(c, log, step, epoch, m->f, (size_t)m->n);
+    char names[GAN_LOOP_MAX_METRICS][64];
+    gan_metric f[GAN_LOOP_MAX_METRICS];
+    for (int i = 0; i < m->n; i++) {
+        snprintf(names[i], sizeof names[i], "%s%s", run->prefix, m->f[i].name);
+        f[i] = (gan_metric){names[i], m->f[i].value};
+    }
+    return gan_jsonl_write(c, log, step, epoch, f, (size_t)m->n);
 }
 
 static void emit(const gan_loop_run *run, const gan_loop_event *e)
@@ -152,7 +169,7 @@ gan_status gan_loop_train(gan_ctx *c, gan_loop_run *run, gan_loop_result *res)
         st = GAN_FAIL(c, GAN_ERR_IO, "%s is in use by another run (%s is locked)", run->outdir, path);
         goto out;
     }
-    if (!run->resumed && !run->overwrite && access(res->checkpoint, F_OK) == 0) {
+    if (!run->prefix && !run->resumed && !run->overwrite && access(res->checkpoint, F_OK) == 0) {
         st = GAN_FAIL(c, GAN_ERR_ARG,
                       "%s already holds a run (%s): continue it with --resume %s, choose another --outdir, or "
                       "replace it with --overwrite",
@@ -160,8 +177,10 @@ gan_status gan_loop_train(gan_ctx *c, gan_loop_run *run, gan_loop_result *res)
         goto out;
     }
     snprintf(path, sizeof path, "%s/metrics.jsonl", run->outdir);
-    if (run->resumed && (st = cut_metrics(c, path, run->resumed_step))) goto out;
-    if ((st = gan_jsonl_open(c, path, run->resumed, &log))) goto out;
+    if (run->prefix ? (st = cut_metrics(c, path, 0, run->prefix))
+                    : run->resumed && (st = cut_metrics(c, path, run->resumed_step, NULL)))
+        goto out;
+    if ((st = gan_jsonl_open(c, path, run->resumed || run->prefix, &log))) goto out;
 setup_done:
     order = malloc(run->set->n * sizeof *order);
     x = malloc(B * 784 * sizeof *x);
@@ -184,9 +203,10 @@ setup_done:
             gan_loop_metrics m = {0};
             int r0, nl; /* this rank's rows of the global batch: all of them in one process */
             if ((st = gan_dist_shard(c, (int)n, &r0, &nl))) goto out;
-            if ((st = gan_dataset_batch(c, run->data, order + at + r0, (size_t)nl, md->range, x,
-                                        md->labels ? labels : NULL)) ||
-                (st = md->step(c, run->model, b, x, md->labels ? labels : NULL, nl, logit ? &m : NULL))) {
+            if ((!md->no_batch && (st = gan_dataset_batch(c, run->data, order + at + r0, (size_t)nl, md->range, x,
+                                                          md->labels ? labels : NULL))) ||
+                (st = md->step(c, run->model, b, md->no_batch ? NULL : x, md->labels && !md->no_batch ? labels : NULL,
+                               nl, logit ? &m : NULL))) {
                 gan_dist_fail(c);
                 goto out;
             }
@@ -223,15 +243,16 @@ setup_done:
                 }
                 m.f[m.n++] = (gan_metric){"images_per_s", ips};
                 m.f[m.n++] = (gan_metric){"wall_s", t - start};
-                if (lead && (st = gan_jsonl_write(c, log, step, epoch, m.f, (size_t)m.n))) goto out;
+                if (lead && (st = write_record(c, run, log, step, epoch, &m))) goto out;
                 gan_loop_event e = {.kind = GAN_LOOP_LOGGED, .epoch = epoch, .epochs = run->epochs, .b = b,
                                     .per_epoch = per_epoch, .step = step, .f = m.f, .nf = m.n, .images_per_s = ips,
+                                    .steps_per_s = sps,
                                     .eta_s = ((double)(run->epochs - epoch) * (double)per_epoch - (double)(b + 1)) / sps};
                 emit(run, &e);
             }
             if (stop) {
                 int last = b + 1 == per_epoch;
-                if (lead) st = save_at(c, run, res->checkpoint, last ? epoch + 1 : epoch, last ? 0 : b + 1);
+                if (lead && !run->prefix) st = save_at(c, run, res->checkpoint, last ? epoch + 1 : epoch, last ? 0 : b + 1);
                 if (P > 1) st = gan_dist_agree(c, st);
                 if (st) goto out;
                 res->end = GAN_LOOP_INTERRUPTED;
@@ -252,9 +273,9 @@ setup_done:
             }
             m.f[m.n++] = (gan_metric){"epoch_train_s", t_train};
             m.f[m.n++] = (gan_metric){"epoch_s", t_all};
-            if ((st = gan_jsonl_write(c, log, md->steps(run->model), epoch, m.f, (size_t)m.n))) goto epoch_agree;
+            if ((st = write_record(c, run, log, md->steps(run->model), epoch, &m))) goto epoch_agree;
         }
-        if (lead) st = save_at(c, run, res->checkpoint, epoch + 1, 0);
+        if (lead && !run->prefix) st = save_at(c, run, res->checkpoint, epoch + 1, 0);
     epoch_agree:
         if (P > 1) st = gan_dist_agree(c, st);
         if (st) goto out;
