@@ -162,23 +162,27 @@ size_t gan_loop_per_epoch(const gan_loop_run *run);
 
 #include "gancl/classifier.h"
 #include "gancl/features.h"
+#include "gancl/generator.h"
 #include "gancl/semi.h"
 #include "gancl/train.h"
 
-/* gan: a gan_gan with its staging tensor for the real batch. */
+/* gan: a gan_gan with its staging tensor for the real batch and a
+ * generator handle over its G (the sample grids). */
 typedef struct gan_loop_gan {
     gan_gan m;
     gan_tensor real; /* [N,1,28,28] */
+    gan_generator gen;
 } gan_loop_gan;
 gan_status gan_loop_gan_init(gan_ctx *c, gan_loop_gan *g, const gan_gan_config *cfg);
 void gan_loop_gan_free(gan_ctx *c, gan_loop_gan *g);
 /* Model: gan_loop_gan; epoch end: OUTDIR/samples_epochNNN.png, G on its fixed noise. */
 extern const gan_loop_mode gan_loop_mode_gan;
 
-/* cgan: a gan_cgan with its staging tensor. */
+/* cgan: a gan_cgan with its staging tensor and a generator handle over its G. */
 typedef struct gan_loop_cgan {
     gan_cgan m;
     gan_tensor real;
+    gan_generator gen;
 } gan_loop_cgan;
 gan_status gan_loop_cgan_init(gan_ctx *c, gan_loop_cgan *g, const gan_cgan_config *cfg);
 void gan_loop_cgan_free(gan_ctx *c, gan_loop_cgan *g);
@@ -216,6 +220,7 @@ typedef struct gan_loop_semi {
     float *xh, *xh_test;
     int32_t *yh, *yh_test, *pred;
     double acc, raw;                /* the last epoch's test accuracy: averaged, current parameters */
+    gan_generator gen;              /* over the model's G: the sample grids */
 } gan_loop_semi;
 /* The model and its staging; data/test/all/lab must be set before training. */
 gan_status gan_loop_semi_init(gan_ctx *c, gan_loop_semi *s, const gan_semi_config *cfg);
@@ -226,8 +231,9 @@ void gan_loop_semi_free(gan_ctx *c, gan_loop_semi *s);
 extern const gan_loop_mode gan_loop_mode_semi;
 
 /* augment: the classifier on B real images per step joined by ngen images
- * of a class-conditional generator (ngen = 0 or gen = NULL: the baseline,
- * real images only). Generated labels are drawn from the cumulative
+ * of a class-conditional generator handle, made for chunks of ngen (ngen
+ * = 0 or gen = NULL: the baseline, real images only). Generated labels are
+ * drawn from the cumulative
  * distribution cdf with word i%4 of Philox block counter + i/4 of gen_rng
  * (checkpointed as "gen_rng_counter"); pixels go from the generator's
  * [-1, 1] to [0, 1]. The test set is scored every eval_every epochs and
@@ -236,7 +242,7 @@ extern const gan_loop_mode gan_loop_mode_semi;
 typedef struct gan_loop_augment {
     gan_cls m;                      /* batch B + ngen */
     const gan_dataset *test;
-    gan_cgan *gen;
+    gan_generator *gen;
     int ngen;
     double cdf[GAN_CNN_CLASSES];
     gan_rng gen_rng;
@@ -245,12 +251,11 @@ typedef struct gan_loop_augment {
     int epochs, eval_every;
     gan_cls_eval eval;              /* the last scoring */
     int scored;                     /* the epoch just ended was scored */
-    float *gen_img;                 /* [ngen*784] */
     char counter[32];
 } gan_loop_augment;
 /* cfg->batch must be B + ngen; gen_seed keys the generated labels and noise. */
-gan_status gan_loop_augment_init(gan_ctx *c, gan_loop_augment *a, const gan_cls_config *cfg, gan_cgan *gen, int ngen,
-                                 const double *cdf, uint64_t gen_seed);
+gan_status gan_loop_augment_init(gan_ctx *c, gan_loop_augment *a, const gan_cls_config *cfg, gan_generator *gen,
+                                 int ngen, const double *cdf, uint64_t gen_seed);
 void gan_loop_augment_free(gan_ctx *c, gan_loop_augment *a);
 /* Accuracy over the reduced classes of an evaluation (0 when none). */
 double gan_loop_augment_reduced(const gan_loop_augment *a, const gan_cls_eval *e);
