@@ -117,6 +117,14 @@ void ref_bias_grad(const float *dy, float *db, size_t N, size_t O, size_t S);
 /* Shape helpers for argument checks (src/ops.c). */
 int gan_same_shape(const gan_tensor *a, const gan_tensor *b);
 
+/* A conditional generator's input (src/nn/generator.c), for the handles
+ * and the cgan step: zin's first n rows = concat(z, onehot(labels)), the
+ * one-hot codes staged in h_onehot[n*K] and written to onehot's first n
+ * rows; *zin becomes that n-row view. A label outside 0..K-1 is
+ * GAN_ERR_ARG. */
+gan_status gan_onehot_concat(gan_ctx *c, const gan_tensor *z, const int32_t *labels, int n, int K, float *h_onehot,
+                             gan_tensor *onehot, gan_tensor *zin);
+
 /* Shared by the gan and cgan trainers (src/train/gan.c). */
 /* BCE/LSGAN targets: 1 in the first `ones` entries of t, 0 after them. */
 gan_status gan_train_targets(gan_ctx *c, gan_tensor *t, int ones);

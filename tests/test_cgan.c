@@ -26,6 +26,7 @@
  * an Adam step of random sign at every step; it is held only to the bound
  * of those steps, atol 2 * steps * lr. */
 #include "registry.h"
+#include "gancl/generator.h"
 #include "gancl/train.h"
 
 #include <math.h>
@@ -255,19 +256,32 @@ static void resume_on(th *t, gan_ctx *c, const char *dir, gan_arch arch)
     else th_compare_bits(t, "state after resume vs uninterrupted", pb, pa, na);
     th_compare_bits(t, "stats after resume vs uninterrupted", &sb, &sa, sizeof sa / 4);
 
-    /* generation: NG > batch images (two chunks), from the fixed noise and
-     * from a noise stream; equal models give equal images, and the label
-     * matters (the one-hot input reaches the output) */
+    /* generation through generator handles over the models' G: NG > batch
+     * images (two chunks), from the fixed noise and from a noise stream;
+     * equal models give equal images, and the label matters (the one-hot
+     * input reaches the output) */
     int32_t gl[NG], gl2[NG];
     for (int i = 0; i < NG; i++) gl[i] = i % 10, gl2[i] = (i + 5) % 10;
     float *ia = malloc(NG * 784 * sizeof *ia), *ib = malloc(NG * 784 * sizeof *ib), *ic = malloc(NG * 784 * sizeof *ic);
+    gan_generator ha, hb;
+    gan_generator_info gi = gan_generator_info_gan(&a.cfg.model, a.cfg.nclass);
+    TH_OK(t, c, gan_generator_wrap(c, &ha, &gi, &a.gen, NULL, a.cfg.batch));
+    TH_OK(t, c, gan_generator_wrap(c, &hb, &gi, &b.gen, NULL, b.cfg.batch));
+    if (!ha.info.conditional || ha.info.nclass != 10 || ha.info.nz != 7 || !ha.info.tanh)
+        th_fail(t, "handle info: conditional %d nclass %d nz %d tanh %d", ha.info.conditional, ha.info.nclass,
+                ha.info.nz, ha.info.tanh);
     gan_rng ra = {.seed = 5, .counter = 0}, rb = ra;
-    TH_OK(t, c, gan_cgan_generate(c, &a, gl, NG, &ra, ia));
-    TH_OK(t, c, gan_cgan_generate(c, &b, gl, NG, &rb, ib));
+    TH_OK(t, c, gan_generator_generate(c, &ha, NG, gl, &ra, 0, ia));
+    TH_OK(t, c, gan_generator_generate(c, &hb, NG, gl, &rb, 0, ib));
     th_compare_bits(t, "generated images of two equal models", ib, ia, NG * 784);
     if (ra.counter != rb.counter || ra.counter == 0) th_fail(t, "generation did not advance the noise stream");
-    TH_OK(t, c, gan_cgan_generate(c, &a, gl, NG, NULL, ia));
-    TH_OK(t, c, gan_cgan_generate(c, &a, gl2, NG, NULL, ic));
+    /* image i of the fixed noise uses row i % GAN_CGAN_GRID */
+    int nz = a.cfg.model.nz;
+    float *zr = malloc(GAN_CGAN_GRID * (size_t)nz * sizeof *zr), *zf = malloc(NG * (size_t)nz * sizeof *zf);
+    TH_OK(t, c, gan_tensor_read(c, &a.sample_z, zr));
+    for (int i = 0; i < NG; i++) memcpy(zf + i * nz, zr + (i % GAN_CGAN_GRID) * nz, (size_t)nz * sizeof *zf);
+    TH_OK(t, c, gan_generator_generate_z(c, &ha, NG, gl, zf, 0, ia));
+    TH_OK(t, c, gan_generator_generate_z(c, &ha, NG, gl2, zf, 0, ic));
     int differ = 0, in_range = 1;
     for (int i = 0; i < NG * 784; i++) {
         differ += ia[i] != ic[i];
@@ -275,17 +289,20 @@ static void resume_on(th *t, gan_ctx *c, const char *dir, gan_arch arch)
     }
     if (!differ) th_fail(t, "images of other labels from the same noise are identical");
     if (!in_range) th_fail(t, "generated values outside [-1, 1]");
-    /* image i of the fixed noise uses row i % GAN_CGAN_GRID: the same row
-     * and label give the same image in another position */
-    int32_t one[1] = {gl[3]};
-    TH_OK(t, c, gan_cgan_generate(c, &a, one, 1, NULL, ib));
-    float *again = malloc(GAN_CGAN_GRID * 784 * sizeof *again);
-    int32_t tenth[GAN_CGAN_GRID];
-    for (int i = 0; i < GAN_CGAN_GRID; i++) tenth[i] = gl[3];
-    TH_OK(t, c, gan_cgan_generate(c, &a, tenth, GAN_CGAN_GRID, NULL, again));
-    th_compare_bits(t, "fixed-noise image 0 of label L vs the batch's", again, ib, 784);
+    /* the same noise row and label give the same image in another position
+     * and chunk; unit range is (x + 1) / 2 of it */
+    TH_OK(t, c, gan_generator_generate_z(c, &ha, 1, gl + 3, zf + 3 * nz, 0, ib));
+    th_compare_bits(t, "image 3 alone vs in the batch", ib, ia + 3 * 784, 784);
+    TH_OK(t, c, gan_generator_generate_z(c, &ha, 1, gl + 3, zf + 3 * nz, 1, ic));
+    for (int i = 0; i < 784; i++) ib[i] = 0.5f * (ib[i] + 1.f);
+    th_compare_bits(t, "unit range image vs (x + 1) / 2", ic, ib, 784);
     int32_t bad[1] = {10};
-    th_expect_error(t, c, gan_cgan_generate(c, &a, bad, 1, NULL, ib), GAN_ERR_ARG, "generate label 10");
+    th_expect_error(t, c, gan_generator_generate_z(c, &ha, 1, bad, zf, 0, ib), GAN_ERR_ARG, "generate label 10");
+    th_expect_error(t, c, gan_generator_generate_z(c, &ha, 1, NULL, zf, 0, ib), GAN_ERR_ARG, "generate no labels");
+    gan_generator_free(c, &ha);
+    gan_generator_free(c, &hb);
+    free(zr);
+    free(zf);
 
     /* another architecture or width is refused, naming the field */
     gan_cgan_config other = tiny_cgan(arch == GAN_ARCH_MLP ? GAN_ARCH_DCGAN : GAN_ARCH_MLP);
@@ -298,8 +315,8 @@ static void resume_on(th *t, gan_ctx *c, const char *dir, gan_arch arch)
 
     /* a cgan checkpoint is no gan one and the other way round; the probe
      * tells them apart */
-    gan_gen_info info;
-    TH_OK(t, c, gan_gen_probe(c, path, &info));
+    gan_generator_info info;
+    TH_OK(t, c, gan_generator_probe(c, path, &info));
     if (!info.conditional || info.nclass != 10 || info.model.arch != arch || info.model.nz != 7 ||
         info.model.ndf != 5 || (arch == GAN_ARCH_MLP ? info.model.hidden != 16 : info.model.ngf != 4) ||
         info.model.ncond != 10 || info.model.nout != 11)
@@ -319,7 +336,7 @@ static void resume_on(th *t, gan_ctx *c, const char *dir, gan_arch arch)
         th_fail(t, "gan resume from a cgan checkpoint: got %s: %s", gan_status_name(st), gan_ctx_error(c));
     gan_ctx_clear_error(c);
     TH_OK(t, c, gan_gan_save(c, &g, gpath, NULL, 0));
-    TH_OK(t, c, gan_gen_probe(c, gpath, &info));
+    TH_OK(t, c, gan_generator_probe(c, gpath, &info));
     if (info.conditional || info.model.arch != arch) th_fail(t, "probe of a gan checkpoint: conditional %d arch %d",
                                                             info.conditional, (int)info.model.arch);
     st = gan_cgan_load(c, &b, gpath, NULL);
@@ -331,7 +348,6 @@ static void resume_on(th *t, gan_ctx *c, const char *dir, gan_arch arch)
     free(ia);
     free(ib);
     free(ic);
-    free(again);
     free(pa);
     free(pb);
     free(real_h);

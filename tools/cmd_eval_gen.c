@@ -220,8 +220,9 @@ int cmd_eval_gen(const tool_opts *o)
         for (size_t at = 0; at < n; at += (size_t)batch) {
             int b = n - at < (size_t)batch ? (int)(n - at) : batch;
             /* a conditional generator makes every class equally often */
-            for (int i = 0; i < b; i++) labels[i] = g.nclass ? (int32_t)((at + (size_t)i) % (size_t)g.nclass) : 0;
-            if (gan_generator_noise(c, &g, b, &rng) || gan_generator_run(c, &g, b, g.nclass ? labels : NULL, x) ||
+            for (int i = 0; i < b; i++)
+                labels[i] = g.info.nclass ? (int32_t)((at + (size_t)i) % (size_t)g.info.nclass) : 0;
+            if (gan_generator_generate(c, &g, b, g.info.nclass ? labels : NULL, &rng, 1, x) ||
                 gan_evaluator_run(c, &ev, x, (size_t)b, GAN_RANGE_UNIT, &mom, probs + at * GAN_CNN_CLASSES)) {
                 free(labels);
                 rc = fail(c, "generating and scoring");
@@ -236,7 +237,7 @@ int cmd_eval_gen(const tool_opts *o)
     free(labels);
     char what[1300];
     if (o->checkpoint)
-        snprintf(what, sizeof what, "%zu images of %s generator %s (seed %llu)", n, g.arch, o->checkpoint,
+        snprintf(what, sizeof what, "%zu images of %s generator %s (seed %llu)", n, g.info.arch, o->checkpoint,
                  (unsigned long long)o->seed);
     else
         snprintf(what, sizeof what, "%zu images of %s", n, o->images);

@@ -5,7 +5,8 @@
  * a sphere, and a straight line between two points passes through
  * low-norm noise the generator never saw; --lerp for the straight line). */
 #include "tool.h"
-#include "gancl/eval.h"
+#include "gancl/data.h"
+#include "gancl/generator.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -65,37 +66,37 @@ int cmd_sample(const tool_opts *o)
             goto out;
         }
         t = gan_ckpt_find(k, "state.sample_noise");
-        if (!t || t->dtype != GAN_ST_F32 || t->ndim != 2 || t->shape[1] != g.nz || t->shape[0] < 1 ||
+        if (!t || t->dtype != GAN_ST_F32 || t->ndim != 2 || t->shape[1] != g.info.nz || t->shape[0] < 1 ||
             t->shape[0] > SAMPLE_BATCH) {
             fprintf(stderr, "gancl sample: --fixed: %s has no state.sample_noise F32 [R, %d] (the training grid's "
-                            "noise; an imported PyTorch state_dict has none)\n", o->checkpoint, g.nz);
+                            "noise; an imported PyTorch state_dict has none)\n", o->checkpoint, g.info.nz);
             gan_ckpt_free(k);
             goto out;
         }
         R = (int)t->shape[0];
         int batch = 0; /* training draws min(batch, R) rows of the gan and semi grids */
-        n = g.nclass ? R * g.nclass : R;
+        n = g.info.nclass ? R * g.info.nclass : R;
         if (gan_ckpt_meta_int(k, "batch", &batch) == 0 && batch >= 1 && batch <= SAMPLE_BATCH) {
-            if (!g.nclass && batch < R) n = batch;
+            if (!g.info.nclass && batch < R) n = batch;
             chunk = batch; /* as training runs the generator: a GEMM's last bit may depend on the batch */
         }
         fixed = malloc(t->nbytes);
         if (fixed) memcpy(fixed, t->data, t->nbytes);
         gan_ckpt_free(k);
         if (!fixed) goto out;
-        cols = g.nclass ? R : n < 8 ? n : 8;
-        rows = g.nclass ? g.nclass : (n + cols - 1) / cols;
+        cols = g.info.nclass ? R : n < 8 ? n : 8;
+        rows = g.info.nclass ? g.info.nclass : (n + cols - 1) / cols;
     } else if (S) {
         rows = n / S > 0 ? n / S : 1;
         cols = S;
-    } else if (g.nclass) {
-        rows = g.nclass;
-        cols = n / g.nclass > 0 ? n / g.nclass : 1;
+    } else if (g.info.nclass) {
+        rows = g.info.nclass;
+        cols = n / g.info.nclass > 0 ? n / g.info.nclass : 1;
     } else {
         cols = (int)ceil(sqrt((double)n));
         rows = (n + cols - 1) / cols;
     }
-    int total = o->fixed ? n : S || g.nclass ? rows * cols : n, nz = g.nz;
+    int total = o->fixed ? n : S || g.info.nclass ? rows * cols : n, nz = g.info.nz;
     zh = malloc((size_t)total * (size_t)nz * sizeof *zh);
     img = malloc((size_t)total * 784 * sizeof *img);
     labels = malloc((size_t)total * sizeof *labels);
@@ -106,32 +107,25 @@ int cmd_sample(const tool_opts *o)
     /* noise: every image's own, or each row's two ends */
     int draws = fixed ? 0 : S ? 2 * rows : total;
     if (!(ends = malloc((size_t)draws * (size_t)nz * sizeof *ends))) goto out;
-    for (int at = 0; at < draws; at += SAMPLE_BATCH) {
-        int b = draws - at < SAMPLE_BATCH ? draws - at : SAMPLE_BATCH;
-        gan_tensor v;
-        if (gan_generator_noise(c, &g, b, &rng) || gan_tensor_narrow(c, &g.noise, b, &v) ||
-            gan_tensor_read(c, &v, ends + (size_t)at * (size_t)nz)) {
-            rc = fail(c, "noise");
-            goto out;
-        }
+    if (gan_generator_noise(c, &g, draws, &rng, ends)) {
+        rc = fail(c, "noise");
+        goto out;
     }
     for (int i = 0; i < total; i++) {
-        int r = S || g.nclass ? i / cols : 0;
-        labels[i] = g.nclass ? (S ? r % g.nclass : r) : 0;
+        int r = S || g.info.nclass ? i / cols : 0;
+        labels[i] = g.info.nclass ? (S ? r % g.info.nclass : r) : 0;
         if (fixed)
             memcpy(zh + (size_t)i * (size_t)nz, fixed + (size_t)(i % R) * (size_t)nz, (size_t)nz * sizeof *zh);
         else if (S)
             interp(ends + (size_t)(2 * r) * (size_t)nz, ends + (size_t)(2 * r + 1) * (size_t)nz, nz,
-                   (double)(i % cols) / (cols - 1), o->lerp || !g.normal, zh + (size_t)i * (size_t)nz);
+                   (double)(i % cols) / (cols - 1), o->lerp || !g.info.normal, zh + (size_t)i * (size_t)nz);
         else
             memcpy(zh + (size_t)i * (size_t)nz, ends + (size_t)i * (size_t)nz, (size_t)nz * sizeof *zh);
     }
     for (int at = 0; at < total; at += chunk) {
         int b = total - at < chunk ? total - at : chunk;
-        gan_tensor v;
-        if (gan_tensor_narrow(c, &g.noise, b, &v) || gan_tensor_write(c, &v, zh + (size_t)at * (size_t)nz) ||
-            (fixed ? gan_generator_run_native : gan_generator_run)(c, &g, b, g.nclass ? labels + at : NULL,
-                                                                  img + (size_t)at * 784)) {
+        if (gan_generator_generate_z(c, &g, b, g.info.nclass ? labels + at : NULL, zh + (size_t)at * (size_t)nz,
+                                     !fixed, img + (size_t)at * 784)) {
             rc = fail(c, "generator");
             goto out;
         }
@@ -140,15 +134,15 @@ int cmd_sample(const tool_opts *o)
     go.nrow = cols;
     go.lo = 0.f; /* the generator's images come back in [0, 1] */
     go.hi = 1.f;
-    if (fixed && g.kind != GAN_GEN_SEMI) { /* --fixed: tanh images in [-1, 1], mapped to pixels as training does */
+    if (fixed && g.info.tanh) { /* --fixed: tanh images in [-1, 1], mapped to pixels as training does */
         go.lo = -1.f;
     }
     if (gan_png_write_grid(c, o->out, img, total, 1, 28, 28, &go)) {
         rc = fail(c, "--out");
         goto out;
     }
-    if (o->raw) { /* in [0, 1], as gan_generator_run gives them */
-        if (fixed && g.kind != GAN_GEN_SEMI)
+    if (o->raw) { /* in [0, 1], as a unit-range generation gives them */
+        if (fixed && g.info.tanh)
             for (size_t i = 0; i < (size_t)total * 784; i++) img[i] = 0.5f * (img[i] + 1.f);
         FILE *f = fopen(o->raw, "wb");
         int bad = !f || fwrite(img, sizeof *img, (size_t)total * 784, f) != (size_t)total * 784;
@@ -160,11 +154,12 @@ int cmd_sample(const tool_opts *o)
     }
     if (fixed)
         printf("%s: %d images, %d rows of %d, the training grid of the %s generator %s (its fixed noise%s)\n", o->out,
-               total, rows, cols, g.arch, o->checkpoint, g.nclass ? ", row k: class k" : "");
+               total, rows, cols, g.info.arch, o->checkpoint, g.info.nclass ? ", row k: class k" : "");
     else
-    printf("%s: %d images, %d rows of %d, of the %s generator %s (seed %llu%s%s)\n", o->out, total, rows, cols, g.arch,
-           o->checkpoint, (unsigned long long)o->seed, g.nclass ? (S ? ", row r: class r mod K" : ", row k: class k") : "",
-           S ? (o->lerp || !g.normal ? ", linear interpolation" : ", spherical interpolation") : "");
+        printf("%s: %d images, %d rows of %d, of the %s generator %s (seed %llu%s%s)\n", o->out, total, rows, cols,
+               g.info.arch, o->checkpoint, (unsigned long long)o->seed,
+               g.info.nclass ? (S ? ", row r: class r mod K" : ", row k: class k") : "",
+               S ? (o->lerp || !g.info.normal ? ", linear interpolation" : ", spherical interpolation") : "");
     rc = 0;
 out:
     free(fixed);

@@ -46,7 +46,7 @@ typedef struct aug_setup {
     double cdf[K];          /* generated labels: cumulative probabilities */
     float ratio;
     int ngen;               /* generated images per step */
-    gan_cgan *gen;
+    gan_generator *gen;
     char lpc[32], imb[128], ratio_s[32];
 } aug_setup;
 
@@ -232,7 +232,7 @@ int cmd_train_augment(const tool_opts *o)
     rc = 1;
     gan_dataset ds = {0}, ts = {0};
     gan_indices all = {0}, labeled = {0}, unlabeled = {0}, kept = {0};
-    gan_cgan gen;
+    gan_generator gen;
     memset(&gen, 0, sizeof gen);
     gan_cls_eval base, aug;
     aug_setup s;
@@ -269,14 +269,15 @@ int cmd_train_augment(const tool_opts *o)
     if (train_open_data(c, o, &ds, &ts)) goto out;
 
     /* the generator */
-    gan_gen_info info;
-    if (gan_gen_probe(c, o->generator, &info)) {
+    gan_generator_info info;
+    if (gan_generator_probe(c, o->generator, &info)) {
         rc = train_fail(c, "--generator");
         goto out;
     }
     if (!info.conditional || info.nclass != K) {
         fprintf(stderr, "gancl train: --generator %s is a %s checkpoint: augment needs a cgan one of %d classes "
-                        "(train --mode cgan)\n", o->generator, info.conditional ? "cgan (other classes)" : "gan", K);
+                        "(train --mode cgan)\n", o->generator,
+                info.conditional ? "cgan (other classes)" : info.kind == GAN_GEN_SEMI ? "semi" : "gan", K);
         goto out;
     }
 
@@ -323,18 +324,14 @@ int cmd_train_augment(const tool_opts *o)
     if (s.ngen < 1) s.ngen = 1;
     snprintf(s.ratio_s, sizeof s.ratio_s, "%.9g", s.ratio);
 
-    gan_cgan_config gc = gan_cgan_default();
-    gc.model = info.model;
-    gc.nclass = info.nclass;
-    gc.batch = s.ngen;
-    if (gan_cgan_init(c, &gen, &gc) || gan_cgan_load(c, &gen, o->generator, NULL)) {
+    if (gan_generator_load(c, &gen, o->generator, s.ngen)) {
         rc = train_fail(c, "--generator");
         goto out;
     }
     printf("augment on %s: %zu labeled training images (", gan_ctx_device_name(c), set->n);
     for (int k = 0; k < K; k++) printf("%s%d: %zu%s", k ? ", " : "", k, count[k], s.reduced[k] ? "*" : "");
     printf("), %zu test images; generator %s (%s, step %d); batch %d + %d generated; output in %s\n", ts.n,
-           o->generator, gan_arch_name(info.model.arch), gen.step, o->batch, s.ngen, o->outdir);
+           o->generator, gan_arch_name(info.model.arch), info.step, o->batch, s.ngen, o->outdir);
     train_catch_sigint();
 
     if (resume_phase == 1) {
@@ -357,7 +354,7 @@ out:
     gan_indices_free(&kept);
     gan_dataset_free(&ds);
     gan_dataset_free(&ts);
-    gan_cgan_free(c, &gen);
+    gan_generator_free(c, &gen);
     gan_ctx_free(c);
     return rc;
 }

@@ -221,8 +221,7 @@ static const struct {
     {"train --mode semi", TRAIN_RUN "--labels --beta2 --g-lr --g-beta1 --g-beta2 --ema --consistency --unl-weight "
                           "--lr-decay-from --lr-schedule "},
     {"train --mode augment", TRAIN_RUN "--generator --imbalance --ratio --labels-per-class "},
-    /* features has no --resume: it takes the flag only to refuse it with its reason */
-    {"train --mode features", TRAIN_COMMON "--resume --discriminator --labels-per-class --no-baseline --standardize "
+    {"train --mode features", TRAIN_RUN "--discriminator --labels-per-class --no-baseline --standardize "
                               "--weight-decay "},
 };
 
@@ -403,6 +402,7 @@ int main(int argc, char **argv)
                 return 2;
             }
             o.weight_decay = (float)x;
+            o.weight_decay_set = 1;
             i++;
         } else if (!strcmp(a, "--overwrite")) {
             o.overwrite = 1;

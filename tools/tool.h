@@ -43,6 +43,7 @@ typedef struct tool_opts {
                                           the checkpoint's otherwise) */
     int standardize;           /* --standardize, features: standardise the features */
     float weight_decay;        /* --weight-decay X, features: L2 on the classifier's weight */
+    int weight_decay_set;      /* whether --weight-decay was given */
     const char *checkpoint;    /* --checkpoint FILE, eval */
     const char *out;           /* --out FILE, eval: the confusion heatmap (default next to the checkpoint) */
     int json;                  /* --json, eval: one JSON summary line on stdout */

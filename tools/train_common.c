@@ -219,7 +219,7 @@ int train_loop_end(gan_ctx *c, gan_status st, const gan_loop_result *r, const ch
 }
 
 
-typedef enum { RC_INT, RC_SEED, RC_FLOAT, RC_ARCH, RC_LOSS, RC_STR } rc_kind;
+typedef enum { RC_INT, RC_SEED, RC_FLOAT, RC_STR, RC_LOSS } rc_kind;
 typedef struct rc_item {
     const char *flag, *key;
     rc_kind kind;
@@ -230,11 +230,12 @@ typedef struct rc_item {
 
 int train_resume_config(gan_ctx *c, tool_opts *o)
 {
-    static char arch[32];                   /* the checkpoint's --arch, for the rest of the run */
-    static char str[2][1100];               /* its --generator and --imbalance (augment) */
+    /* the checkpoint's --arch, --generator, --imbalance, --discriminator for the rest of the run */
+    static char str[4][1100];
+    int nstr = 0;
     int gan = !strcmp(o->mode, "gan"), cgan = !strcmp(o->mode, "cgan"), cls = !strcmp(o->mode, "classifier");
-    int semi = !strcmp(o->mode, "semi"), aug = !strcmp(o->mode, "augment");
-    if (!o->resume || !(gan || cgan || cls || semi || aug)) return 0;
+    int semi = !strcmp(o->mode, "semi"), aug = !strcmp(o->mode, "augment"), feat = !strcmp(o->mode, "features");
+    if (!o->resume || !(gan || cgan || cls || semi || aug || feat)) return 0;
     gan_ckpt *k = NULL;
     if (gan_ckpt_load(c, o->resume, &k)) return train_fail(c, "--resume");
     if (gan_ckpt_imported(k)) { /* weights only: no step, Adam moments, RNG position or data order to continue */
@@ -251,7 +252,7 @@ int train_resume_config(gan_ctx *c, tool_opts *o)
     if (gan || cgan) {
         t[n++] = (rc_item){"--ngf", "ngf", RC_INT, o->ngf != 0, &o->ngf, NULL};
         t[n++] = (rc_item){"--ndf", "ndf", RC_INT, o->ndf != 0, &o->ndf, NULL};
-        t[n++] = (rc_item){"--arch", "arch", RC_ARCH, o->arch != NULL, &o->arch, NULL};
+        t[n++] = (rc_item){"--arch", "arch", RC_STR, o->arch != NULL, &o->arch, NULL};
         t[n++] = (rc_item){"--lr", "lr", RC_FLOAT, o->lr_set, &o->lr, &o->lr_set};
         if (gan) t[n++] = (rc_item){"--loss", "loss", RC_LOSS, o->loss_set, &o->lsgan, NULL};
     } else if (semi) {
@@ -279,13 +280,20 @@ int train_resume_config(gan_ctx *c, tool_opts *o)
         }
         t[n++] = (rc_item){"--lr", "lr", RC_FLOAT, o->lr_set, &o->lr, &o->lr_set};
         t[n++] = (rc_item){"--beta1", "beta1", RC_FLOAT, o->beta1_set, &o->beta1, &o->beta1_set};
+        if (feat) {
+            t[n++] = (rc_item){"--weight-decay", "weight_decay", RC_FLOAT, o->weight_decay_set, &o->weight_decay,
+                               &o->weight_decay_set};
+            t[n++] = (rc_item){"--standardize", "standardize", RC_INT, o->standardize, &o->standardize, NULL};
+            t[n++] = (rc_item){"--discriminator", "discriminator", RC_STR, o->discriminator != NULL,
+                               &o->discriminator, NULL};
+        }
     }
     char msg[2048] = "";
     size_t at = 0;
     for (int i = 0; i < n; i++) {
         const char *kv = gan_ckpt_meta(k, t[i].key);
         if (!kv) continue; /* an older checkpoint without the key: the loop's check decides */
-        char run[64] = "";
+        char run[1100] = "";
         int same = 1;
         switch (t[i].kind) {
         case RC_INT: {
@@ -315,24 +323,13 @@ int train_resume_config(gan_ctx *c, tool_opts *o)
             same = strtof(kv, NULL) == *v;
             break;
         }
-        case RC_ARCH: {
-            const char **v = t[i].v;
-            if (!t[i].given) {
-                snprintf(arch, sizeof arch, "%s", kv);
-                *v = arch;
-            }
-            snprintf(run, sizeof run, "%s", *v);
-            same = !strcmp(kv, *v);
-            break;
-        }
         case RC_STR: { /* augment's --imbalance is "none" when not given */
             const char **v = t[i].v;
-            char(*keep)[1100] = &str[t[i].key[0] == 'i'];
-            if (!t[i].given && strcmp(kv, "none")) {
-                snprintf(*keep, sizeof *keep, "%s", kv);
-                *v = *keep;
+            if (!t[i].given && strcmp(kv, "none") && nstr < 4) {
+                snprintf(str[nstr], sizeof str[nstr], "%s", kv);
+                *v = str[nstr++];
             }
-            snprintf(run, sizeof run, "%.63s", *v ? *v : "none");
+            snprintf(run, sizeof run, "%s", *v ? *v : "none");
             same = !strcmp(kv, *v ? *v : "none");
             break;
         }

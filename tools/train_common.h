@@ -77,6 +77,7 @@ int train_init_from(gan_ctx *c, const tool_opts *o, gan_params *const *regs, int
  * refused. Settings: batch and seed (every mode on the loop but augment,
  * whose checkpoint batch includes the generated images), gan and cgan: ngf,
  * ndf, arch, lr, and gan's loss; classifier: labels_per_class, lr, beta1;
+ * features: those and weight_decay, standardize, discriminator;
  * semi: labels, lr, beta1, beta2, g_lr, g_beta1, g_beta2, ema, unl_weight,
  * consistency, lr_decay_from.
  * All differences go in one message, each "KEY: checkpoint A, run B

@@ -1,6 +1,6 @@
 /* gancl generator evaluation: Frechet distance (FID) and Inception Score
- * (IS) measured with gancl's own MNIST classifier instead of Inception v3,
- * and the generators they score.
+ * (IS) of generators (include/gancl/generator.h), measured with gancl's
+ * own MNIST classifier instead of Inception v3.
  *
  * The evaluator is the CNN of classifier.h trained by a fixed recipe
  * (gan_eval_recipe). FID uses its penultimate layer (the 128-wide
@@ -16,6 +16,7 @@
 
 #include "gancl/classifier.h"
 #include "gancl/data.h"
+#include "gancl/generator.h"
 #include "gancl/models.h"
 #include "gancl/semi.h"
 
@@ -124,48 +125,6 @@ gan_status gan_evaluator_hash(gan_ctx *c, const gan_ckpt *k, char out[GAN_EVAL_H
  * probabilities into probs[n, 10] (may be NULL). */
 gan_status gan_evaluator_run(gan_ctx *c, gan_evaluator *e, const float *x, size_t n, gan_pixel_range range,
                              gan_moments *mom, double *probs);
-
-/* ---- generators ------------------------------------------------------------ */
-
-typedef enum gan_gen_kind {
-    GAN_GEN_GAN = 0, /* --mode gan ("dcgan") and cgan ("acgan"): arch dcgan or mlp, z ~ N(0,1), tanh */
-    GAN_GEN_SEMI = 1 /* train --mode semi: "model" = "semi-mlp", z ~ U[0,1), sigmoid output */
-} gan_gen_kind;
-
-/* The generator of a training checkpoint, in inference mode (batch norm
- * with its running statistics). */
-typedef struct gan_generator {
-    gan_gen_kind kind;
-    char model[32];     /* the checkpoint's "model" */
-    char arch[16];      /* "dcgan", "mlp", "semi-mlp" */
-    int nz, N;          /* noise width, largest batch */
-    int nclass;         /* > 0: conditional on a one-hot label (grids get one row per class) */
-    int normal;         /* noise distribution: 1 N(0,1), 0 U[0,1) */
-    gan_tensor noise;   /* [N, nz]: the noise of the next run; callers may write it */
-    gan_dcgan_g dc;     /* storage of the kind in use */
-    gan_mlp_g mlp;
-    gan_gen gen;
-    gan_semi_g semi;
-    gan_tensor onehot, zc; /* conditional: [N, nclass], [N, nz + nclass] */
-    float *h_out;       /* [N, 784] host staging */
-    float *h_onehot;    /* [N, nclass] */
-} gan_generator;
-
-/* Build the generator a checkpoint describes and load its weights, for
- * batches of up to `batch`. A checkpoint without a generator (a
- * classifier, a file not from gancl) is GAN_ERR_MISMATCH naming what it
- * holds and which checkpoints have a generator. */
-gan_status gan_generator_load(gan_ctx *c, gan_generator *g, const char *path, int batch);
-/* Fill g->noise's first n rows with the generator's noise from rng (advanced). */
-gan_status gan_generator_noise(gan_ctx *c, gan_generator *g, int n, gan_rng *rng);
-/* Run the generator on the first n <= N rows of g->noise (labels[n] in
- * 0..nclass-1 for a conditional one, else NULL): out[n, 784] host images
- * in [0, 1]. */
-gan_status gan_generator_run(gan_ctx *c, gan_generator *g, int n, const int32_t *labels, float *out);
-/* The same in the generator's own output range: [-1, 1] (tanh) for gan and
- * cgan generators, [0, 1] for semi's, as training's sample grids take it. */
-gan_status gan_generator_run_native(gan_ctx *c, gan_generator *g, int n, const int32_t *labels, float *out);
-void gan_generator_free(gan_ctx *c, gan_generator *g);
 
 #ifdef __cplusplus
 }

@@ -42,6 +42,8 @@ typedef struct gan_loop_mode {
     int full_batches;      /* 1: only full batches (an epoch drops the rest); 0: a partial last batch */
     int nloss;             /* the first nloss metrics of a logged step must be finite */
     int data_parallel;     /* 1: the step takes a rank's slice of the batch (include/gancl/dist.h) */
+    int no_batch;          /* 1: the step reads its rows itself (features: already on the device, in the
+                              epoch order epoch_begin set): the loop assembles no batch, x = labels = NULL */
     /* One training step on n host images x[n*784] (labels[n] when .labels).
      * st == NULL: no metrics wanted (no read-back); else the step's metrics,
      * losses first. */
@@ -80,6 +82,7 @@ typedef struct gan_loop_event {
     const gan_metric *f;     /* the record written (LOGGED: the step's metrics, images_per_s, wall_s) */
     int nf;
     double images_per_s, eta_s;     /* LOGGED: since the last logged step; time left at that rate */
+    double steps_per_s;             /* LOGGED: since the last logged step */
     double epoch_train_s, epoch_s;  /* EPOCH: the steps; all of it */
     const char *checkpoint;  /* EPOCH: the checkpoint written */
     const char *artifact;    /* EPOCH: what epoch_end wrote ("" if nothing) */
@@ -106,6 +109,12 @@ struct gan_loop_run {
     int resumed;              /* 1: continue metrics.jsonl, cut back to the checkpoint's step */
     int resumed_step;         /* the checkpoint's step (gan_loop_resume sets it) */
     int overwrite;            /* 1: a fresh run may replace a run already in outdir */
+    /* NULL: the outdir's own run. Else a companion of it, e.g. features'
+     * random-D comparison "baseline_": each metric name gets the prefix,
+     * its records join OUTDIR/metrics.jsonl (earlier records of the prefix
+     * are dropped: it always starts afresh) and it writes no checkpoint, so
+     * it needs no --resume or --overwrite; Ctrl-C stops it like any run. */
+    const char *prefix;
     const volatile sig_atomic_t *interrupt; /* nonzero: stop after the current step (may be NULL) */
     void (*on_event)(void *user, const gan_loop_event *e); /* may be NULL */
     void *user;
@@ -152,23 +161,28 @@ size_t gan_loop_per_epoch(const gan_loop_run *run);
 /* ---- the modes ----------------------------------------------------------- */
 
 #include "gancl/classifier.h"
+#include "gancl/features.h"
+#include "gancl/generator.h"
 #include "gancl/semi.h"
 #include "gancl/train.h"
 
-/* gan: a gan_gan with its staging tensor for the real batch. */
+/* gan: a gan_gan with its staging tensor for the real batch and a
+ * generator handle over its G (the sample grids). */
 typedef struct gan_loop_gan {
     gan_gan m;
     gan_tensor real; /* [N,1,28,28] */
+    gan_generator gen;
 } gan_loop_gan;
 gan_status gan_loop_gan_init(gan_ctx *c, gan_loop_gan *g, const gan_gan_config *cfg);
 void gan_loop_gan_free(gan_ctx *c, gan_loop_gan *g);
 /* Model: gan_loop_gan; epoch end: OUTDIR/samples_epochNNN.png, G on its fixed noise. */
 extern const gan_loop_mode gan_loop_mode_gan;
 
-/* cgan: a gan_cgan with its staging tensor. */
+/* cgan: a gan_cgan with its staging tensor and a generator handle over its G. */
 typedef struct gan_loop_cgan {
     gan_cgan m;
     gan_tensor real;
+    gan_generator gen;
 } gan_loop_cgan;
 gan_status gan_loop_cgan_init(gan_ctx *c, gan_loop_cgan *g, const gan_cgan_config *cfg);
 void gan_loop_cgan_free(gan_ctx *c, gan_loop_cgan *g);
@@ -206,6 +220,7 @@ typedef struct gan_loop_semi {
     float *xh, *xh_test;
     int32_t *yh, *yh_test, *pred;
     double acc, raw;                /* the last epoch's test accuracy: averaged, current parameters */
+    gan_generator gen;              /* over the model's G: the sample grids */
 } gan_loop_semi;
 /* The model and its staging; data/test/all/lab must be set before training. */
 gan_status gan_loop_semi_init(gan_ctx *c, gan_loop_semi *s, const gan_semi_config *cfg);
@@ -216,8 +231,9 @@ void gan_loop_semi_free(gan_ctx *c, gan_loop_semi *s);
 extern const gan_loop_mode gan_loop_mode_semi;
 
 /* augment: the classifier on B real images per step joined by ngen images
- * of a class-conditional generator (ngen = 0 or gen = NULL: the baseline,
- * real images only). Generated labels are drawn from the cumulative
+ * of a class-conditional generator handle, made for chunks of ngen (ngen
+ * = 0 or gen = NULL: the baseline, real images only). Generated labels are
+ * drawn from the cumulative
  * distribution cdf with word i%4 of Philox block counter + i/4 of gen_rng
  * (checkpointed as "gen_rng_counter"); pixels go from the generator's
  * [-1, 1] to [0, 1]. The test set is scored every eval_every epochs and
@@ -226,7 +242,7 @@ extern const gan_loop_mode gan_loop_mode_semi;
 typedef struct gan_loop_augment {
     gan_cls m;                      /* batch B + ngen */
     const gan_dataset *test;
-    gan_cgan *gen;
+    gan_generator *gen;
     int ngen;
     double cdf[GAN_CNN_CLASSES];
     gan_rng gen_rng;
@@ -235,16 +251,44 @@ typedef struct gan_loop_augment {
     int epochs, eval_every;
     gan_cls_eval eval;              /* the last scoring */
     int scored;                     /* the epoch just ended was scored */
-    float *gen_img;                 /* [ngen*784] */
     char counter[32];
 } gan_loop_augment;
 /* cfg->batch must be B + ngen; gen_seed keys the generated labels and noise. */
-gan_status gan_loop_augment_init(gan_ctx *c, gan_loop_augment *a, const gan_cls_config *cfg, gan_cgan *gen, int ngen,
-                                 const double *cdf, uint64_t gen_seed);
+gan_status gan_loop_augment_init(gan_ctx *c, gan_loop_augment *a, const gan_cls_config *cfg, gan_generator *gen,
+                                 int ngen, const double *cdf, uint64_t gen_seed);
 void gan_loop_augment_free(gan_ctx *c, gan_loop_augment *a);
 /* Accuracy over the reduced classes of an evaluation (0 when none). */
 double gan_loop_augment_reduced(const gan_loop_augment *a, const gan_cls_eval *e);
 extern const gan_loop_mode gan_loop_mode_augment;
+
+/* features: a softmax layer on a frozen discriminator's features
+ * (include/gancl/features.h). The loop's items are the labeled rows 0..L-1
+ * (rows), whose features sit on the device; each epoch's order of them is
+ * the loop's shuffle (the same seed and key), uploaded by epoch_begin. The
+ * test and labeled sets are scored every eval_every epochs and after the
+ * last (record test_accuracy, train_accuracy). The checkpoint holds the
+ * last test accuracy ("test_accuracy"). load replaces the model with the
+ * checkpoint's (gan_features_load, keeping the run's optimiser settings);
+ * features are extracted afterwards with gan_loop_features_extract. */
+typedef struct gan_loop_features {
+    gan_features m;
+    const gan_dataset *data, *test;
+    const gan_indices *lab;     /* the labeled images: row i is data item lab->idx[i] */
+    gan_indices rows;           /* 0..L-1: the loop's items */
+    size_t *order;              /* [L] */
+    int eval_every;
+    gan_cls_eval eval, train_eval; /* the last scoring: test set, labeled set */
+    int scored;                 /* the epoch just ended was scored */
+    int have_eval;
+    char acc[32];
+} gan_loop_features;
+/* The model (cfg->discriminator NULL: a random D), no features yet. */
+gan_status gan_loop_features_init(gan_ctx *c, gan_loop_features *l, const gan_features_config *cfg,
+                                  const gan_dataset *data, const gan_indices *lab, const gan_dataset *test);
+/* Features of the labeled and the test images (after a resume's load). */
+gan_status gan_loop_features_extract(gan_ctx *c, gan_loop_features *l);
+void gan_loop_features_free(gan_ctx *c, gan_loop_features *l);
+extern const gan_loop_mode gan_loop_mode_features;
 
 #ifdef __cplusplus
 }

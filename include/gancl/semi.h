@@ -201,9 +201,6 @@ gan_status gan_semi_data_init(gan_ctx *c, gan_semi *m, const gan_tensor *x);
  * the argmax of the K logits; averaged selects the parameter average (when
  * cfg.ema > 0 and a step was taken; the current parameters otherwise). */
 gan_status gan_semi_classify(gan_ctx *c, gan_semi *m, const gan_tensor *x, int averaged, int32_t *pred);
-/* The generator in inference mode on the first n <= min(64, N) rows of the
- * fixed sample noise: n images [n,784] into host memory. */
-gan_status gan_semi_sample(gan_ctx *c, gan_semi *m, int n, float *images);
 void gan_semi_free(gan_ctx *c, gan_semi *m);
 
 /* Checkpoints: parameters, Adam moments, BN statistics, sample noise, step,

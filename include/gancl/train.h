@@ -121,34 +121,11 @@ gan_status gan_cgan_init(gan_ctx *c, gan_cgan *m, const gan_cgan_config *cfg);
  * losses and D's logits are read back (a synchronisation). */
 gan_status gan_cgan_step(gan_ctx *c, gan_cgan *m, const gan_tensor *real, const int32_t *labels,
                          gan_cgan_stats *stats);
-/* Labeled samples: G in inference mode makes n images of the classes
- * labels[0..n) into host memory images[n*784] (values in [-1,1]), in
- * batches of up to N. Noise: drawn from *rng (advanced) when rng is not
- * NULL; otherwise image i uses the fixed sample noise row i % GAN_CGAN_GRID
- * (the class grid: labels i / GAN_CGAN_GRID give one row per class). */
-gan_status gan_cgan_generate(gan_ctx *c, gan_cgan *m, const int32_t *labels, int n, gan_rng *rng, float *images);
 void gan_cgan_free(gan_ctx *c, gan_cgan *m);
 
 /* Checkpoints as gan_gan_save/load; "model" = "acgan". */
 gan_status gan_cgan_save(gan_ctx *c, const gan_cgan *m, const char *path, const gan_ckpt_kv *extra, int nextra);
 gan_status gan_cgan_load(gan_ctx *c, gan_cgan *m, const char *path, gan_ckpt **out);
-
-/* ---- what a generator checkpoint holds ----
- * For tools that load a generator without knowing how it was trained
- * (sampling, FID, augmentation): the kind and configuration from the
- * checkpoint's metadata. Checkpoints before the mlp arch existed have no
- * "arch" key: they are dcgan. */
-typedef struct gan_gen_info {
-    int conditional;        /* 1: cgan ("model" acgan), 0: gan ("model" dcgan) */
-    gan_dcgan_config model; /* nz, ngf, ndf, nout, slope, drop, arch, hidden, ncond */
-    int nclass;             /* cgan: K */
-} gan_gen_info;
-
-/* GAN_ERR_MISMATCH naming the "model" found when the file is not a gan or
- * cgan checkpoint (a classifier's, say). */
-gan_status gan_gen_probe(gan_ctx *c, const char *path, gan_gen_info *out);
-/* The same from a checkpoint already loaded. */
-gan_status gan_gen_info_of(gan_ctx *c, const gan_ckpt *k, gan_gen_info *out);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,7 @@
 /* Conditional GAN training (AC-GAN: the generator gets the label, the
- * discriminator has an auxiliary K-class head), labeled generation and
- * checkpoints (include/gancl/train.h).
+ * discriminator has an auxiliary K-class head) and checkpoints
+ * (include/gancl/train.h); labeled generation is a gan_generator's
+ * (include/gancl/generator.h), over the same one-hot/concat input. 
  *
  * The discriminator's [rows, 1+K] logits are split into the source column
  * and the class columns with concat_backward, and their gradients merged
@@ -90,25 +91,14 @@ static void draw_labels(gan_rng at, int K, int n, int32_t *out)
     }
 }
 
-static void fill_onehot(const int32_t *labels, int n, int K, float *out)
-{
-    memset(out, 0, (size_t)n * (size_t)K * sizeof *out);
-    for (int i = 0; i < n; i++) out[(size_t)i * (size_t)K + (size_t)labels[i]] = 1.f;
-}
-
-/* Build zin = concat(z, onehot(labels)) for the first n rows; z must hold
- * the noise already. */
+/* zin = concat(z, onehot(labels)) for the first n rows; z must hold the
+ * noise already. */
 static gan_status condition(gan_ctx *c, gan_cgan *m, const int32_t *labels, int n, gan_tensor *zin)
 {
-    gan_status st = GAN_OK;
-    gan_tensor z, oh;
-    fill_onehot(labels, n, m->cfg.nclass, m->h_onehot);
-    TRY(gan_tensor_narrow(c, &m->z, n, &z));
-    TRY(gan_tensor_narrow(c, &m->onehot, n, &oh));
-    TRY(gan_tensor_narrow(c, &m->zin, n, zin));
-    TRY(gan_tensor_write(c, &oh, m->h_onehot));
-    TRY(gan_concat_forward(c, &z, &oh, zin));
-cleanup:
+    gan_tensor z;
+    gan_status st = gan_tensor_narrow(c, &m->z, n, &z);
+    *zin = m->zin;
+    if (!st) st = gan_onehot_concat(c, &z, labels, n, m->cfg.nclass, m->h_onehot, &m->onehot, zin);
     return st;
 }
 
@@ -214,45 +204,6 @@ gan_status gan_cgan_step(gan_ctx *c, gan_cgan *m, const gan_tensor *real, const 
     }
 cleanup:
     free(logits);
-    return st;
-}
-
-gan_status gan_cgan_generate(gan_ctx *c, gan_cgan *m, const int32_t *labels, int n, gan_rng *rng, float *images)
-{
-    gan_status st = GAN_OK;
-    int N = m->cfg.batch, K = m->cfg.nclass, nz = m->cfg.model.nz;
-    float *fixed = NULL, *zh = NULL;
-    for (int i = 0; i < n; i++)
-        if (labels[i] < 0 || labels[i] >= K)
-            return GAN_FAIL(c, GAN_ERR_ARG, "label %d to generate is %d: expected 0..%d", i, labels[i], K - 1);
-    if (!rng) {
-        fixed = malloc(m->sample_z.numel * sizeof *fixed);
-        zh = malloc((size_t)N * (size_t)nz * sizeof *zh);
-        if (!fixed || !zh) {
-            st = GAN_FAIL(c, GAN_ERR_NOMEM, "generation noise");
-            goto cleanup;
-        }
-        TRY(gan_tensor_read(c, &m->sample_z, fixed));
-    }
-    for (int at = 0; at < n; at += N) {
-        int b = n - at < N ? n - at : N;
-        gan_tensor z, zin;
-        TRY(gan_tensor_narrow(c, &m->z, b, &z));
-        if (rng) {
-            TRY(gan_rng_normal(c, gan_rng_take(rng, z.numel, 1), 0.f, 1.f, &z));
-        } else {
-            for (int i = 0; i < b; i++)
-                memcpy(zh + (size_t)i * (size_t)nz, fixed + (size_t)((at + i) % GAN_CGAN_GRID) * (size_t)nz,
-                       (size_t)nz * sizeof *zh);
-            TRY(gan_tensor_write(c, &z, zh));
-        }
-        TRY(condition(c, m, labels + at, b, &zin));
-        TRY(gan_gen_forward(c, &m->gen, &zin, 0));
-        TRY(gan_tensor_read(c, gan_gen_out(&m->gen), images + (size_t)at * 784));
-    }
-cleanup:
-    free(fixed);
-    free(zh);
     return st;
 }
 

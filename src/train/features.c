@@ -5,11 +5,14 @@
  * Features of a whole set are computed once, batch by batch, and placed
  * into one [n, F] tensor (copy_rows); a training step then gathers its
  * minibatch rows from there by index on the device (gather_rows), the
- * indices being a slice of the epoch's order already there. */
+ * indices being a slice of the epoch's order already there. At the end,
+ * the mode's table for the one training loop (gan_loop_mode_features). */
 #include "gancl/features.h"
+#include "gancl/loop.h"
 #include "internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -475,3 +478,125 @@ cleanup:
     gan_ckpt_free(k);
     return st;
 }
+
+/* ---- the features mode of the training loop (include/gancl/loop.h) ---- */
+
+gan_status gan_loop_features_init(gan_ctx *c, gan_loop_features *l, const gan_features_config *cfg,
+                                  const gan_dataset *data, const gan_indices *lab, const gan_dataset *test)
+{
+    memset(l, 0, sizeof *l);
+    l->data = data;
+    l->lab = lab;
+    l->test = test;
+    l->eval_every = 1;
+    size_t L = lab->n;
+    l->rows.idx = malloc((L ? L : 1) * sizeof *l->rows.idx);
+    l->order = malloc((L ? L : 1) * sizeof *l->order);
+    if (!l->rows.idx || !l->order) return GAN_FAIL(c, GAN_ERR_NOMEM, "features: order of %zu rows", L);
+    l->rows.n = L;
+    for (size_t i = 0; i < L; i++) l->rows.idx[i] = i;
+    return gan_features_init(c, &l->m, cfg);
+}
+
+gan_status gan_loop_features_extract(gan_ctx *c, gan_loop_features *l)
+{
+    gan_status st = gan_features_set_train(c, &l->m, l->data, l->lab);
+    if (!st) st = gan_features_set_test(c, &l->m, l->test, NULL);
+    return st;
+}
+
+void gan_loop_features_free(gan_ctx *c, gan_loop_features *l)
+{
+    gan_features_free(c, &l->m);
+    gan_indices_free(&l->rows);
+    free(l->order);
+    l->order = NULL;
+}
+
+/* The loop's shuffle of the rows (its seed and key), on the device. */
+static gan_status feat_epoch_begin_(gan_ctx *c, void *model, const gan_loop_run *run, int epoch)
+{
+    gan_loop_features *l = model;
+    gan_status st = gan_epoch_order(c, run->set, run->seed, (uint64_t)epoch, l->order);
+    if (!st) st = gan_features_set_order(c, &l->m, l->order);
+    return st;
+}
+
+static gan_status feat_step_(gan_ctx *c, void *model, size_t b, const float *x, const int32_t *labels, int n,
+                             gan_loop_metrics *out)
+{
+    (void)x, (void)labels; /* the rows are on the device already */
+    gan_loop_features *l = model;
+    gan_features_stats s;
+    gan_status st = gan_features_step(c, &l->m, b * (size_t)l->m.cfg.batch, n, out ? &s : NULL);
+    if (!st && out) *out = (gan_loop_metrics){2, {{"loss", s.loss}, {"accuracy", s.accuracy}}};
+    return st;
+}
+
+static int feat_steps_(const void *model) { return ((const gan_loop_features *)model)->m.step; }
+
+static gan_status feat_save_(gan_ctx *c, const void *model, const char *path, const gan_ckpt_kv *kv, int n)
+{
+    return gan_features_save(c, &((const gan_loop_features *)model)->m, path, kv, n);
+}
+
+/* The checkpoint's model replaces the run's; the optimiser settings and the
+ * seed, which gan_features_load leaves at their defaults, are the
+ * checkpoint's too (the run's when it has none). */
+static gan_status feat_load_(gan_ctx *c, void *model, const char *path, gan_ckpt **out)
+{
+    gan_loop_features *l = model;
+    gan_features_config run = l->m.cfg;
+    gan_features_free(c, &l->m);
+    gan_status st = gan_features_load(c, &l->m, path, run.batch, out);
+    if (st) return st;
+    gan_features_config *cfg = &l->m.cfg;
+    const char *v;
+    cfg->adam.lr = (v = gan_ckpt_meta(*out, "lr")) ? strtof(v, NULL) : run.adam.lr;
+    cfg->adam.beta1 = (v = gan_ckpt_meta(*out, "beta1")) ? strtof(v, NULL) : run.adam.beta1;
+    cfg->adam.beta2 = run.adam.beta2;
+    cfg->adam.eps = run.adam.eps;
+    cfg->weight_decay = (v = gan_ckpt_meta(*out, "weight_decay")) ? strtof(v, NULL) : run.weight_decay;
+    cfg->seed = (v = gan_ckpt_meta(*out, "seed")) ? strtoull(v, NULL, 10) : run.seed;
+    return GAN_OK;
+}
+
+static int feat_state_(void *model, gan_ckpt_kv *out)
+{
+    gan_loop_features *l = model;
+    if (!l->have_eval) return 0;
+    snprintf(l->acc, sizeof l->acc, "%.6f", l->eval.accuracy);
+    out[0] = (gan_ckpt_kv){"test_accuracy", l->acc};
+    return 1;
+}
+
+static gan_status feat_epoch_end_(gan_ctx *c, void *model, const gan_loop_run *run, int epoch, gan_loop_metrics *out,
+                                  char *artifact, size_t cap)
+{
+    (void)artifact, (void)cap;
+    gan_loop_features *l = model;
+    l->scored = (epoch + 1) % l->eval_every == 0 || epoch + 1 == run->epochs;
+    if (!l->scored) return GAN_OK;
+    gan_status st = gan_features_evaluate(c, &l->m, 1, &l->eval);
+    if (!st) st = gan_features_evaluate(c, &l->m, 0, &l->train_eval);
+    if (st) return st;
+    l->have_eval = 1;
+    *out = (gan_loop_metrics){2, {{"test_accuracy", l->eval.accuracy}, {"train_accuracy", l->train_eval.accuracy}}};
+    return GAN_OK;
+}
+
+const gan_loop_mode gan_loop_mode_features = {
+    .name = "features",
+    .range = GAN_RANGE_TANH,
+    .labels = 0,
+    .full_batches = 0,
+    .nloss = 1,
+    .no_batch = 1,
+    .step = feat_step_,
+    .steps = feat_steps_,
+    .save = feat_save_,
+    .load = feat_load_,
+    .epoch_end = feat_epoch_end_,
+    .state = feat_state_,
+    .epoch_begin = feat_epoch_begin_,
+};

@@ -1,7 +1,6 @@
 /* Unconditional GAN training step (DCGAN or MLP generator, DCGAN
- * discriminator), non-saturating BCE or LSGAN; gan_gen_probe, which tells
- * gan and cgan checkpoints and their configuration apart; and the pieces of
- * a step the cgan trainer shares (gan_train_*, src/internal.h).
+ * discriminator), non-saturating BCE or LSGAN, its checkpoints, and the
+ * pieces of a step the cgan trainer shares (gan_train_*, src/internal.h).
  *
  * The D step runs real and fake through D as one batch of 2N (they are
  * concatenated with the concat op over [1, N*784] views), so D's parameter
@@ -9,6 +8,7 @@
  * logits, half of PyTorch's loss_real + loss_fake; Adam is invariant to that
  * constant factor (up to eps), and the reported loss_d is scaled back. */
 #include "gancl/dist.h"
+#include "gancl/generator.h"
 #include "gancl/train.h"
 #include "internal.h"
 
@@ -206,9 +206,12 @@ gan_status gan_gan_save(gan_ctx *c, const gan_gan *m, const char *path, const ga
 gan_status gan_gan_load(gan_ctx *c, gan_gan *m, const char *path, gan_ckpt **out)
 {
     gan_kvbuf a;
-    gan_gen_info info;
-    gan_status st = gan_gen_probe(c, path, &info);
+    gan_generator_info info;
+    gan_status st = gan_generator_probe(c, path, &info);
     if (st) return st;
+    if (info.kind != GAN_GEN_GAN)
+        return GAN_FAIL(c, GAN_ERR_MISMATCH, "%s is a %s checkpoint: expected a gan one (model dcgan)", path,
+                        info.model_name);
     if (info.conditional)
         return GAN_FAIL(c, GAN_ERR_MISMATCH, "%s is a cgan checkpoint (model acgan): expected a gan one (model dcgan)",
                         path);
@@ -220,47 +223,3 @@ gan_status gan_gan_load(gan_ctx *c, gan_gan *m, const char *path, gan_ckpt **out
     return gan_run_load(c, path, regs, 2, &a, &m->step, &m->rng, out);
 }
 
-gan_status gan_gen_info_of(gan_ctx *c, const gan_ckpt *k, gan_gen_info *out)
-{
-    const char *path = gan_ckpt_label(k);
-    gan_status st = GAN_OK;
-    memset(out, 0, sizeof *out);
-    gan_dcgan_config *m = &out->model;
-    *m = gan_dcgan_default();
-    const char *model = gan_ckpt_meta(k, "model"), *arch = gan_ckpt_meta(k, "arch");
-    if (!model || (strcmp(model, "dcgan") && strcmp(model, "acgan"))) {
-        const char *mode = gan_ckpt_meta(k, "mode");
-        st = GAN_FAIL(c, GAN_ERR_MISMATCH, "%s holds no generator: its model is %s (mode %s); expected a gan or cgan "
-                      "checkpoint (model dcgan or acgan)", path, model ? model : "(absent)", mode ? mode : "(absent)");
-        goto cleanup;
-    }
-    out->conditional = !strcmp(model, "acgan");
-    if (arch && gan_arch_parse(arch, &m->arch)) {
-        st = GAN_FAIL(c, GAN_ERR_FORMAT, "%s: arch \"%s\": expected dcgan or mlp", path, arch);
-        goto cleanup;
-    }
-    int bad = gan_ckpt_meta_int(k, "nz", &m->nz) || gan_ckpt_meta_int(k, "ndf", &m->ndf) ||
-              gan_ckpt_meta_int(k, "nout", &m->nout) || gan_ckpt_meta_float(k, "slope", &m->slope) ||
-              gan_ckpt_meta_float(k, "dropout", &m->drop) ||
-              gan_ckpt_meta_int(k, m->arch == GAN_ARCH_MLP ? "hidden" : "ngf",
-                                m->arch == GAN_ARCH_MLP ? &m->hidden : &m->ngf) ||
-              (out->conditional && gan_ckpt_meta_int(k, "nclass", &out->nclass));
-    if (bad) {
-        st = GAN_FAIL(c, GAN_ERR_FORMAT, "%s: a %s checkpoint without a readable configuration (nz, %s, ndf, nout, "
-                      "slope, dropout%s)", path, model, m->arch == GAN_ARCH_MLP ? "hidden" : "ngf",
-                      out->conditional ? ", nclass" : "");
-        goto cleanup;
-    }
-    m->ncond = out->conditional ? out->nclass : 0;
-cleanup:
-    return st;
-}
-
-gan_status gan_gen_probe(gan_ctx *c, const char *path, gan_gen_info *out)
-{
-    gan_ckpt *k = NULL;
-    gan_status st = gan_ckpt_load(c, path, &k);
-    if (st == GAN_OK) st = gan_gen_info_of(c, k, out);
-    gan_ckpt_free(k);
-    return st;
-}

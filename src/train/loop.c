@@ -60,8 +60,9 @@ done:
 }
 
 /* Keep the records of steps <= step in path (a resumed run's metrics.jsonl;
- * a missing file is fine): write the kept lines to path.tmp, rename. */
-static gan_status cut_metrics(gan_ctx *c, const char *path, int step)
+ * a missing file is fine): write the kept lines to path.tmp, rename. With
+ * a prefix only the records holding a name "PREFIX..." are cut. */
+static gan_status cut_metrics(gan_ctx *c, const char *path, int step, const char *prefix)
 {
     FILE *in = fopen(path, "rb");
     if (!in) return errno == ENOENT ? GAN_OK : GAN_FAIL(c, GAN_ERR_IO, "%s: %s", path, strerror(errno));
@@ -75,10 +76,12 @@ static gan_status cut_metrics(gan_ctx *c, const char *path, int step)
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
+    char quoted[80];
+    snprintf(quoted, sizeof quoted, "\"%s", prefix ? prefix : "");
     while ((len = getline(&line, &cap, in)) > 0) {
         const char *at = strstr(line, "\"step\":");
         long long s = at ? strtoll(at + 7, NULL, 10) : 0;
-        if (s <= step) fwrite(line, 1, (size_t)len, out);
+        if (s <= step || (prefix && !strstr(line, quoted))) fwrite(line, 1, (size_t)len, out);
     }
     free(line);
     int bad = ferror(in);
@@ -107,6 +110,20 @@ static gan_status save_at(gan_ctx *c, const gan_loop_run *run, const char *path,
     gan_status st = run->mode->save(c, run->model, path, kv, at);
     free(kv);
     return st;
+}
+
+/* One record: a companion run's names get its prefix ("baseline_loss"). */
+static gan_status write_record(gan_ctx *c, const gan_loop_run *run, gan_jsonl *log, int step, int epoch,
+                               const gan_loop_metrics *m)
+{
+    if (!run->prefix) return gan_jsonl_write(c, log, step, epoch, m->f, (size_t)m->n);
+    char names[GAN_LOOP_MAX_METRICS][64];
+    gan_metric f[GAN_LOOP_MAX_METRICS];
+    for (int i = 0; i < m->n; i++) {
+        snprintf(names[i], sizeof names[i], "%s%s", run->prefix, m->f[i].name);
+        f[i] = (gan_metric){names[i], m->f[i].value};
+    }
+    return gan_jsonl_write(c, log, step, epoch, f, (size_t)m->n);
 }
 
 static void emit(const gan_loop_run *run, const gan_loop_event *e)
@@ -152,7 +169,7 @@ gan_status gan_loop_train(gan_ctx *c, gan_loop_run *run, gan_loop_result *res)
         st = GAN_FAIL(c, GAN_ERR_IO, "%s is in use by another run (%s is locked)", run->outdir, path);
         goto out;
     }
-    if (!run->resumed && !run->overwrite && access(res->checkpoint, F_OK) == 0) {
+    if (!run->prefix && !run->resumed && !run->overwrite && access(res->checkpoint, F_OK) == 0) {
         st = GAN_FAIL(c, GAN_ERR_ARG,
                       "%s already holds a run (%s): continue it with --resume %s, choose another --outdir, or "
                       "replace it with --overwrite",
@@ -160,8 +177,10 @@ gan_status gan_loop_train(gan_ctx *c, gan_loop_run *run, gan_loop_result *res)
         goto out;
     }
     snprintf(path, sizeof path, "%s/metrics.jsonl", run->outdir);
-    if (run->resumed && (st = cut_metrics(c, path, run->resumed_step))) goto out;
-    if ((st = gan_jsonl_open(c, path, run->resumed, &log))) goto out;
+    if (run->prefix ? (st = cut_metrics(c, path, 0, run->prefix))
+                    : run->resumed && (st = cut_metrics(c, path, run->resumed_step, NULL)))
+        goto out;
+    if ((st = gan_jsonl_open(c, path, run->resumed || run->prefix, &log))) goto out;
 setup_done:
     order = malloc(run->set->n * sizeof *order);
     x = malloc(B * 784 * sizeof *x);
@@ -184,9 +203,10 @@ setup_done:
             gan_loop_metrics m = {0};
             int r0, nl; /* this rank's rows of the global batch: all of them in one process */
             if ((st = gan_dist_shard(c, (int)n, &r0, &nl))) goto out;
-            if ((st = gan_dataset_batch(c, run->data, order + at + r0, (size_t)nl, md->range, x,
-                                        md->labels ? labels : NULL)) ||
-                (st = md->step(c, run->model, b, x, md->labels ? labels : NULL, nl, logit ? &m : NULL))) {
+            if ((!md->no_batch && (st = gan_dataset_batch(c, run->data, order + at + r0, (size_t)nl, md->range, x,
+                                                          md->labels ? labels : NULL))) ||
+                (st = md->step(c, run->model, b, md->no_batch ? NULL : x, md->labels && !md->no_batch ? labels : NULL,
+                               nl, logit ? &m : NULL))) {
                 gan_dist_fail(c);
                 goto out;
             }
@@ -223,15 +243,17 @@ setup_done:
                 }
                 m.f[m.n++] = (gan_metric){"images_per_s", ips};
                 m.f[m.n++] = (gan_metric){"wall_s", t - start};
-                if (lead && (st = gan_jsonl_write(c, log, step, epoch, m.f, (size_t)m.n))) goto out;
+                if (lead && (st = write_record(c, run, log, step, epoch, &m))) goto out;
                 gan_loop_event e = {.kind = GAN_LOOP_LOGGED, .epoch = epoch, .epochs = run->epochs, .b = b,
                                     .per_epoch = per_epoch, .step = step, .f = m.f, .nf = m.n, .images_per_s = ips,
+                                    .steps_per_s = sps,
                                     .eta_s = ((double)(run->epochs - epoch) * (double)per_epoch - (double)(b + 1)) / sps};
                 emit(run, &e);
             }
             if (stop) {
                 int last = b + 1 == per_epoch;
-                if (lead) st = save_at(c, run, res->checkpoint, last ? epoch + 1 : epoch, last ? 0 : b + 1);
+                if (lead && !run->prefix)
+                    st = save_at(c, run, res->checkpoint, last ? epoch + 1 : epoch, last ? 0 : b + 1);
                 if (P > 1) st = gan_dist_agree(c, st);
                 if (st) goto out;
                 res->end = GAN_LOOP_INTERRUPTED;
@@ -252,9 +274,9 @@ setup_done:
             }
             m.f[m.n++] = (gan_metric){"epoch_train_s", t_train};
             m.f[m.n++] = (gan_metric){"epoch_s", t_all};
-            if ((st = gan_jsonl_write(c, log, md->steps(run->model), epoch, m.f, (size_t)m.n))) goto epoch_agree;
+            if ((st = write_record(c, run, log, md->steps(run->model), epoch, &m))) goto epoch_agree;
         }
-        if (lead) st = save_at(c, run, res->checkpoint, epoch + 1, 0);
+        if (lead && !run->prefix) st = save_at(c, run, res->checkpoint, epoch + 1, 0);
     epoch_agree:
         if (P > 1) st = gan_dist_agree(c, st);
         if (st) goto out;
@@ -288,11 +310,14 @@ gan_status gan_loop_gan_init(gan_ctx *c, gan_loop_gan *g, const gan_gan_config *
     memset(g, 0, sizeof *g);
     gan_status st = gan_gan_init(c, &g->m, cfg);
     if (!st) st = gan_tensor_alloc4(c, &g->real, GAN_F32, 4, cfg->batch, 1, 28, 28);
+    gan_generator_info info = gan_generator_info_gan(&g->m.cfg.model, 0);
+    if (!st) st = gan_generator_wrap(c, &g->gen, &info, &g->m.gen, NULL, cfg->batch);
     return st;
 }
 
 void gan_loop_gan_free(gan_ctx *c, gan_loop_gan *g)
 {
+    gan_generator_free(c, &g->gen);
     gan_tensor_free(c, &g->real);
     gan_gan_free(c, &g->m);
 }
@@ -326,26 +351,40 @@ static gan_status gan_load_(gan_ctx *c, void *model, const char *path, gan_ckpt 
     return gan_gan_load(c, &((gan_loop_gan *)model)->m, path, out);
 }
 
+/* A grid of n images of a generator handle in its own range, image i from
+ * row i % sample_z's rows of the fixed noise sample_z (labels: NULL, or
+ * one per image); nrow 0: the default columns. */
+static gan_status fixed_grid(gan_ctx *c, gan_generator *g, const gan_tensor *sample_z, int n, const int32_t *labels,
+                             const char *path)
+{
+    int R = sample_z->dim[0], nz = g->info.nz;
+    float *zr = malloc((size_t)R * (size_t)nz * sizeof *zr), *z = malloc((size_t)n * (size_t)nz * sizeof *z),
+          *h = malloc((size_t)n * 784 * sizeof *h);
+    gan_status st = !zr || !z || !h ? GAN_FAIL(c, GAN_ERR_NOMEM, "sample grid: out of memory") : GAN_OK;
+    if (!st) st = gan_tensor_read(c, sample_z, zr);
+    for (int i = 0; i < n && !st; i++)
+        memcpy(z + (size_t)i * (size_t)nz, zr + (size_t)(i % R) * (size_t)nz, (size_t)nz * sizeof *z);
+    if (!st) st = gan_generator_generate_z(c, g, n, labels, z, 0, h);
+    gan_grid_opts go = gan_grid_defaults();
+    if (labels) go.nrow = R; /* the class grid: a row per class */
+    if (!g->info.tanh) go.lo = 0.f, go.hi = 1.f;
+    if (!st) st = gan_png_write_grid(c, path, h, n, 1, 28, 28, &go);
+    free(zr);
+    free(z);
+    free(h);
+    return st;
+}
+
 /* The fixed-noise grid: G in inference mode on its checkpointed noise. */
 static gan_status gan_epoch_end_(gan_ctx *c, void *model, const gan_loop_run *run, int epoch, gan_loop_metrics *out,
                                  char *artifact, size_t cap)
 {
     (void)out;
-    gan_gan *m = &((gan_loop_gan *)model)->m;
-    gan_status st = GAN_OK;
-    float *h = malloc(64 * 784 * sizeof *h);
-    if (!h) return GAN_FAIL(c, GAN_ERR_NOMEM, "sample grid: out of memory");
+    gan_loop_gan *g = model;
     /* the generator serves any batch up to its own; the grid wants 64 */
-    int rows = m->cfg.batch < 64 ? m->cfg.batch : 64;
-    gan_tensor z;
+    int rows = g->m.cfg.batch < 64 ? g->m.cfg.batch : 64;
     snprintf(artifact, cap, "%s/samples_epoch%03d.png", run->outdir, epoch + 1);
-    if ((st = gan_tensor_narrow(c, &m->sample_z, rows, &z))) goto done;
-    if ((st = gan_gen_forward(c, &m->gen, &z, 0))) goto done;
-    if ((st = gan_tensor_read(c, gan_gen_out(&m->gen), h))) goto done;
-    st = gan_png_write_grid(c, artifact, h, rows, 1, 28, 28, NULL);
-done:
-    free(h);
-    return st;
+    return fixed_grid(c, &g->gen, &g->m.sample_z, rows, NULL, artifact);
 }
 
 const gan_loop_mode gan_loop_mode_gan = {
@@ -369,11 +408,14 @@ gan_status gan_loop_cgan_init(gan_ctx *c, gan_loop_cgan *g, const gan_cgan_confi
     memset(g, 0, sizeof *g);
     gan_status st = gan_cgan_init(c, &g->m, cfg);
     if (!st) st = gan_tensor_alloc4(c, &g->real, GAN_F32, 4, cfg->batch, 1, 28, 28);
+    gan_generator_info info = gan_generator_info_gan(&g->m.cfg.model, g->m.cfg.nclass);
+    if (!st) st = gan_generator_wrap(c, &g->gen, &info, &g->m.gen, NULL, cfg->batch);
     return st;
 }
 
 void gan_loop_cgan_free(gan_ctx *c, gan_loop_cgan *g)
 {
+    gan_generator_free(c, &g->gen);
     gan_tensor_free(c, &g->real);
     gan_cgan_free(c, &g->m);
 }
@@ -412,23 +454,13 @@ static gan_status cgan_epoch_end_(gan_ctx *c, void *model, const gan_loop_run *r
                                   gan_loop_metrics *out, char *artifact, size_t cap)
 {
     (void)out;
-    gan_cgan *m = &((gan_loop_cgan *)model)->m;
-    gan_status st = GAN_OK;
-    int K = m->cfg.nclass, n = K * GAN_CGAN_GRID;
-    float *h = malloc((size_t)n * 784 * sizeof *h);
+    gan_loop_cgan *g = model;
+    int n = g->m.cfg.nclass * GAN_CGAN_GRID;
     int32_t *labels = malloc((size_t)n * sizeof *labels);
-    if (!h || !labels) {
-        st = GAN_FAIL(c, GAN_ERR_NOMEM, "class grid: out of memory");
-        goto done;
-    }
+    if (!labels) return GAN_FAIL(c, GAN_ERR_NOMEM, "class grid: out of memory");
     snprintf(artifact, cap, "%s/samples_epoch%03d.png", run->outdir, epoch + 1);
     for (int i = 0; i < n; i++) labels[i] = i / GAN_CGAN_GRID;
-    if ((st = gan_cgan_generate(c, m, labels, n, NULL, h))) goto done;
-    gan_grid_opts go = gan_grid_defaults();
-    go.nrow = GAN_CGAN_GRID;
-    st = gan_png_write_grid(c, artifact, h, n, 1, 28, 28, &go);
-done:
-    free(h);
+    gan_status st = fixed_grid(c, &g->gen, &g->m.sample_z, n, labels, artifact);
     free(labels);
     return st;
 }
@@ -505,8 +537,8 @@ const gan_loop_mode gan_loop_mode_classifier = {
 
 /* ---- augment ---- */
 
-gan_status gan_loop_augment_init(gan_ctx *c, gan_loop_augment *a, const gan_cls_config *cfg, gan_cgan *gen, int ngen,
-                                 const double *cdf, uint64_t gen_seed)
+gan_status gan_loop_augment_init(gan_ctx *c, gan_loop_augment *a, const gan_cls_config *cfg, gan_generator *gen,
+                                 int ngen, const double *cdf, uint64_t gen_seed)
 {
     memset(a, 0, sizeof *a);
     a->gen = gen;
@@ -514,16 +546,12 @@ gan_status gan_loop_augment_init(gan_ctx *c, gan_loop_augment *a, const gan_cls_
     memcpy(a->cdf, cdf, sizeof a->cdf);
     a->gen_rng = (gan_rng){.seed = gen_seed, .counter = 0};
     a->eval_every = 1;
-    a->gen_img = malloc(((size_t)a->ngen + 1) * 784 * sizeof *a->gen_img);
-    if (!a->gen_img) return GAN_FAIL(c, GAN_ERR_NOMEM, "augment: out of memory");
     return gan_cls_init(c, &a->m, cfg);
 }
 
 void gan_loop_augment_free(gan_ctx *c, gan_loop_augment *a)
 {
     gan_cls_free(c, &a->m);
-    free(a->gen_img);
-    a->gen_img = NULL;
 }
 
 double gan_loop_augment_reduced(const gan_loop_augment *a, const gan_cls_eval *e)
@@ -566,10 +594,8 @@ static gan_status aug_step_(gan_ctx *c, void *model, size_t b, const float *x, c
     if (G) {
         int32_t *gl = m->h_labels + n;
         draw_classes(&a->gen_rng, a->cdf, G, gl);
-        if ((st = gan_cgan_generate(c, a->gen, gl, G, &a->gen_rng, a->gen_img))) return st;
-        /* the generator's tanh range [-1, 1] to the classifier's [0, 1] */
-        float *dst = m->h_x + (size_t)n * 784;
-        for (size_t i = 0; i < (size_t)G * 784; i++) dst[i] = 0.5f * (a->gen_img[i] + 1.f);
+        /* in the classifier's [0, 1] */
+        if ((st = gan_generator_generate(c, a->gen, G, gl, &a->gen_rng, 1, m->h_x + (size_t)n * 784))) return st;
     }
     int rows = n + G;
     gan_cls_stats s;
@@ -663,7 +689,8 @@ gan_status gan_loop_semi_init(gan_ctx *c, gan_loop_semi *s, const gan_semi_confi
     s->pred = malloc(3 * N * sizeof *s->pred);
     if (!s->xh || !s->yh || !s->xh_test || !s->yh_test || !s->pred)
         return GAN_FAIL(c, GAN_ERR_NOMEM, "semi: staging for batch %d", cfg->batch);
-    return GAN_OK;
+    gan_generator_info info = gan_generator_info_semi(&s->m.cfg);
+    return gan_generator_wrap(c, &s->gen, &info, NULL, &s->m.g, cfg->batch);
 }
 
 gan_status gan_loop_semi_data_init(gan_ctx *c, gan_loop_semi *s)
@@ -695,6 +722,7 @@ void gan_loop_semi_free(gan_ctx *c, gan_loop_semi *s)
     free(s->xh_test);
     free(s->yh_test);
     free(s->pred);
+    gan_generator_free(c, &s->gen);
     gan_semi_free(c, &s->m);
 }
 
@@ -797,16 +825,8 @@ static gan_status semi_epoch_end_(gan_ctx *c, void *model, const gan_loop_run *r
     if ((st = semi_test_accuracy(c, s, 1, &s->acc)) || (st = semi_test_accuracy(c, s, 0, &s->raw))) return st;
     *out = (gan_loop_metrics){3, {{"test_acc", s->acc}, {"test_error", 1 - s->acc}, {"test_acc_current", s->raw}}};
     int rows = s->m.cfg.batch < 64 ? s->m.cfg.batch : 64;
-    float *h = malloc((size_t)rows * 784 * sizeof *h);
-    if (!h) return GAN_FAIL(c, GAN_ERR_NOMEM, "semi: sample grid");
     snprintf(artifact, cap, "%s/samples_epoch%03d.png", run->outdir, epoch + 1);
-    gan_grid_opts go = gan_grid_defaults();
-    go.lo = 0.f;
-    go.hi = 1.f;
-    st = gan_semi_sample(c, &s->m, rows, h);
-    if (st == GAN_OK) st = gan_png_write_grid(c, artifact, h, rows, 1, 28, 28, &go);
-    free(h);
-    return st;
+    return fixed_grid(c, &s->gen, &s->m.sample_z, rows, NULL, artifact);
 }
 
 const gan_loop_mode gan_loop_mode_semi = {

@@ -407,19 +407,6 @@ cleanup:
     return st;
 }
 
-gan_status gan_semi_sample(gan_ctx *c, gan_semi *m, int n, float *images)
-{
-    gan_status st = GAN_OK;
-    gan_tensor z;
-    if (n < 1 || n > 64 || n > m->cfg.batch)
-        return GAN_FAIL(c, GAN_ERR_ARG, "%d samples: expected 1..%d", n, m->cfg.batch < 64 ? m->cfg.batch : 64);
-    TRY(gan_tensor_narrow(c, &m->sample_z, n, &z));
-    TRY(gan_semi_g_forward(c, &m->g, &z, 0));
-    TRY(gan_tensor_read(c, &m->g.out.y, images));
-cleanup:
-    return st;
-}
-
 void gan_semi_free(gan_ctx *c, gan_semi *m)
 {
     gan_semi_g_free(c, &m->g);

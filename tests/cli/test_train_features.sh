@@ -3,8 +3,9 @@
 # the reference and (when OpenCL exists) the default device: from a tiny gan
 # checkpoint, the trained-D and random-D classifiers run, outputs appear, a
 # rerun gives the same checkpoint byte for byte, `gancl eval` reproduces
-# the accuracy; a classifier checkpoint as --discriminator, --resume, a
-# missing --discriminator and too many labels per class are clear errors.
+# the accuracy; a classifier checkpoint as --discriminator, a gan one as
+# --resume, a missing --discriminator and too many labels per class are
+# clear errors (run safety and --resume: test_train_safety.sh).
 #   test_train_features.sh GANCL MAKE_IDX
 set -u
 . "$(dirname "$0")/tap.sh"
@@ -59,10 +60,9 @@ out=$tmp/cpu
   >"$tmp/e1" 2>&1
 test $? -eq 1 && grep -q "is a classifier checkpoint" "$tmp/e1" && grep -q 'mode "gan"' "$tmp/e1"
 check "a classifier checkpoint as --discriminator is refused, naming both kinds" $?
-"$gancl" train --device cpu "${feat[@]}" --discriminator "$out/gan/checkpoint.safetensors" \
-  --resume "$out/feat/checkpoint.safetensors" --outdir "$out/bad" >"$tmp/e2" 2>&1
-test $? -eq 2 && grep -q "no --resume" "$tmp/e2"
-check "--resume is a usage error that says why" $?
+"$gancl" train --device cpu "${feat[@]}" --resume "$out/gan/checkpoint.safetensors" --outdir "$out/bad" >"$tmp/e2" 2>&1
+test $? -eq 1 && grep -q "is a gan checkpoint" "$tmp/e2" && grep -q 'expected a features checkpoint' "$tmp/e2"
+check "--resume of a gan checkpoint is refused, naming both kinds" $?
 "$gancl" train --device cpu "${feat[@]}" --outdir "$out/bad" >"$tmp/e3" 2>&1
 test $? -eq 2 && grep -q "needs --discriminator" "$tmp/e3"
 check "a missing --discriminator is a usage error" $?

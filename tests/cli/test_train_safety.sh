@@ -11,6 +11,7 @@
 # last good checkpoint only when one exists; a resumed run takes the settings left out
 # from the checkpoint (and ends byte-identical to an uninterrupted run),
 # and a setting given with another value is refused with both values.
+# features (its trained-D run and the random-D companion) likewise.
 #   test_train_safety.sh GANCL MAKE_IDX
 set -u
 . "$(dirname "$0")/tap.sh"
@@ -93,6 +94,49 @@ check "semi: it takes them from the checkpoint: byte-identical to the uninterrup
   >"$tmp/l14" 2>&1
 test $? -eq 1 && grep -q "labels: checkpoint 30, run 20 (--labels)" "$tmp/l14"
 check "semi: another --labels is refused with both values" $?
+
+# features: the trained-D run owns --outdir like every mode's run; the
+# random-D baseline is its companion (records "baseline_...", no checkpoint)
+fe=(--mode features --device cpu --data "$tmp/data" --log-every 1)
+fd=(--batch-size 8 --labels-per-class 3 --lr 0.002 --weight-decay 0.01 --discriminator "$tmp/epoch1.safetensors")
+"$gancl" train "${fe[@]}" "${fd[@]}" --epochs 4 --outdir "$tmp/ff" >"$tmp/f1" 2>&1
+check "features: a first run trains" $?
+"$gancl" train "${fe[@]}" "${fd[@]}" --epochs 4 --outdir "$tmp/ff" >"$tmp/f2" 2>&1
+test $? -eq 1 && grep -q "$tmp/ff already holds a run ($tmp/ff/checkpoint.safetensors)" "$tmp/f2" &&
+  grep -q -- "--resume $tmp/ff/checkpoint.safetensors" "$tmp/f2" && grep -q -- "--overwrite" "$tmp/f2"
+check "features: a fresh run in an --outdir holding a run is refused, naming the checkpoint and the choices" $?
+cp "$tmp/ff/checkpoint.safetensors" "$tmp/ff.safetensors"
+"$gancl" train "${fe[@]}" "${fd[@]}" --epochs 4 --outdir "$tmp/ff" --overwrite >"$tmp/f3" 2>&1 &&
+  cmp -s "$tmp/ff/checkpoint.safetensors" "$tmp/ff.safetensors" && test "$(wc -l <"$tmp/ff/metrics.jsonl")" -eq 40
+check "features: --overwrite replaces it (the same checkpoint; metrics.jsonl afresh)" $?
+"$gancl" train "${fe[@]}" "${fd[@]}" --epochs 2 --outdir "$tmp/fp" >"$tmp/f4" 2>&1 &&
+  cp "$tmp/fp/checkpoint.safetensors" "$tmp/fp2.safetensors" &&
+  "$gancl" train "${fe[@]}" --epochs 4 --outdir "$tmp/fp" --resume "$tmp/fp2.safetensors" >"$tmp/f5" 2>&1 &&
+  "$gancl" train "${fe[@]}" --epochs 4 --outdir "$tmp/fp" --resume "$tmp/fp2.safetensors" >>"$tmp/f5" 2>&1 &&
+  grep -q "resumed from $tmp/fp2.safetensors at epoch 2, step 8" "$tmp/f5"
+check "features: a resume without --batch-size, --labels-per-class, --lr, --weight-decay, --discriminator trains (twice)" $?
+cmp -s "$tmp/fp/checkpoint.safetensors" "$tmp/ff/checkpoint.safetensors"
+check "features: it takes them from the checkpoint: byte-identical to the uninterrupted run" $?
+python3 - "$tmp/fp/metrics.jsonl" <<'P'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+own = [r["step"] for r in recs if "loss" in r]
+base = [r["step"] for r in recs if "baseline_loss" in r]
+assert own == list(range(1, 17)) and base == list(range(1, 17)), (own, base)
+assert [r["step"] for r in recs if "baseline_test_accuracy" in r] == [4, 8, 12, 16]
+P
+check "features: metrics.jsonl holds each step of both runs once, the baseline's after the resumed run's" $?
+"$gancl" train "${fe[@]}" --batch-size 4 --labels-per-class 2 --weight-decay 0 --discriminator "$tmp/gan/none" \
+  --epochs 4 --outdir "$tmp/fp" --resume "$tmp/fp2.safetensors" >"$tmp/f6" 2>&1
+test $? -eq 1 && grep -q "batch: checkpoint 8, run 4 (--batch-size)" "$tmp/f6" &&
+  grep -q "labels_per_class: checkpoint 3, run 2 (--labels-per-class)" "$tmp/f6" &&
+  grep -q "weight_decay: checkpoint 0.00999999978, run 0 (--weight-decay)" "$tmp/f6" &&
+  grep -q "discriminator: checkpoint $tmp/epoch1.safetensors, run $tmp/gan/none (--discriminator)" "$tmp/f6"
+check "features: flags given with other values are refused, each named with both values" $?
+python3 "$(dirname "$0")/nan_ckpt.py" "$tmp/fp2.safetensors" "$tmp/fnan.safetensors" probe.fc.weight &&
+  "$gancl" train "${fe[@]}" --epochs 4 --outdir "$tmp/fp" --resume "$tmp/fnan.safetensors" >"$tmp/f7" 2>&1
+test $? -eq 1 && grep -q "tensor probe.fc.weight holds a non-finite value" "$tmp/f7"
+check "features: resuming a checkpoint with a NaN is refused, naming the tensor" $?
 
 python3 "$(dirname "$0")/nan_ckpt.py" "$o/checkpoint.safetensors" "$tmp/nan.safetensors" disc.conv2.weight
 check "a copy of the checkpoint with a NaN in disc.conv2.weight" $?
