@@ -1,16 +1,20 @@
 /* `gancl bench dist` (alone or under mpirun -np P): the training step of
- * each data-parallel mode (gan, cgan, classifier) at the global batch
+ * each data-parallel mode (gan, cgan, classifier, semi) at the global batch
  * --batch-size, each rank taking its slice of the rows (include/gancl/
  * dist.h), warm, median of --reps steps; per mode the step time, global
  * images/s, the bytes every rank all-reduces per step (the fused gradient
  * buffer of each network, 4 bytes a parameter; the loop's per-step scalars
  * are not included), and the share of the step spent staging and summing
- * them. --mode picks one mode; --ngf/--ndf size the DCGAN (default 64).
+ * them (semi: also its feature means, 2 x 250 doubles, not included).
+ * --mode picks one mode; --ngf/--ndf size the DCGAN (default 64); semi
+ * runs the default Salimans MLP, batch --batch-size for each of labeled,
+ * unlabeled and generated.
  * Rank 0 prints. */
 #include "dist_mpi.h"
 #include "tool.h"
 #include "gancl/classifier.h"
 #include "gancl/dist.h"
+#include "gancl/semi.h"
 #include "gancl/train.h"
 
 #include <stdio.h>
@@ -36,7 +40,9 @@ typedef struct bench_model {
     gan_gan gan;
     gan_cgan cgan;
     gan_cls cls;
-    gan_tensor real; /* [B,1,28,28] in the mode's range */
+    gan_semi semi;
+    gan_tensor semi_y;  /* [B] labels of semi's labeled batch */
+    gan_tensor real; /* [B,1,28,28] in the mode's range; semi: its labeled, unlabeled and G-step batch */
     int32_t *labels;
     size_t params;
 } bench_model;
@@ -61,6 +67,14 @@ static gan_status model_init(gan_ctx *c, const tool_opts *o, bench_model *b)
         if (o->ndf) cfg.model.ndf = o->ndf;
         if ((st = gan_cgan_init(c, &b->cgan, &cfg))) return st;
         b->params = gan_params_count(gan_gen_params(&b->cgan.gen)) + gan_params_count(&b->cgan.d.params);
+    } else if (!strcmp(b->mode, "semi")) {
+        gan_semi_config cfg = gan_semi_default();
+        cfg.batch = B;
+        cfg.seed = o->seed;
+        if ((st = gan_semi_init(c, &b->semi, &cfg)) ||
+            (st = gan_tensor_alloc4(c, &b->semi_y, GAN_I32, 1, B, 0, 0, 0)))
+            return st;
+        b->params = gan_params_count(&b->semi.g.params) + gan_params_count(&b->semi.d.params);
     } else {
         gan_cls_config cfg = gan_cls_default();
         cfg.batch = B;
@@ -79,10 +93,11 @@ static gan_status model_init(gan_ctx *c, const tool_opts *o, bench_model *b)
     for (size_t i = 0; i < (size_t)B * 784; i++) {
         s = s * 6364136223846793005ull + 1442695040888963407ull;
         double u = (double)(s >> 11) / 9007199254740992.0;
-        h[i] = (float)(strcmp(b->mode, "classifier") ? 2 * u - 1 : u);
+        h[i] = (float)(strcmp(b->mode, "classifier") && strcmp(b->mode, "semi") ? 2 * u - 1 : u);
     }
     for (int i = 0; i < B; i++) b->labels[i] = i % 10;
     st = gan_tensor_write(c, &b->real, h);
+    if (!st && !strcmp(b->mode, "semi")) st = gan_tensor_write(c, &b->semi_y, b->labels);
     free(h);
     return st;
 }
@@ -91,7 +106,10 @@ static void model_free(gan_ctx *c, bench_model *b)
 {
     if (!strcmp(b->mode, "gan")) gan_gan_free(c, &b->gan);
     else if (!strcmp(b->mode, "cgan")) gan_cgan_free(c, &b->cgan);
-    else gan_cls_free(c, &b->cls);
+    else if (!strcmp(b->mode, "semi")) {
+        gan_semi_free(c, &b->semi);
+        gan_tensor_free(c, &b->semi_y);
+    } else gan_cls_free(c, &b->cls);
     gan_tensor_free(c, &b->real);
     free(b->labels);
 }
@@ -109,6 +127,12 @@ static gan_status step(gan_ctx *c, bench_model *b, int B)
             st = gan_gan_step(c, &b->gan, &x, NULL);
         else if (!strcmp(b->mode, "cgan"))
             st = gan_cgan_step(c, &b->cgan, &x, b->labels, NULL);
+        else if (!strcmp(b->mode, "semi")) {
+            gan_tensor xf;
+            int d[2] = {n, 784};
+            if (!(st = gan_tensor_view(c, &x, 2, d, &xf)) && !(st = gan_tensor_narrow(c, &b->semi_y, n, &y)))
+                st = gan_semi_step(c, &b->semi, &xf, &y, &xf, &xf, NULL);
+        }
         else if (!(st = gan_tensor_narrow(c, &b->cls.labels, n, &y)) && !(st = gan_tensor_write(c, &y, b->labels)))
             st = gan_cls_step(c, &b->cls, &x, &y, NULL);
     }
@@ -119,7 +143,7 @@ static gan_status step(gan_ctx *c, bench_model *b, int B)
 
 int cmd_bench_dist(const tool_opts *o)
 {
-    static const char *modes[] = {"gan", "cgan", "classifier"};
+    static const char *modes[] = {"gan", "cgan", "classifier", "semi"};
     gan_ctx *c = tool_ctx(o->device);
     if (!c) return 1;
     int P = gan_dist_size(c), reps = o->reps > 64 ? 64 : o->reps, rc = 0;

@@ -20,9 +20,10 @@ static const char usage[] =
     "  bench classifier     time the MNIST CNN classifier's training step\n"
     "  bench semi           time the semi-supervised GAN's training step (batch 100:\n"
     "                       D on labeled + unlabeled + generated, G by feature matching)\n"
-    "  bench dist           time the data-parallel step of gan, cgan and classifier at the\n"
-    "                       global --batch-size, alone or under mpirun -np P: ms/step,\n"
-    "                       images/s, bytes all-reduced per step (--mode picks one)\n"
+    "  bench dist           time the data-parallel step of gan, cgan, classifier and\n"
+    "                       semi at the global --batch-size, alone or under mpirun -np\n"
+    "                       P: ms/step, images/s, bytes all-reduced per step (--mode\n"
+    "                       picks one)\n"
     "  train --mode gan     train the DCGAN on MNIST: progress, metrics.jsonl, a sample\n"
     "                       grid and a checkpoint each epoch, curves.png at the end\n"
     "  train --mode classifier  train the MNIST CNN classifier: test accuracy each\n"
@@ -483,10 +484,10 @@ int main(int argc, char **argv)
                 if (!o.log_every) o.log_every = 50;
                 tool_dist_start(); /* MPI when started by mpirun */
                 if (tool_dist_size() > 1 && strcmp(o.mode, "gan") && strcmp(o.mode, "cgan") &&
-                    strcmp(o.mode, "classifier")) {
+                    strcmp(o.mode, "classifier") && strcmp(o.mode, "semi")) {
                     if (tool_dist_rank() == 0)
                         fprintf(stderr, "gancl train: --mode %s does not train data-parallel (%d ranks): run it in "
-                                "one process; gan, cgan and classifier do\n", o.mode, tool_dist_size());
+                                "one process; gan, cgan, classifier and semi do\n", o.mode, tool_dist_size());
                     return tool_dist_end(2);
                 }
                 return tool_dist_end(modes[m].run(&o));

@@ -16,8 +16,15 @@
  *   ranks, each weighted by its share of the rows (n/G), in one fused host
  *   buffer per network per step (one allreduce), so every rank applies the
  *   same Adam step to the same parameters;
- * - gan_dist_check compares a hash of every parameter the optimizer has
- *   stepped across the ranks and names the diverged rank.
+ * - gan_dist_check compares a hash of every parameter and buffer (EMA
+ *   averages, batch norm's running statistics, fixed weight-norm scales) of
+ *   the networks the optimizer has stepped across the ranks and names the
+ *   diverged rank.
+ * - a pass over several concatenated batches (semi's [labeled; unlabeled;
+ *   fake]) holds the rank's slice of each; its Gaussian noise and dropout
+ *   draw each slice's rows at their global rows' stream positions;
+ * - a loss of batch means (semi's feature matching) takes the global
+ *   batch's means (gan_dist_mean) before the loss.
  *
  * - batch norm takes the global batch's statistics: its per-channel sums
  *   (forward: of x, then of squared deviations; backward: of dy and
@@ -76,8 +83,9 @@ void gan_dist_fail(gan_ctx *c);
  * share of the rows, for means). */
 gan_status gan_dist_sum(gan_ctx *c, double *v, size_t n, double w);
 
-/* Every rank's hash of every parameter the optimizer has stepped equals
- * rank 0's; else GAN_ERR_MISMATCH naming the ranks and the step. */
+/* Every rank's hash of every parameter and buffer of the networks the
+ * optimizer has stepped equals rank 0's; else GAN_ERR_MISMATCH naming the
+ * ranks and the step. */
 gan_status gan_dist_check(gan_ctx *c, int step);
 
 /* Bytes all-reduced since attach (gradients and loop scalars), and steps. */
@@ -99,6 +107,18 @@ gan_status gan_rng_take_rows(gan_ctx *c, gan_rng *r, const gan_tensor *x, int no
  * D step's [real; fake]); *done = 0 when no slice is active. */
 gan_status gan_dist_dropout(gan_ctx *c, float p, gan_rng *r, const gan_tensor *x, gan_tensor *mask, gan_tensor *y,
                             int *done);
+/* Gaussian noise y = x + std * N(0,1) on x whose rows are k slices (semi's
+ * D pass [labeled; unlabeled; fake(; unlabeled)] and G pass [fake;
+ * unlabeled]), each slice's rows drawn at their global rows' positions;
+ * *done = 0 when no slice is active. */
+gan_status gan_dist_noise(gan_ctx *c, float std, gan_rng *r, const gan_tensor *x, gan_tensor *y, int *done);
+/* Whether a slice is active (the step's random draws go by global row). */
+int gan_dist_sliced(const gan_ctx *c);
+/* t holds a mean over the rank's rows: replaced by the mean over the global
+ * batch (each rank's weighted by its share of the rows, summed in double);
+ * unchanged when no slice is active. For a loss of batch means (semi's
+ * feature matching), so every rank takes the one process's loss. */
+gan_status gan_dist_mean(gan_ctx *c, gan_tensor *t);
 
 #ifdef __cplusplus
 }

@@ -62,6 +62,9 @@ gan_status gan_params_add_buffer(gan_ctx *c, gan_params *reg, const char *prefix
 gan_status gan_params_add_counter(gan_ctx *c, gan_params *reg, const char *prefix, const char *name, int64_t *v);
 /* Adam step on every parameter in reg (hp->step is the step being taken). */
 gan_status gan_params_adam(gan_ctx *c, gan_params *reg, const gan_adam_params *hp);
+/* The same, and the parameter average avg[i] += rate (p - avg[i]) of
+ * parameter i in the same pass (op adam_ema_step; avg: reg->n tensors). */
+gan_status gan_params_adam_ema(gan_ctx *c, gan_params *reg, const gan_adam_params *hp, float rate, gan_tensor *avg);
 /* Number of scalars in all parameters. */
 size_t gan_params_count(const gan_params *reg);
 

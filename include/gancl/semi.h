@@ -183,10 +183,14 @@ typedef struct gan_semi_stats {
 } gan_semi_stats;
 
 gan_status gan_semi_init(gan_ctx *c, gan_semi *m, const gan_semi_config *cfg);
-/* One D step and one G step. x_lab, x_unl, x_unl2 [N,784] in [0,1] and
- * labels [N] (I32) on the device: the labeled batch, the unlabeled batch of
- * the D step and the one of the G step. stats may be NULL; when given, the
- * losses and the labeled logits are read back (a synchronisation). */
+/* One D step and one G step. x_lab, x_unl, x_unl2 [n,784] in [0,1] and
+ * labels [n] (I32) on the device: the labeled batch, the unlabeled batch of
+ * the D step and the one of the G step, n = N (cfg.batch) or, data-parallel
+ * (include/gancl/dist.h), this rank's slice of each (gan_dist_shard with G
+ * = N): then z, the noise layers' draws, the feature matching's batch means
+ * and the gradients are the global batch's, each rank's statistics its own
+ * rows'. stats may be NULL; when given, the losses and the labeled logits
+ * are read back (a synchronisation). */
 gan_status gan_semi_step(gan_ctx *c, gan_semi *m, const gan_tensor *x_lab, const gan_tensor *labels,
                          const gan_tensor *x_unl, const gan_tensor *x_unl2, gan_semi_stats *stats);
 /* Salimans' data-dependent initialisation of the discriminator, layer by
@@ -195,7 +199,8 @@ gan_status gan_semi_step(gan_ctx *c, gan_semi *m, const gan_tensor *x_lab, const
  * mean mu and standard deviation s over the batch; then g = 1/s and
  * bias = -mu/s, so it starts with zero mean and unit variance. Statistics
  * are computed on the host (init only). Call after gan_semi_init, before
- * the first step; not after loading a checkpoint. */
+ * the first step; not after loading a checkpoint. Data-parallel, every rank
+ * calls it on the same x (outside a step's slice), as one process does. */
 gan_status gan_semi_data_init(gan_ctx *c, gan_semi *m, const gan_tensor *x);
 /* Classify x[n,784] (n <= 3N) in inference mode (no noise): pred[n] gets
  * the argmax of the K logits; averaged selects the parameter average (when

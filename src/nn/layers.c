@@ -70,7 +70,9 @@ void gan_param_free(gan_ctx *c, gan_param *p)
     gan_tensor_free(c, &p->v);
 }
 
-gan_status gan_params_adam(gan_ctx *c, gan_params *reg, const gan_adam_params *hp)
+/* Adam on every parameter of reg, with avg (one tensor a parameter) the
+ * parameter average a += rate (p - a) in the same pass (adam_ema_step). */
+static gan_status params_adam(gan_ctx *c, gan_params *reg, const gan_adam_params *hp, float rate, gan_tensor *avg)
 {
     if (c->dist) { /* data-parallel: the gradients summed over the ranks first (src/train/dist.c) */
         gan_status st = gan_dist_grads(c, reg);
@@ -78,10 +80,21 @@ gan_status gan_params_adam(gan_ctx *c, gan_params *reg, const gan_adam_params *h
     }
     for (int i = 0; i < reg->n; i++) {
         gan_param *p = reg->p[i];
-        gan_status st = gan_adam_step(c, &p->w, &p->g, &p->m, &p->v, hp);
+        gan_status st = avg ? gan_adam_ema_step(c, &p->w, &p->g, &p->m, &p->v, hp, rate, &avg[i])
+                            : gan_adam_step(c, &p->w, &p->g, &p->m, &p->v, hp);
         if (st) return st;
     }
     return GAN_OK;
+}
+
+gan_status gan_params_adam(gan_ctx *c, gan_params *reg, const gan_adam_params *hp)
+{
+    return params_adam(c, reg, hp, 0.f, NULL);
+}
+
+gan_status gan_params_adam_ema(gan_ctx *c, gan_params *reg, const gan_adam_params *hp, float rate, gan_tensor *avg)
+{
+    return params_adam(c, reg, hp, rate, avg);
 }
 
 size_t gan_params_count(const gan_params *reg)

@@ -6,6 +6,7 @@
  * layers, PyTorch's default U(-1/sqrt(fan_in), +) for the generator's plain
  * dense layers. Salimans et al. then choose the discriminator's g and bias
  * from the data (gan_semi_data_init in src/train/semi.c; the CLI does). */
+#include "gancl/dist.h"
 #include "gancl/semi.h"
 #include "internal.h"
 
@@ -55,15 +56,20 @@ gan_status gan_nn_wndense_forward(gan_ctx *c, gan_nn_wndense *l, const gan_tenso
     int n = x->dim[0];
     gan_tensor *h = NULL;
     gan_rng at = {0, 0};
+    /* data-parallel: the rows are slices of several batches, whose noise
+     * goes by global row (src/train/dist.c) in a pass of its own over y */
+    int sliced = std > 0 && gan_dist_sliced(c), done = 0;
     if (std > 0) {
         if (!l->noisy) return GAN_FAIL(c, GAN_ERR_ARG, "noise std %g on a weight-normalized layer made without", std);
         TRY(gan_tensor_narrow(c, &l->h_buf, n, &l->h));
         h = &l->h;
-        at = gan_rng_take(rng, (size_t)n * l->O, 1);
+        if (!sliced) at = gan_rng_take(rng, (size_t)n * l->O, 1);
     }
     TRY(gan_tensor_narrow(c, &l->t_buf, n, &l->t));
     TRY(gan_tensor_narrow(c, &l->y_buf, n, &l->y));
-    TRY(gan_wn_dense_forward(c, x, &l->v.w, &l->g.w, &l->b.w, l->act, l->slope, std, at, &l->norm, &l->t, &l->y, h));
+    TRY(gan_wn_dense_forward(c, x, &l->v.w, &l->g.w, &l->b.w, l->act, l->slope, sliced ? 0.f : std, at, &l->norm,
+                             &l->t, &l->y, sliced ? NULL : h));
+    if (sliced) TRY(gan_dist_noise(c, std, rng, &l->y, &l->h, &done));
 cleanup:
     return st;
 }
@@ -128,8 +134,10 @@ gan_status gan_semi_d_forward(gan_ctx *c, gan_semi_d *d, const gan_tensor *x, in
     gan_status st = GAN_OK;
     const gan_tensor *h = x;
     if (training && d->std[0] > 0) {
+        int done = 0; /* data-parallel: by global row (src/train/dist.c) */
         TRY(gan_tensor_narrow(c, &d->noise_buf, x->dim[0], &d->noise));
-        TRY(gan_noise_forward(c, d->std[0], gan_rng_take(rng, x->numel, 1), x, &d->noise));
+        TRY(gan_dist_noise(c, d->std[0], rng, x, &d->noise, &done));
+        if (!done) TRY(gan_noise_forward(c, d->std[0], gan_rng_take(rng, x->numel, 1), x, &d->noise));
         h = &d->noise;
     }
     int top = features_only ? GAN_SEMI_DEPTH - 1 : GAN_SEMI_DEPTH;

@@ -191,13 +191,16 @@ gan_status gan_dist_check(gan_ctx *c, int step)
     struct gan_dist_state *d = c->dist;
     unsigned long long h = 0xcbf29ce484222325ULL;
     gan_status st = GAN_OK;
-    for (int r = 0; r < d->nregs; r++)
-        for (int i = 0; i < d->regs[r]->n; i++) {
-            const gan_tensor *w = &d->regs[r]->p[i]->w;
-            if ((st = grow(c, (void **)&d->hbuf, &d->hbuf_n, w->numel * 4)) || (st = gan_tensor_read(c, w, d->hbuf)))
+    for (int r = 0; r < d->nregs; r++) {
+        const gan_params *reg = d->regs[r];
+        for (int i = 0; i < reg->n + reg->nbuf; i++) {
+            const gan_tensor *w = i < reg->n ? &reg->p[i]->w : reg->buf[i - reg->n].t;
+            size_t bytes = w->numel * 4; /* F32 or I32 */
+            if ((st = grow(c, (void **)&d->hbuf, &d->hbuf_n, bytes)) || (st = gan_tensor_read(c, w, d->hbuf)))
                 return st;
-            h = fnv(h, d->hbuf, w->numel * 4);
+            h = fnv(h, d->hbuf, bytes);
         }
+    }
     /* rank 0's hash to all; every rank reports whether it differs */
     unsigned long long h0 = h;
     if (d->comm.bcast(d->comm.user, &h0, sizeof h0, 0)) return GAN_FAIL(c, GAN_ERR_IO, "dist: hash broadcast failed");
@@ -205,8 +208,8 @@ gan_status gan_dist_check(gan_ctx *c, int step)
     if (d->comm.allreduce_u64_max(d->comm.user, bad, 1)) return GAN_FAIL(c, GAN_ERR_IO, "dist: hash allreduce failed");
     d->stats.other_bytes += 2 * sizeof h;
     if (bad[0])
-        return GAN_FAIL(c, GAN_ERR_MISMATCH, "ranks diverged: the parameters of rank %d differ from rank 0's after step "
-                        "%d (%d networks hashed); every rank must run the same backend and device kind",
+        return GAN_FAIL(c, GAN_ERR_MISMATCH, "ranks diverged: the parameters or buffers of rank %d differ from rank 0's "
+                        "after step %d (%d networks hashed); every rank must run the same backend and device kind",
                         d->comm.size - (int)bad[0], step, d->nregs);
     return GAN_OK;
 }
@@ -245,36 +248,83 @@ gan_status gan_dist_take(gan_ctx *c, gan_rng *r, const gan_tensor *x, int normal
     return GAN_OK;
 }
 
+/* x's rows are k slices of the rank's n rows (a pass over several
+ * concatenated batches: the D step's [real; fake], semi's [labeled;
+ * unlabeled; fake; ...]); slice s holds global rows s*G + row0 ... of the
+ * one process's pass. Each slice runs op over the first (s+1)n local rows
+ * at the stream position that gives local row s*n that global row's draws,
+ * last slice first, so each earlier slice then overwrites its rows with its
+ * own draws (the ops read x and write only their outputs); the stream then
+ * moves past all k*G rows. */
+typedef gan_status (*slice_op)(gan_ctx *c, void *user, int rows, gan_rng at);
+
+static gan_status slices(gan_ctx *c, gan_rng *r, const gan_tensor *x, int normal, slice_op op, void *user)
+{
+    struct gan_dist_state *d = c->dist;
+    int n = d->rows, k = x->dim[0] / n;
+    if (k < 1 || k * n != x->dim[0])
+        return GAN_FAIL(c, GAN_ERR_SHAPE, "dist: random draws over %d rows, not whole slices of the rank's %d",
+                        x->dim[0], n);
+    size_t R = x->numel / (size_t)x->dim[0];
+    gan_rng base = *r;
+    gan_status st = GAN_OK;
+    for (int s = k - 1; s >= 0; s--) {
+        gan_rng at;
+        size_t first = ((size_t)s * (size_t)d->G + (size_t)d->row0 - (size_t)s * (size_t)n) * R;
+        if ((st = seg_at(c, base, first, normal ? 2 : 4, &at)) || (st = op(c, user, (s + 1) * n, at))) return st;
+    }
+    gan_rng_take(r, (size_t)k * (size_t)d->G * R, normal);
+    return GAN_OK;
+}
+
+struct rows_op {
+    float p;
+    const gan_tensor *x;
+    gan_tensor *mask, *y;
+};
+
+static gan_status dropout_rows(gan_ctx *c, void *user, int rows, gan_rng at)
+{
+    struct rows_op *o = user;
+    gan_tensor xs, ms, ys;
+    gan_status st;
+    if ((st = gan_tensor_narrow(c, o->x, rows, &xs)) || (st = gan_tensor_narrow(c, o->mask, rows, &ms)) ||
+        (st = gan_tensor_narrow(c, o->y, rows, &ys)))
+        return st;
+    return gan_dropout_forward(c, o->p, at, &xs, &ms, &ys);
+}
+
+static gan_status noise_rows(gan_ctx *c, void *user, int rows, gan_rng at)
+{
+    struct rows_op *o = user;
+    gan_tensor xs, ys;
+    gan_status st;
+    if ((st = gan_tensor_narrow(c, o->x, rows, &xs)) || (st = gan_tensor_narrow(c, o->y, rows, &ys))) return st;
+    return gan_noise_forward(c, o->p, at, &xs, &ys);
+}
+
 gan_status gan_dist_dropout(gan_ctx *c, float p, gan_rng *r, const gan_tensor *x, gan_tensor *mask, gan_tensor *y,
                             int *done)
 {
     *done = 0;
     if (!active(c)) return GAN_OK;
-    struct gan_dist_state *d = c->dist;
-    int n = d->rows, k = x->dim[0] / n;
-    if (k < 1 || k * n != x->dim[0])
-        return GAN_FAIL(c, GAN_ERR_SHAPE, "dist: dropout over %d rows, not whole slices of the rank's %d", x->dim[0],
-                        n);
-    size_t R = x->numel / (size_t)x->dim[0];
-    gan_rng base = *r;
-    gan_status st = GAN_OK;
-    /* Slice s holds global rows s*G + row0 ...: one draw over the first
-     * (s+1)n local rows positioned so that local row s*n is that global
-     * row, last slice first, so each earlier slice then overwrites its rows
-     * with its own draws (the op reads x and writes mask and y only). */
-    for (int s = k - 1; s >= 0; s--) {
-        gan_tensor xs, ms, ys;
-        gan_rng at;
-        size_t first = ((size_t)s * (size_t)d->G + (size_t)d->row0 - (size_t)s * (size_t)n) * R;
-        if ((st = seg_at(c, base, first, 4, &at)) || (st = gan_tensor_narrow(c, x, (s + 1) * n, &xs)) ||
-            (st = gan_tensor_narrow(c, mask, (s + 1) * n, &ms)) || (st = gan_tensor_narrow(c, y, (s + 1) * n, &ys)) ||
-            (st = gan_dropout_forward(c, p, at, &xs, &ms, &ys)))
-            return st;
-    }
-    gan_rng_take(r, (size_t)k * (size_t)d->G * R, 0);
-    *done = 1;
-    return GAN_OK;
+    struct rows_op o = {p, x, mask, y};
+    gan_status st = slices(c, r, x, 0, dropout_rows, &o);
+    *done = st == GAN_OK;
+    return st;
 }
+
+gan_status gan_dist_noise(gan_ctx *c, float std, gan_rng *r, const gan_tensor *x, gan_tensor *y, int *done)
+{
+    *done = 0;
+    if (!active(c)) return GAN_OK;
+    struct rows_op o = {std, x, NULL, y};
+    gan_status st = slices(c, r, x, 1, noise_rows, &o);
+    *done = st == GAN_OK;
+    return st;
+}
+
+int gan_dist_sliced(const gan_ctx *c) { return active(c); }
 
 gan_status gan_rng_take_rows(gan_ctx *c, gan_rng *r, const gan_tensor *x, int normal, gan_rng *at)
 {
@@ -302,6 +352,24 @@ static gan_status bn_host(gan_ctx *c, size_t floats, size_t doubles)
     gan_status st = grow(c, (void **)&d->bn, &d->bn_bytes, floats * sizeof(float));
     if (!st) st = grow(c, (void **)&d->bn_sum, &d->bn_sum_bytes, doubles * sizeof(double));
     return st;
+}
+
+/* A mean over the rank's rows to the global batch's (semi's feature
+ * matching), through batch norm's host staging. */
+gan_status gan_dist_mean(gan_ctx *c, gan_tensor *t)
+{
+    if (!active(c)) return GAN_OK;
+    struct gan_dist_state *d = c->dist;
+    size_t n = t->numel;
+    gan_status st = bn_host(c, n, n);
+    if (st) return st;
+    float *h = d->bn;
+    double *v = d->bn_sum;
+    if ((st = gan_tensor_read(c, t, h))) return st;
+    for (size_t i = 0; i < n; i++) v[i] = h[i];
+    if ((st = gan_dist_sum(c, v, n, (double)d->rows / (double)d->G))) return st;
+    for (size_t i = 0; i < n; i++) h[i] = (float)v[i];
+    return gan_tensor_write(c, t, h);
 }
 
 gan_status gan_dist_bn_forward(gan_ctx *c, gan_nn_bn *l, const gan_tensor *x, int *done)

@@ -154,7 +154,7 @@ gan_status gan_loop_train(gan_ctx *c, gan_loop_run *run, gan_loop_result *res)
         return GAN_FAIL(c, GAN_ERR_ARG, "batch %d is larger than the %zu training images", run->batch, run->set->n);
     if (P > 1 && !md->data_parallel)
         return GAN_FAIL(c, GAN_ERR_ARG, "mode %s does not train data-parallel (%d ranks): run it in one process; "
-                        "gan, cgan and classifier do", md->name, P);
+                        "gan, cgan, classifier and semi do", md->name, P);
     /* Data-parallel (include/gancl/dist.h): rank 0 alone holds the lock and
      * writes metrics, epoch artifacts and checkpoints; the others agree on
      * its setup before the first step. */
@@ -761,17 +761,25 @@ static gan_status semi_epoch_begin_(gan_ctx *c, void *model, const gan_loop_run 
 static gan_status semi_step_(gan_ctx *c, void *model, size_t b, const float *x, const int32_t *labels, int n,
                              gan_loop_metrics *out)
 {
-    (void)labels, (void)n; /* full batches of N */
+    (void)labels; /* full batches of N; data-parallel, x holds this rank's n rows [r0, r0 + n) of them */
     gan_loop_semi *s = model;
     size_t N = (size_t)s->m.cfg.batch;
     gan_semi_stats t;
+    gan_tensor xl, yl, xu, xu2;
+    int r0, rows;
     gan_status st;
-    if ((st = gan_dataset_batch(c, s->data, s->ord_lab + b * N, N, GAN_RANGE_UNIT, s->xh, s->yh)) ||
-        (st = gan_tensor_write(c, &s->x_lab, s->xh)) || (st = gan_tensor_write(c, &s->y_lab, s->yh)) ||
-        (st = gan_tensor_write(c, &s->x_unl, x)) ||
-        (st = gan_dataset_batch(c, s->data, s->ord_unl2 + b * N, N, GAN_RANGE_UNIT, s->xh, NULL)) ||
-        (st = gan_tensor_write(c, &s->x_unl2, s->xh)) ||
-        (st = gan_semi_step(c, &s->m, &s->x_lab, &s->y_lab, &s->x_unl, &s->x_unl2, out ? &t : NULL)))
+    /* the labeled and second unlabeled batches: the same rows of theirs */
+    if ((st = gan_dist_shard(c, (int)N, &r0, &rows))) return st;
+    if (rows != n) return GAN_FAIL(c, GAN_ERR_ARG, "semi: a step of %d rows, the rank's slice has %d", n, rows);
+    size_t at = b * N + (size_t)r0;
+    if ((st = gan_tensor_narrow(c, &s->x_lab, n, &xl)) || (st = gan_tensor_narrow(c, &s->y_lab, n, &yl)) ||
+        (st = gan_tensor_narrow(c, &s->x_unl, n, &xu)) || (st = gan_tensor_narrow(c, &s->x_unl2, n, &xu2)) ||
+        (st = gan_dataset_batch(c, s->data, s->ord_lab + at, (size_t)n, GAN_RANGE_UNIT, s->xh, s->yh)) ||
+        (st = gan_tensor_write(c, &xl, s->xh)) || (st = gan_tensor_write(c, &yl, s->yh)) ||
+        (st = gan_tensor_write(c, &xu, x)) ||
+        (st = gan_dataset_batch(c, s->data, s->ord_unl2 + at, (size_t)n, GAN_RANGE_UNIT, s->xh, NULL)) ||
+        (st = gan_tensor_write(c, &xu2, s->xh)) ||
+        (st = gan_semi_step(c, &s->m, &xl, &yl, &xu, &xu2, out ? &t : NULL)))
         return st;
     if (out) {
         *out = (gan_loop_metrics){6, {{"loss_lab", t.loss_lab}, {"loss_unl", t.loss_unl}, {"loss_g", t.loss_g},
@@ -835,6 +843,7 @@ const gan_loop_mode gan_loop_mode_semi = {
     .labels = 0,
     .full_batches = 1,
     .nloss = 3,
+    .data_parallel = 1,
     .step = semi_step_,
     .steps = semi_steps_,
     .save = semi_save_,

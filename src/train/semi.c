@@ -20,6 +20,7 @@
  * batch as a fourth block of N rows to the same pass, so its noise draws
  * are independent of the first block's; the consistency op's gradients
  * are added, times W, to the first block's and written to the fourth's. */
+#include "gancl/dist.h"
 #include "gancl/semi.h"
 #include "internal.h"
 
@@ -117,12 +118,7 @@ cleanup:
 static gan_status d_adam(gan_ctx *c, gan_semi *m, const gan_adam_params *hp)
 {
     if (!(m->cfg.ema > 0)) return gan_params_adam(c, &m->d.params, hp);
-    for (int i = 0; i < m->d.params.n; i++) {
-        gan_param *p = m->d.params.p[i];
-        gan_status st = gan_adam_ema_step(c, &p->w, &p->g, &p->m, &p->v, hp, m->cfg.ema, &m->ema[i]);
-        if (st) return st;
-    }
-    return GAN_OK;
+    return gan_params_adam_ema(c, &m->d.params, hp, m->cfg.ema, m->ema);
 }
 
 /* Swap the debiased average into D's parameters (in: the parameters go to
@@ -177,12 +173,12 @@ cleanup:
     return st;
 }
 
-static gan_status check_batch(gan_ctx *c, const gan_tensor *x, int N, const char *what)
+static gan_status check_batch(gan_ctx *c, const gan_tensor *x, int n, int N, const char *what)
 {
-    if (x->ndim != 2 || x->dim[0] != N || x->dim[1] != 784) {
+    if (x->ndim != 2 || x->dim[0] != n || x->dim[1] != 784 || n < 1 || n > N) {
         char b[64];
-        return GAN_FAIL(c, GAN_ERR_SHAPE, "%s batch %s: expected [%d, 784]", what, gan_tensor_shape_str(x, b, sizeof b),
-                        N);
+        return GAN_FAIL(c, GAN_ERR_SHAPE, "%s batch %s: expected [%d, 784], the labeled batch's rows (1 to %d)", what,
+                        gan_tensor_shape_str(x, b, sizeof b), n, N);
     }
     return GAN_OK;
 }
@@ -203,11 +199,11 @@ static int host_argmax(const float *row, int K)
     return best;
 }
 
-/* Statistics of the D step from its logits [3N, K]. */
+/* Statistics of the D step from its logits [3N, K] (N the step's rows). */
 static gan_status d_stats(gan_ctx *c, gan_semi *m, const gan_tensor *labels, gan_semi_stats *s)
 {
     gan_status st = GAN_OK;
-    int N = m->cfg.batch, K = m->cfg.nclass;
+    int N = labels->dim[0], K = m->cfg.nclass;
     float *lg = malloc((size_t)3 * N * K * sizeof *lg);
     int32_t *y = malloc((size_t)N * sizeof *y);
     if (!lg || !y) {
@@ -237,10 +233,12 @@ gan_status gan_semi_step(gan_ctx *c, gan_semi *m, const gan_tensor *x_lab, const
                          const gan_tensor *x_unl, const gan_tensor *x_unl2, gan_semi_stats *stats)
 {
     gan_status st = GAN_OK;
-    int N = m->cfg.batch;
-    TRY(check_batch(c, x_lab, N, "labeled"));
-    TRY(check_batch(c, x_unl, N, "unlabeled"));
-    TRY(check_batch(c, x_unl2, N, "second unlabeled"));
+    /* N: the step's rows, the model's batch or (data-parallel) the rank's
+     * slice of it; every tensor below is a view of its first rows */
+    int M = m->cfg.batch, N = x_lab->dim[0];
+    TRY(check_batch(c, x_lab, N, M, "labeled"));
+    TRY(check_batch(c, x_unl, N, M, "unlabeled"));
+    TRY(check_batch(c, x_unl2, N, M, "second unlabeled"));
     if (labels->dtype != GAN_I32 || labels->ndim != 1 || labels->dim[0] != N) {
         char b[64];
         return GAN_FAIL(c, GAN_ERR_SHAPE, "labels %s: expected [%d] I32", gan_tensor_shape_str(labels, b, sizeof b), N);
@@ -251,63 +249,97 @@ gan_status gan_semi_step(gan_ctx *c, gan_semi *m, const gan_tensor *x_lab, const
     hg.lr *= m->lr_scale;
     const gan_tensor *fake = &m->g.out.y;
     float W = m->cfg.consistency;
-    gan_tensor y3, g3, gu;
+    gan_tensor y3, g3, gu, z, x3, lg_lab, lg_unl, lg_fake, lg_rest, gr_lab, gr_unl, gr_fake, gr_rest, gr_half, gr4;
+    gan_tensor lg_unl2, gr_ct1, gr_ct2, gr_ct2w, dfeat, f_unl;
+    gan_rng at;
+    struct {
+        gan_tensor *buf, *view;
+        int rows;
+    } v[] = {
+        {&m->z, &z, N},
+        {&m->x3, &x3, (W > 0 ? 4 : 3) * N},
+        {&m->lg_lab, &lg_lab, N},
+        {&m->lg_unl, &lg_unl, N},
+        {&m->lg_fake, &lg_fake, N},
+        {&m->lg_rest, &lg_rest, 2 * N},
+        {&m->gr_lab, &gr_lab, N},
+        {&m->gr_unl, &gr_unl, N},
+        {&m->gr_fake, &gr_fake, N},
+        {&m->gr_rest, &gr_rest, 2 * N},
+        {&m->gr_rest_half, &gr_half, 2 * N},
+        {&m->gr3, &gr4, (W > 0 ? 4 : 3) * N},
+        {&m->dfeat, &dfeat, N},
+        {&m->f_unl, &f_unl, N},
+        {&m->lg_unl2, &lg_unl2, N}, /* the consistency term's (W > 0) */
+        {&m->gr_ct1, &gr_ct1, N},
+        {&m->gr_ct2, &gr_ct2, N},
+        {&m->gr_ct2w, &gr_ct2w, N},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        if (v[i].buf->numel) TRY(gan_tensor_narrow(c, v[i].buf, v[i].rows, v[i].view));
 
     /* D step: [labeled; unlabeled; fake] in one pass, and with W > 0 the
-     * unlabeled batch once more (its own noise draws) */
-    TRY(gan_rng_uniform(c, gan_rng_take(&m->rng, m->z.numel, 0), &m->z));
-    TRY(gan_semi_g_forward(c, &m->g, &m->z, 1));
-    TRY(gan_copy_rows(c, x_lab, 0, &m->x3, 0, N));
-    TRY(gan_copy_rows(c, x_unl, 0, &m->x3, N, N));
-    TRY(gan_copy_rows(c, fake, 0, &m->x3, 2 * N, N));
-    if (W > 0) TRY(gan_copy_rows(c, x_unl, 0, &m->x3, 3 * N, N));
-    TRY(gan_semi_d_forward(c, &m->d, &m->x3, 1, 0, &m->rng));
+     * unlabeled batch once more (its own noise draws); data-parallel, noise
+     * and z go by global row */
+    TRY(gan_rng_take_rows(c, &m->rng, &z, 0, &at));
+    TRY(gan_rng_uniform(c, at, &z));
+    TRY(gan_semi_g_forward(c, &m->g, &z, 1));
+    TRY(gan_copy_rows(c, x_lab, 0, &x3, 0, N));
+    TRY(gan_copy_rows(c, x_unl, 0, &x3, N, N));
+    TRY(gan_copy_rows(c, fake, 0, &x3, 2 * N, N));
+    if (W > 0) TRY(gan_copy_rows(c, x_unl, 0, &x3, 3 * N, N));
+    TRY(gan_semi_d_forward(c, &m->d, &x3, 1, 0, &m->rng));
     TRY(gan_tensor_narrow(c, &m->d.fc[GAN_SEMI_DEPTH].y, 3 * N, &y3));
-    TRY(split_rows(c, &y3, &m->lg_lab, &m->lg_rest));
-    TRY(split_rows(c, &m->lg_rest, &m->lg_unl, &m->lg_fake));
-    TRY(gan_softmax_xent(c, &m->lg_lab, labels, &m->loss_lab, &m->gr_lab));
-    TRY(gan_lse_loss(c, &m->lg_unl, 1, &m->loss_unl, &m->gr_unl));
-    TRY(gan_lse_loss(c, &m->lg_fake, 0, &m->loss_fake, &m->gr_fake));
-    TRY(concat_rows(c, &m->gr_unl, &m->gr_fake, &m->gr_rest));
-    TRY(gan_fill(c, &m->gr_rest_half, 0.f));
-    TRY(gan_axpy(c, 0.5f * m->cfg.unl_weight, &m->gr_rest, &m->gr_rest_half));
+    TRY(split_rows(c, &y3, &lg_lab, &lg_rest));
+    TRY(split_rows(c, &lg_rest, &lg_unl, &lg_fake));
+    TRY(gan_softmax_xent(c, &lg_lab, labels, &m->loss_lab, &gr_lab));
+    TRY(gan_lse_loss(c, &lg_unl, 1, &m->loss_unl, &gr_unl));
+    TRY(gan_lse_loss(c, &lg_fake, 0, &m->loss_fake, &gr_fake));
+    TRY(concat_rows(c, &gr_unl, &gr_fake, &gr_rest));
+    TRY(gan_fill(c, &gr_half, 0.f));
+    TRY(gan_axpy(c, 0.5f * m->cfg.unl_weight, &gr_rest, &gr_half));
     if (W > 0) {
         /* + W * consistency: its gradient wrt the first pass's logits goes
-         * to the unlabeled rows (the first N of gr_rest_half), the one wrt
-         * the second pass's to rows 3N.. */
-        TRY(gan_copy_rows(c, &m->d.fc[GAN_SEMI_DEPTH].y, 3 * N, &m->lg_unl2, 0, N));
-        TRY(gan_consistency(c, &m->lg_unl, &m->lg_unl2, &m->loss_ct, &m->gr_ct1, &m->gr_ct2));
-        TRY(gan_tensor_narrow(c, &m->gr_rest_half, N, &gu));
-        TRY(gan_axpy(c, W, &m->gr_ct1, &gu));
-        TRY(gan_fill(c, &m->gr_ct2w, 0.f));
-        TRY(gan_axpy(c, W, &m->gr_ct2, &m->gr_ct2w));
-        TRY(gan_copy_rows(c, &m->gr_ct2w, 0, &m->gr3, 3 * N, N));
+         * to the unlabeled rows (the first N of gr_half), the one wrt the
+         * second pass's to rows 3N.. */
+        TRY(gan_copy_rows(c, &m->d.fc[GAN_SEMI_DEPTH].y, 3 * N, &lg_unl2, 0, N));
+        TRY(gan_consistency(c, &lg_unl, &lg_unl2, &m->loss_ct, &gr_ct1, &gr_ct2));
+        TRY(gan_tensor_narrow(c, &gr_half, N, &gu));
+        TRY(gan_axpy(c, W, &gr_ct1, &gu));
+        TRY(gan_fill(c, &gr_ct2w, 0.f));
+        TRY(gan_axpy(c, W, &gr_ct2, &gr_ct2w));
+        TRY(gan_copy_rows(c, &gr_ct2w, 0, &gr4, 3 * N, N));
     }
-    TRY(gan_tensor_narrow(c, &m->gr3, 3 * N, &g3));
-    TRY(concat_rows(c, &m->gr_lab, &m->gr_rest_half, &g3));
+    TRY(gan_tensor_narrow(c, &gr4, 3 * N, &g3));
+    TRY(concat_rows(c, &gr_lab, &gr_half, &g3));
     if (stats) TRY(d_stats(c, m, labels, stats));
-    TRY(gan_semi_d_backward(c, &m->d, &m->gr3, 0, 0, 1));
+    TRY(gan_semi_d_backward(c, &m->d, &gr4, 0, 0, 1));
     TRY(d_adam(c, m, &hp));
 
     /* G step: feature matching against the updated D, on [fake; unlabeled]
      * in one pass that stops at the features; the backward takes the fake
-     * rows only */
+     * rows only. Data-parallel, the batch means are the global batch's
+     * (gan_dist_mean) before the loss, so the loss and its gradient are the
+     * one process's, in the rank's scale of its mean's backward. */
     gan_tensor xg, feat, feat_gen;
-    TRY(gan_rng_uniform(c, gan_rng_take(&m->rng, m->z.numel, 0), &m->z));
-    TRY(gan_semi_g_forward(c, &m->g, &m->z, 1));
-    TRY(gan_tensor_narrow(c, &m->x3, 2 * N, &xg));
+    TRY(gan_rng_take_rows(c, &m->rng, &z, 0, &at));
+    TRY(gan_rng_uniform(c, at, &z));
+    TRY(gan_semi_g_forward(c, &m->g, &z, 1));
+    TRY(gan_tensor_narrow(c, &x3, 2 * N, &xg));
     TRY(gan_copy_rows(c, fake, 0, &xg, 0, N));
     TRY(gan_copy_rows(c, x_unl2, 0, &xg, N, N));
     TRY(gan_semi_d_forward(c, &m->d, &xg, 1, 1, &m->rng));
     feat = m->d.fc[GAN_SEMI_DEPTH - 1].y;
     TRY(gan_tensor_narrow(c, &feat, N, &feat_gen));
-    TRY(gan_copy_rows(c, &feat, N, &m->f_unl, 0, N));
+    TRY(gan_copy_rows(c, &feat, N, &f_unl, 0, N));
     TRY(gan_batch_mean_forward(c, &feat_gen, &m->m_gen));
-    TRY(gan_batch_mean_forward(c, &m->f_unl, &m->m_unl));
+    TRY(gan_batch_mean_forward(c, &f_unl, &m->m_unl));
+    TRY(gan_dist_mean(c, &m->m_gen));
+    TRY(gan_dist_mean(c, &m->m_unl));
     TRY(gan_mse(c, &m->m_gen, &m->m_unl, &m->loss_g, &m->dm));
-    TRY(gan_batch_mean_backward(c, &m->dm, &m->dfeat));
-    TRY(gan_semi_d_backward(c, &m->d, &m->dfeat, 1, 1, 0));
-    TRY(gan_semi_g_backward(c, &m->g, &m->z, &m->d.fc[0].dx));
+    TRY(gan_batch_mean_backward(c, &m->dm, &dfeat));
+    TRY(gan_semi_d_backward(c, &m->d, &dfeat, 1, 1, 0));
+    TRY(gan_semi_g_backward(c, &m->g, &z, &m->d.fc[0].dx));
     TRY(gan_params_adam(c, &m->g.params, &hg));
     m->step++;
 
