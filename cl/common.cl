@@ -1,5 +1,12 @@
 /* Helpers every kernel file may use (this file is loaded first). */
 
+/* Vector types and loads of a width given as a macro argument:
+ * CL_FLOATN(8) is float8, CL_VLOADN(8) vload8. */
+#define CL_CAT(a, b) a##b
+#define CL_FLOATN(VW) CL_CAT(float, VW)
+#define CL_VLOADN(VW) CL_CAT(vload, VW)
+#define CL_VSTOREN(VW) CL_CAT(vstore, VW)
+
 /* Sum of v over the work-group (local size a power of two). Every
  * work-item must call it: PoCL 3.1 loops forever when a work-item skips a
  * barrier, even when the whole group does, so guard work, not calls.

@@ -147,6 +147,26 @@ __kernel void ew_noise_forward(__global const float *x, __global float *y, float
  * lanes (the two input rows' even and odd columns), then four as float4,
  * then one by one. */
 #define MAXPOOL_TAKE(v, bv) (((v) > (bv)) | (isnan(v) & ~isnan(bv)))
+/* VW windows from columns 2*ow.. of rows top and top + W: the even and odd
+ * lanes of two float(2VW) loads; EVEN is (intVW)(0, 2, 4, ...) */
+#define MAXPOOL_WINDOWS(VW, VW2, EVEN)                                                                        \
+    {                                                                                                         \
+        int p = top + 2 * ow;                                                                                 \
+        CL_FLOATN(VW2) t = CL_VLOADN(VW2)(0, x + p), u = CL_VLOADN(VW2)(0, x + p + W);                        \
+        CL_CAT(int, VW) i0 = (CL_CAT(int, VW))(p) + EVEN, bi = i0, take;                                      \
+        CL_FLOATN(VW) bv = t.even;                                                                            \
+        take = MAXPOOL_TAKE(t.odd, bv);                                                                       \
+        bv = select(bv, t.odd, take);                                                                         \
+        bi = select(bi, i0 + 1, take);                                                                        \
+        take = MAXPOOL_TAKE(u.even, bv);                                                                      \
+        bv = select(bv, u.even, take);                                                                        \
+        bi = select(bi, i0 + W, take);                                                                        \
+        take = MAXPOOL_TAKE(u.odd, bv);                                                                       \
+        bv = select(bv, u.odd, take);                                                                         \
+        bi = select(bi, i0 + W + 1, take);                                                                    \
+        CL_VSTOREN(VW)(bv, 0, y + r * OW + ow);                                                               \
+        CL_VSTOREN(VW)(bi, 0, idx + r * OW + ow);                                                             \
+    }
 __kernel void ew_maxpool2_forward(__global const float *x, __global float *y, __global int *idx, int H, int W,
                                   int OH, int OW, int rows)
 {
@@ -155,41 +175,10 @@ __kernel void ew_maxpool2_forward(__global const float *x, __global float *y, __
     int oh = r % OH, nc = r / OH;
     int top = (nc * H + 2 * oh) * W;
     int ow = 0;
-    for (; ow + 8 <= OW; ow += 8) {
-        int p = top + 2 * ow;
-        float16 t = vload16(0, x + p), u = vload16(0, x + p + W);
-        int8 i0 = (int8)(p) + (int8)(0, 2, 4, 6, 8, 10, 12, 14);
-        float8 bv = t.even;
-        int8 bi = i0, take;
-        take = MAXPOOL_TAKE(t.odd, bv);
-        bv = select(bv, t.odd, take);
-        bi = select(bi, i0 + 1, take);
-        take = MAXPOOL_TAKE(u.even, bv);
-        bv = select(bv, u.even, take);
-        bi = select(bi, i0 + W, take);
-        take = MAXPOOL_TAKE(u.odd, bv);
-        bv = select(bv, u.odd, take);
-        bi = select(bi, i0 + W + 1, take);
-        vstore8(bv, 0, y + r * OW + ow);
-        vstore8(bi, 0, idx + r * OW + ow);
-    }
-    if (ow + 4 <= OW) { /* no branch per window: a scalar tail on unrectified input mispredicts half its tests */
-        int p = top + 2 * ow;
-        float8 t = vload8(0, x + p), u = vload8(0, x + p + W);
-        int4 i0 = (int4)(p) + (int4)(0, 2, 4, 6);
-        float4 bv = t.even;
-        int4 bi = i0, take;
-        take = MAXPOOL_TAKE(t.odd, bv);
-        bv = select(bv, t.odd, take);
-        bi = select(bi, i0 + 1, take);
-        take = MAXPOOL_TAKE(u.even, bv);
-        bv = select(bv, u.even, take);
-        bi = select(bi, i0 + W, take);
-        take = MAXPOOL_TAKE(u.odd, bv);
-        bv = select(bv, u.odd, take);
-        bi = select(bi, i0 + W + 1, take);
-        vstore4(bv, 0, y + r * OW + ow);
-        vstore4(bi, 0, idx + r * OW + ow);
+    for (; ow + 8 <= OW; ow += 8) MAXPOOL_WINDOWS(8, 16, (int8)(0, 2, 4, 6, 8, 10, 12, 14));
+    /* no branch per window: a scalar tail on unrectified input mispredicts half its tests */
+    if (ow + 4 <= OW) {
+        MAXPOOL_WINDOWS(4, 8, (int4)(0, 2, 4, 6));
         ow += 4;
     }
     for (; ow < OW; ow++) {

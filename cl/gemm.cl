@@ -47,20 +47,16 @@
 /* K block; src/ocl/gemm.c slices K for a loop cap in whole blocks. */
 #define GEMM_KC 256
 
-#define GEMM_CAT(a, b) a##b
-#define GEMM_VEC(VW) GEMM_CAT(float, VW)
-#define GEMM_VLOAD(VW) GEMM_CAT(vload, VW)
-#define GEMM_VSTORE(VW) GEMM_CAT(vstore, VW)
 
 /* gemm_tile for one register shape: NAME, MR rows, NV vectors of VW floats
  * across (NR = NV * VW columns). Work-item (column block, row block, batch
  * entry) computes C[ib : ib + mt*MR, jb : jb + nt*NR]. */
 #define GEMM_TILE_DEFINE(NAME, MR, NV, VW)                                                                    \
     __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void NAME(                                        \
-        int M, int N, int K, float alpha, float beta, __global const float *A, ulong offa, ulong sai,          \
-        ulong sak, ulong sa, __global const float *B, ulong offb, ulong sbk, ulong sbj, ulong sb,              \
+        int M, int N, int K, float alpha, float beta, __global const float *A, ulong offa, ulong sai,         \
+        ulong sak, ulong sa, __global const float *B, ulong offb, ulong sbk, ulong sbj, ulong sb,             \
         __global float *C,                                                                                    \
-        ulong offc, ulong csr, ulong csc, ulong sc, int mt, int nt)                                            \
+        ulong offc, ulong csr, ulong csc, ulong sc, int mt, int nt)                                           \
     {                                                                                                         \
         const int NR = NV * VW;                                                                               \
         int jb = (int)get_global_id(0) * nt * NR, ib = (int)get_global_id(1) * mt * MR;                       \
@@ -70,33 +66,33 @@
         B += offb + bt * sb;                                                                                  \
         C += offc + bt * sc;                                                                                  \
         int iend = min(ib + mt * MR, M), jend = min(jb + nt * NR, N);                                         \
-        GEMM_VEC(VW) bp[GEMM_KC * NV]; /* the packed KC x NR block of B */                                   \
+        CL_FLOATN(VW) bp[GEMM_KC * NV]; /* the packed KC x NR block of B */                                   \
         for (int k0 = 0; k0 < K || k0 == 0; k0 += GEMM_KC) {                                                  \
             int kn = min(GEMM_KC, K - k0);                                                                    \
             float bk = k0 == 0 ? beta : 1.f;                                                                  \
             for (int j0 = jb; j0 < jend; j0 += NR) {                                                          \
-                /* jl: first column the tile computes (shifted left at the N edge) */                        \
+                /* jl: first column the tile computes (shifted left at the N edge) */                         \
                 int jl = j0 + NR <= N ? j0 : max(N - NR, 0);                                                  \
                 int full = jl == j0 && j0 + NR <= N && csc == 1;                                              \
                 const __global float *bg = B + (ulong)jl * sbj + (ulong)k0 * sbk;                             \
                 float *bf = (float *)bp;                                                                      \
                 if (N >= NR && sbj == 1) {                                                                    \
                     for (int k = 0; k < kn; k++, bg += sbk) {                                                 \
-                        _Pragma("unroll") for (int v = 0; v < NV; v++) bp[k * NV + v] = GEMM_VLOAD(VW)(v, bg); \
+                        _Pragma("unroll") for (int v = 0; v < NV; v++) bp[k * NV + v] = CL_VLOADN(VW)(v, bg); \
                     }                                                                                         \
                 } else if (N >= NR && sbk == 1) {                                                             \
-                    /* B^T (A B^T): each column of the block runs along k */                                 \
+                    /* B^T (A B^T): each column of the block runs along k */                                  \
                     for (int l = 0; l < NR; l++) {                                                            \
                         const __global float *bl = bg + (ulong)l * sbj;                                       \
                         int k = 0;                                                                            \
                         for (; k + VW <= kn; k += VW) {                                                       \
-                            GEMM_VEC(VW) x = GEMM_VLOAD(VW)(0, bl + k);                                       \
+                            CL_FLOATN(VW) x = CL_VLOADN(VW)(0, bl + k);                                       \
                             _Pragma("unroll") for (int u = 0; u < VW; u++) bf[(k + u) * NR + l] = x[u];       \
                         }                                                                                     \
                         for (; k < kn; k++) bf[k * NR + l] = bl[k];                                           \
                     }                                                                                         \
                 } else {                                                                                      \
-                    /* narrow C: lanes past N re-read column N-1, never stored */                            \
+                    /* narrow C: lanes past N re-read column N-1, never stored */                             \
                     for (int l = 0; l < NR; l++) {                                                            \
                         const __global float *bl = bg + (ulong)min(l, N - 1 - jl) * sbj;                      \
                         for (int k = 0; k < kn; k++) bf[k * NR + l] = bl[(ulong)k * sbk];                     \
@@ -104,17 +100,17 @@
                 }                                                                                             \
                 for (int i0 = ib; i0 < iend; i0 += MR) {                                                      \
                     ulong ro[MR];                                                                             \
-                    GEMM_VEC(VW) acc[MR][NV];                                                                 \
+                    CL_FLOATN(VW) acc[MR][NV];                                                                \
                     _Pragma("unroll") for (int r = 0; r < MR; r++) {                                          \
                         ro[r] = (ulong)min(i0 + r, M - 1) * sai;                                              \
                         _Pragma("unroll") for (int v = 0; v < NV; v++) acc[r][v] = 0.f;                       \
                     }                                                                                         \
                     const __global float *ak = A + (ulong)k0 * sak;                                           \
                     for (int k = 0; k < kn; k++, ak += sak) {                                                 \
-                        GEMM_VEC(VW) bv[NV];                                                                  \
+                        CL_FLOATN(VW) bv[NV];                                                                 \
                         _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = bp[k * NV + v];                \
                         _Pragma("unroll") for (int r = 0; r < MR; r++) {                                      \
-                            GEMM_VEC(VW) av = (GEMM_VEC(VW))(ak[ro[r]]);                                      \
+                            CL_FLOATN(VW) av = (CL_FLOATN(VW))(ak[ro[r]]);                                    \
                             _Pragma("unroll") for (int v = 0; v < NV; v++) acc[r][v] = av * bv[v] + acc[r][v]; \
                         }                                                                                     \
                     }                                                                                         \
@@ -123,14 +119,14 @@
                         __global float *cr = C + (ulong)(i0 + r) * csr;                                       \
                         if (full) {                                                                           \
                             _Pragma("unroll") for (int v = 0; v < NV; v++) {                                  \
-                                GEMM_VEC(VW) x = alpha * acc[r][v];                                           \
-                                if (bk != 0.f) x = bk * GEMM_VLOAD(VW)(v, cr + j0) + x;                       \
-                                GEMM_VSTORE(VW)(x, v, cr + j0);                                               \
+                                CL_FLOATN(VW) x = alpha * acc[r][v];                                          \
+                                if (bk != 0.f) x = bk * CL_VLOADN(VW)(v, cr + j0) + x;                        \
+                                CL_VSTOREN(VW)(x, v, cr + j0);                                                \
                             }                                                                                 \
                         } else {                                                                              \
                             float t[NV * VW];                                                                 \
                             _Pragma("unroll") for (int v = 0; v < NV; v++)                                    \
-                                GEMM_VSTORE(VW)(alpha * acc[r][v], v, t);                                     \
+                                CL_VSTOREN(VW)(alpha * acc[r][v], v, t);                                      \
                             for (int c = j0 - jl; c < NR && jl + c < N; c++) {                                \
                                 __global float *p = cr + (ulong)(jl + c) * csc;                               \
                                 *p = bk != 0.f ? bk * *p + t[c] : t[c];                                       \
@@ -157,7 +153,7 @@ inline float gemm_hsum16(float16 v) { return gemm_hsum8(v.lo + v.hi); }
 #define GEMM_DOT_DEFINE(NAME, DR, DC, VW)                                                                     \
     __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void NAME(                                        \
         int M, int N, int K, float alpha, float beta, __global const float *A, ulong offa, ulong lda, ulong sa, \
-        __global const float *B, ulong offb, ulong ldb, ulong sb, __global float *C, ulong offc, ulong ldc,    \
+        __global const float *B, ulong offb, ulong ldb, ulong sb, __global float *C, ulong offc, ulong ldc,   \
         ulong sc)                                                                                             \
     {                                                                                                         \
         int i0 = (int)get_global_id(0) * DR, j0 = (int)get_global_id(1) * DC;                                 \
@@ -169,20 +165,20 @@ inline float gemm_hsum16(float16 v) { return gemm_hsum8(v.lo + v.hi); }
         const __global float *ar[DR], *br[DC];                                                                \
         _Pragma("unroll") for (int r = 0; r < DR; r++) ar[r] = A + (ulong)min(i0 + r, M - 1) * lda;           \
         _Pragma("unroll") for (int c = 0; c < DC; c++) br[c] = B + (ulong)min(j0 + c, N - 1) * ldb;           \
-        GEMM_VEC(VW) acc[DR][DC];                                                                             \
+        CL_FLOATN(VW) acc[DR][DC];                                                                            \
         _Pragma("unroll") for (int r = 0; r < DR; r++)                                                        \
             _Pragma("unroll") for (int c = 0; c < DC; c++) acc[r][c] = 0.f;                                   \
         int k = 0;                                                                                            \
         for (; k + VW <= K; k += VW) {                                                                        \
-            GEMM_VEC(VW) a[DR], b[DC];                                                                        \
-            _Pragma("unroll") for (int r = 0; r < DR; r++) a[r] = GEMM_VLOAD(VW)(0, ar[r] + k);              \
-            _Pragma("unroll") for (int c = 0; c < DC; c++) b[c] = GEMM_VLOAD(VW)(0, br[c] + k);              \
+            CL_FLOATN(VW) a[DR], b[DC];                                                                       \
+            _Pragma("unroll") for (int r = 0; r < DR; r++) a[r] = CL_VLOADN(VW)(0, ar[r] + k);                \
+            _Pragma("unroll") for (int c = 0; c < DC; c++) b[c] = CL_VLOADN(VW)(0, br[c] + k);                \
             _Pragma("unroll") for (int r = 0; r < DR; r++)                                                    \
                 _Pragma("unroll") for (int c = 0; c < DC; c++) acc[r][c] = a[r] * b[c] + acc[r][c];           \
         }                                                                                                     \
         float s[DR][DC];                                                                                      \
         _Pragma("unroll") for (int r = 0; r < DR; r++)                                                        \
-            _Pragma("unroll") for (int c = 0; c < DC; c++) s[r][c] = GEMM_CAT(gemm_hsum, VW)(acc[r][c]);      \
+            _Pragma("unroll") for (int c = 0; c < DC; c++) s[r][c] = CL_CAT(gemm_hsum, VW)(acc[r][c]);        \
         for (; k < K; k++) {                                                                                  \
             _Pragma("unroll") for (int r = 0; r < DR; r++)                                                    \
                 _Pragma("unroll") for (int c = 0; c < DC; c++) s[r][c] = ar[r][k] * br[c][k] + s[r][c];       \
