@@ -96,6 +96,9 @@ gan_status gan_dist_check(gan_ctx *c, int step);
 typedef struct gan_dist_stats {
     unsigned long long grad_bytes, other_bytes, grad_calls;
     double grad_s; /* seconds in the gradient staging and allreduce */
+    /* bytes the layers' hooks (batch norm's statistics, gan_dist_mean)
+     * copied between the device and the host, both ways */
+    unsigned long long stage_bytes;
 } gan_dist_stats;
 void gan_dist_get_stats(const gan_ctx *c, gan_dist_stats *out);
 

@@ -362,6 +362,19 @@ static gan_status bn_host(gan_ctx *c, size_t floats, size_t doubles)
     return st;
 }
 
+/* Device <-> host copies of the hooks, counted in stats.stage_bytes. */
+static gan_status stage_read(gan_ctx *c, const gan_tensor *t, void *h)
+{
+    c->dist->stats.stage_bytes += t->numel * 4;
+    return gan_tensor_read(c, t, h);
+}
+
+static gan_status stage_write(gan_ctx *c, gan_tensor *t, const void *h)
+{
+    c->dist->stats.stage_bytes += t->numel * 4;
+    return gan_tensor_write(c, t, h);
+}
+
 /* Two device vectors of C floats (views of the state's buffers, grown to
  * the widest batch norm seen; the first step of a run allocates them). */
 static gan_status bn_dev(gan_ctx *c, int C, gan_tensor *a, gan_tensor *b)
@@ -392,11 +405,11 @@ gan_status gan_dist_mean(gan_ctx *c, gan_tensor *t)
     if (st) return st;
     float *h = d->bn;
     double *v = d->bn_sum;
-    if ((st = gan_tensor_read(c, t, h))) return st;
+    if ((st = stage_read(c, t, h))) return st;
     for (size_t i = 0; i < n; i++) v[i] = h[i];
     if ((st = gan_dist_sum(c, v, n, (double)d->rows / (double)d->G))) return st;
     for (size_t i = 0; i < n; i++) h[i] = (float)v[i];
-    return gan_tensor_write(c, t, h);
+    return stage_write(c, t, h);
 }
 
 gan_status gan_dist_bn_forward(gan_ctx *c, gan_nn_bn *l, const gan_tensor *x, int *done)
@@ -411,7 +424,7 @@ gan_status gan_dist_bn_forward(gan_ctx *c, gan_nn_bn *l, const gan_tensor *x, in
     if (st) return st;
     float *h = d->bn, *rm = h + C, *rv = rm + C, *sm = rv + C, *si = sm + C;
     double *sum = d->bn_sum;
-    if ((st = gan_batchnorm_sums(c, x, NULL, &sums)) || (st = gan_tensor_read(c, &sums, h))) return st;
+    if ((st = gan_batchnorm_sums(c, x, NULL, &sums)) || (st = stage_read(c, &sums, h))) return st;
     for (size_t ch = 0; ch < C; ch++) sum[ch] = h[ch];
     sum[C] = (double)(N * S);
     if ((st = gan_dist_sum(c, sum, C + 1, 1.0))) return st;
@@ -419,12 +432,12 @@ gan_status gan_dist_bn_forward(gan_ctx *c, gan_nn_bn *l, const gan_tensor *x, in
     for (size_t ch = 0; ch < C; ch++) sum[C + 1 + ch] = sum[ch] / M; /* the means, then the squares' sums */
     double *mean = sum + C + 1;
     for (size_t ch = 0; ch < C; ch++) sm[ch] = (float)mean[ch];
-    if ((st = gan_tensor_write(c, &l->save_mean, sm)) || (st = gan_batchnorm_sums(c, x, &l->save_mean, &sums)) ||
-        (st = gan_tensor_read(c, &sums, h)))
+    if ((st = stage_write(c, &l->save_mean, sm)) || (st = gan_batchnorm_sums(c, x, &l->save_mean, &sums)) ||
+        (st = stage_read(c, &sums, h)))
         return st;
     for (size_t ch = 0; ch < C; ch++) sum[ch] = h[ch];
     if ((st = gan_dist_sum(c, sum, C, 1.0))) return st;
-    if ((st = gan_tensor_read(c, &l->run_mean, rm)) || (st = gan_tensor_read(c, &l->run_var, rv))) return st;
+    if ((st = stage_read(c, &l->run_mean, rm)) || (st = stage_read(c, &l->run_var, rv))) return st;
     double mom = l->p.momentum;
     for (size_t ch = 0; ch < C; ch++) {
         double v = sum[ch] / M;
@@ -435,9 +448,9 @@ gan_status gan_dist_bn_forward(gan_ctx *c, gan_nn_bn *l, const gan_tensor *x, in
     }
     gan_bn_params p = l->p;
     p.training = 0;
-    if ((st = gan_tensor_write(c, &var, h)) || (st = gan_tensor_write(c, &l->save_invstd, si)) ||
+    if ((st = stage_write(c, &var, h)) || (st = stage_write(c, &l->save_invstd, si)) ||
         (st = gan_batchnorm_forward(c, x, &l->gamma.w, &l->beta.w, &l->save_mean, &var, NULL, NULL, &l->y, &p)) ||
-        (st = gan_tensor_write(c, &l->run_mean, rm)) || (st = gan_tensor_write(c, &l->run_var, rv)))
+        (st = stage_write(c, &l->run_mean, rm)) || (st = stage_write(c, &l->run_var, rv)))
         return st;
     *done = 1;
     return GAN_OK;
@@ -459,7 +472,7 @@ gan_status gan_dist_bn_backward(gan_ctx *c, gan_nn_bn *l, const gan_tensor *x, c
      * optimizer) are its partial sums */
     if ((st = gan_batchnorm_backward(c, x, &l->gamma.w, &l->save_mean, &l->save_invstd, dy, NULL, &l->gamma.g,
                                      &l->beta.g)) ||
-        (st = gan_tensor_read(c, &l->gamma.g, dg)) || (st = gan_tensor_read(c, &l->beta.g, db)))
+        (st = stage_read(c, &l->gamma.g, dg)) || (st = stage_read(c, &l->beta.g, db)))
         return st;
     for (size_t ch = 0; ch < C; ch++) {
         sum[ch] = db[ch];
@@ -474,7 +487,7 @@ gan_status gan_dist_bn_backward(gan_ctx *c, gan_nn_bn *l, const gan_tensor *x, c
         db[ch] = (float)(sum[ch] / sM);
         dg[ch] = (float)(sum[C + ch] / sM);
     }
-    if ((st = gan_tensor_write(c, &mdy, db)) || (st = gan_tensor_write(c, &mdyx, dg)) ||
+    if ((st = stage_write(c, &mdy, db)) || (st = stage_write(c, &mdyx, dg)) ||
         (st = gan_batchnorm_dx(c, x, &l->gamma.w, &l->save_mean, &l->save_invstd, dy, &mdy, &mdyx, &l->dx)))
         return st;
     *done = 1;
