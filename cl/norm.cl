@@ -135,3 +135,58 @@ __kernel void bn_backward_reduce_cols(__global const float *x, __global const fl
     if (dgamma) dgamma[ch] = b;
     if (dbeta) dbeta[ch] = a;
 }
+
+/* Data-parallel batch norm (include/gancl/dist.h): one rank's per-channel
+ * sums, all-reduced on the host. One work-group per channel: sums[ch] =
+ * the sum of x, or with has_mean the sum of (x - mean[ch])^2 (the second
+ * pass of bn_stats about the global mean). */
+__kernel void batchnorm_sums(__global const float *x, __global const float *mean, int has_mean,
+                             __global float *sums, int N, int C, int S, __local float *part)
+{
+    int ch = (int)get_group_id(0);
+    int lid = (int)get_local_id(0), L = (int)get_local_size(0), M = ch < C ? N * S : 0;
+    float mu = has_mean && ch < C ? mean[ch] : 0.f, acc = 0.f;
+    for (int j = lid; j < M; j += L) {
+        int n = j / S;
+        float v = x[((size_t)n * C + ch) * S + (j - n * S)];
+        if (has_mean) {
+            v -= mu;
+            v *= v;
+        }
+        acc += v;
+    }
+    float t = group_sum(part, acc);
+    if (lid == 0 && ch < C) sums[ch] = t;
+}
+
+/* Dense input ([N, C]): one work-item per channel, as bn_stats_cols. */
+__kernel void batchnorm_sums_cols(__global const float *x, __global const float *mean, int has_mean,
+                                  __global float *sums, int N, int C)
+{
+    int ch = (int)get_global_id(0);
+    if (ch >= C) return;
+    float mu = has_mean ? mean[ch] : 0.f, acc = 0.f;
+    for (int n = 0; n < N; n++) {
+        float v = x[(size_t)n * C + ch];
+        if (has_mean) {
+            v -= mu;
+            v *= v;
+        }
+        acc += v;
+    }
+    sums[ch] = acc;
+}
+
+/* dx = gamma * invstd * (dy - mean_dy - xhat * mean_dyx), the means over
+ * the global batch. */
+__kernel void batchnorm_dx(__global const float *x, __global const float *dy, __global float *dx,
+                           __global const float *gamma, __global const float *mean, __global const float *invstd,
+                           __global const float *mean_dy, __global const float *mean_dyx, int C, int S, int n)
+{
+    int i = (int)get_global_id(0);
+    if (i >= n) return;
+    int ch = (i / S) % C;
+    float inv = invstd[ch];
+    float xhat = (x[i] - mean[ch]) * inv;
+    dx[i] = gamma[ch] * inv * (dy[i] - mean_dy[ch] - xhat * mean_dyx[ch]);
+}

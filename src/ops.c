@@ -278,6 +278,29 @@ static gan_status check_batchnorm_backward(gan_ctx *c, const gan_tensor *x, cons
     return GAN_OK;
 }
 
+static gan_status check_batchnorm_sums(gan_ctx *c, const gan_tensor *x, const gan_tensor *mean, gan_tensor *sums)
+{
+    CHK(check_bn_x(c, x));
+    int C = x->dim[1];
+    if (mean) CHK(need_vec(c, mean, "mean", C));
+    return need_vec(c, sums, "sums", C);
+}
+
+static gan_status check_batchnorm_dx(gan_ctx *c, const gan_tensor *x, const gan_tensor *gamma,
+                                     const gan_tensor *save_mean, const gan_tensor *save_invstd, const gan_tensor *dy,
+                                     const gan_tensor *mean_dy, const gan_tensor *mean_dyx, gan_tensor *dx)
+{
+    CHK(check_bn_x(c, x));
+    int C = x->dim[1];
+    CHK(need_vec(c, gamma, "gamma", C));
+    CHK(need_vec(c, save_mean, "save_mean", C));
+    CHK(need_vec(c, save_invstd, "save_invstd", C));
+    CHK(need_vec(c, mean_dy, "mean_dy", C));
+    CHK(need_vec(c, mean_dyx, "mean_dyx", C));
+    CHK(need_like(c, dy, "dy", x, "x"));
+    return need_like(c, dx, "dx", x, "x");
+}
+
 static gan_status check_act(gan_ctx *c, gan_act kind, float slope)
 {
     if ((unsigned)kind >= GAN_ACT_COUNT)

@@ -257,3 +257,145 @@ void test_batchnorm_backward(th *t)
         bn_free(t, &s);
     }
 }
+
+/* Tolerances: each sum is over M values of O(1) (x in [-1, 3), squared
+ * deviations below 16): atol 1e-6 * M, rtol 1e-5 (the device's float tree
+ * or column sums against the reference's double). On the reference, the
+ * sums divided by M are batchnorm_forward's statistics: mean within 1e-6
+ * relative, and 1/sqrt(var + eps) its save_invstd within 1e-6 relative. */
+void test_batchnorm_sums(th *t)
+{
+    for (size_t k = 0; k < BN_NSHAPES; k++) {
+        const int *sh = bn_shapes[k];
+        bn_set s;
+        if (bn_make(t, &s, sh)) return;
+        size_t M = s.x.r.numel / (size_t)s.C;
+        char nm[64], what[128];
+        shape_name(nm, sizeof nm, sh);
+        tpair sx, sq;
+        tp_alloc(t, &sx, GAN_F32, 1, s.C, 0, 0, 0);
+        tp_alloc(t, &sq, GAN_F32, 1, s.C, 0, 0, 0);
+        if (M >= 2) {
+            gan_bn_params p = {.momentum = 0.1f, .eps = 1e-5f, .training = 1};
+            TH_OK(t, t->ref, gan_batchnorm_forward(t->ref, &s.x.r, &s.gamma.r, &s.beta.r, &s.rm.r, &s.rv.r, &s.sm.r,
+                                                    &s.si.r, &s.y.r, &p));
+        } else {
+            float *m = th_rand_host(t, (size_t)s.C, -1, 3);
+            TH_OK(t, t->ref, gan_tensor_write(t->ref, &s.sm.r, m));
+            free(m);
+        }
+        float *sm = th_read(t, t->ref, &s.sm.r);
+        tp_set(t, &s.sm, sm);
+        TH_OK(t, t->ref, gan_batchnorm_sums(t->ref, &s.x.r, NULL, &sx.r));
+        TH_OK(t, t->ref, gan_batchnorm_sums(t->ref, &s.x.r, &s.sm.r, &sq.r));
+        if (t->dev) {
+            TH_OK(t, t->dev, gan_batchnorm_sums(t->dev, &s.x.d, NULL, &sx.d));
+            TH_OK(t, t->dev, gan_batchnorm_sums(t->dev, &s.x.d, &s.sm.d, &sq.d));
+        }
+        snprintf(what, sizeof what, "bn_sums %s sum x", nm);
+        th_compare(t, what, &sx, 1e-6 * (double)M, 1e-5);
+        snprintf(what, sizeof what, "bn_sums %s sum (x - mean)^2", nm);
+        th_compare(t, what, &sq, 1e-6 * (double)M, 1e-5);
+        if (M >= 2) {
+            float *a = th_read(t, t->ref, &sx.r), *b = th_read(t, t->ref, &sq.r), *si = th_read(t, t->ref, &s.si.r);
+            float *mean = malloc((size_t)s.C * sizeof *mean), *inv = malloc((size_t)s.C * sizeof *inv);
+            for (int ch = 0; ch < s.C; ch++) {
+                mean[ch] = (float)((double)a[ch] / (double)M);
+                inv[ch] = (float)(1.0 / sqrt((double)b[ch] / (double)M + 1e-5));
+            }
+            snprintf(what, sizeof what, "bn_sums %s ref: sum/M = batchnorm_forward's mean", nm);
+            th_compare_host(t, what, mean, sm, (size_t)s.C, 1e-6, 1e-6);
+            snprintf(what, sizeof what, "bn_sums %s ref: its invstd = batchnorm_forward's", nm);
+            th_compare_host(t, what, inv, si, (size_t)s.C, 0, 1e-6);
+            free(a);
+            free(b);
+            free(si);
+            free(mean);
+            free(inv);
+        }
+        free(sm);
+        tp_free(t, &sx);
+        tp_free(t, &sq);
+        bn_free(t, &s);
+    }
+}
+
+/* Tolerances: dx atol 1e-5 rtol 1e-4 (as batchnorm_backward's), device
+ * against reference with arbitrary means. On the reference, given the
+ * batch's own means (batchnorm_backward's dbeta/M and dgamma/M) it is
+ * batchnorm_backward's dx within the same tolerances, and matches finite
+ * differences of the training forward (step 1e-2, atol/rtol 2e-3). */
+void test_batchnorm_dx(th *t)
+{
+    for (size_t k = 0; k < BN_NSHAPES; k++) {
+        const int *sh = bn_shapes[k];
+        bn_set s;
+        if (bn_make(t, &s, sh)) return;
+        size_t M = s.x.r.numel / (size_t)s.C;
+        if (M < 2) {
+            bn_free(t, &s);
+            continue;
+        }
+        int nd = sh[0];
+        char nm[64], what[128];
+        shape_name(nm, sizeof nm, sh);
+        tpair dy, dx, dx2, dg, db, a, b;
+        tp_rand(t, &dy, nd, sh[1], sh[2], sh[3], sh[4], -1, 1);
+        tp_alloc(t, &dx, GAN_F32, nd, sh[1], sh[2], sh[3], sh[4]);
+        tp_alloc(t, &dx2, GAN_F32, nd, sh[1], sh[2], sh[3], sh[4]);
+        tp_alloc(t, &dg, GAN_F32, 1, s.C, 0, 0, 0);
+        tp_alloc(t, &db, GAN_F32, 1, s.C, 0, 0, 0);
+        tp_rand(t, &a, 1, s.C, 0, 0, 0, -0.5, 0.5);
+        tp_rand(t, &b, 1, s.C, 0, 0, 0, -0.5, 0.5);
+        gan_bn_params p = {.momentum = 0.1f, .eps = 1e-5f, .training = 1};
+        TH_OK(t, t->ref, gan_batchnorm_forward(t->ref, &s.x.r, &s.gamma.r, &s.beta.r, &s.rm.r, &s.rv.r, &s.sm.r,
+                                                &s.si.r, &s.y.r, &p));
+        float *sm = th_read(t, t->ref, &s.sm.r), *si = th_read(t, t->ref, &s.si.r);
+        tp_set(t, &s.sm, sm);
+        tp_set(t, &s.si, si);
+        free(sm);
+        free(si);
+        TH_OK(t, t->ref, gan_batchnorm_dx(t->ref, &s.x.r, &s.gamma.r, &s.sm.r, &s.si.r, &dy.r, &a.r, &b.r, &dx.r));
+        if (t->dev)
+            TH_OK(t, t->dev,
+                  gan_batchnorm_dx(t->dev, &s.x.d, &s.gamma.d, &s.sm.d, &s.si.d, &dy.d, &a.d, &b.d, &dx.d));
+        snprintf(what, sizeof what, "bn_dx %s dx", nm);
+        th_compare(t, what, &dx, 1e-5, 1e-4);
+
+        /* the batch's own means: batchnorm_backward's dx */
+        TH_OK(t, t->ref, gan_batchnorm_backward(t->ref, &s.x.r, &s.gamma.r, &s.sm.r, &s.si.r, &dy.r, &dx2.r, &dg.r,
+                                                 &db.r));
+        float *g = th_read(t, t->ref, &dg.r), *bb = th_read(t, t->ref, &db.r);
+        for (int ch = 0; ch < s.C; ch++) {
+            g[ch] = (float)((double)g[ch] / (double)M);
+            bb[ch] = (float)((double)bb[ch] / (double)M);
+        }
+        TH_OK(t, t->ref, gan_tensor_write(t->ref, &a.r, bb));
+        TH_OK(t, t->ref, gan_tensor_write(t->ref, &b.r, g));
+        free(g);
+        free(bb);
+        TH_OK(t, t->ref, gan_batchnorm_dx(t->ref, &s.x.r, &s.gamma.r, &s.sm.r, &s.si.r, &dy.r, &a.r, &b.r, &dx.r));
+        float *got = th_read(t, t->ref, &dx.r), *want = th_read(t, t->ref, &dx2.r);
+        snprintf(what, sizeof what, "bn_dx %s ref with the batch's means = batchnorm_backward's dx", nm);
+        th_compare_host(t, what, got, want, dx.r.numel, 1e-5, 1e-4);
+        free(want);
+        if (s.x.r.numel <= 200000) {
+            tpair fm, fi, frm, frv;
+            tp_alloc(t, &fm, GAN_F32, 1, s.C, 0, 0, 0);
+            tp_alloc(t, &fi, GAN_F32, 1, s.C, 0, 0, 0);
+            tp_alloc(t, &frm, GAN_F32, 1, s.C, 0, 0, 0);
+            tp_alloc(t, &frv, GAN_F32, 1, s.C, 0, 0, 0);
+            bn_fd f = {t->ref, &s.x.r, &s.gamma.r, &s.beta.r, &frm.r, &frv.r, &fm.r, &fi.r, &s.y.r, &dy.r};
+            snprintf(what, sizeof what, "bn_dx %s", nm);
+            th_fd_check(t, what, bn_loss, &f, &s.x.r, got, 1e-2, 2e-3, 2e-3, 48);
+            tp_free(t, &fm);
+            tp_free(t, &fi);
+            tp_free(t, &frm);
+            tp_free(t, &frv);
+        }
+        free(got);
+        tpair *all[] = {&dy, &dx, &dx2, &dg, &db, &a, &b};
+        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) tp_free(t, all[i]);
+        bn_free(t, &s);
+    }
+}

@@ -5,7 +5,10 @@
  * images/s, the bytes every rank all-reduces per step (the fused gradient
  * buffer of each network, 4 bytes a parameter; the loop's per-step scalars
  * are not included), and the share of the step spent staging and summing
- * them (semi: also its feature means, 2 x 250 doubles, not included).
+ * them (semi: also its feature means, 2 x 250 doubles, not included),
+ * and the bytes the layers' hooks copy between device and host per step
+ * and rank (batch norm's per-channel statistics, semi's feature means;
+ * 0 in one process).
  * --mode picks one mode; --ngf/--ndf size the DCGAN (default 64); semi
  * runs the default Salimans MLP, batch --batch-size for each of labeled,
  * unlabeled and generated.
@@ -149,8 +152,8 @@ int cmd_bench_dist(const tool_opts *o)
     int P = gan_dist_size(c), reps = o->reps > 64 ? 64 : o->reps, rc = 0;
     printf("%s; %d rank%s, global batch %d (%d-%d rows a rank)\n", gan_ctx_device_name(c), P, P > 1 ? "s" : "",
            o->batch, o->batch / P, (o->batch + P - 1) / P);
-    printf("%-10s %10s %10s %12s %14s %12s %10s\n", "mode", "params", "ms/step", "images/s", "bytes/step",
-           "reduce ms", "reduce %");
+    printf("%-10s %10s %10s %12s %14s %12s %10s %14s\n", "mode", "params", "ms/step", "images/s", "bytes/step",
+           "reduce ms", "reduce %", "staged/step");
     for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++) {
         if (o->mode && strcmp(o->mode, modes[k])) continue;
         bench_model b;
@@ -177,8 +180,10 @@ int cmd_bench_dist(const tool_opts *o)
                    red = (s1.grad_s - s0.grad_s) / reps;
             /* one process all-reduces nothing; the bytes it would are 4 a parameter */
             if (P == 1) per = 4.0 * (double)b.params;
-            printf("%-10s %10zu %10.2f %12.1f %14.0f %12.2f %9.1f%%%s\n", modes[k], b.params, med * 1e3,
-                   o->batch / med, per, red * 1e3, 100 * red / med, P == 1 ? "  (bytes: what P > 1 would reduce)" : "");
+            double staged = (double)(s1.stage_bytes - s0.stage_bytes) / reps;
+            printf("%-10s %10zu %10.2f %12.1f %14.0f %12.2f %9.1f%% %14.0f%s\n", modes[k], b.params, med * 1e3,
+                   o->batch / med, per, red * 1e3, 100 * red / med, staged,
+                   P == 1 ? "  (bytes: what P > 1 would reduce)" : "");
         }
         model_free(c, &b);
         if (st) break;

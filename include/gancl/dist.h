@@ -26,11 +26,15 @@
  * - a loss of batch means (semi's feature matching) takes the global
  *   batch's means (gan_dist_mean) before the loss.
  *
- * - batch norm takes the global batch's statistics: its per-channel sums
- *   (forward: of x, then of squared deviations; backward: of dy and
- *   dy * xhat) are summed over the ranks (on the host, the reference's
- *   formulas in double), so normalisation, running statistics and dx are
- *   the one process's. */
+ * - batch norm takes the global batch's statistics: the device reduces the
+ *   rank's rows to per-channel sums (forward: of x, then of squared
+ *   deviations from the global mean, batchnorm_sums; backward: of dy and
+ *   dy * xhat, batchnorm_backward's dbeta and dgamma); only those C values
+ *   a pass cross to the host, where they are summed over the ranks in
+ *   double, and the global statistics go back to the device for the
+ *   normalisation and dx (batchnorm_dx), so normalisation, running
+ *   statistics and dx are the one process's up to float summation order
+ *   and no activation tensor leaves the device. */
 #ifndef GANCL_DIST_H
 #define GANCL_DIST_H
 
@@ -92,6 +96,9 @@ gan_status gan_dist_check(gan_ctx *c, int step);
 typedef struct gan_dist_stats {
     unsigned long long grad_bytes, other_bytes, grad_calls;
     double grad_s; /* seconds in the gradient staging and allreduce */
+    /* bytes the layers' hooks (batch norm's statistics, gan_dist_mean)
+     * copied between the device and the host, both ways */
+    unsigned long long stage_bytes;
 } gan_dist_stats;
 void gan_dist_get_stats(const gan_ctx *c, gan_dist_stats *out);
 

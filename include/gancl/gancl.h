@@ -173,6 +173,13 @@ typedef struct gan_rng {
  * *_backward      gradients overwrite dx/dw/db; any of them may be NULL.
  * batchnorm_*     x, y [N,C] or [N,C,H,W]; gamma, beta, running mean/var,
  *                 save_mean, save_invstd [C]. Backward is for training mode.
+ *   batchnorm_sums  a rank's share of the training statistics (data-parallel
+ *                 batch norm, include/gancl/dist.h): sums[C] = the sum over
+ *                 N and H*W of x (mean NULL), or of (x - mean[c])^2.
+ *   batchnorm_dx  the training backward's dx from given per-channel means
+ *                 over the (global) batch, mean_dy[C] of dy and mean_dyx[C]
+ *                 of dy * xhat: dx = gamma * invstd * (dy - mean_dy - xhat *
+ *                 mean_dyx), xhat = (x - save_mean) * save_invstd.
  * act_*           any shape; y may alias x. Backward reads x (relu, leaky,
  *                 softplus) or y (tanh, sigmoid).
  * dropout_*       p = drop probability; mask holds 0 or 1/(1-p).
@@ -264,6 +271,15 @@ typedef struct gan_rng {
                            const gan_tensor *dy, gan_tensor *dx, gan_tensor *dgamma,                \
                            gan_tensor *dbeta),                                                      \
       (c, x, gamma, save_mean, save_invstd, dy, dx, dgamma, dbeta))                                 \
+    X(batchnorm_sums, (gan_ctx * c, const gan_tensor *x, const gan_tensor *mean,                    \
+                       gan_tensor *sums),                                                           \
+      (c, x, mean, sums))                                                                           \
+    X(batchnorm_dx, (gan_ctx * c, const gan_tensor *x, const gan_tensor *gamma,                     \
+                     const gan_tensor *save_mean, const gan_tensor *save_invstd,                    \
+                     const gan_tensor *dy, const gan_tensor *mean_dy,                               \
+                     const gan_tensor *mean_dyx,                                                    \
+                     gan_tensor *dx),                                                               \
+      (c, x, gamma, save_mean, save_invstd, dy, mean_dy, mean_dyx, dx))                             \
     X(act_forward, (gan_ctx * c, gan_act kind, float slope, const gan_tensor *x, gan_tensor *y),    \
       (c, kind, slope, x, y))                                                                       \
     X(act_backward, (gan_ctx * c, gan_act kind, float slope, const gan_tensor *x,                   \

@@ -1,7 +1,9 @@
 /* Device batch normalization (kernels in cl/norm.cl): a per-channel
  * reduction with one work-group per channel (one work-item per channel for
  * dense [N, C] input), then an element-wise pass.
- * Backward keeps its per-channel sums in the context's scratch buffer. */
+ * Backward keeps its per-channel sums in the context's scratch buffer.
+ * batchnorm_sums and batchnorm_dx are the same passes split at the
+ * per-channel sums, for data-parallel runs (include/gancl/dist.h). */
 #include "ocl.h"
 
 static void bn_dims(const gan_tensor *x, size_t *N, size_t *C, size_t *S)
@@ -62,4 +64,32 @@ gan_status ocl_batchnorm_backward(gan_ctx *c, const gan_tensor *x, const gan_ten
                     (int)(N * S), (int)C, (int)S, (int)x->numel));
 cleanup:
     return st;
+}
+
+gan_status ocl_batchnorm_sums(gan_ctx *c, const gan_tensor *x, const gan_tensor *mean, gan_tensor *sums)
+{
+    gan_status st = GAN_OK;
+    size_t N, C, S, L;
+    bn_dims(x, &N, &C, &S);
+    int has_mean = mean != NULL;
+    if (S == 1) {
+        TRY(ocl_run(c, "batchnorm_sums_cols", C, "TTiTii", x, mean, has_mean, sums, (int)N, (int)C));
+    } else {
+        TRY(ocl_reduce_wg(c, "batchnorm_sums", N * S, &L));
+        size_t global = C * L;
+        TRY(ocl_run_nd(c, "batchnorm_sums", 1, &global, &L, "TTiTiiiL", x, mean, has_mean, sums, (int)N, (int)C,
+                       (int)S, L * sizeof(float)));
+    }
+cleanup:
+    return st;
+}
+
+gan_status ocl_batchnorm_dx(gan_ctx *c, const gan_tensor *x, const gan_tensor *gamma, const gan_tensor *save_mean,
+                            const gan_tensor *save_invstd, const gan_tensor *dy, const gan_tensor *mean_dy,
+                            const gan_tensor *mean_dyx, gan_tensor *dx)
+{
+    size_t N, C, S;
+    bn_dims(x, &N, &C, &S);
+    return ocl_run(c, "batchnorm_dx", x->numel, "TTTTTTTTiii", x, dy, dx, gamma, save_mean, save_invstd, mean_dy,
+                   mean_dyx, (int)C, (int)S, (int)x->numel);
 }

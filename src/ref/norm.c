@@ -91,3 +91,48 @@ gan_status ref_batchnorm_backward(gan_ctx *c, const gan_tensor *x, const gan_ten
     }
     return GAN_OK;
 }
+
+/* One rank's share of the training statistics (data-parallel batch norm):
+ * per channel, the sum of x, or with mean the sum of squared deviations
+ * from it, in double as above, rounded once. */
+gan_status ref_batchnorm_sums(gan_ctx *c, const gan_tensor *x, const gan_tensor *mean, gan_tensor *sums)
+{
+    (void)c;
+    size_t N, C, S;
+    bn_dims(x, &N, &C, &S);
+    const float *xp = ref_f(x);
+    for (size_t ch = 0; ch < C; ch++) {
+        double mu = mean ? ref_f(mean)[ch] : 0.0, t = 0;
+        for (size_t n = 0; n < N; n++)
+            for (size_t s = 0; s < S; s++) {
+                double v = xp[(n * C + ch) * S + s];
+                t += mean ? (v - mu) * (v - mu) : v;
+            }
+        ref_f(sums)[ch] = (float)t;
+    }
+    return GAN_OK;
+}
+
+/* The backward's dx from given means of dy and dy * xhat (over the global
+ * batch): batchnorm_backward's formula with sum/M replaced by them. */
+gan_status ref_batchnorm_dx(gan_ctx *c, const gan_tensor *x, const gan_tensor *gamma, const gan_tensor *save_mean,
+                            const gan_tensor *save_invstd, const gan_tensor *dy, const gan_tensor *mean_dy,
+                            const gan_tensor *mean_dyx, gan_tensor *dx)
+{
+    (void)c;
+    size_t N, C, S;
+    bn_dims(x, &N, &C, &S);
+    const float *xp = ref_f(x), *dyp = ref_f(dy);
+    float *dxp = ref_f(dx);
+    for (size_t ch = 0; ch < C; ch++) {
+        double mu = ref_f(save_mean)[ch], invstd = ref_f(save_invstd)[ch], k = ref_f(gamma)[ch] * invstd;
+        double a = ref_f(mean_dy)[ch], b = ref_f(mean_dyx)[ch];
+        for (size_t n = 0; n < N; n++)
+            for (size_t s = 0; s < S; s++) {
+                size_t i = (n * C + ch) * S + s;
+                double xhat = (xp[i] - mu) * invstd;
+                dxp[i] = (float)(k * (dyp[i] - a - xhat * b));
+            }
+    }
+    return GAN_OK;
+}

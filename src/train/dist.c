@@ -21,10 +21,12 @@ struct gan_dist_state {
     size_t stage_n;
     unsigned char *hbuf; /* parameter bytes for the hash */
     size_t hbuf_n;
-    float *bn; /* batch norm's host copies: x, dy or y, dx, then per channel values */
+    float *bn; /* batch norm's per-channel host values */
     size_t bn_bytes;
     double *bn_sum;
     size_t bn_sum_bytes;
+    gan_tensor bn_dev[2]; /* batch norm's per-channel device values */
+    int bn_dev_n;
     gan_params *regs[DIST_MAX_REGS]; /* every network the optimizer stepped */
     int nregs;
     gan_dist_stats stats;
@@ -56,6 +58,8 @@ void gan_dist_detach(gan_ctx *c)
     free(c->dist->hbuf);
     free(c->dist->bn);
     free(c->dist->bn_sum);
+    gan_tensor_free(c, &c->dist->bn_dev[0]);
+    gan_tensor_free(c, &c->dist->bn_dev[1]);
     free(c->dist);
     c->dist = NULL;
 }
@@ -335,22 +339,58 @@ gan_status gan_rng_take_rows(gan_ctx *c, gan_rng *r, const gan_tensor *x, int no
 }
 
 /* ---- batch norm over the global batch ----
- * The formulas of the reference (src/ref/norm.c), in double, with the
- * per-channel sums taken over every rank's rows: forward, the sum of x and
- * the row count, then the sum of squared deviations from the global mean;
- * backward, sum(dy) and sum(dy * xhat), each rank's weighted by its share
- * s = rows/G of the loss (as its gradients are). With gradients in the
- * rank's own scale (its loss is a mean over its rows), the global
+ * The device reduces the rank's rows to per-channel sums (batchnorm_sums,
+ * and batchnorm_backward's dgamma and dbeta); only those C values per pass
+ * cross to the host, are summed over the ranks in double and go back as
+ * per-channel statistics: forward, the sum of x and the row count, then
+ * the sum of squared deviations from the global mean (the reference's two
+ * passes); backward, sum(dy) and sum(dy * xhat), each rank's weighted by
+ * its share s = rows/G of the loss (as its gradients are). With gradients
+ * in the rank's own scale (its loss is a mean over its rows), the global
  * derivative in that scale is
  *   dx = gamma * invstd * (dy - A/(s M) - xhat * B/(s M)),
- * A = sum_r s_r sum(dy), B = sum_r s_r sum(dy xhat), M the global count;
- * with one rank it is the reference's. */
+ * A = sum_r s_r sum(dy), B = sum_r s_r sum(dy xhat), M the global count
+ * (batchnorm_dx with those two means); with one rank it is the
+ * reference's. The normalisation is batchnorm_forward's inference pass
+ * over the global mean and variance. */
 
 static gan_status bn_host(gan_ctx *c, size_t floats, size_t doubles)
 {
     struct gan_dist_state *d = c->dist;
     gan_status st = grow(c, (void **)&d->bn, &d->bn_bytes, floats * sizeof(float));
     if (!st) st = grow(c, (void **)&d->bn_sum, &d->bn_sum_bytes, doubles * sizeof(double));
+    return st;
+}
+
+/* Device <-> host copies of the hooks, counted in stats.stage_bytes. */
+static gan_status stage_read(gan_ctx *c, const gan_tensor *t, void *h)
+{
+    c->dist->stats.stage_bytes += t->numel * 4;
+    return gan_tensor_read(c, t, h);
+}
+
+static gan_status stage_write(gan_ctx *c, gan_tensor *t, const void *h)
+{
+    c->dist->stats.stage_bytes += t->numel * 4;
+    return gan_tensor_write(c, t, h);
+}
+
+/* Two device vectors of C floats (views of the state's buffers, grown to
+ * the widest batch norm seen; the first step of a run allocates them). */
+static gan_status bn_dev(gan_ctx *c, int C, gan_tensor *a, gan_tensor *b)
+{
+    struct gan_dist_state *d = c->dist;
+    gan_status st = GAN_OK;
+    if (d->bn_dev_n < C) {
+        gan_tensor_free(c, &d->bn_dev[0]);
+        gan_tensor_free(c, &d->bn_dev[1]);
+        d->bn_dev_n = 0;
+        if ((st = gan_tensor_alloc(c, &d->bn_dev[0], GAN_F32, 1, &C)) ||
+            (st = gan_tensor_alloc(c, &d->bn_dev[1], GAN_F32, 1, &C)))
+            return st;
+        d->bn_dev_n = C;
+    }
+    if (!(st = gan_tensor_narrow(c, &d->bn_dev[0], C, a))) st = gan_tensor_narrow(c, &d->bn_dev[1], C, b);
     return st;
 }
 
@@ -365,11 +405,11 @@ gan_status gan_dist_mean(gan_ctx *c, gan_tensor *t)
     if (st) return st;
     float *h = d->bn;
     double *v = d->bn_sum;
-    if ((st = gan_tensor_read(c, t, h))) return st;
+    if ((st = stage_read(c, t, h))) return st;
     for (size_t i = 0; i < n; i++) v[i] = h[i];
     if ((st = gan_dist_sum(c, v, n, (double)d->rows / (double)d->G))) return st;
     for (size_t i = 0; i < n; i++) h[i] = (float)v[i];
-    return gan_tensor_write(c, t, h);
+    return stage_write(c, t, h);
 }
 
 gan_status gan_dist_bn_forward(gan_ctx *c, gan_nn_bn *l, const gan_tensor *x, int *done)
@@ -377,52 +417,40 @@ gan_status gan_dist_bn_forward(gan_ctx *c, gan_nn_bn *l, const gan_tensor *x, in
     *done = 0;
     if (!active(c)) return GAN_OK;
     struct gan_dist_state *d = c->dist;
-    size_t N = (size_t)x->dim[0], C = (size_t)x->dim[1], S = x->numel / (N * C), n = x->numel;
-    gan_status st = bn_host(c, 2 * n + 6 * C, 2 * C + 1);
+    size_t N = (size_t)x->dim[0], C = (size_t)x->dim[1], S = x->numel / (N * C);
+    gan_tensor sums, var;
+    gan_status st = bn_host(c, 5 * C, 2 * C + 1);
+    if (!st) st = bn_dev(c, (int)C, &sums, &var);
     if (st) return st;
-    float *xp = d->bn, *yp = xp + n, *g = yp + n, *b = g + C, *rm = b + C, *rv = rm + C, *sm = rv + C, *si = sm + C;
+    float *h = d->bn, *rm = h + C, *rv = rm + C, *sm = rv + C, *si = sm + C;
     double *sum = d->bn_sum;
-    if ((st = gan_tensor_read(c, x, xp)) || (st = gan_tensor_read(c, &l->gamma.w, g)) ||
-        (st = gan_tensor_read(c, &l->beta.w, b)) || (st = gan_tensor_read(c, &l->run_mean, rm)) ||
-        (st = gan_tensor_read(c, &l->run_var, rv)))
-        return st;
-    for (size_t ch = 0; ch < C; ch++) {
-        double t = 0;
-        for (size_t i = 0; i < N; i++)
-            for (size_t k = 0; k < S; k++) t += xp[(i * C + ch) * S + k];
-        sum[ch] = t;
-    }
+    if ((st = gan_batchnorm_sums(c, x, NULL, &sums)) || (st = stage_read(c, &sums, h))) return st;
+    for (size_t ch = 0; ch < C; ch++) sum[ch] = h[ch];
     sum[C] = (double)(N * S);
     if ((st = gan_dist_sum(c, sum, C + 1, 1.0))) return st;
     double M = sum[C];
     for (size_t ch = 0; ch < C; ch++) sum[C + 1 + ch] = sum[ch] / M; /* the means, then the squares' sums */
     double *mean = sum + C + 1;
-    for (size_t ch = 0; ch < C; ch++) {
-        double t = 0;
-        for (size_t i = 0; i < N; i++)
-            for (size_t k = 0; k < S; k++) {
-                double e = xp[(i * C + ch) * S + k] - mean[ch];
-                t += e * e;
-            }
-        sum[ch] = t;
-    }
+    for (size_t ch = 0; ch < C; ch++) sm[ch] = (float)mean[ch];
+    if ((st = stage_write(c, &l->save_mean, sm)) || (st = gan_batchnorm_sums(c, x, &l->save_mean, &sums)) ||
+        (st = stage_read(c, &sums, h)))
+        return st;
+    for (size_t ch = 0; ch < C; ch++) sum[ch] = h[ch];
     if ((st = gan_dist_sum(c, sum, C, 1.0))) return st;
+    if ((st = stage_read(c, &l->run_mean, rm)) || (st = stage_read(c, &l->run_var, rv))) return st;
     double mom = l->p.momentum;
     for (size_t ch = 0; ch < C; ch++) {
-        double var = sum[ch] / M, invstd = 1.0 / sqrt(var + (double)l->p.eps);
-        sm[ch] = (float)mean[ch];
-        si[ch] = (float)invstd;
+        double v = sum[ch] / M;
+        h[ch] = (float)v;
+        si[ch] = (float)(1.0 / sqrt(v + (double)l->p.eps));
         rm[ch] = (float)((1.0 - mom) * rm[ch] + mom * mean[ch]);
-        rv[ch] = (float)((1.0 - mom) * rv[ch] + mom * var * M / (M - 1));
-        for (size_t i = 0; i < N; i++)
-            for (size_t k = 0; k < S; k++) {
-                size_t at = (i * C + ch) * S + k;
-                yp[at] = (float)(g[ch] * (xp[at] - mean[ch]) * invstd + b[ch]);
-            }
+        rv[ch] = (float)((1.0 - mom) * rv[ch] + mom * v * M / (M - 1));
     }
-    if ((st = gan_tensor_write(c, &l->y, yp)) || (st = gan_tensor_write(c, &l->save_mean, sm)) ||
-        (st = gan_tensor_write(c, &l->save_invstd, si)) || (st = gan_tensor_write(c, &l->run_mean, rm)) ||
-        (st = gan_tensor_write(c, &l->run_var, rv)))
+    gan_bn_params p = l->p;
+    p.training = 0;
+    if ((st = stage_write(c, &var, h)) || (st = stage_write(c, &l->save_invstd, si)) ||
+        (st = gan_batchnorm_forward(c, x, &l->gamma.w, &l->beta.w, &l->save_mean, &var, NULL, NULL, &l->y, &p)) ||
+        (st = stage_write(c, &l->run_mean, rm)) || (st = stage_write(c, &l->run_var, rv)))
         return st;
     *done = 1;
     return GAN_OK;
@@ -433,46 +461,34 @@ gan_status gan_dist_bn_backward(gan_ctx *c, gan_nn_bn *l, const gan_tensor *x, c
     *done = 0;
     if (!active(c)) return GAN_OK;
     struct gan_dist_state *d = c->dist;
-    size_t N = (size_t)x->dim[0], C = (size_t)x->dim[1], S = x->numel / (N * C), n = x->numel;
-    gan_status st = bn_host(c, 3 * n + 5 * C, 2 * C + 1);
+    size_t N = (size_t)x->dim[0], C = (size_t)x->dim[1], S = x->numel / (N * C);
+    gan_tensor mdy, mdyx;
+    gan_status st = bn_host(c, 2 * C, 2 * C + 1);
+    if (!st) st = bn_dev(c, (int)C, &mdy, &mdyx);
     if (st) return st;
-    float *xp = d->bn, *dyp = xp + n, *dxp = dyp + n, *g = dxp + n, *sm = g + C, *si = sm + C, *dg = si + C,
-          *db = dg + C;
+    float *dg = d->bn, *db = dg + C;
     double *sum = d->bn_sum;
-    if ((st = gan_tensor_read(c, x, xp)) || (st = gan_tensor_read(c, dy, dyp)) ||
-        (st = gan_tensor_read(c, &l->gamma.w, g)) || (st = gan_tensor_read(c, &l->save_mean, sm)) ||
-        (st = gan_tensor_read(c, &l->save_invstd, si)))
+    /* the rank's parameter gradients (summed with the others' in the
+     * optimizer) are its partial sums */
+    if ((st = gan_batchnorm_backward(c, x, &l->gamma.w, &l->save_mean, &l->save_invstd, dy, NULL, &l->gamma.g,
+                                     &l->beta.g)) ||
+        (st = stage_read(c, &l->gamma.g, dg)) || (st = stage_read(c, &l->beta.g, db)))
         return st;
     for (size_t ch = 0; ch < C; ch++) {
-        double sdy = 0, sdyx = 0, mean = sm[ch], invstd = si[ch];
-        for (size_t i = 0; i < N; i++)
-            for (size_t k = 0; k < S; k++) {
-                size_t at = (i * C + ch) * S + k;
-                sdy += dyp[at];
-                sdyx += dyp[at] * (xp[at] - mean) * invstd;
-            }
-        dg[ch] = (float)sdyx; /* the rank's parameter gradients: summed with the others' in the optimizer */
-        db[ch] = (float)sdy;
-        sum[ch] = sdy;
-        sum[C + ch] = sdyx;
+        sum[ch] = db[ch];
+        sum[C + ch] = dg[ch];
     }
-    sum[2 * C] = (double)(N * S);
     double share = (double)d->rows / (double)d->G;
     /* the count unweighted: pre-divide so that the weighting restores it */
-    sum[2 * C] /= share;
+    sum[2 * C] = (double)(N * S) / share;
     if ((st = gan_dist_sum(c, sum, 2 * C + 1, share))) return st;
     double sM = share * sum[2 * C];
     for (size_t ch = 0; ch < C; ch++) {
-        double mean = sm[ch], invstd = si[ch], k = g[ch] * invstd, A = sum[ch] / sM, B = sum[C + ch] / sM;
-        for (size_t i = 0; i < N; i++)
-            for (size_t j = 0; j < S; j++) {
-                size_t at = (i * C + ch) * S + j;
-                double xhat = (xp[at] - mean) * invstd;
-                dxp[at] = (float)(k * (dyp[at] - A - xhat * B));
-            }
+        db[ch] = (float)(sum[ch] / sM);
+        dg[ch] = (float)(sum[C + ch] / sM);
     }
-    if ((st = gan_tensor_write(c, &l->dx, dxp)) || (st = gan_tensor_write(c, &l->gamma.g, dg)) ||
-        (st = gan_tensor_write(c, &l->beta.g, db)))
+    if ((st = stage_write(c, &mdy, db)) || (st = stage_write(c, &mdyx, dg)) ||
+        (st = gan_batchnorm_dx(c, x, &l->gamma.w, &l->save_mean, &l->save_invstd, dy, &mdy, &mdyx, &l->dx)))
         return st;
     *done = 1;
     return GAN_OK;

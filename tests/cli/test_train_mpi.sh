@@ -127,6 +127,15 @@ bytes_match() {
 }
 "$gancl" "${b[@]}" >"$tmp/b1.log" 2>&1 && "${mpi[@]}" "$gancl" "${b[@]}" >"$tmp/b2.log" 2>&1 && bytes_match
 check "bench dist: bytes all-reduced per step = 4 x parameters, per mode, under 2 ranks" $?
+# batch norm under 2 ranks copies only per-channel values between device
+# and host: 13 floats a channel a step (forward 9: two partial sums, the
+# mean, variance, invstd and the running mean and variance read and
+# written; backward 4: two partial sums and two global means), for the
+# DCGAN generator at ngf 8 4*8*49 + 2*8 + 8 = 1592 channels; one process
+# copies none
+staged=$(awk '$1 == "gan" {print $8}' "$tmp/b2.log")
+test "$staged" = $((13 * 4 * 1592)) -a "$(awk '$1 == "gan" {print $8}' "$tmp/b1.log")" = 0
+check "bench dist: batch norm stages 52 bytes a channel per step under 2 ranks (gan: $staged), none in one process" $?
 
 # rank 1 cannot open its device: every rank stops, with rank 1's message
 timeout 120 mpirun --allow-run-as-root --oversubscribe -np 1 "$gancl" "${cls[@]}" --device cpu --outdir "$tmp/bad" : \
