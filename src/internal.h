@@ -99,7 +99,7 @@ static inline int32_t *ref_i(const gan_tensor *t) { return (int32_t *)t->data; }
 /* Host workspace of at least `bytes`, owned by the context. */
 gan_status ref_scratch(gan_ctx *c, size_t bytes, void **out);
 
-/* Cache files (src/ocl/runtime.c, free of OpenCL: the evaluator's cache
+/* Cache files (src/ocl/program.c, free of OpenCL: the evaluator's cache
  * uses them too). */
 /* gancl's cache directory ($GANCL_CACHE_DIR, $XDG_CACHE_HOME/gancl or
  * ~/.cache/gancl) joined with `sub`, created (mkdir -p) when mkdirs. */
@@ -124,6 +124,14 @@ int gan_same_shape(const gan_tensor *a, const gan_tensor *b);
  * GAN_ERR_ARG. */
 gan_status gan_onehot_concat(gan_ctx *c, const gan_tensor *z, const int32_t *labels, int n, int K, float *h_onehot,
                              gan_tensor *onehot, gan_tensor *zin);
+
+/* The epoch's sample grid of the gan, cgan and semi modes of the training
+ * loop (src/train/gan.c): n images of a generator handle in its own range,
+ * image i from row i % sample_z's rows of the fixed noise sample_z (labels:
+ * NULL, or one per image, which makes a row per class). */
+struct gan_generator; /* include/gancl/generator.h */
+gan_status gan_train_grid(gan_ctx *c, struct gan_generator *g, const gan_tensor *sample_z, int n, const int32_t *labels,
+                          const char *path);
 
 /* Shared by the gan and cgan trainers (src/train/gan.c). */
 /* BCE/LSGAN targets: 1 in the first `ones` entries of t, 0 after them. */

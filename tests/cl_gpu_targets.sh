@@ -1,7 +1,7 @@
 #!/bin/sh
 # The kernel program as a GPU driver's compiler sees it, checked without a
 # GPU: every cl/*.cl in the runtime's order (the arguments, meson's
-# cl_files), joined the way src/ocl/runtime.c's program_text joins them
+# cl_files), joined the way src/ocl/program.c's program_text joins them
 # (`#line 1 "NAME"` before each file, a newline after it) and compiled with
 # the runtime's options (-cl-std=CL1.2) by clang-14 down to machine code for
 # an NVIDIA target (nvptx64-nvidia-nvcl, what NVIDIA's OpenCL compiles

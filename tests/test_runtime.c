@@ -235,7 +235,7 @@ void test_bad_arguments(th *t)
     }
 }
 
-/* ---- program binary cache (src/ocl/runtime.c) ---- */
+/* ---- program binary cache (src/ocl/program.c) ---- */
 
 static int count_entries(const char *dir)
 {

@@ -33,13 +33,9 @@ static void on_event(void *user, const gan_loop_event *e)
 int cmd_train_gan(const tool_opts *o)
 {
     int rc = 1;
-    gan_ctx *c = tool_ctx(o->device);
+    tool_opts ro; /* after --resume: the checkpoint's settings for the flags left out */
+    gan_ctx *c = train_open_ctx(o, &ro);
     if (!c) return 1;
-    tool_opts ro = *o; /* after --resume: the checkpoint's settings for the flags left out */
-    if (train_resume_config(c, &ro)) {
-        gan_ctx_free(c);
-        return 1;
-    }
     o = &ro;
     gan_dataset ds = {0};
     gan_indices all = {0};
@@ -48,33 +44,19 @@ int cmd_train_gan(const tool_opts *o)
 
     if (train_open_data(c, o, &ds, NULL)) goto out;
     gan_gan_config cfg = gan_gan_default();
-    cfg.batch = o->batch;
-    cfg.seed = o->seed;
     cfg.loss = o->lsgan ? GAN_LOSS_LSGAN : GAN_LOSS_BCE;
-    cfg.adam.lr = o->lr;
-    cfg.adam.beta1 = o->beta1;
-    if (o->ngf) cfg.model.ngf = o->ngf;
-    if (o->ndf) cfg.model.ndf = o->ndf;
-    if (o->arch) gan_arch_parse(o->arch, &cfg.model.arch); /* checked by the option parser */
+    train_dcgan_opts(o, &cfg.batch, &cfg.seed, &cfg.model, &cfg.adam);
     if (train_batch_too_big(cfg.batch, ds.n)) goto out;
     if (gan_loop_gan_init(c, &g, &cfg)) {
         rc = train_fail(c, "model");
         goto out;
     }
-    gan_loop_run run = {.mode = &gan_loop_mode_gan, .model = &g, .data = &ds, .set = &all, .batch = cfg.batch,
-                        .epochs = o->epochs, .log_every = o->log_every, .steps_per_epoch = o->steps_per_epoch,
-                        .outdir = o->outdir, .overwrite = o->overwrite, .interrupt = train_interrupt_flag(), .on_event = on_event};
-    if (o->resume) {
-        if (gan_loop_resume(c, &run, o->resume)) {
-            rc = train_fail(c, "--resume");
-            goto out;
-        }
-        printf("resumed from %s at epoch %d, step %d\n", o->resume, run.epoch0, g.m.step);
-    }
-    { /* --init: start from the networks of a checkpoint or a PyTorch state_dict */
-        gan_params *regs[] = {gan_gen_params(&g.m.gen), &g.m.d.params};
-        if (train_init_from(c, o, regs, 2)) goto out;
-    }
+    gan_loop_run run = train_run_init(o, &gan_loop_mode_gan, &g, on_event, NULL);
+    run.data = &ds;
+    run.set = &all;
+    run.batch = cfg.batch;
+    if (train_resume_run(c, &run, o->resume, NULL)) goto out;
+    if (train_init_gd(c, o, &g.m.gen, &g.m.d)) goto out; /* --init: from a checkpoint or a PyTorch state_dict */
     run.seed = g.m.cfg.seed; /* the checkpoint's after a resume */
     if (gan_indices_all(c, &ds, &all)) {
         rc = train_fail(c, "training set");
@@ -82,16 +64,10 @@ int cmd_train_gan(const tool_opts *o)
     }
     printf("gan (%s, %s loss) on %s: %zu images, batch %d, %d epochs, %zu parameters; output in %s\n",
            gan_arch_name(cfg.model.arch), cfg.loss == GAN_LOSS_LSGAN ? "lsgan" : "bce", gan_ctx_device_name(c), ds.n,
-           cfg.batch, o->epochs, gan_params_count(gan_gen_params(&g.m.gen)) + gan_params_count(&g.m.d.params),
+           cfg.batch, o->epochs, train_count_gd(&g.m.gen, &g.m.d),
            o->outdir);
-    train_catch_sigint();
-    gan_loop_result res;
-    gan_status st = gan_loop_train(c, &run, &res);
-    if ((rc = train_loop_end(c, st, &res, NULL))) goto out;
-    gan_jsonl *log = NULL;
     const char *curve_names[] = {"loss_d", "loss_g"};
-    train_finish(c, &log, o, o->outdir, "DCGAN losses", curve_names, 2);
-    printf("done: %d steps in %.1f s\n", res.steps, res.seconds);
+    rc = train_run(c, &run, o, "DCGAN losses", curve_names, 2);
 out:
     gan_indices_free(&all);
     gan_dataset_free(&ds);

@@ -110,18 +110,18 @@ static int run_phase(gan_ctx *c, const aug_setup *s, int phase, const char *resu
     gan_ckpt_kv tag[1] = {{"phase", phase_name(phase)}};
     gan_ckpt_kv config[4] = {{"labels_per_class", s->lpc}, {"imbalance", s->imb}, {"ratio", s->ratio_s},
                              {"generator", o->generator}};
-    gan_loop_run run = {.mode = &gan_loop_mode_augment, .model = &a, .data = s->ds, .set = s->set, .batch = B,
-                        .model_batch = B + G, .seed = o->seed, .epochs = o->epochs, .log_every = o->log_every,
-                        .steps_per_epoch = o->steps_per_epoch, .outdir = dir, .tag = tag, .ntag = 1,
-                        .config = config, .nconfig = 4, .overwrite = o->overwrite, .interrupt = train_interrupt_flag(), .on_event = on_event,
-                        .user = &a};
-    if (resume) {
-        if (gan_loop_resume(c, &run, resume)) {
-            rc = train_fail(c, "--resume");
-            goto out;
-        }
-        printf("resumed the %s run from %s at epoch %d, step %d\n", phase_name(phase), resume, run.epoch0, a.m.step);
-    }
+    gan_loop_run run = train_run_init(o, &gan_loop_mode_augment, &a, on_event, &a);
+    run.data = s->ds;
+    run.set = s->set;
+    run.batch = B;
+    run.model_batch = B + G;
+    run.seed = o->seed;
+    run.outdir = dir;
+    run.tag = tag;
+    run.ntag = 1;
+    run.config = config;
+    run.nconfig = 4;
+    if (train_resume_run(c, &run, resume, phase_name(phase))) goto out;
     size_t per_epoch = gan_loop_per_epoch(&run);
     if (phase)
         printf("augmented: each step %d real + %d generated images (ratio %g), %d epochs of %zu steps\n", B, G,
@@ -130,8 +130,7 @@ static int run_phase(gan_ctx *c, const aug_setup *s, int phase, const char *resu
         printf("baseline: each step %d real images, %d epochs of %zu steps\n", B, o->epochs, per_epoch);
     if (a.eval_every > 1) printf("test accuracy every %d epochs and after the last\n", a.eval_every);
     gan_loop_result res;
-    gan_status st = gan_loop_train(c, &run, &res);
-    if ((rc = train_loop_end(c, st, &res, who))) goto out;
+    if ((rc = train_loop(c, &run, &res, who))) goto out;
     if (!a.scored && gan_cls_evaluate(c, &a.m, s->ts, NULL, &a.eval)) {
         rc = train_fail(c, "test-set evaluation");
         goto out;
@@ -211,10 +210,10 @@ static int write_summary(gan_ctx *c, const aug_setup *s, const gan_cls_eval *bas
 
 int cmd_train_augment(const tool_opts *o)
 {
-    gan_ctx *c = tool_ctx(o->device);
+    tool_opts ro; /* after --resume: the checkpoint's settings for the flags left out */
+    gan_ctx *c = train_open_ctx(o, &ro);
     if (!c) return 1;
-    tool_opts ro = *o; /* after --resume: the checkpoint's settings for the flags left out */
-    int rc = train_resume_config(c, &ro), resume_phase = 0;
+    int rc = 0, resume_phase = 0;
     o = &ro;
     if (!rc && !o->generator) {
         fprintf(stderr, "gancl train: --mode augment needs --generator FILE (a checkpoint of train --mode cgan)\n");

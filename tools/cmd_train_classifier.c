@@ -35,13 +35,9 @@ static void on_event(void *user, const gan_loop_event *e)
 int cmd_train_classifier(const tool_opts *o)
 {
     int rc = 1;
-    gan_ctx *c = tool_ctx(o->device);
+    tool_opts ro; /* after --resume: the checkpoint's settings for the flags left out */
+    gan_ctx *c = train_open_ctx(o, &ro);
     if (!c) return 1;
-    tool_opts ro = *o; /* after --resume: the checkpoint's settings for the flags left out */
-    if (train_resume_config(c, &ro)) {
-        gan_ctx_free(c);
-        return 1;
-    }
     o = &ro;
     gan_dataset ds = {0}, ts = {0};
     gan_indices all = {0}, labeled = {0}, unlabeled = {0};
@@ -63,17 +59,12 @@ int cmd_train_classifier(const tool_opts *o)
         rc = train_fail(c, "model");
         goto out;
     }
-    gan_loop_run run = {.mode = &gan_loop_mode_classifier, .model = &l, .data = &ds, .batch = cfg.batch,
-                        .epochs = o->epochs, .log_every = o->log_every, .steps_per_epoch = o->steps_per_epoch,
-                        .outdir = o->outdir, .config = config, .nconfig = 1,
-                        .overwrite = o->overwrite, .interrupt = train_interrupt_flag(), .on_event = on_event, .user = &l};
-    if (o->resume) {
-        if (gan_loop_resume(c, &run, o->resume)) {
-            rc = train_fail(c, "--resume");
-            goto out;
-        }
-        printf("resumed from %s at epoch %d, step %d\n", o->resume, run.epoch0, l.m.step);
-    }
+    gan_loop_run run = train_run_init(o, &gan_loop_mode_classifier, &l, on_event, &l);
+    run.data = &ds;
+    run.batch = cfg.batch;
+    run.config = config;
+    run.nconfig = 1;
+    if (train_resume_run(c, &run, o->resume, NULL)) goto out;
     { /* --init: start from the networks of a checkpoint or a PyTorch state_dict */
         gan_params *regs[] = {&l.m.net.params};
         if (train_init_from(c, o, regs, 1)) goto out;
@@ -99,10 +90,8 @@ int cmd_train_classifier(const tool_opts *o)
            gan_ctx_device_name(c), set->n, o->labels_per_class ? " (labeled subset)" : "", ts.n, cfg.batch,
            o->epochs, gan_loop_per_epoch(&run), cfg.adam.lr, cfg.adam.beta1, gan_params_count(&l.m.net.params),
            o->outdir);
-    train_catch_sigint();
     gan_loop_result res;
-    gan_status st = gan_loop_train(c, &run, &res);
-    if ((rc = train_loop_end(c, st, &res, NULL))) goto out;
+    if ((rc = train_loop(c, &run, &res, NULL))) goto out;
     if (!l.have_eval && gan_cls_evaluate(c, &l.m, &ts, NULL, &l.eval)) {
         rc = train_fail(c, "test-set evaluation");
         goto out;

@@ -61,22 +61,22 @@ static int run_probe(gan_ctx *c, probe_run *r, const gan_features_config *cfg, c
     if (gan_loop_features_init(c, &r->l, cfg, ds, lab, ts))
         return train_fail(c, cfg->discriminator ? "--discriminator" : "model");
     r->l.eval_every = epochs / 10 > 1 ? epochs / 10 : 1;
-    gan_loop_run run = {.mode = &gan_loop_mode_features, .model = &r->l, .data = ds, .set = &r->l.rows,
-                        .batch = cfg->batch, .seed = cfg->seed, .epochs = epochs, .log_every = o->log_every,
-                        .steps_per_epoch = o->steps_per_epoch, .outdir = o->outdir, .config = config, .nconfig = 2,
-                        .overwrite = o->overwrite, .prefix = r->prefix, .interrupt = train_interrupt_flag(),
-                        .on_event = on_event, .user = r};
-    if (resume) {
-        if (gan_loop_resume(c, &run, resume)) return train_fail(c, "--resume");
-        printf("resumed from %s at epoch %d, step %d\n", resume, run.epoch0, r->l.m.step);
-        run.seed = r->l.m.cfg.seed;
-    }
+    gan_loop_run run = train_run_init(o, &gan_loop_mode_features, &r->l, on_event, r);
+    run.data = ds;
+    run.set = &r->l.rows;
+    run.batch = cfg->batch;
+    run.seed = cfg->seed;
+    run.epochs = epochs;
+    run.config = config;
+    run.nconfig = 2;
+    run.prefix = r->prefix;
+    if (train_resume_run(c, &run, resume, NULL)) return 1;
+    if (resume) run.seed = r->l.m.cfg.seed;
     if (gan_loop_features_extract(c, &r->l)) return train_fail(c, "features");
     printf("%s: features of %zu labeled and %zu test images (F = %d) in %.1f s\n", r->tag, r->l.m.train.n,
            r->l.m.test.n, r->l.m.F, train_now() - t0);
     fflush(stdout);
-    gan_status st = gan_loop_train(c, &run, &r->res);
-    int rc = train_loop_end(c, st, &r->res, r->tag);
+    int rc = train_loop(c, &run, &r->res, r->tag);
     if (rc) return rc;
     if (!r->l.have_eval && gan_features_evaluate(c, &r->l.m, 1, &r->l.eval)) /* resumed with every epoch done */
         return train_fail(c, "evaluation");
@@ -92,13 +92,9 @@ int cmd_train_features(const tool_opts *o)
         return 2;
     }
     int rc = 1;
-    gan_ctx *c = tool_ctx(o->device);
+    tool_opts ro; /* after --resume: the checkpoint's settings for the flags left out */
+    gan_ctx *c = train_open_ctx(o, &ro);
     if (!c) return 1;
-    tool_opts ro = *o; /* after --resume: the checkpoint's settings for the flags left out */
-    if (train_resume_config(c, &ro)) {
-        gan_ctx_free(c);
-        return 1;
-    }
     o = &ro;
     gan_dataset ds = {0}, ts = {0};
     gan_indices all = {0}, lab = {0}, unl = {0};

@@ -43,13 +43,9 @@ static void on_event(void *user, const gan_loop_event *e)
 int cmd_train_semi(const tool_opts *o)
 {
     int rc = 1;
-    gan_ctx *c = tool_ctx(o->device);
+    tool_opts ro; /* after --resume: the checkpoint's settings for the flags left out */
+    gan_ctx *c = train_open_ctx(o, &ro);
     if (!c) return 1;
-    tool_opts ro = *o; /* after --resume: the checkpoint's settings for the flags left out */
-    if (train_resume_config(c, &ro)) {
-        gan_ctx_free(c);
-        return 1;
-    }
     o = &ro;
     gan_dataset ds = {0}, test = {0};
     gan_indices all = {0}, lab = {0}, rest = {0};
@@ -96,18 +92,15 @@ int cmd_train_semi(const tool_opts *o)
     s.test = &test;
     s.all = &all;
     s.lab = &lab;
-    gan_loop_run run = {.mode = &gan_loop_mode_semi, .model = &s, .data = &ds, .set = &all, .batch = cfg.batch,
-                        .seed = cfg.seed, .epochs = o->epochs, .log_every = o->log_every,
-                        .steps_per_epoch = o->steps_per_epoch, .outdir = o->outdir, .config = config, .nconfig = 1,
-                        .overwrite = o->overwrite, .interrupt = train_interrupt_flag(), .on_event = on_event,
-                        .user = &s};
-    if (o->resume) {
-        if (gan_loop_resume(c, &run, o->resume)) {
-            rc = train_fail(c, "--resume");
-            goto out;
-        }
-        printf("resumed from %s at epoch %d, step %d\n", o->resume, run.epoch0, s.m.step);
-    } else if (gan_loop_semi_data_init(c, &s)) {
+    gan_loop_run run = train_run_init(o, &gan_loop_mode_semi, &s, on_event, &s);
+    run.data = &ds;
+    run.set = &all;
+    run.batch = cfg.batch;
+    run.seed = cfg.seed;
+    run.config = config;
+    run.nconfig = 1;
+    if (train_resume_run(c, &run, o->resume, NULL)) goto out;
+    if (!o->resume && gan_loop_semi_data_init(c, &s)) {
         /* Salimans' data-dependent initialisation on 3N unlabeled images */
         rc = train_fail(c, "initialisation");
         goto out;
@@ -123,14 +116,8 @@ int cmd_train_semi(const tool_opts *o)
     printf("average rate %g, unlabeled weight %g, consistency %g, %d epochs, %zu parameters; output in %s\n", cfg.ema,
            cfg.unl_weight, cfg.consistency, o->epochs, gan_params_count(&s.m.g.params) + gan_params_count(&s.m.d.params),
            o->outdir);
-    train_catch_sigint();
-    gan_loop_result res;
-    gan_status st = gan_loop_train(c, &run, &res);
-    if ((rc = train_loop_end(c, st, &res, NULL))) goto out;
-    gan_jsonl *log = NULL;
     const char *curve_names[] = {"loss_lab", "loss_unl", "loss_g"};
-    train_finish(c, &log, o, o->outdir, "semi-supervised GAN losses", curve_names, 3);
-    printf("done: %d steps in %.1f s\n", res.steps, res.seconds);
+    rc = train_run(c, &run, o, "semi-supervised GAN losses", curve_names, 3);
 out:
     gan_indices_free(&all);
     gan_indices_free(&lab);

@@ -218,6 +218,79 @@ int train_loop_end(gan_ctx *c, gan_status st, const gan_loop_result *r, const ch
     return 0;
 }
 
+void train_dcgan_opts(const tool_opts *o, int *batch, uint64_t *seed, gan_dcgan_config *model,
+                      gan_adam_params *adam)
+{
+    *batch = o->batch;
+    *seed = o->seed;
+    adam->lr = o->lr;
+    adam->beta1 = o->beta1;
+    if (o->ngf) model->ngf = o->ngf;
+    if (o->ndf) model->ndf = o->ndf;
+    if (o->arch) gan_arch_parse(o->arch, &model->arch);
+}
+
+int train_init_gd(gan_ctx *c, const tool_opts *o, const gan_gen *g, gan_dcgan_d *d)
+{
+    gan_params *regs[] = {gan_gen_params(g), &d->params};
+    return train_init_from(c, o, regs, 2);
+}
+
+size_t train_count_gd(const gan_gen *g, const gan_dcgan_d *d)
+{
+    return gan_params_count(gan_gen_params(g)) + gan_params_count(&d->params);
+}
+
+gan_ctx *train_open_ctx(const tool_opts *o, tool_opts *ro)
+{
+    gan_ctx *c = tool_ctx(o->device);
+    if (!c) return NULL;
+    *ro = *o;
+    if (train_resume_config(c, ro)) {
+        gan_ctx_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+gan_loop_run train_run_init(const tool_opts *o, const gan_loop_mode *mode, void *model,
+                            void (*on_event)(void *user, const gan_loop_event *e), void *user)
+{
+    return (gan_loop_run){.mode = mode, .model = model, .epochs = o->epochs, .log_every = o->log_every,
+                          .steps_per_epoch = o->steps_per_epoch, .outdir = o->outdir, .overwrite = o->overwrite,
+                          .interrupt = train_interrupt_flag(), .on_event = on_event, .user = user};
+}
+
+int train_resume_run(gan_ctx *c, gan_loop_run *run, const char *resume, const char *phase)
+{
+    if (!resume) return 0;
+    if (gan_loop_resume(c, run, resume)) return train_fail(c, "--resume");
+    int step = run->mode->steps(run->model);
+    if (phase)
+        printf("resumed the %s run from %s at epoch %d, step %d\n", phase, resume, run->epoch0, step);
+    else
+        printf("resumed from %s at epoch %d, step %d\n", resume, run->epoch0, step);
+    return 0;
+}
+
+int train_loop(gan_ctx *c, gan_loop_run *run, gan_loop_result *res, const char *who)
+{
+    train_catch_sigint();
+    gan_status st = gan_loop_train(c, run, res);
+    return train_loop_end(c, st, res, who);
+}
+
+int train_run(gan_ctx *c, gan_loop_run *run, const tool_opts *o, const char *title, const char *const *curves,
+              int ncurves)
+{
+    gan_loop_result res;
+    int rc = train_loop(c, run, &res, NULL);
+    if (rc) return rc;
+    gan_jsonl *log = NULL;
+    train_finish(c, &log, o, run->outdir, title, curves, ncurves);
+    printf("done: %d steps in %.1f s\n", res.steps, res.seconds);
+    return 0;
+}
 
 typedef enum { RC_INT, RC_SEED, RC_FLOAT, RC_STR, RC_LOSS } rc_kind;
 typedef struct rc_item {

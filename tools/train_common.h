@@ -93,4 +93,35 @@ const volatile sig_atomic_t *train_interrupt_flag(void);
  * (naming a checkpoint only when one exists) and is 1; a finished run is 0. */
 int train_loop_end(gan_ctx *c, gan_status st, const gan_loop_result *r, const char *who);
 
+/* gan and cgan: --batch, --seed, --lr, --beta1, --ngf, --ndf and --arch
+ * (checked by the option parser) into the run's, the model's and Adam's
+ * settings. */
+void train_dcgan_opts(const tool_opts *o, int *batch, uint64_t *seed, gan_dcgan_config *model,
+                      gan_adam_params *adam);
+/* gan and cgan: train_init_from into G and D. */
+int train_init_gd(gan_ctx *c, const tool_opts *o, const gan_gen *g, gan_dcgan_d *d);
+/* The parameters of G and D together. */
+size_t train_count_gd(const gan_gen *g, const gan_dcgan_d *d);
+
+/* The start of every train command: the context on --device, then *ro = *o
+ * with --resume's settings for the flags left out (train_resume_config).
+ * Returns the context, or NULL after printing (exit status 1). */
+gan_ctx *train_open_ctx(const tool_opts *o, tool_opts *ro);
+/* A run with what every mode takes from the options: epochs, log_every,
+ * steps_per_epoch, outdir, overwrite, the Ctrl-C flag; and the mode, its
+ * model and the progress callback. The rest (data, set, batch, seed,
+ * config...) is the caller's. */
+gan_loop_run train_run_init(const tool_opts *o, const gan_loop_mode *mode, void *model,
+                            void (*on_event)(void *user, const gan_loop_event *e), void *user);
+/* --resume FILE (nothing when resume is NULL): gan_loop_resume, then
+ * "resumed from FILE at epoch E, step S" ("resumed the PHASE run from ..."
+ * when phase is not NULL). Returns 0, or 1 after printing. */
+int train_resume_run(gan_ctx *c, gan_loop_run *run, const char *resume, const char *phase);
+/* Ctrl-C caught, gan_loop_train, and train_loop_end's exit status (0, 1, 130). */
+int train_loop(gan_ctx *c, gan_loop_run *run, gan_loop_result *res, const char *who);
+/* train_loop, then (when it finished) train_finish on run->outdir with the
+ * named curves and "done: N steps in S s". Returns the exit status. */
+int train_run(gan_ctx *c, gan_loop_run *run, const tool_opts *o, const char *title, const char *const *curves,
+              int ncurves);
+
 #endif

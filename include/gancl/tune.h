@@ -1,4 +1,4 @@
-/* Per-device GEMM tuning (src/ocl/tune.c, `gancl tune`).
+/* Per-device GEMM tuning (src/ocl/tune.c, tune_file.c; `gancl tune`).
  *
  * gan_tune times CLBlast's GEMM under a small set of kernel parameter sets
  * (its defaults for the device first) and every own kernel of cl/gemm.cl

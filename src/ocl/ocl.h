@@ -47,10 +47,10 @@ typedef struct ocl_state {
      * width), those GANCL_GEMM_TILE forces, those the tune file names */
     int gemm_tile_dev, gemm_dot_dev, gemm_tile_env, gemm_dot_env, tune_tile, tune_dot;
     unsigned gemm_ran; /* GAN_GEMM_RAN_* bits since gan_gemm_ran() */
-    /* program binary cache (src/ocl/runtime.c): 0 off or unusable, 1 built
+    /* program binary cache (src/ocl/program.c): 0 off or unusable, 1 built
      * from source and stored, 2 built from the stored binary */
     int program_cache;
-    /* per-shape paths from the tune file (src/ocl/tune.c) */
+    /* per-shape paths from the tune file (src/ocl/tune_file.c) */
     gan_gemm_shape *tune_shapes;
     unsigned char *tune_own;
     unsigned char *tune_kernel; /* per shape: the own kernel, index + 1 (0: the default) */
@@ -163,7 +163,7 @@ int ocl_gemm_default_for(const gan_ctx *c, const ocl_gemm_args *g);
 /* What ocl_gemm_run would run for g: -1 CLBlast, else an own kernel. */
 int ocl_gemm_choice(const gan_ctx *c, const ocl_gemm_args *g);
 
-/* Tuning (src/ocl/tune.c): load the device's tune file into the context and
+/* Tuning (src/ocl/tune_file.c): load the device's tune file into the context and
  * apply its CLBlast parameters (never fails: a bad file is noted in
  * ocl_st(c)->tune_note and ignored); free what it loaded. */
 void ocl_tune_load(gan_ctx *c);
@@ -178,8 +178,12 @@ void ocl_gemm_note(gan_ctx *c, const ocl_gemm_args *g);
  * (src/ocl/clblast_params.cpp): the count, or < 0 on failure. */
 int ocl_clblast_params(cl_device_id device, const char *kernel, char (*names)[32], size_t *values, int cap);
 /* Whether the program binary cache is on by default for the context's
- * platform (src/ocl/runtime.c): not where the driver caches itself. */
+ * platform (src/ocl/program.c): not where the driver caches itself. */
 int ocl_program_cache_default(gan_ctx *c);
+/* Build the context's program and its kernel table (src/ocl/program.c):
+ * from the program binary cache when it holds this program, else from
+ * source (then the cache is written, when it is on). */
+gan_status ocl_build_program(gan_ctx *c);
 
 /* Add a finished command's device time to the profile under `name`
  * (GANCL_PROFILE=1; releases ev). */

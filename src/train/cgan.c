@@ -11,6 +11,7 @@
  * host) go up together with their one-hot codes. */
 #include "gancl/dist.h"
 #include "gancl/train.h"
+#include "gancl/loop.h"
 #include "internal.h"
 
 #include <stdlib.h>
@@ -258,3 +259,81 @@ gan_status gan_cgan_load(gan_ctx *c, gan_cgan *m, const char *path, gan_ckpt **o
     gan_params *regs[2] = {gan_gen_params(&m->gen), &m->d.params};
     return gan_run_load(c, path, regs, 2, &a, &m->step, &m->rng, out);
 }
+
+/* ---- the cgan mode of the training loop (include/gancl/loop.h) ---- */
+
+gan_status gan_loop_cgan_init(gan_ctx *c, gan_loop_cgan *g, const gan_cgan_config *cfg)
+{
+    memset(g, 0, sizeof *g);
+    gan_status st = gan_cgan_init(c, &g->m, cfg);
+    if (!st) st = gan_tensor_alloc4(c, &g->real, GAN_F32, 4, cfg->batch, 1, 28, 28);
+    gan_generator_info info = gan_generator_info_gan(&g->m.cfg.model, g->m.cfg.nclass);
+    if (!st) st = gan_generator_wrap(c, &g->gen, &info, &g->m.gen, NULL, cfg->batch);
+    return st;
+}
+
+void gan_loop_cgan_free(gan_ctx *c, gan_loop_cgan *g)
+{
+    gan_generator_free(c, &g->gen);
+    gan_tensor_free(c, &g->real);
+    gan_cgan_free(c, &g->m);
+}
+
+static gan_status cgan_step_(gan_ctx *c, void *model, size_t b, const float *x, const int32_t *labels, int n,
+                             gan_loop_metrics *out)
+{
+    (void)b;
+    gan_loop_cgan *g = model;
+    gan_cgan_stats s;
+    gan_tensor real; /* full batches; a rank's slice of one when data-parallel */
+    gan_status st = gan_tensor_narrow(c, &g->real, n, &real);
+    if (!st) st = gan_tensor_write(c, &real, x);
+    if (!st) st = gan_cgan_step(c, &g->m, &real, labels, out ? &s : NULL);
+    if (!st && out)
+        *out = (gan_loop_metrics){7, {{"loss_d", s.loss_d}, {"loss_g", s.loss_g}, {"loss_cls", s.loss_cls},
+                                      {"d_real", s.d_real}, {"d_fake", s.d_fake}, {"acc_real", s.acc_real},
+                                      {"acc_fake", s.acc_fake}}};
+    return st;
+}
+
+static int cgan_steps_(const void *model) { return ((const gan_loop_cgan *)model)->m.step; }
+
+static gan_status cgan_save_(gan_ctx *c, const void *model, const char *path, const gan_ckpt_kv *kv, int n)
+{
+    return gan_cgan_save(c, &((const gan_loop_cgan *)model)->m, path, kv, n);
+}
+
+static gan_status cgan_load_(gan_ctx *c, void *model, const char *path, gan_ckpt **out)
+{
+    return gan_cgan_load(c, &((gan_loop_cgan *)model)->m, path, out);
+}
+
+/* The class grid: a row per class, a fixed noise vector per column. */
+static gan_status cgan_epoch_end_(gan_ctx *c, void *model, const gan_loop_run *run, int epoch,
+                                  gan_loop_metrics *out, char *artifact, size_t cap)
+{
+    (void)out;
+    gan_loop_cgan *g = model;
+    int n = g->m.cfg.nclass * GAN_CGAN_GRID;
+    int32_t *labels = malloc((size_t)n * sizeof *labels);
+    if (!labels) return GAN_FAIL(c, GAN_ERR_NOMEM, "class grid: out of memory");
+    snprintf(artifact, cap, "%s/samples_epoch%03d.png", run->outdir, epoch + 1);
+    for (int i = 0; i < n; i++) labels[i] = i / GAN_CGAN_GRID;
+    gan_status st = gan_train_grid(c, &g->gen, &g->m.sample_z, n, labels, artifact);
+    free(labels);
+    return st;
+}
+
+const gan_loop_mode gan_loop_mode_cgan = {
+    .name = "cgan",
+    .range = GAN_RANGE_TANH,
+    .labels = 1,
+    .full_batches = 1,
+    .nloss = 2,
+    .data_parallel = 1,
+    .step = cgan_step_,
+    .steps = cgan_steps_,
+    .save = cgan_save_,
+    .load = cgan_load_,
+    .epoch_end = cgan_epoch_end_,
+};

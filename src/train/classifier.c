@@ -1,6 +1,7 @@
 /* Supervised classifier training (softmax cross entropy, Adam), evaluation
  * over a dataset, and checkpoints (include/gancl/classifier.h). */
 #include "gancl/classifier.h"
+#include "gancl/loop.h"
 #include "internal.h"
 
 #include <stdlib.h>
@@ -163,3 +164,59 @@ gan_status gan_cls_load(gan_ctx *c, gan_cls *m, const char *path, gan_ckpt **out
     if (st == GAN_OK) m->cfg.seed = m->rng.seed;
     return st;
 }
+
+/* ---- the classifier mode of the training loop (include/gancl/loop.h) ---- */
+
+static gan_status cls_step_(gan_ctx *c, void *model, size_t b, const float *x, const int32_t *labels, int n,
+                            gan_loop_metrics *out)
+{
+    (void)b;
+    gan_cls *m = &((gan_loop_cls *)model)->m;
+    gan_cls_stats s;
+    gan_tensor xt, yt;
+    gan_status st;
+    if ((st = gan_tensor_narrow(c, &m->x, n, &xt)) || (st = gan_tensor_narrow(c, &m->labels, n, &yt)) ||
+        (st = gan_tensor_write(c, &xt, x)) || (st = gan_tensor_write(c, &yt, labels)) ||
+        (st = gan_cls_step(c, m, &xt, &yt, out ? &s : NULL)))
+        return st;
+    if (out) *out = (gan_loop_metrics){2, {{"loss", s.loss}, {"accuracy", s.accuracy}}};
+    return GAN_OK;
+}
+
+static int cls_steps_(const void *model) { return ((const gan_loop_cls *)model)->m.step; }
+
+static gan_status cls_save_(gan_ctx *c, const void *model, const char *path, const gan_ckpt_kv *kv, int n)
+{
+    return gan_cls_save(c, &((const gan_loop_cls *)model)->m, path, kv, n);
+}
+
+static gan_status cls_load_(gan_ctx *c, void *model, const char *path, gan_ckpt **out)
+{
+    return gan_cls_load(c, &((gan_loop_cls *)model)->m, path, out);
+}
+
+static gan_status cls_epoch_end_(gan_ctx *c, void *model, const gan_loop_run *run, int epoch, gan_loop_metrics *out,
+                                 char *artifact, size_t cap)
+{
+    (void)run, (void)epoch, (void)artifact, (void)cap;
+    gan_loop_cls *l = model;
+    gan_status st = gan_cls_evaluate(c, &l->m, l->test, NULL, &l->eval);
+    if (st) return st;
+    l->have_eval = 1;
+    *out = (gan_loop_metrics){1, {{"test_accuracy", l->eval.accuracy}}};
+    return GAN_OK;
+}
+
+const gan_loop_mode gan_loop_mode_classifier = {
+    .name = "classifier",
+    .range = GAN_RANGE_UNIT,
+    .labels = 1,
+    .full_batches = 0,
+    .nloss = 1,
+    .data_parallel = 1,
+    .step = cls_step_,
+    .steps = cls_steps_,
+    .save = cls_save_,
+    .load = cls_load_,
+    .epoch_end = cls_epoch_end_,
+};

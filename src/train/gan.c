@@ -1,6 +1,9 @@
 /* Unconditional GAN training step (DCGAN or MLP generator, DCGAN
  * discriminator), non-saturating BCE or LSGAN, its checkpoints, and the
  * pieces of a step the cgan trainer shares (gan_train_*, src/internal.h).
+ * At the end, the gan mode of the training loop (gan_loop_mode_gan) and
+ * the epoch's sample grid that the gan, cgan and semi modes draw
+ * (gan_train_grid).
  *
  * The D step runs real and fake through D as one batch of 2N (they are
  * concatenated with the concat op over [1, N*784] views), so D's parameter
@@ -9,10 +12,12 @@
  * constant factor (up to eps), and the reported loss_d is scaled back. */
 #include "gancl/dist.h"
 #include "gancl/generator.h"
+#include "gancl/loop.h"
 #include "gancl/train.h"
 #include "internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -223,3 +228,99 @@ gan_status gan_gan_load(gan_ctx *c, gan_gan *m, const char *path, gan_ckpt **out
     return gan_run_load(c, path, regs, 2, &a, &m->step, &m->rng, out);
 }
 
+/* ---- the gan mode of the training loop (include/gancl/loop.h) ---- */
+
+gan_status gan_loop_gan_init(gan_ctx *c, gan_loop_gan *g, const gan_gan_config *cfg)
+{
+    memset(g, 0, sizeof *g);
+    gan_status st = gan_gan_init(c, &g->m, cfg);
+    if (!st) st = gan_tensor_alloc4(c, &g->real, GAN_F32, 4, cfg->batch, 1, 28, 28);
+    gan_generator_info info = gan_generator_info_gan(&g->m.cfg.model, 0);
+    if (!st) st = gan_generator_wrap(c, &g->gen, &info, &g->m.gen, NULL, cfg->batch);
+    return st;
+}
+
+void gan_loop_gan_free(gan_ctx *c, gan_loop_gan *g)
+{
+    gan_generator_free(c, &g->gen);
+    gan_tensor_free(c, &g->real);
+    gan_gan_free(c, &g->m);
+}
+
+static gan_status gan_step_(gan_ctx *c, void *model, size_t b, const float *x, const int32_t *labels, int n,
+                            gan_loop_metrics *out)
+{
+    (void)b;
+    (void)labels;
+    gan_loop_gan *g = model;
+    gan_gan_stats s;
+    gan_tensor real; /* full batches; a rank's slice of one when data-parallel */
+    gan_status st = gan_tensor_narrow(c, &g->real, n, &real);
+    if (!st) st = gan_tensor_write(c, &real, x);
+    if (!st) st = gan_gan_step(c, &g->m, &real, out ? &s : NULL);
+    if (!st && out)
+        *out = (gan_loop_metrics){4, {{"loss_d", s.loss_d}, {"loss_g", s.loss_g}, {"d_real", s.d_real},
+                                      {"d_fake", s.d_fake}}};
+    return st;
+}
+
+static int gan_steps_(const void *model) { return ((const gan_loop_gan *)model)->m.step; }
+
+static gan_status gan_save_(gan_ctx *c, const void *model, const char *path, const gan_ckpt_kv *kv, int n)
+{
+    return gan_gan_save(c, &((const gan_loop_gan *)model)->m, path, kv, n);
+}
+
+static gan_status gan_load_(gan_ctx *c, void *model, const char *path, gan_ckpt **out)
+{
+    return gan_gan_load(c, &((gan_loop_gan *)model)->m, path, out);
+}
+
+
+gan_status gan_train_grid(gan_ctx *c, gan_generator *g, const gan_tensor *sample_z, int n, const int32_t *labels,
+                          const char *path)
+{
+    int R = sample_z->dim[0], nz = g->info.nz;
+    float *zr = malloc((size_t)R * (size_t)nz * sizeof *zr), *z = malloc((size_t)n * (size_t)nz * sizeof *z),
+          *h = malloc((size_t)n * 784 * sizeof *h);
+    gan_status st = !zr || !z || !h ? GAN_FAIL(c, GAN_ERR_NOMEM, "sample grid: out of memory") : GAN_OK;
+    if (!st) st = gan_tensor_read(c, sample_z, zr);
+    for (int i = 0; i < n && !st; i++)
+        memcpy(z + (size_t)i * (size_t)nz, zr + (size_t)(i % R) * (size_t)nz, (size_t)nz * sizeof *z);
+    if (!st) st = gan_generator_generate_z(c, g, n, labels, z, 0, h);
+    gan_grid_opts go = gan_grid_defaults();
+    if (labels) go.nrow = R; /* the class grid: a row per class */
+    if (!g->info.tanh) go.lo = 0.f, go.hi = 1.f;
+    if (!st) st = gan_png_write_grid(c, path, h, n, 1, 28, 28, &go);
+    free(zr);
+    free(z);
+    free(h);
+    return st;
+}
+
+
+/* The fixed-noise grid: G in inference mode on its checkpointed noise. */
+static gan_status gan_epoch_end_(gan_ctx *c, void *model, const gan_loop_run *run, int epoch, gan_loop_metrics *out,
+                                 char *artifact, size_t cap)
+{
+    (void)out;
+    gan_loop_gan *g = model;
+    /* the generator serves any batch up to its own; the grid wants 64 */
+    int rows = g->m.cfg.batch < 64 ? g->m.cfg.batch : 64;
+    snprintf(artifact, cap, "%s/samples_epoch%03d.png", run->outdir, epoch + 1);
+    return gan_train_grid(c, &g->gen, &g->m.sample_z, rows, NULL, artifact);
+}
+
+const gan_loop_mode gan_loop_mode_gan = {
+    .name = "gan",
+    .range = GAN_RANGE_TANH,
+    .labels = 0,
+    .full_batches = 1,
+    .nloss = 2,
+    .data_parallel = 1,
+    .step = gan_step_,
+    .steps = gan_steps_,
+    .save = gan_save_,
+    .load = gan_load_,
+    .epoch_end = gan_epoch_end_,
+};

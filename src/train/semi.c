@@ -22,6 +22,7 @@
  * are added, times W, to the first block's and written to the fourth's. */
 #include "gancl/dist.h"
 #include "gancl/semi.h"
+#include "gancl/loop.h"
 #include "internal.h"
 
 #include <math.h>
@@ -492,3 +493,193 @@ gan_status gan_semi_load(gan_ctx *c, gan_semi *m, const char *path, gan_ckpt **o
     gan_params *regs[2] = {&m->g.params, &m->d.params};
     return gan_run_load(c, path, regs, 2, &a, &m->step, &m->rng, out);
 }
+
+/* ---- the semi mode of the training loop (include/gancl/loop.h) ---- */
+
+uint64_t gan_loop_semi_key(int purpose, int epoch, size_t r)
+{
+    return (uint64_t)purpose << 56 | (uint64_t)(uint32_t)epoch << 24 | (uint64_t)(r & 0xffffff);
+}
+
+gan_status gan_loop_semi_init(gan_ctx *c, gan_loop_semi *s, const gan_semi_config *cfg)
+{
+    memset(s, 0, sizeof *s);
+    size_t N = (size_t)cfg->batch;
+    gan_status st;
+    if ((st = gan_semi_init(c, &s->m, cfg)) ||
+        (st = gan_tensor_alloc4(c, &s->x_lab, GAN_F32, 2, cfg->batch, 784, 0, 0)) ||
+        (st = gan_tensor_alloc4(c, &s->x_unl, GAN_F32, 2, cfg->batch, 784, 0, 0)) ||
+        (st = gan_tensor_alloc4(c, &s->x_unl2, GAN_F32, 2, cfg->batch, 784, 0, 0)) ||
+        (st = gan_tensor_alloc4(c, &s->y_lab, GAN_I32, 1, cfg->batch, 0, 0, 0)) ||
+        (st = gan_tensor_alloc4(c, &s->x_test, GAN_F32, 2, 3 * cfg->batch, 784, 0, 0)))
+        return st;
+    s->xh = malloc(N * 784 * sizeof *s->xh);
+    s->yh = malloc(N * sizeof *s->yh);
+    s->xh_test = malloc(3 * N * 784 * sizeof *s->xh_test);
+    s->yh_test = malloc(3 * N * sizeof *s->yh_test);
+    s->pred = malloc(3 * N * sizeof *s->pred);
+    if (!s->xh || !s->yh || !s->xh_test || !s->yh_test || !s->pred)
+        return GAN_FAIL(c, GAN_ERR_NOMEM, "semi: staging for batch %d", cfg->batch);
+    gan_generator_info info = gan_generator_info_semi(&s->m.cfg);
+    return gan_generator_wrap(c, &s->gen, &info, NULL, &s->m.g, cfg->batch);
+}
+
+gan_status gan_loop_semi_data_init(gan_ctx *c, gan_loop_semi *s)
+{
+    size_t N = (size_t)s->m.cfg.batch, n = 3 * N < s->all->n ? 3 * N : s->all->n;
+    size_t *init = malloc(s->all->n * sizeof *init);
+    float *h = malloc(n * 784 * sizeof *h);
+    gan_tensor xi;
+    gan_status st = GAN_OK;
+    if (!init || !h) st = GAN_FAIL(c, GAN_ERR_NOMEM, "semi: initialisation batch");
+    if (!st) st = gan_epoch_order(c, s->all, s->m.cfg.seed, gan_loop_semi_key(GAN_SEMI_ORDER_INIT, 0, 0), init);
+    if (!st) st = gan_dataset_batch(c, s->data, init, n, GAN_RANGE_UNIT, h, NULL);
+    if (!st) st = gan_tensor_narrow(c, &s->x_test, (int)n, &xi);
+    if (!st) st = gan_tensor_write(c, &xi, h);
+    if (!st) st = gan_semi_data_init(c, &s->m, &xi);
+    free(init);
+    free(h);
+    return st;
+}
+
+void gan_loop_semi_free(gan_ctx *c, gan_loop_semi *s)
+{
+    gan_tensor *ts[] = {&s->x_lab, &s->x_unl, &s->x_unl2, &s->y_lab, &s->x_test};
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) gan_tensor_free(c, ts[i]);
+    free(s->ord_unl2);
+    free(s->ord_lab);
+    free(s->xh);
+    free(s->yh);
+    free(s->xh_test);
+    free(s->yh_test);
+    free(s->pred);
+    gan_generator_free(c, &s->gen);
+    gan_semi_free(c, &s->m);
+}
+
+static uint64_t semi_order_key_(int epoch) { return gan_loop_semi_key(GAN_SEMI_ORDER_UNL, epoch, 0); }
+
+/* The G step's unlabeled order, and the labeled indices of the epoch:
+ * permutation after permutation of the labeled set; the epoch's learning
+ * rate factor. */
+static gan_status semi_epoch_begin_(gan_ctx *c, void *model, const gan_loop_run *run, int epoch)
+{
+    gan_loop_semi *s = model;
+    s->m.lr_scale = gan_semi_lr_factor(&s->m.cfg, epoch, run->epochs);
+    size_t N = (size_t)s->m.cfg.batch, per = gan_loop_per_epoch(run), need = per * N, lab_n = s->lab->n;
+    if (!s->ord_unl2 || s->per_epoch != per) {
+        free(s->ord_unl2);
+        free(s->ord_lab);
+        s->ord_unl2 = malloc(s->all->n * sizeof *s->ord_unl2);
+        s->ord_lab = malloc((need ? need : 1) * sizeof *s->ord_lab);
+        s->per_epoch = per;
+        if (!s->ord_unl2 || !s->ord_lab) return GAN_FAIL(c, GAN_ERR_NOMEM, "semi: epoch orders");
+    }
+    gan_status st = gan_epoch_order(c, s->all, run->seed, gan_loop_semi_key(GAN_SEMI_ORDER_UNL2, epoch, 0), s->ord_unl2);
+    if (st) return st;
+    if (lab_n == 0) return GAN_FAIL(c, GAN_ERR_ARG, "semi: no labeled images");
+    size_t *perm = malloc(lab_n * sizeof *perm);
+    if (!perm) return GAN_FAIL(c, GAN_ERR_NOMEM, "semi: labeled order");
+    for (size_t r = 0; r * lab_n < need && !st; r++) {
+        size_t at = r * lab_n, take = need - at < lab_n ? need - at : lab_n;
+        st = gan_epoch_order(c, s->lab, run->seed, gan_loop_semi_key(GAN_SEMI_ORDER_LAB, epoch, r), perm);
+        if (!st) memcpy(s->ord_lab + at, perm, take * sizeof *perm);
+    }
+    free(perm);
+    return st;
+}
+
+static gan_status semi_step_(gan_ctx *c, void *model, size_t b, const float *x, const int32_t *labels, int n,
+                             gan_loop_metrics *out)
+{
+    (void)labels; /* full batches of N; data-parallel, x holds this rank's n rows [r0, r0 + n) of them */
+    gan_loop_semi *s = model;
+    size_t N = (size_t)s->m.cfg.batch;
+    gan_semi_stats t;
+    gan_tensor xl, yl, xu, xu2;
+    int r0, rows;
+    gan_status st;
+    /* the labeled and second unlabeled batches: the same rows of theirs */
+    if ((st = gan_dist_shard(c, (int)N, &r0, &rows))) return st;
+    if (rows != n) return GAN_FAIL(c, GAN_ERR_ARG, "semi: a step of %d rows, the rank's slice has %d", n, rows);
+    size_t at = b * N + (size_t)r0;
+    if ((st = gan_tensor_narrow(c, &s->x_lab, n, &xl)) || (st = gan_tensor_narrow(c, &s->y_lab, n, &yl)) ||
+        (st = gan_tensor_narrow(c, &s->x_unl, n, &xu)) || (st = gan_tensor_narrow(c, &s->x_unl2, n, &xu2)) ||
+        (st = gan_dataset_batch(c, s->data, s->ord_lab + at, (size_t)n, GAN_RANGE_UNIT, s->xh, s->yh)) ||
+        (st = gan_tensor_write(c, &xl, s->xh)) || (st = gan_tensor_write(c, &yl, s->yh)) ||
+        (st = gan_tensor_write(c, &xu, x)) ||
+        (st = gan_dataset_batch(c, s->data, s->ord_unl2 + at, (size_t)n, GAN_RANGE_UNIT, s->xh, NULL)) ||
+        (st = gan_tensor_write(c, &xu2, s->xh)) ||
+        (st = gan_semi_step(c, &s->m, &xl, &yl, &xu, &xu2, out ? &t : NULL)))
+        return st;
+    if (out) {
+        *out = (gan_loop_metrics){6, {{"loss_lab", t.loss_lab}, {"loss_unl", t.loss_unl}, {"loss_g", t.loss_g},
+                                      {"train_acc", t.train_acc}, {"d_real", t.d_real}, {"d_fake", t.d_fake}}};
+        if (s->m.cfg.consistency > 0) out->f[out->n++] = (gan_metric){"loss_ct", t.loss_ct};
+    }
+    return GAN_OK;
+}
+
+static int semi_steps_(const void *model) { return ((const gan_loop_semi *)model)->m.step; }
+
+static gan_status semi_save_(gan_ctx *c, const void *model, const char *path, const gan_ckpt_kv *kv, int n)
+{
+    return gan_semi_save(c, &((const gan_loop_semi *)model)->m, path, kv, n);
+}
+
+static gan_status semi_load_(gan_ctx *c, void *model, const char *path, gan_ckpt **out)
+{
+    return gan_semi_load(c, &((gan_loop_semi *)model)->m, path, out);
+}
+
+/* Test accuracy in [0, 1] over the whole test set, in batches of up to the
+ * discriminator's 3N rows, with D's averaged or current parameters. */
+static gan_status semi_test_accuracy(gan_ctx *c, gan_loop_semi *s, int averaged, double *acc)
+{
+    gan_status st = GAN_OK;
+    const gan_dataset *test = s->test;
+    size_t cap = (size_t)s->x_test.dim[0], correct = 0;
+    size_t *idx = malloc(cap * sizeof *idx);
+    if (!idx) return GAN_FAIL(c, GAN_ERR_NOMEM, "semi: test batch");
+    for (size_t at = 0; at < test->n; at += cap) {
+        size_t n = test->n - at < cap ? test->n - at : cap;
+        gan_tensor xv;
+        for (size_t i = 0; i < n; i++) idx[i] = at + i;
+        if ((st = gan_dataset_batch(c, test, idx, n, GAN_RANGE_UNIT, s->xh_test, s->yh_test)) ||
+            (st = gan_tensor_narrow(c, &s->x_test, (int)n, &xv)) || (st = gan_tensor_write(c, &xv, s->xh_test)) ||
+            (st = gan_semi_classify(c, &s->m, &xv, averaged, s->pred)))
+            break;
+        for (size_t i = 0; i < n; i++) correct += s->pred[i] == s->yh_test[i];
+    }
+    free(idx);
+    *acc = test->n ? (double)correct / (double)test->n : 0;
+    return st;
+}
+
+static gan_status semi_epoch_end_(gan_ctx *c, void *model, const gan_loop_run *run, int epoch, gan_loop_metrics *out,
+                                  char *artifact, size_t cap)
+{
+    gan_loop_semi *s = model;
+    gan_status st;
+    if ((st = semi_test_accuracy(c, s, 1, &s->acc)) || (st = semi_test_accuracy(c, s, 0, &s->raw))) return st;
+    *out = (gan_loop_metrics){3, {{"test_acc", s->acc}, {"test_error", 1 - s->acc}, {"test_acc_current", s->raw}}};
+    int rows = s->m.cfg.batch < 64 ? s->m.cfg.batch : 64;
+    snprintf(artifact, cap, "%s/samples_epoch%03d.png", run->outdir, epoch + 1);
+    return gan_train_grid(c, &s->gen, &s->m.sample_z, rows, NULL, artifact);
+}
+
+const gan_loop_mode gan_loop_mode_semi = {
+    .name = "semi",
+    .range = GAN_RANGE_UNIT,
+    .labels = 0,
+    .full_batches = 1,
+    .nloss = 3,
+    .data_parallel = 1,
+    .step = semi_step_,
+    .steps = semi_steps_,
+    .save = semi_save_,
+    .load = semi_load_,
+    .epoch_end = semi_epoch_end_,
+    .order_key = semi_order_key_,
+    .epoch_begin = semi_epoch_begin_,
+};
