@@ -29,15 +29,17 @@ __kernel void conv_to_cols(__global const float *src, __global float *dst, int d
 
 /* dst[n][a][l] = src[a][l][n] (+ bias[a] when bias is not NULL): columns
  * back to a per-image array, the conv's bias riding along for free.
- * Work-item (n, a) writes one contiguous run of L. */
+ * Work-item (n, a) writes one contiguous run of L; neighbouring work-items
+ * take neighbouring n, so the strided reads of one share cache lines with
+ * the next (with a fastest, each read was its own line: 4x slower). */
 __kernel void conv_from_cols(__global const float *src, int soff, __global float *dst, int N, int A, int L,
                              __global const float *bias, int n)
 {
     int i = (int)get_global_id(0);
     if (i >= n) return;
-    int a = i % A, b = i / A;
+    int b = i % N, a = i / N; /* neighbours read neighbouring images of one column run */
     __global const float *s = src + soff + a * L * N + b;
-    __global float *d = dst + i * L;
+    __global float *d = dst + (b * A + a) * L;
     float add = bias ? bias[a] : 0.f;
     for (int l = 0; l < L; l++) d[l] = s[l * N] + add;
 }
