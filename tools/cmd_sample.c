@@ -14,6 +14,7 @@
 #include <string.h>
 
 #define SAMPLE_BATCH 256
+#define SAMPLE_MAX 10000 /* a grid of 100 x 100 images: 2800 x 2800 pixels */
 
 static int fail(gan_ctx *c, const char *what)
 {
@@ -42,6 +43,11 @@ int cmd_sample(const tool_opts *o)
         return 2;
     }
     int rc = 1, n = o->n ? o->n : 64;
+    if (n > SAMPLE_MAX) {
+        fprintf(stderr, "gancl sample: --n %d: a grid shows at most %d images (100 rows of 100, 2800 x 2800 "
+                        "pixels); to score more images use gancl eval --fid/--is --n N\n", n, SAMPLE_MAX);
+        return 2;
+    }
     gan_ctx *c = tool_ctx(o->device);
     if (!c) return 1;
     gan_generator g;

@@ -2,6 +2,7 @@
  * hands over to tools/cmd_*.c; the only place besides tests that exits. */
 #include "tool.h"
 #include "dist_mpi.h"
+#include "train_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,7 +116,7 @@ static const char usage[] =
     "  --expect-evaluator HASH  fail unless the evaluator has this hash\n"
     "\n"
     "sample options:\n"
-    "  --checkpoint FILE --out FILE.png  a grid of --n images (default 64; conditional\n"
+    "  --checkpoint FILE --out FILE.png  a grid of --n images (default 64, at most 10000; conditional\n"
     "                       generators: one row per class) from noise of --seed\n"
     "  --interpolate STEPS  instead, rows of STEPS images between two noise vectors\n"
     "                       (spherical; --lerp: linear)\n"
@@ -490,7 +491,16 @@ int main(int argc, char **argv)
                                 "one process; gan, cgan, classifier and semi do\n", o.mode, tool_dist_size());
                     return tool_dist_end(2);
                 }
-                return tool_dist_end(modes[m].run(&o));
+                int rc = modes[m].run(&o);
+                if (rc == 0 && train_interrupted()) {
+                    /* Ctrl-C after the loop's last step (the final evaluation,
+                     * curves, report): the checkpoints are complete, the
+                     * exit status says the run was stopped, as everywhere */
+                    printf("interrupted after the last step: the checkpoints in %s are complete; the final "
+                           "report may not be\n", o.outdir);
+                    rc = 130;
+                }
+                return tool_dist_end(rc);
             }
         }
         fprintf(stderr, "gancl train: --mode %s is not available; modes: %s\n", o.mode ? o.mode : "(missing)", names);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End to end on a tiny synthetic dataset, on the reference backend:
-# `gancl sample` grids (size, determinism, interpolation), the run report,
+# `gancl sample` grids (size, determinism, interpolation, the --n bound), the run report,
 # `gancl eval --fid --is` with an evaluator trained into a temporary cache
 # (hash printed, scores JSON, report updated, FID of a set against itself
 # 0), and clear errors for a checkpoint of the wrong kind, an evaluator
@@ -44,6 +44,10 @@ check "linear and spherical interpolation differ" $?
 "$gancl" train --mode classifier "${small_cls[@]}" --outdir "$tmp/cls" >"$tmp/cls.log" 2>&1 &&
   test -s "$tmp/cls/report.md"
 check "a tiny classifier run with its report" $?
+"$gancl" sample --device cpu --checkpoint "$ck" --n 10001 --out "$tmp/big.png" 2>"$tmp/err" >/dev/null
+rc=$?
+test $rc -eq 2 && grep -q -- "--n 10001: a grid shows at most 10000 images" "$tmp/err" && test ! -e "$tmp/big.png"
+check "sample --n past a 100 x 100 grid is refused, naming the bound (rc $rc)" $?
 "$gancl" sample --device cpu --checkpoint "$tmp/cls/checkpoint.safetensors" --out "$tmp/x.png" 2>"$tmp/err" >/dev/null
 rc=$?
 test $rc -eq 1 && grep -q "holds no generator" "$tmp/err" && grep -q "cnn-classifier" "$tmp/err"
