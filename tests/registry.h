@@ -27,6 +27,7 @@
     X(features_extract)   \
     X(features_steps)     \
     X(features_checkpoints) \
+    X(augment_plan)       \
     X(program_cache)      \
     X(launch_limits)      \
     X(device_limits)      \

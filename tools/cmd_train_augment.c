@@ -29,36 +29,24 @@
 #include "gancl/train.h"
 #include "train_common.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define K GAN_CNN_CLASSES
 
-/* What both runs share. */
+/* What both runs share: the library's plan (gan_augment_plan, the labeled
+ * subset, the reduced classes, the generated labels and ratio) and the
+ * checkpoint configuration strings. */
 typedef struct aug_setup {
     const tool_opts *o;
-    gan_dataset *ds, *ts;
-    const gan_indices *set; /* the labeled subset */
-    int reduced[K];         /* classes --imbalance reduced */
-    int nreduced;
-    double cdf[K];          /* generated labels: cumulative probabilities */
-    float ratio;
-    int ngen;               /* generated images per step */
+    gan_dataset *ts;
+    gan_augment_plan plan;
     gan_generator *gen;
     char lpc[32], imb[128], ratio_s[32];
 } aug_setup;
 
 static const char *phase_name(int phase) { return phase ? "augmented" : "baseline"; }
-
-static double reduced_acc(const aug_setup *s, const gan_cls_eval *e)
-{
-    size_t right = 0, n = 0;
-    for (int k = 0; k < K; k++)
-        if (s->reduced[k]) right += e->confusion[k][k], n += e->class_n[k];
-    return n ? (double)right / (double)n : 0.0;
-}
 
 static void on_event(void *user, const gan_loop_event *e)
 {
@@ -85,7 +73,8 @@ static void on_event(void *user, const gan_loop_event *e)
 static int run_phase(gan_ctx *c, const aug_setup *s, int phase, const char *resume, gan_cls_eval *ev)
 {
     const tool_opts *o = s->o;
-    int rc = 1, G = phase ? s->ngen : 0, B = o->batch;
+    const gan_augment_plan *p = &s->plan;
+    int rc = 1, B = p->batch;
     gan_loop_augment a;
     memset(&a, 0, sizeof a);
     char dir[1100], who[32];
@@ -94,27 +83,18 @@ static int run_phase(gan_ctx *c, const aug_setup *s, int phase, const char *resu
     snprintf(who, sizeof who, "%s run", phase_name(phase));
     if (train_outdir(dir)) return 1;
     gan_cls_config cfg = gan_cls_default();
-    cfg.batch = B + G;
     cfg.seed = o->seed;
     if (o->lr_set) cfg.adam.lr = o->lr;
     if (o->beta1_set) cfg.adam.beta1 = o->beta1;
-    if (gan_loop_augment_init(c, &a, &cfg, phase ? s->gen : NULL, G, s->cdf,
-                              o->seed ^ 0x6175676d656e74ull /* "augment" */)) {
+    if (gan_augment_phase_init(c, &a, p, &cfg, phase ? s->gen : NULL, s->ts, o->epochs)) {
         rc = train_fail(c, "classifier");
         goto out;
     }
-    a.test = s->ts;
-    memcpy(a.reduced, s->reduced, sizeof a.reduced);
-    a.nreduced = s->nreduced;
-    a.eval_every = o->epochs / 10 > 1 ? o->epochs / 10 : 1;
     gan_ckpt_kv tag[1] = {{"phase", phase_name(phase)}};
     gan_ckpt_kv config[4] = {{"labels_per_class", s->lpc}, {"imbalance", s->imb}, {"ratio", s->ratio_s},
                              {"generator", o->generator}};
     gan_loop_run run = train_run_init(o, &gan_loop_mode_augment, &a, on_event, &a);
-    run.data = s->ds;
-    run.set = s->set;
-    run.batch = B;
-    run.model_batch = B + G;
+    gan_augment_run_set(&run, p, &a);
     run.seed = o->seed;
     run.outdir = dir;
     run.tag = tag;
@@ -124,8 +104,8 @@ static int run_phase(gan_ctx *c, const aug_setup *s, int phase, const char *resu
     if (train_resume_run(c, &run, resume, phase_name(phase))) goto out;
     size_t per_epoch = gan_loop_per_epoch(&run);
     if (phase)
-        printf("augmented: each step %d real + %d generated images (ratio %g), %d epochs of %zu steps\n", B, G,
-               s->ratio, o->epochs, per_epoch);
+        printf("augmented: each step %d real + %d generated images (ratio %g), %d epochs of %zu steps\n", B, a.ngen,
+               p->ratio, o->epochs, per_epoch);
     else
         printf("baseline: each step %d real images, %d epochs of %zu steps\n", B, o->epochs, per_epoch);
     if (a.eval_every > 1) printf("test accuracy every %d epochs and after the last\n", a.eval_every);
@@ -161,13 +141,14 @@ static int write_summary(gan_ctx *c, const aug_setup *s, const gan_cls_eval *bas
 {
     char path[1200];
     gan_jsonl *log = NULL;
-    double rb = reduced_acc(s, base), ra = reduced_acc(s, aug);
+    const gan_augment_plan *p = &s->plan;
+    double rb = gan_augment_plan_reduced(p, base), ra = gan_augment_plan_reduced(p, aug);
     snprintf(path, sizeof path, "%s/metrics.jsonl", s->o->outdir);
     gan_metric f[] = {{"baseline_accuracy", base->accuracy},  {"augmented_accuracy", aug->accuracy},
-                      {"difference", aug->accuracy - base->accuracy}, {"ratio", s->ratio},
+                      {"difference", aug->accuracy - base->accuracy}, {"ratio", p->ratio},
                       {"baseline_accuracy_reduced", rb},    {"augmented_accuracy_reduced", ra},
                       {"difference_reduced", ra - rb}};
-    if (gan_jsonl_open(c, path, 0, &log) || gan_jsonl_write(c, log, 0, s->o->epochs, f, s->nreduced ? 7 : 4) ||
+    if (gan_jsonl_open(c, path, 0, &log) || gan_jsonl_write(c, log, 0, s->o->epochs, f, p->nreduced ? 7 : 4) ||
         gan_jsonl_close(c, log))
         return train_fail(c, "summary metrics");
     snprintf(path, sizeof path, "%s/summary.json", s->o->outdir);
@@ -181,14 +162,14 @@ static int write_summary(gan_ctx *c, const aug_setup *s, const gan_cls_eval *bas
     fprintf(fp, ",\"labels_per_class\":%s,\"imbalance\":", s->lpc);
     json_string(fp, s->imb);
     fprintf(fp, ",");
-    fprintf(fp, "\"ratio\":%.6g,\"generated_per_step\":%d,\"train_images\":%zu,\"epochs\":%d,", s->ratio, s->ngen,
-            s->set->n, s->o->epochs);
+    fprintf(fp, "\"ratio\":%.6g,\"generated_per_step\":%d,\"train_images\":%zu,\"epochs\":%d,", p->ratio, p->ngen,
+            p->set->n, s->o->epochs);
     fprintf(fp, "\"baseline\":{\"accuracy\":%.6f", base->accuracy);
-    if (s->nreduced) fprintf(fp, ",\"accuracy_reduced\":%.6f", rb);
+    if (p->nreduced) fprintf(fp, ",\"accuracy_reduced\":%.6f", rb);
     fprintf(fp, "},\"augmented\":{\"accuracy\":%.6f", aug->accuracy);
-    if (s->nreduced) fprintf(fp, ",\"accuracy_reduced\":%.6f", ra);
+    if (p->nreduced) fprintf(fp, ",\"accuracy_reduced\":%.6f", ra);
     fprintf(fp, "},\"difference\":%.6f", aug->accuracy - base->accuracy);
-    if (s->nreduced) fprintf(fp, ",\"difference_reduced\":%.6f", ra - rb);
+    if (p->nreduced) fprintf(fp, ",\"difference_reduced\":%.6f", ra - rb);
     fprintf(fp, "}\n");
     if (fclose(fp)) {
         fprintf(stderr, "gancl train: cannot write %s\n", path);
@@ -196,14 +177,14 @@ static int write_summary(gan_ctx *c, const aug_setup *s, const gan_cls_eval *bas
     }
     printf("per-class test accuracy   baseline  augmented\n");
     for (int k = 0; k < K; k++)
-        printf("  %d%s %8.2f%%  %8.2f%%\n", k, s->reduced[k] ? "*" : " ", 100.0 * base->class_acc[k],
+        printf("  %d%s %8.2f%%  %8.2f%%\n", k, p->reduced[k] ? "*" : " ", 100.0 * base->class_acc[k],
                100.0 * aug->class_acc[k]);
     printf("baseline  (real only):          test accuracy %.2f%%", 100.0 * base->accuracy);
-    if (s->nreduced) printf(", reduced classes (*) %.2f%%", 100.0 * rb);
-    printf("\naugmented (real + cgan, r=%g): test accuracy %.2f%%", s->ratio, 100.0 * aug->accuracy);
-    if (s->nreduced) printf(", reduced classes (*) %.2f%%", 100.0 * ra);
+    if (p->nreduced) printf(", reduced classes (*) %.2f%%", 100.0 * rb);
+    printf("\naugmented (real + cgan, r=%g): test accuracy %.2f%%", p->ratio, 100.0 * aug->accuracy);
+    if (p->nreduced) printf(", reduced classes (*) %.2f%%", 100.0 * ra);
     printf("\ndifference: %+.2f points overall", 100.0 * (aug->accuracy - base->accuracy));
-    if (s->nreduced) printf(", %+.2f points on the reduced classes", 100.0 * (ra - rb));
+    if (p->nreduced) printf(", %+.2f points on the reduced classes", 100.0 * (ra - rb));
     printf("\nsummary: %s\n", path);
     return 0;
 }
@@ -230,16 +211,16 @@ int cmd_train_augment(const tool_opts *o)
     }
     rc = 1;
     gan_dataset ds = {0}, ts = {0};
-    gan_indices all = {0}, labeled = {0}, unlabeled = {0}, kept = {0};
+    gan_indices all = {0};
     gan_generator gen;
     memset(&gen, 0, sizeof gen);
     gan_cls_eval base, aug;
     aug_setup s;
     memset(&s, 0, sizeof s);
     s.o = o;
-    s.ds = &ds;
     s.ts = &ts;
     s.gen = &gen;
+    gan_augment_plan *p = &s.plan;
     double keep[K];
     for (int k = 0; k < K; k++) keep[k] = 1.0;
     snprintf(s.lpc, sizeof s.lpc, "%d", o->labels_per_class);
@@ -281,56 +262,31 @@ int cmd_train_augment(const tool_opts *o)
     }
 
     /* the labeled subset, the reduced classes and the generated labels */
-    const gan_indices *set = &all;
     if (gan_indices_all(c, &ds, &all)) {
         rc = train_fail(c, "training set");
         goto out;
     }
-    if (o->labels_per_class) {
-        if (gan_split_labeled(c, &ds, set, (size_t)o->labels_per_class, o->seed, &labeled, &unlabeled)) {
-            rc = train_fail(c, "--labels-per-class");
-            goto out;
-        }
-        set = &labeled;
-    }
-    if (o->imbalance) {
-        if (gan_imbalance(c, &ds, set, keep, o->seed, &kept)) {
-            rc = train_fail(c, "--imbalance");
-            goto out;
-        }
-        set = &kept;
-    }
-    s.set = set;
-    size_t count[K] = {0}, most = 0;
-    for (size_t i = 0; i < set->n; i++) count[ds.labels[set->idx[i]]]++;
-    for (int k = 0; k < K; k++) most = count[k] > most ? count[k] : most;
-    double deficit[K], total = 0;
-    for (int k = 0; k < K; k++) {
-        s.reduced[k] = o->imbalance && keep[k] < 1.0;
-        s.nreduced += s.reduced[k];
-        deficit[k] = o->imbalance ? (double)(most - count[k]) : 1.0;
-        total += deficit[k];
-    }
-    if (set->n == 0 || total <= 0) {
-        fprintf(stderr, "gancl train: --imbalance %s leaves %s: nothing for the generator to balance\n", o->imbalance,
-                set->n ? "every class the same size" : "no training images");
+    if (gan_augment_plan_init(c, p, &ds, &all, (size_t)o->labels_per_class, o->imbalance ? keep : NULL, o->ratio,
+                              o->batch, o->seed)) {
+        if (p->failed == GAN_AUGMENT_FAIL_BALANCE)
+            fprintf(stderr, "gancl train: --imbalance %s leaves %s: nothing for the generator to balance\n",
+                    o->imbalance, p->set->n ? "every class the same size" : "no training images");
+        else
+            rc = train_fail(c, p->failed == GAN_AUGMENT_FAIL_IMBALANCE ? "--imbalance"
+                               : p->failed == GAN_AUGMENT_FAIL_LABELS  ? "--labels-per-class"
+                                                                       : "augment");
         goto out;
     }
-    for (int k = 0; k < K; k++) s.cdf[k] = (k ? s.cdf[k - 1] : 0) + deficit[k] / total;
-    s.cdf[K - 1] = 1.0;
-    s.ratio = o->ratio > 0 ? o->ratio : o->imbalance ? (float)(total / (double)set->n) : 1.f;
-    s.ngen = (int)lround(s.ratio * o->batch);
-    if (s.ngen < 1) s.ngen = 1;
-    snprintf(s.ratio_s, sizeof s.ratio_s, "%.9g", s.ratio);
+    snprintf(s.ratio_s, sizeof s.ratio_s, "%.9g", p->ratio);
 
-    if (gan_generator_load(c, &gen, o->generator, s.ngen)) {
+    if (gan_generator_load(c, &gen, o->generator, p->ngen)) {
         rc = train_fail(c, "--generator");
         goto out;
     }
-    printf("augment on %s: %zu labeled training images (", gan_ctx_device_name(c), set->n);
-    for (int k = 0; k < K; k++) printf("%s%d: %zu%s", k ? ", " : "", k, count[k], s.reduced[k] ? "*" : "");
+    printf("augment on %s: %zu labeled training images (", gan_ctx_device_name(c), p->set->n);
+    for (int k = 0; k < K; k++) printf("%s%d: %zu%s", k ? ", " : "", k, p->count[k], p->reduced[k] ? "*" : "");
     printf("), %zu test images; generator %s (%s, step %d); batch %d + %d generated; output in %s\n", ts.n,
-           o->generator, gan_arch_name(info.model.arch), info.step, o->batch, s.ngen, o->outdir);
+           o->generator, gan_arch_name(info.model.arch), info.step, o->batch, p->ngen, o->outdir);
     train_catch_sigint();
 
     if (resume_phase == 1) {
@@ -348,9 +304,7 @@ int cmd_train_augment(const tool_opts *o)
     rc = write_summary(c, &s, &base, &aug);
 out:
     gan_indices_free(&all);
-    gan_indices_free(&labeled);
-    gan_indices_free(&unlabeled);
-    gan_indices_free(&kept);
+    gan_augment_plan_free(&s.plan);
     gan_dataset_free(&ds);
     gan_dataset_free(&ts);
     gan_generator_free(c, &gen);

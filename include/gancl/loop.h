@@ -261,6 +261,56 @@ void gan_loop_augment_free(gan_ctx *c, gan_loop_augment *a);
 double gan_loop_augment_reduced(const gan_loop_augment *a, const gan_cls_eval *e);
 extern const gan_loop_mode gan_loop_mode_augment;
 
+/* augment's plan: what both of its runs (the baseline on real images only,
+ * then the augmented run with generated images) share, computed from a
+ * dataset, a base item set and the label budget.
+ *   - the labeled subset: base, then labels_per_class items of every class
+ *     (gan_split_labeled; 0: all), then the imbalance keep[] (gan_imbalance;
+ *     keep NULL: none), both seeded by seed;
+ *   - count[k], the subset's items of class k; reduced[k]: keep[k] < 1;
+ *   - the generated labels' cumulative distribution cdf: class k with
+ *     probability proportional to its deficit (the largest count minus
+ *     count[k]) with an imbalance, uniform without;
+ *   - ratio R: the given one when > 0, else the total deficit over the
+ *     subset's size with an imbalance, else 1; ngen = round(R * batch), at
+ *     least 1, generated images per step of batch real ones.
+ * Errors are GAN_ERR_ARG (or the data calls' statuses), with `failed` telling
+ * which part: GAN_AUGMENT_FAIL_LABELS (the split, e.g. a class with too few
+ * items), GAN_AUGMENT_FAIL_IMBALANCE (gan_imbalance), GAN_AUGMENT_FAIL_BALANCE
+ * (the imbalance leaves every class the same size, or no images: nothing for
+ * the generator to balance; set and count are then filled in). */
+enum { GAN_AUGMENT_FAIL_LABELS = 1, GAN_AUGMENT_FAIL_IMBALANCE = 2, GAN_AUGMENT_FAIL_BALANCE = 3 };
+typedef struct gan_augment_plan {
+    const gan_dataset *data;
+    const gan_indices *set;         /* the labeled subset: base or one below */
+    gan_indices labeled, unlabeled, kept; /* owned */
+    size_t count[GAN_CNN_CLASSES];
+    int reduced[GAN_CNN_CLASSES];
+    int nreduced;
+    double cdf[GAN_CNN_CLASSES];
+    float ratio;
+    int batch;                      /* real images per step */
+    int ngen;                       /* generated images per step */
+    int failed;                     /* on error: GAN_AUGMENT_FAIL_*; 0 otherwise */
+} gan_augment_plan;
+gan_status gan_augment_plan_init(gan_ctx *c, gan_augment_plan *p, const gan_dataset *d, const gan_indices *base,
+                                 size_t labels_per_class, const double *keep, float ratio, int batch,
+                                 uint64_t seed);
+void gan_augment_plan_free(gan_augment_plan *p);
+/* Accuracy over the plan's reduced classes of an evaluation (0 when none). */
+double gan_augment_plan_reduced(const gan_augment_plan *p, const gan_cls_eval *e);
+/* One run of the plan: gen NULL is the baseline (batch real images per
+ * step), a cgan generator handle made for chunks of p->ngen the augmented
+ * run. cfg's batch is replaced by the run's rows per step; the generated
+ * labels and noise are keyed by cfg->seed ^ "augment". test is scored every
+ * max(1, epochs / 10) epochs and after the last. */
+gan_status gan_augment_phase_init(gan_ctx *c, gan_loop_augment *a, const gan_augment_plan *p,
+                                  const gan_cls_config *cfg, gan_generator *gen, const gan_dataset *test,
+                                  int epochs);
+/* Point a run (gan_loop_run, mode gan_loop_mode_augment, model a) at the
+ * plan: its data, its labeled subset, batch and model_batch. */
+void gan_augment_run_set(gan_loop_run *run, const gan_augment_plan *p, const gan_loop_augment *a);
+
 /* features: a softmax layer on a frozen discriminator's features
  * (include/gancl/features.h). The loop's items are the labeled rows 0..L-1
  * (rows), whose features sit on the device; each epoch's order of them is

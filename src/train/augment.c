@@ -5,6 +5,7 @@
 #include "gancl/loop.h"
 #include "internal.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +27,113 @@ void gan_loop_augment_free(gan_ctx *c, gan_loop_augment *a)
     gan_cls_free(c, &a->m);
 }
 
-double gan_loop_augment_reduced(const gan_loop_augment *a, const gan_cls_eval *e)
+static double reduced_acc(const int *reduced, const gan_cls_eval *e)
 {
     size_t right = 0, n = 0;
     for (int k = 0; k < GAN_CNN_CLASSES; k++)
-        if (a->reduced[k]) right += e->confusion[k][k], n += e->class_n[k];
+        if (reduced[k]) right += e->confusion[k][k], n += e->class_n[k];
     return n ? (double)right / (double)n : 0.0;
+}
+
+double gan_loop_augment_reduced(const gan_loop_augment *a, const gan_cls_eval *e)
+{
+    return reduced_acc(a->reduced, e);
+}
+
+double gan_augment_plan_reduced(const gan_augment_plan *p, const gan_cls_eval *e)
+{
+    return reduced_acc(p->reduced, e);
+}
+
+gan_status gan_augment_plan_init(gan_ctx *c, gan_augment_plan *p, const gan_dataset *d, const gan_indices *base,
+                                 size_t labels_per_class, const double *keep, float ratio, int batch,
+                                 uint64_t seed)
+{
+    enum { K = GAN_CNN_CLASSES };
+    gan_status st;
+    memset(p, 0, sizeof *p);
+    if (!d || !base || batch < 1)
+        return GAN_FAIL(c, GAN_ERR_ARG, "gan_augment_plan_init: %s", batch < 1 ? "batch < 1" : "NULL dataset");
+    p->data = d;
+    p->batch = batch;
+    p->set = base;
+    if (labels_per_class) {
+        if ((st = gan_split_labeled(c, d, p->set, labels_per_class, seed, &p->labeled, &p->unlabeled))) {
+            p->failed = GAN_AUGMENT_FAIL_LABELS;
+            return st;
+        }
+        p->set = &p->labeled;
+    }
+    if (keep) {
+        if ((st = gan_imbalance(c, d, p->set, keep, seed, &p->kept))) {
+            p->failed = GAN_AUGMENT_FAIL_IMBALANCE;
+            return st;
+        }
+        p->set = &p->kept;
+    }
+    const gan_indices *set = p->set;
+    size_t most = 0;
+    for (size_t i = 0; i < set->n; i++) {
+        int l = d->labels[set->idx[i]];
+        if (l >= K) {
+            p->failed = GAN_AUGMENT_FAIL_LABELS;
+            return GAN_FAIL(c, GAN_ERR_ARG, "augment: label %d of item %zu is not a class 0..%d", l,
+                            set->idx[i], K - 1);
+        }
+        p->count[l]++;
+    }
+    for (int k = 0; k < K; k++) most = p->count[k] > most ? p->count[k] : most;
+    double deficit[K], total = 0;
+    for (int k = 0; k < K; k++) {
+        p->reduced[k] = keep && keep[k] < 1.0;
+        p->nreduced += p->reduced[k];
+        deficit[k] = keep ? (double)(most - p->count[k]) : 1.0;
+        total += deficit[k];
+    }
+    if (set->n == 0 || total <= 0) {
+        p->failed = GAN_AUGMENT_FAIL_BALANCE;
+        return GAN_FAIL(c, GAN_ERR_ARG, "augment: the imbalance leaves %s: nothing for the generator to balance",
+                        set->n ? "every class the same size" : "no training images");
+    }
+    for (int k = 0; k < K; k++) p->cdf[k] = (k ? p->cdf[k - 1] : 0) + deficit[k] / total;
+    p->cdf[K - 1] = 1.0;
+    p->ratio = ratio > 0 ? ratio : keep ? (float)(total / (double)set->n) : 1.f;
+    p->ngen = (int)lround(p->ratio * batch);
+    if (p->ngen < 1) p->ngen = 1;
+    return GAN_OK;
+}
+
+void gan_augment_plan_free(gan_augment_plan *p)
+{
+    gan_indices_free(&p->labeled);
+    gan_indices_free(&p->unlabeled);
+    gan_indices_free(&p->kept);
+    p->set = NULL;
+}
+
+gan_status gan_augment_phase_init(gan_ctx *c, gan_loop_augment *a, const gan_augment_plan *p,
+                                  const gan_cls_config *cfg, gan_generator *gen, const gan_dataset *test,
+                                  int epochs)
+{
+    gan_cls_config run_cfg = *cfg;
+    int G = gen ? p->ngen : 0;
+    run_cfg.batch = p->batch + G;
+    gan_status st = gan_loop_augment_init(c, a, &run_cfg, gen, G, p->cdf,
+                                          cfg->seed ^ 0x6175676d656e74ull /* "augment" */);
+    if (st) return st;
+    a->test = test;
+    memcpy(a->reduced, p->reduced, sizeof a->reduced);
+    a->nreduced = p->nreduced;
+    a->eval_every = epochs / 10 > 1 ? epochs / 10 : 1;
+    return GAN_OK;
+}
+
+void gan_augment_run_set(gan_loop_run *run, const gan_augment_plan *p, const gan_loop_augment *a)
+{
+    run->data = p->data;
+    run->set = p->set;
+    run->batch = p->batch;
+    run->model_batch = p->batch + a->ngen;
 }
 
 /* Labels from the cumulative distribution cdf: word i%4 of Philox block
