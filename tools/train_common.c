@@ -420,12 +420,12 @@ int train_resume_config(gan_ctx *c, tool_opts *o)
     }
     const char *kb = gan_ckpt_meta(k, "batch"), *ph = gan_ckpt_meta(k, "phase");
     if (aug && kb && ph && !at) {
-        /* the augmented run's step takes B real and round(R B) generated
-         * rows (cmd_train_augment.c), the baseline's B */
+        /* the augmented run's step takes B real and gan_augment_generated
+         * rows, the baseline's B */
         int rows = atoi(kb), phase = !strcmp(ph, "augmented"), b = o->batch;
         for (int B = 1; !o->batch_set && B <= rows; B++)
-            if (B + (phase ? (int)lround(o->ratio * B) : 0) == rows) b = B;
-        int want = b + (phase ? (int)lround(o->ratio * b) : 0);
+            if (B + (phase ? gan_augment_generated(o->ratio, B) : 0) == rows) b = B;
+        int want = b + (phase ? gan_augment_generated(o->ratio, b) : 0);
         if (want == rows)
             o->batch = b;
         else

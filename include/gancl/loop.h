@@ -261,6 +261,9 @@ void gan_loop_augment_free(gan_ctx *c, gan_loop_augment *a);
 double gan_loop_augment_reduced(const gan_loop_augment *a, const gan_cls_eval *e);
 extern const gan_loop_mode gan_loop_mode_augment;
 
+/* Generated rows a step takes beside batch real ones at ratio R:
+ * round(R * batch), at least 1. */
+int gan_augment_generated(float ratio, int batch);
 /* augment's plan: what both of its runs (the baseline on real images only,
  * then the augmented run with generated images) share, computed from a
  * dataset, a base item set and the label budget.

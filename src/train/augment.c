@@ -98,9 +98,14 @@ gan_status gan_augment_plan_init(gan_ctx *c, gan_augment_plan *p, const gan_data
     for (int k = 0; k < K; k++) p->cdf[k] = (k ? p->cdf[k - 1] : 0) + deficit[k] / total;
     p->cdf[K - 1] = 1.0;
     p->ratio = ratio > 0 ? ratio : keep ? (float)(total / (double)set->n) : 1.f;
-    p->ngen = (int)lround(p->ratio * batch);
-    if (p->ngen < 1) p->ngen = 1;
+    p->ngen = gan_augment_generated(p->ratio, batch);
     return GAN_OK;
+}
+
+int gan_augment_generated(float ratio, int batch)
+{
+    int n = (int)lround(ratio * batch);
+    return n < 1 ? 1 : n;
 }
 
 void gan_augment_plan_free(gan_augment_plan *p)
