@@ -270,6 +270,7 @@ int train_resume_run(gan_ctx *c, gan_loop_run *run, const char *resume, const ch
         printf("resumed the %s run from %s at epoch %d, step %d\n", phase, resume, run->epoch0, step);
     else
         printf("resumed from %s at epoch %d, step %d\n", resume, run->epoch0, step);
+    fflush(stdout); /* a log being followed shows the run under way */
     return 0;
 }
 

@@ -3,7 +3,9 @@
 # on the reference and (when OpenCL exists) the default device: outputs
 # appear, a run stopped after epoch 1 and resumed ends with the same
 # checkpoint, byte for byte, as an uninterrupted run; Ctrl-C saves and exits
-# 130; a resume under another --labels-per-class is refused.
+# 130, also during the final evaluation after the last step (OpenCL only:
+# the reference takes a minute over 3000 test images); a resume under
+# another --labels-per-class is refused.
 #   test_train_classifier.sh GANCL MAKE_IDX
 set -u
 . "$(dirname "$0")/tap.sh"
@@ -39,6 +41,25 @@ for dev in "${devices[@]}"; do
   check "[$dev] resuming under another --labels-per-class is refused, naming the field" $?
 done
 
+# Ctrl-C after the loop's last step: a run resumed at its last epoch trains
+# no step and scores the test set (3000 images: about a second on an OpenCL
+# CPU device); SIGINT once it says it resumed lands in that evaluation
+if [ ${#devices[@]} -gt 1 ]; then
+  python3 "$make_idx" "$tmp/big" 3000 || exit 1
+  big=(--mode classifier --device "${devices[1]}" --data "$tmp/big" --batch-size 8 --steps-per-epoch 2 --epochs 1
+       --outdir "$tmp/late")
+  "$gancl" train "${big[@]}" >"$tmp/late.log" 2>&1 && cp "$tmp/late/checkpoint.safetensors" "$tmp/late.ckpt"
+  check "a one-epoch run on 3000 images" $?
+  "$gancl" train "${big[@]}" --resume "$tmp/late.ckpt" >"$tmp/late2.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 600); do grep -q "resumed from" "$tmp/late2.log" 2>/dev/null && break; sleep 0.05; done
+  kill -INT $pid
+  wait $pid
+  rc=$?
+  test $rc -eq 130 && grep -q "interrupted after the last step: the checkpoints in $tmp/late are complete" "$tmp/late2.log" &&
+    cmp -s "$tmp/late/checkpoint.safetensors" "$tmp/late.ckpt"
+  check "Ctrl-C during the final evaluation exits 130, the checkpoint left complete (rc $rc)" $?
+fi
 "$gancl" train --mode classifier --device cpu --data "$tmp/data" --labels-per-class 6 --outdir "$tmp/o" >"$tmp/e1" 2>&1
 test $? -eq 1 && grep -q "6 labels per class asked, class 0 has 5 items" "$tmp/e1"
 check "more labels per class than the data has is a clear error" $?
