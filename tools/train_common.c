@@ -105,7 +105,11 @@ double train_clock_eta(const train_clock *k, int epochs, int epoch, size_t per_e
     return ((double)(epochs - epoch) * (double)per_epoch - (double)(b + 1)) / k->sps;
 }
 
-void train_catch_sigint(void) { signal(SIGINT, on_sigint); }
+void train_catch_sigint(void)
+{
+    signal(SIGINT, on_sigint);
+    fflush(stdout); /* the run's header shows once Ctrl-C is caught (a followed log; cli-train-classifier) */
+}
 int train_interrupted(void) { return interrupted; }
 
 int train_interrupt_exit(gan_ctx *c, gan_status saved, const char *ckpt)
@@ -270,7 +274,6 @@ int train_resume_run(gan_ctx *c, gan_loop_run *run, const char *resume, const ch
         printf("resumed the %s run from %s at epoch %d, step %d\n", phase, resume, run->epoch0, step);
     else
         printf("resumed from %s at epoch %d, step %d\n", resume, run->epoch0, step);
-    fflush(stdout); /* a log being followed shows the run under way */
     return 0;
 }
 

@@ -43,7 +43,8 @@ done
 
 # Ctrl-C after the loop's last step: a run resumed at its last epoch trains
 # no step and scores the test set (3000 images: about a second on an OpenCL
-# CPU device); SIGINT once it says it resumed lands in that evaluation
+# CPU device); SIGINT once its header shows (flushed once Ctrl-C is caught)
+# lands in that evaluation
 if [ ${#devices[@]} -gt 1 ]; then
   python3 "$make_idx" "$tmp/big" 3000 || exit 1
   big=(--mode classifier --device "${devices[1]}" --data "$tmp/big" --batch-size 8 --steps-per-epoch 2 --epochs 1
@@ -52,7 +53,7 @@ if [ ${#devices[@]} -gt 1 ]; then
   check "a one-epoch run on 3000 images" $?
   "$gancl" train "${big[@]}" --resume "$tmp/late.ckpt" >"$tmp/late2.log" 2>&1 &
   pid=$!
-  for _ in $(seq 600); do grep -q "resumed from" "$tmp/late2.log" 2>/dev/null && break; sleep 0.05; done
+  for _ in $(seq 600); do grep -q "classifier (cnn) on" "$tmp/late2.log" 2>/dev/null && break; sleep 0.05; done
   kill -INT $pid
   wait $pid
   rc=$?
