@@ -108,6 +108,9 @@ typedef struct gan_dist_stats {
      * backward started (the device still computing), and the gradient bytes
      * whose copies it started (overlap) */
     double grad_wait_s;
+    /* of grad_s, the seconds after the device had finished the backward
+     * (after the last wait): what the step pays for the sums */
+    double grad_exposed_s;
     unsigned long long overlap_bytes;
     /* bytes the layers' hooks (batch norm's statistics, gan_dist_mean)
      * copied between the device and the host, both ways */

@@ -236,7 +236,7 @@ gan_status gan_dist_grads(gan_ctx *c, gan_params *reg)
 {
     if (!active(c)) return GAN_OK;
     struct gan_dist_state *d = c->dist;
-    double t0 = now_s(), waited = 0;
+    double t0 = now_s(), waited = 0, last = t0; /* last: when the last wait for the device ended */
     int r;
     gan_status st = reg_index(c, reg, &r);
     if (st) return st;
@@ -258,7 +258,8 @@ gan_status gan_dist_grads(gan_ctx *c, gan_params *reg)
     if (!d->overlap || r < 0) { /* the backward to its end first, timed as the wait */
         double a = now_s();
         if ((st = gan_ctx_finish(c))) return st;
-        waited = now_s() - a;
+        last = now_s();
+        waited = last - a;
     }
     float w = (float)((double)d->rows / (double)d->G);
     for (int hi = reg->n; hi > 0 && !st;) {
@@ -270,7 +271,8 @@ gan_status gan_dist_grads(gan_ctx *c, gan_params *reg)
                 double a = now_s();
                 st = c->ops->event_wait(c, *ev);
                 *ev = NULL;
-                waited += now_s() - a;
+                last = now_s();
+                waited += last - a;
                 d->stats.overlap_bytes += reg->p[i]->g.numel * 4;
             } else {
                 st = gan_tensor_read(c, &reg->p[i]->g, stage + off[i]);
@@ -297,6 +299,7 @@ gan_status gan_dist_grads(gan_ctx *c, gan_params *reg)
     d->stats.grad_calls++;
     d->stats.grad_s += now_s() - t0;
     d->stats.grad_wait_s += waited;
+    d->stats.grad_exposed_s += now_s() - last;
     return GAN_OK;
 }
 
