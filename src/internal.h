@@ -31,6 +31,20 @@ struct gan_backend_ops {
     /* Blocking copies of the first `bytes` of buf from or to host memory. */
     gan_status (*buf_write)(gan_ctx *c, void *buf, const void *src, size_t bytes);
     gan_status (*buf_read)(gan_ctx *c, const void *buf, void *dst, size_t bytes);
+    /* A copy of buf to host memory that runs after every command queued
+     * before it and returns at once: dst must stay valid, and is complete
+     * once event_wait(*ev) returns (which releases ev; event_release drops
+     * one not waited for). NULL on a backend whose ops have finished when
+     * they return (the reference). */
+    gan_status (*buf_read_start)(gan_ctx *c, const void *buf, void *dst, size_t bytes, void **ev);
+    /* Host memory for buf_read_start's dst that the device can copy to
+     * without staging (OpenCL: a mapped CL_MEM_ALLOC_HOST_PTR buffer, the
+     * pinned memory GPU drivers need for a copy to run asynchronously);
+     * *handle is passed back to host_free. */
+    gan_status (*host_alloc)(gan_ctx *c, size_t bytes, void **ptr, void **handle);
+    void (*host_free)(gan_ctx *c, void *ptr, void *handle);
+    gan_status (*event_wait)(gan_ctx *c, void *ev);
+    void (*event_release)(gan_ctx *c, void *ev);
     /* The first `bytes` (a multiple of 4) of buf set to `value`. */
     gan_status (*buf_fill)(gan_ctx *c, void *buf, float value, size_t bytes);
     /* Wait until every command queued on the context has finished. */
@@ -69,7 +83,14 @@ struct gan_ctx {
  * 0: not sliced, the layer runs its own op). */
 struct gan_params;
 struct gan_nn_bn;
+struct gan_param;
 gan_status gan_dist_grads(gan_ctx *c, struct gan_params *reg);
+/* A layer's backward has queued the final gradient of p (src/nn): under
+ * data parallelism with overlap on, its copy to the host starts now, so
+ * the allreduce of the last layers' gradients runs while the device
+ * computes the earlier layers'. Whatever changes a gradient after its
+ * backward calls it again. */
+gan_status gan_dist_grad_ready(gan_ctx *c, struct gan_param *p);
 gan_status gan_dist_bn_forward(gan_ctx *c, struct gan_nn_bn *l, const gan_tensor *x, int *done);
 gan_status gan_dist_bn_backward(gan_ctx *c, struct gan_nn_bn *l, const gan_tensor *x, const gan_tensor *dy,
                                 int *done);

@@ -8,6 +8,7 @@
 #define TH_EXTRA_TESTS(X) \
     X(tensor_view)        \
     X(backend_memory)     \
+    X(async_copy)         \
     X(philox_kat)         \
     X(device_selection)   \
     X(kernel_build_error) \

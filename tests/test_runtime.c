@@ -47,60 +47,6 @@ void test_tensor_view(th *t)
     }
 }
 
-/* The backend table's memory entries on each backend: every entry set,
- * state only where the backend keeps some, and buffers of an awkward size
- * filled (whole and in part), written and read back; a fresh tensor reads
- * zeros even where the memory it gets held other values. */
-void test_backend_memory(th *t)
-{
-    gan_ctx *cs[2] = {t->ref, t->dev};
-    for (int k = 0; k < 2 && cs[k]; k++) {
-        gan_ctx *c = cs[k];
-        const struct gan_backend_ops *b = c->ops;
-        if (!b->init || !b->free || !b->buf_alloc || !b->buf_free || !b->buf_write || !b->buf_read || !b->buf_fill ||
-            !b->finish || !b->build_log)
-            th_fail(t, "backend %s: a table entry is missing", b->name);
-        if ((c->be != NULL) != (b->kind == GAN_BACKEND_OCL))
-            th_fail(t, "backend %s: state %p (only OpenCL keeps some)", b->name, c->be);
-        enum { N = 7 };
-        float pat[N], back[N];
-        void *buf = NULL;
-        if (TH_OK(t, c, b->buf_alloc(c, sizeof pat, "a test buffer", &buf))) continue;
-        TH_OK(t, c, b->buf_fill(c, buf, 2.5f, sizeof pat));
-        TH_OK(t, c, b->buf_read(c, buf, back, sizeof back));
-        for (int i = 0; i < N; i++)
-            if (back[i] != 2.5f) th_fail(t, "backend %s: filled [%d] = %g, expected 2.5", b->name, i, back[i]);
-        for (int i = 0; i < N; i++) pat[i] = (float)i - 3.25f;
-        TH_OK(t, c, b->buf_write(c, buf, pat, sizeof pat));
-        TH_OK(t, c, b->buf_fill(c, buf, -1.f, 3 * sizeof(float)));
-        TH_OK(t, c, b->finish(c));
-        TH_OK(t, c, b->buf_read(c, buf, back, sizeof back));
-        for (int i = 0; i < N; i++)
-            if (back[i] != (i < 3 ? -1.f : pat[i]))
-                th_fail(t, "backend %s: [%d] = %g after a write and a fill of 3", b->name, i, back[i]);
-        b->buf_free(c, buf);
-        size_t now0, now1, peak;
-        gan_ctx_memory(c, &now0, &peak);
-        gan_tensor x;
-        float ones[64];
-        for (int i = 0; i < 64; i++) ones[i] = 1.f;
-        for (int round = 0; round < 2; round++) {
-            if (TH_OK(t, c, gan_tensor_alloc4(c, &x, GAN_F32, 2, 8, 8, 0, 0))) break;
-            TH_OK(t, c, gan_tensor_read(c, &x, ones));
-            for (int i = 0; i < 64; i++)
-                if (ones[i] != 0.f) {
-                    th_fail(t, "backend %s: a fresh tensor reads %g at %d", b->name, ones[i], i);
-                    break;
-                }
-            for (int i = 0; i < 64; i++) ones[i] = 1.f;
-            TH_OK(t, c, gan_tensor_write(c, &x, ones));
-            gan_tensor_free(c, &x);
-        }
-        gan_ctx_memory(c, &now1, &peak);
-        if (now1 != now0) th_fail(t, "backend %s: %zu bytes held before a tensor, %zu after it", b->name, now0, now1);
-    }
-}
-
 void test_device_selection(th *t)
 {
     gan_ctx *c = NULL;

@@ -4,8 +4,12 @@
  * dist.h), warm, median of --reps steps; per mode the step time, global
  * images/s, the bytes every rank all-reduces per step (the fused gradient
  * buffer of each network, 4 bytes a parameter; the loop's per-step scalars
- * are not included), and the share of the step spent staging and summing
- * them (semi: also its feature means, 2 x 250 doubles, not included),
+ * are not included), the host's time staging and summing them ("reduce
+ * ms", waits for the device excluded) and the part of it after the device
+ * had finished the backward ("exposed ms": what the step pays; the rest
+ * ran beside the backward), the time waiting for the device ("wait ms")
+ * and the share of the gradient bytes whose copies the backward started
+ * ("overlap"; semi's feature means, 2 x 250 doubles, are not counted),
  * and the bytes the layers' hooks copy between device and host per step
  * and rank (batch norm's per-channel statistics, semi's feature means;
  * 0 in one process).
@@ -152,8 +156,8 @@ int cmd_bench_dist(const tool_opts *o)
     int P = gan_dist_size(c), reps = o->reps > 64 ? 64 : o->reps, rc = 0;
     printf("%s; %d rank%s, global batch %d (%d-%d rows a rank)\n", gan_ctx_device_name(c), P, P > 1 ? "s" : "",
            o->batch, o->batch / P, (o->batch + P - 1) / P);
-    printf("%-10s %10s %10s %12s %14s %12s %10s %14s\n", "mode", "params", "ms/step", "images/s", "bytes/step",
-           "reduce ms", "reduce %", "staged/step");
+    printf("%-10s %10s %10s %12s %14s %12s %10s %14s %9s %9s\n", "mode", "params", "ms/step", "images/s",
+           "bytes/step", "reduce ms", "exposed ms", "staged/step", "wait ms", "overlap");
     for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++) {
         if (o->mode && strcmp(o->mode, modes[k])) continue;
         bench_model b;
@@ -177,12 +181,17 @@ int cmd_bench_dist(const tool_opts *o)
         } else {
             qsort(t, (size_t)reps, sizeof t[0], cmp);
             double med = t[reps / 2], per = (double)(s1.grad_bytes - s0.grad_bytes) / reps,
-                   red = (s1.grad_s - s0.grad_s) / reps;
+                   wait = (s1.grad_wait_s - s0.grad_wait_s) / reps,
+                   red = (s1.grad_s - s0.grad_s) / reps - wait,
+                   exposed = (s1.grad_exposed_s - s0.grad_exposed_s) / reps,
+                   ov = s1.grad_bytes > s0.grad_bytes ? (double)(s1.overlap_bytes - s0.overlap_bytes) /
+                                                            (double)(s1.grad_bytes - s0.grad_bytes)
+                                                      : 0.0;
             /* one process all-reduces nothing; the bytes it would are 4 a parameter */
             if (P == 1) per = 4.0 * (double)b.params;
             double staged = (double)(s1.stage_bytes - s0.stage_bytes) / reps;
-            printf("%-10s %10zu %10.2f %12.1f %14.0f %12.2f %9.1f%% %14.0f%s\n", modes[k], b.params, med * 1e3,
-                   o->batch / med, per, red * 1e3, 100 * red / med, staged,
+            printf("%-10s %10zu %10.2f %12.1f %14.0f %12.2f %10.2f %14.0f %9.2f %8.0f%%%s\n", modes[k], b.params,
+                   med * 1e3, o->batch / med, per, red * 1e3, exposed * 1e3, staged, wait * 1e3, 100 * ov,
                    P == 1 ? "  (bytes: what P > 1 would reduce)" : "");
         }
         model_free(c, &b);

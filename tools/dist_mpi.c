@@ -113,6 +113,9 @@ gan_ctx *tool_dist_ctx(const char *selector)
         gan_dist_comm comm = {.rank = rank_, .size = size_, .allreduce_f32 = ar_f32, .allreduce_f64 = ar_f64,
                               .allreduce_u64_max = ar_max, .bcast = bcast, .abort = abort_all};
         st = gan_dist_attach(c, &comm);
+        /* GANCL_DIST_OVERLAP=0: sum the gradients after the backward */
+        const char *ov = getenv("GANCL_DIST_OVERLAP");
+        if (!st && ov) gan_dist_set_overlap(c, strcmp(ov, "0") != 0);
     }
     /* agree without the context: it may not exist */
     int bad = st ? rank_ : size_, first;

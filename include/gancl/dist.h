@@ -64,6 +64,14 @@ typedef struct gan_dist_comm {
 /* Attach comm to c (copied; comm->size >= 1). With size 1 nothing changes. */
 gan_status gan_dist_attach(gan_ctx *c, const gan_dist_comm *comm);
 void gan_dist_detach(gan_ctx *c);
+/* Overlap the gradient allreduce with the backward: each layer's backward
+ * starts the copy of its gradients to the host as it queues them, and the
+ * optimizer sums them in buckets, the last layers' first, while the device
+ * computes the rest. On by default where the backend copies
+ * asynchronously (OpenCL; the reference computes on the calling thread, so
+ * there is nothing to overlap). Returns whether it is on; results are the
+ * same either way up to float summation order. */
+int gan_dist_set_overlap(gan_ctx *c, int on);
 /* 0 and 1 when none is attached. */
 int gan_dist_rank(const gan_ctx *c);
 int gan_dist_size(const gan_ctx *c);
@@ -96,6 +104,14 @@ gan_status gan_dist_check(gan_ctx *c, int step);
 typedef struct gan_dist_stats {
     unsigned long long grad_bytes, other_bytes, grad_calls;
     double grad_s; /* seconds in the gradient staging and allreduce */
+    /* of grad_s, the seconds spent waiting for gradient copies the
+     * backward started (the device still computing), and the gradient bytes
+     * whose copies it started (overlap) */
+    double grad_wait_s;
+    /* of grad_s, the seconds after the device had finished the backward
+     * (after the last wait): what the step pays for the sums */
+    double grad_exposed_s;
+    unsigned long long overlap_bytes;
     /* bytes the layers' hooks (batch norm's statistics, gan_dist_mean)
      * copied between the device and the host, both ways */
     unsigned long long stage_bytes;

@@ -13,6 +13,15 @@ static gan_status fit(gan_ctx *c, const gan_tensor *buf, const gan_tensor *like,
     return gan_tensor_narrow(c, buf, like->dim[0], view);
 }
 
+/* Data-parallel: the backward has queued these gradients (NULL: none), so
+ * their copies to the host may start (src/train/dist.c). */
+static gan_status grads_ready(gan_ctx *c, gan_status st, gan_param *a, gan_param *b)
+{
+    if (st || !c->dist) return st;
+    if (a && (st = gan_dist_grad_ready(c, a))) return st;
+    return b ? gan_dist_grad_ready(c, b) : GAN_OK;
+}
+
 gan_rng gan_rng_take(gan_rng *r, size_t n, int normal)
 {
     gan_rng at = *r;
@@ -150,8 +159,9 @@ gan_status gan_nn_dense_backward(gan_ctx *c, gan_nn_dense *l, const gan_tensor *
 {
     gan_status st = fit(c, &l->dx_buf, x, &l->dx);
     if (st) return st;
-    return gan_dense_backward(c, x, &l->w.w, dy, need_dx ? &l->dx : NULL, need_grads ? &l->w.g : NULL,
-                              need_grads && l->has_bias ? &l->b.g : NULL);
+    st = gan_dense_backward(c, x, &l->w.w, dy, need_dx ? &l->dx : NULL, need_grads ? &l->w.g : NULL,
+                            need_grads && l->has_bias ? &l->b.g : NULL);
+    return need_grads ? grads_ready(c, st, &l->w, l->has_bias ? &l->b : NULL) : st;
 }
 
 void gan_nn_dense_free(gan_ctx *c, gan_nn_dense *l)
@@ -205,8 +215,9 @@ gan_status gan_nn_conv_backward(gan_ctx *c, gan_nn_conv *l, const gan_tensor *x,
     if (!dx && !dw) return GAN_OK;
     gan_status st = fit(c, &l->dx_buf, x, &l->dx);
     if (st) return st;
-    return l->transposed ? gan_deconv2d_backward(c, x, &l->w.w, dy, dx, dw, db, &l->p)
-                         : gan_conv2d_backward(c, x, &l->w.w, dy, dx, dw, db, &l->p);
+    st = l->transposed ? gan_deconv2d_backward(c, x, &l->w.w, dy, dx, dw, db, &l->p)
+                       : gan_conv2d_backward(c, x, &l->w.w, dy, dx, dw, db, &l->p);
+    return dw ? grads_ready(c, st, &l->w, db ? &l->b : NULL) : st;
 }
 
 void gan_nn_conv_free(gan_ctx *c, gan_nn_conv *l)
@@ -262,9 +273,11 @@ gan_status gan_nn_bn_backward(gan_ctx *c, gan_nn_bn *l, const gan_tensor *x, con
     gan_status st = fit(c, &l->dx_buf, x, &l->dx);
     if (st) return st;
     int done = 0;
-    if (c->dist && ((st = gan_dist_bn_backward(c, l, x, dy, &done)) || done)) return st;
-    return gan_batchnorm_backward(c, x, &l->gamma.w, &l->save_mean, &l->save_invstd, dy, &l->dx, &l->gamma.g,
-                                  &l->beta.g);
+    if (c->dist && ((st = gan_dist_bn_backward(c, l, x, dy, &done)) || done))
+        return grads_ready(c, st, &l->gamma, &l->beta);
+    st = gan_batchnorm_backward(c, x, &l->gamma.w, &l->save_mean, &l->save_invstd, dy, &l->dx, &l->gamma.g,
+                                &l->beta.g);
+    return grads_ready(c, st, &l->gamma, &l->beta);
 }
 
 void gan_nn_bn_free(gan_ctx *c, gan_nn_bn *l)

@@ -88,6 +88,11 @@ gan_status gan_nn_wndense_backward(gan_ctx *c, gan_nn_wndense *l, const gan_tens
     TRY(gan_wn_dense_backward(c, x, &l->v.w, &l->g.w, &l->norm, &t, &y, l->act, l->slope, dy, &l->dt,
                               need_dx ? &l->dx : NULL, need_grads ? &l->v.g : NULL,
                               need_grads && l->train_g ? &l->g.g : NULL, need_grads ? &l->b.g : NULL));
+    if (need_grads && c->dist) { /* data-parallel: their copies may start (src/train/dist.c) */
+        TRY(gan_dist_grad_ready(c, &l->v));
+        if (l->train_g) TRY(gan_dist_grad_ready(c, &l->g));
+        TRY(gan_dist_grad_ready(c, &l->b));
+    }
 cleanup:
     return st;
 }

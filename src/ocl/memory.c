@@ -47,6 +47,70 @@ cleanup:
     return st;
 }
 
+/* Non-blocking, and flushed so that a GPU starts on the queue now rather
+ * than when the host first waits. */
+gan_status ocl_buf_read_start(gan_ctx *c, const void *buf, void *dst, size_t bytes, void **ev)
+{
+    gan_status st = GAN_OK;
+    cl_event e = NULL;
+    *ev = NULL;
+    CL_CHECK(c, clEnqueueReadBuffer, (ocl_st(c)->queue, (cl_mem)buf, CL_FALSE, 0, bytes, dst, 0, NULL, &e));
+    *ev = e;
+    CL_CHECK(c, clFlush, (ocl_st(c)->queue));
+cleanup:
+    return st;
+}
+
+gan_status ocl_event_wait(gan_ctx *c, void *ev)
+{
+    gan_status st = GAN_OK;
+    cl_event e = ev;
+    if (!e) return GAN_OK;
+    CL_CHECK(c, clWaitForEvents, (1, &e));
+cleanup:
+    if (e) clReleaseEvent(e);
+    return st;
+}
+
+void ocl_event_release(gan_ctx *c, void *ev)
+{
+    (void)c;
+    if (ev) clReleaseEvent((cl_event)ev);
+}
+
+gan_status ocl_host_alloc(gan_ctx *c, size_t bytes, void **ptr, void **handle)
+{
+    gan_status st = GAN_OK;
+    cl_int err;
+    *ptr = *handle = NULL;
+    if (bytes == 0) bytes = 4;
+    cl_mem m = clCreateBuffer(ocl_st(c)->context, CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, bytes, NULL, &err);
+    if (err != CL_SUCCESS)
+        return GAN_FAIL(c, GAN_ERR_OPENCL, "clCreateBuffer: %s (%d) for %zu bytes of host memory",
+                        ocl_error_name(err), (int)err, bytes);
+    void *p = clEnqueueMapBuffer(ocl_st(c)->queue, m, CL_TRUE, CL_MAP_READ | CL_MAP_WRITE, 0, bytes, 0, NULL, NULL,
+                                 &err);
+    if (err != CL_SUCCESS || !p) {
+        clReleaseMemObject(m);
+        return GAN_FAIL(c, GAN_ERR_OPENCL, "clEnqueueMapBuffer: %s (%d) for %zu bytes of host memory",
+                        ocl_error_name(err), (int)err, bytes);
+    }
+    *ptr = p;
+    *handle = m;
+    return st;
+}
+
+void ocl_host_free(gan_ctx *c, void *ptr, void *handle)
+{
+    cl_mem m = handle;
+    if (!m) return;
+    if (ptr && ocl_st(c) && ocl_st(c)->queue) {
+        clEnqueueUnmapMemObject(ocl_st(c)->queue, m, ptr, 0, NULL, NULL);
+        clFinish(ocl_st(c)->queue);
+    }
+    clReleaseMemObject(m);
+}
+
 gan_status ocl_buf_fill(gan_ctx *c, void *buf, float value, size_t bytes)
 {
     gan_status st = GAN_OK;

@@ -216,6 +216,11 @@ gan_status ocl_buf_write(gan_ctx *c, void *buf, const void *src, size_t bytes);
 gan_status ocl_buf_read(gan_ctx *c, const void *buf, void *dst, size_t bytes);
 gan_status ocl_buf_fill(gan_ctx *c, void *buf, float value, size_t bytes);
 gan_status ocl_finish(gan_ctx *c);
+gan_status ocl_buf_read_start(gan_ctx *c, const void *buf, void *dst, size_t bytes, void **ev);
+gan_status ocl_event_wait(gan_ctx *c, void *ev);
+void ocl_event_release(gan_ctx *c, void *ev);
+gan_status ocl_host_alloc(gan_ctx *c, size_t bytes, void **ptr, void **handle);
+void ocl_host_free(gan_ctx *c, void *ptr, void *handle);
 const char *ocl_build_log(const gan_ctx *c);
 
 #endif

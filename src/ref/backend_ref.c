@@ -51,6 +51,21 @@ static gan_status ref_buf_fill(gan_ctx *c, void *buf, float value, size_t bytes)
     return GAN_OK;
 }
 
+static gan_status ref_host_alloc(gan_ctx *c, size_t bytes, void **ptr, void **handle)
+{
+    *handle = NULL;
+    if (!(*ptr = malloc(bytes ? bytes : 1)))
+        return GAN_FAIL(c, GAN_ERR_NOMEM, "%zu bytes of host memory", bytes);
+    return GAN_OK;
+}
+
+static void ref_host_free(gan_ctx *c, void *ptr, void *handle)
+{
+    (void)c;
+    (void)handle;
+    free(ptr);
+}
+
 /* Every op has finished when it returns. */
 static gan_status ref_finish(gan_ctx *c)
 {
@@ -87,6 +102,8 @@ const struct gan_backend_ops gan_backend_ref = {
     .buf_write = ref_buf_write,
     .buf_read = ref_buf_read,
     .buf_fill = ref_buf_fill,
+    .host_alloc = ref_host_alloc,
+    .host_free = ref_host_free,
     .finish = ref_finish,
     .build_log = ref_build_log,
 #define GAN_X_(name, params, args) .name = ref_##name,

@@ -13,6 +13,9 @@
 #include <time.h>
 
 #define DIST_MAX_REGS 8
+/* Gradients are summed in buckets of about this many bytes, the last
+ * layers' first (PyTorch DDP's first bucket is 1 MiB, its others 25 MiB). */
+#define DIST_BUCKET_BYTES ((size_t)1 << 20)
 
 struct gan_dist_state {
     gan_dist_comm comm;
@@ -29,6 +32,14 @@ struct gan_dist_state {
     int bn_dev_n;
     gan_params *regs[DIST_MAX_REGS]; /* every network the optimizer stepped */
     int nregs;
+    /* overlap: each network's gradients in their own host buffer (rstage,
+     * parameter i at off[r][i]), and the copy gan_dist_grad_ready started
+     * for each parameter since its last sum (NULL: none) */
+    int overlap;
+    float *rstage[DIST_MAX_REGS];
+    void *rstage_h[DIST_MAX_REGS]; /* the backend's handles of rstage (host_alloc) */
+    size_t off[DIST_MAX_REGS][GAN_MAX_PARAMS + 1];
+    void *ev[DIST_MAX_REGS][GAN_MAX_PARAMS];
     gan_dist_stats stats;
 };
 
@@ -48,12 +59,34 @@ gan_status gan_dist_attach(gan_ctx *c, const gan_dist_comm *comm)
     c->dist = calloc(1, sizeof *c->dist);
     if (!c->dist) return GAN_FAIL(c, GAN_ERR_NOMEM, "dist: out of memory");
     c->dist->comm = *comm;
+    c->dist->overlap = c->ops->buf_read_start != NULL;
     return GAN_OK;
+}
+
+int gan_dist_set_overlap(gan_ctx *c, int on)
+{
+    if (!c || !c->dist) return 0;
+    c->dist->overlap = on && c->ops->buf_read_start != NULL;
+    return c->dist->overlap;
+}
+
+static void drop_copies(gan_ctx *c)
+{
+    struct gan_dist_state *d = c->dist;
+    for (int r = 0; r < d->nregs; r++)
+        for (int i = 0; i < GAN_MAX_PARAMS; i++)
+            if (d->ev[r][i]) {
+                c->ops->event_release(c, d->ev[r][i]);
+                d->ev[r][i] = NULL;
+            }
 }
 
 void gan_dist_detach(gan_ctx *c)
 {
     if (!c || !c->dist) return;
+    gan_ctx_finish(c); /* no copy may still write into the buffers freed here */
+    drop_copies(c);
+    for (int r = 0; r < c->dist->nregs; r++) c->ops->host_free(c, c->dist->rstage[r], c->dist->rstage_h[r]);
     free(c->dist->stage);
     free(c->dist->hbuf);
     free(c->dist->bn);
@@ -147,38 +180,126 @@ static gan_status grow(gan_ctx *c, void **buf, size_t *have, size_t bytes)
     return GAN_OK;
 }
 
+/* The network's index among the registered ones, registering it (with
+ * its own host buffer) when new; -1 past DIST_MAX_REGS. */
+static gan_status reg_index(gan_ctx *c, gan_params *reg, int *out)
+{
+    struct gan_dist_state *d = c->dist;
+    *out = -1;
+    for (int r = 0; r < d->nregs; r++)
+        if (d->regs[r] == reg) {
+            *out = r;
+            return GAN_OK;
+        }
+    if (d->nregs == DIST_MAX_REGS) return GAN_OK;
+    int r = d->nregs;
+    size_t at = 0;
+    for (int i = 0; i < reg->n; i++) {
+        d->off[r][i] = at;
+        at += reg->p[i]->g.numel;
+    }
+    d->off[r][reg->n] = at;
+    void *h, *ptr;
+    gan_status st = c->ops->host_alloc(c, at * sizeof(float), &ptr, &h);
+    if (st) return st;
+    d->rstage[r] = ptr;
+    d->rstage_h[r] = h;
+    d->regs[d->nregs++] = reg;
+    *out = r;
+    return GAN_OK;
+}
+
+gan_status gan_dist_grad_ready(gan_ctx *c, gan_param *p)
+{
+    if (!active(c) || !c->dist->overlap) return GAN_OK;
+    struct gan_dist_state *d = c->dist;
+    for (int r = 0; r < d->nregs; r++) /* a network's first step has no buffer yet: summed after its backward */
+        for (int i = 0; i < d->regs[r]->n; i++) {
+            if (d->regs[r]->p[i] != p) continue;
+            /* a later copy supersedes an earlier one: the queue runs them in order */
+            if (d->ev[r][i]) c->ops->event_release(c, d->ev[r][i]);
+            d->ev[r][i] = NULL;
+            return c->ops->buf_read_start(c, p->g.data, d->rstage[r] + d->off[r][i], p->g.numel * 4, &d->ev[r][i]);
+        }
+    return GAN_OK;
+}
+
 /* Called by gan_params_adam before the step: sum the network's gradients
- * over the ranks, weighted by each rank's share of the rows. */
+ * over the ranks, weighted by each rank's share of the rows. In buckets of
+ * about DIST_BUCKET_BYTES, last parameters first: with overlap, the
+ * backward started each gradient's copy as it finished
+ * (gan_dist_grad_ready), so while the host sums the last layers' bucket
+ * the device still computes the first layers' gradients; a parameter whose
+ * copy was not started is read here. */
 gan_status gan_dist_grads(gan_ctx *c, gan_params *reg);
 gan_status gan_dist_grads(gan_ctx *c, gan_params *reg)
 {
     if (!active(c)) return GAN_OK;
     struct gan_dist_state *d = c->dist;
-    double t0 = now_s();
-    int known = 0;
-    for (int i = 0; i < d->nregs; i++) known |= d->regs[i] == reg;
-    if (!known && d->nregs < DIST_MAX_REGS) d->regs[d->nregs++] = reg;
-    size_t n = gan_params_count(reg), bytes = n * sizeof(float), have = d->stage_n * sizeof(float);
-    gan_status st = grow(c, (void **)&d->stage, &have, bytes);
+    double t0 = now_s(), waited = 0, last = t0; /* last: when the last wait for the device ended */
+    int r;
+    gan_status st = reg_index(c, reg, &r);
     if (st) return st;
-    d->stage_n = have / sizeof(float);
-    size_t at = 0;
-    for (int i = 0; i < reg->n; i++) {
-        if ((st = gan_tensor_read(c, &reg->p[i]->g, d->stage + at))) return st;
-        at += reg->p[i]->g.numel;
+    float *stage;
+    const size_t *off;
+    size_t n = gan_params_count(reg), tmp_off[GAN_MAX_PARAMS + 1];
+    if (r >= 0) {
+        stage = d->rstage[r];
+        off = d->off[r];
+    } else { /* past DIST_MAX_REGS: the shared buffer, no overlap */
+        size_t have = d->stage_n * sizeof(float);
+        if ((st = grow(c, (void **)&d->stage, &have, n * sizeof(float)))) return st;
+        d->stage_n = have / sizeof(float);
+        stage = d->stage;
+        tmp_off[0] = 0;
+        for (int i = 0; i < reg->n; i++) tmp_off[i + 1] = tmp_off[i] + reg->p[i]->g.numel;
+        off = tmp_off;
+    }
+    if (!d->overlap || r < 0) { /* the backward to its end first, timed as the wait */
+        double a = now_s();
+        if ((st = gan_ctx_finish(c))) return st;
+        last = now_s();
+        waited = last - a;
     }
     float w = (float)((double)d->rows / (double)d->G);
-    for (size_t i = 0; i < n; i++) d->stage[i] *= w;
-    if (d->comm.allreduce_f32(d->comm.user, d->stage, n))
-        return GAN_FAIL(c, GAN_ERR_IO, "dist: gradient allreduce of %zu values failed", n);
-    at = 0;
-    for (int i = 0; i < reg->n; i++) {
-        if ((st = gan_tensor_write(c, &reg->p[i]->g, d->stage + at))) return st;
-        at += reg->p[i]->g.numel;
+    for (int hi = reg->n; hi > 0 && !st;) {
+        int lo = hi - 1;
+        while (lo > 0 && (off[hi] - off[lo]) * sizeof(float) < DIST_BUCKET_BYTES) lo--;
+        for (int i = lo; i < hi && !st; i++) {
+            void **ev = r >= 0 ? &d->ev[r][i] : NULL;
+            if (ev && *ev) {
+                double a = now_s();
+                st = c->ops->event_wait(c, *ev);
+                *ev = NULL;
+                last = now_s();
+                waited += last - a;
+                d->stats.overlap_bytes += reg->p[i]->g.numel * 4;
+            } else {
+                st = gan_tensor_read(c, &reg->p[i]->g, stage + off[i]);
+            }
+        }
+        if (st) break;
+        size_t a = off[lo], m = off[hi] - off[lo];
+        for (size_t k = a; k < a + m; k++) stage[k] *= w;
+        if (d->comm.allreduce_f32(d->comm.user, stage + a, m))
+            st = GAN_FAIL(c, GAN_ERR_IO, "dist: gradient allreduce of %zu values failed", m);
+        hi = lo;
     }
-    d->stats.grad_bytes += bytes;
+    for (int i = 0; i < reg->n && !st; i++) st = gan_tensor_write(c, &reg->p[i]->g, stage + off[i]);
+    if (st) {
+        if (r >= 0) /* a failed step: drop every copy this network started */
+            for (int i = 0; i < reg->n; i++)
+                if (d->ev[r][i]) {
+                    c->ops->event_release(c, d->ev[r][i]);
+                    d->ev[r][i] = NULL;
+                }
+        return st;
+    }
+    d->stats.grad_bytes += n * sizeof(float);
     d->stats.grad_calls++;
     d->stats.grad_s += now_s() - t0;
+    d->stats.grad_wait_s += waited;
+    d->stats.grad_exposed_s += now_s() - last;
     return GAN_OK;
 }
 

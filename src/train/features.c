@@ -342,7 +342,10 @@ gan_status gan_features_step(gan_ctx *c, gan_features *m, size_t at, int n, gan_
     TRY(gan_nn_dense_forward(c, &m->fc, &x));
     TRY(gan_softmax_xent(c, &m->fc.y, &y, &m->loss, &g));
     TRY(gan_nn_dense_backward(c, &m->fc, &x, &g, 0, 1));
-    if (m->cfg.weight_decay > 0) TRY(gan_axpy(c, m->cfg.weight_decay, &m->fc.w.w, &m->fc.w.g));
+    if (m->cfg.weight_decay > 0) {
+        TRY(gan_axpy(c, m->cfg.weight_decay, &m->fc.w.w, &m->fc.w.g));
+        TRY(gan_dist_grad_ready(c, &m->fc.w)); /* the gradient changed after its backward */
+    }
     gan_adam_params hp = m->cfg.adam;
     hp.step = ++m->step;
     TRY(gan_params_adam(c, &m->probe, &hp));

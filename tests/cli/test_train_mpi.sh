@@ -97,6 +97,11 @@ for dev in "${devices[@]}"; do
     test -s "$o/two/samples_epoch002.png" -a -s "$o/two/curves.png" &&
     test "$(grep -c '^epoch 2 done' "$o.two.log")" -eq 1
   check "[$dev] semi: rank 0 alone writes: 6 step records with loss_ct, 2 test accuracies, grid, curves" $?
+  if [ "$dev" != cpu ]; then
+    # OpenCL overlaps the gradient sums with the backward by default; the
+    # same DCGAN run with them after the backward (GANCL_DIST_OVERLAP=0)
+    GANCL_DIST_OVERLAP=0 compare gan-after-backward loss_d,loss_g,d_real,d_fake "${gan[@]}" --epochs 2
+  fi
   # 2 ranks -> 1 process, and 1 process -> 2 ranks, from the epoch-1 checkpoint
   o=$tmp/$dev/semi
   "${mpi[@]}" "$gancl" "${semi[@]}" --device "$dev" --epochs 1 --outdir "$o/r21" >>"$o.two.log" 2>&1 &&
@@ -136,6 +141,26 @@ check "bench dist: bytes all-reduced per step = 4 x parameters, per mode, under 
 staged=$(awk '$1 == "gan" {print $8}' "$tmp/b2.log")
 test "$staged" = $((13 * 4 * 1592)) -a "$(awk '$1 == "gan" {print $8}' "$tmp/b1.log")" = 0
 check "bench dist: batch norm stages 52 bytes a channel per step under 2 ranks (gan: $staged), none in one process" $?
+# overlap: on an OpenCL device every gradient's copy is started by its
+# layer's backward (100% of the bytes; a parameter without the hook would
+# be read after the backward and lower it), none with GANCL_DIST_OVERLAP=0
+# or on the reference
+overlap_is() { # overlap_is LOG PERCENT: every mode's overlap column
+  local m v
+  for m in gan cgan classifier semi; do
+    v=$(awk -v m=$m '$1 == m {print $10}' "$1")
+    test "$v" = "$2" || return 1
+  done
+}
+overlap_is "$tmp/b2.log" 0%
+check "bench dist: the reference overlaps nothing (it computes on the calling thread)" $?
+if [ "${#devices[@]}" -gt 1 ]; then
+  bo=(bench dist --device "${devices[1]}" --batch-size 8 --ngf 8 --ndf 8 --reps 2)
+  "${mpi[@]}" "$gancl" "${bo[@]}" >"$tmp/bo.log" 2>&1 && overlap_is "$tmp/bo.log" 100%
+  check "bench dist [${devices[1]}]: every gradient byte's copy started in the backward: $(tr -s ' ' <"$tmp/bo.log" | cut -d' ' -f1,10 | tail -4 | paste -sd' ')" $?
+  GANCL_DIST_OVERLAP=0 "${mpi[@]}" "$gancl" "${bo[@]}" >"$tmp/bo0.log" 2>&1 && overlap_is "$tmp/bo0.log" 0%
+  check "bench dist [${devices[1]}]: GANCL_DIST_OVERLAP=0 starts none" $?
+fi
 
 # rank 1 cannot open its device: every rank stops, with rank 1's message
 timeout 120 mpirun --allow-run-as-root --oversubscribe -np 1 "$gancl" "${cls[@]}" --device cpu --outdir "$tmp/bad" : \
