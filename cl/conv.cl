@@ -1,6 +1,7 @@
-/* Layout kernels of the convolutions (src/ocl/conv.c), each over the whole
- * minibatch in one launch, so that every GEMM of a convolution is one big
- * GEMM with N*OH*OW columns instead of N small ones.
+/* Layout kernels of the convolutions (src/ocl/conv.c), each over a chunk
+ * of N images in one launch (the image side at element offset ioff), so
+ * that every GEMM of a convolution is one GEMM with N*OH*OW columns
+ * instead of N small ones.
  *
  * Names as in src/ocl/conv.c: an image side img[N, Ci, Hi, Wi] seen through
  * KH x KW windows (stride S, padding P), one window per position of a column
@@ -17,12 +18,13 @@
 /* dst[a][l][n] = src[n][a][l] for src [N, A, L]: a per-image array to
  * columns. Work-item (a, l) writes the N contiguous entries of one column
  * position. */
-__kernel void conv_to_cols(__global const float *src, __global float *dst, int doff, int N, int A, int L, int n)
+__kernel void conv_to_cols(__global const float *src, int soff, __global float *dst, int doff, int N, int A, int L,
+                           int n)
 {
     int i = (int)get_global_id(0);
     if (i >= n) return;
     int l = i % L, a = i / L;
-    __global const float *s = src + a * L + l;
+    __global const float *s = src + soff + a * L + l;
     __global float *d = dst + doff + i * N;
     for (int b = 0; b < N; b++) d[b] = s[b * A * L];
 }
@@ -32,14 +34,14 @@ __kernel void conv_to_cols(__global const float *src, __global float *dst, int d
  * Work-item (n, a) writes one contiguous run of L; neighbouring work-items
  * take neighbouring n, so the strided reads of one share cache lines with
  * the next (with a fastest, each read was its own line: 4x slower). */
-__kernel void conv_from_cols(__global const float *src, int soff, __global float *dst, int N, int A, int L,
-                             __global const float *bias, int n)
+__kernel void conv_from_cols(__global const float *src, int soff, __global float *dst, int doff, int N, int A,
+                             int L, __global const float *bias, int n)
 {
     int i = (int)get_global_id(0);
     if (i >= n) return;
     int b = i % N, a = i / N; /* neighbours read neighbouring images of one column run */
     __global const float *s = src + soff + a * L * N + b;
-    __global float *d = dst + (b * A + a) * L;
+    __global float *d = dst + doff + (b * A + a) * L;
     float add = bias ? bias[a] : 0.f;
     for (int l = 0; l < L; l++) d[l] = s[l * N] + add;
 }
@@ -47,15 +49,15 @@ __kernel void conv_from_cols(__global const float *src, int soff, __global float
 /* The windows of every image as col[CK, NL]; zero where a window hangs
  * over the padding. Work-item (row, oh) writes the Wo*N contiguous entries
  * of one row of windows. */
-__kernel void conv_im2col(__global const float *img, __global float *col, int coff, int N, int Ci, int Hi, int Wi,
-                          int Ho, int Wo, int KH, int KW, int S, int P, int n)
+__kernel void conv_im2col(__global const float *img, int ioff, __global float *col, int coff, int N, int Ci, int Hi,
+                          int Wi, int Ho, int Wo, int KH, int KW, int S, int P, int n)
 {
     int i = (int)get_global_id(0);
     if (i >= n) return;
     int oh = i % Ho, row = i / Ho;
     int kw = row % KW, kh = (row / KW) % KH, ci = row / (KW * KH);
     int h = oh * S - P + kh, plane = Ci * Hi * Wi;
-    __global const float *src = img + ci * Hi * Wi + h * Wi;
+    __global const float *src = img + ioff + ci * Hi * Wi + h * Wi;
     __global float *dst = col + coff + i * Wo * N;
     int hin = h >= 0 && h < Hi;
     for (int ow = 0, w = kw - P; ow < Wo; ow++, w += S) {
@@ -68,13 +70,13 @@ __kernel void conv_im2col(__global const float *img, __global float *col, int co
 
 /* The same windows transposed, colT[NL, CK]: work-item j (= l*N + n)
  * writes row j, CK contiguous entries. */
-__kernel void conv_im2col_t(__global const float *img, __global float *col, int coff, int N, int Ci, int Hi, int Wi,
-                            int Ho, int Wo, int KH, int KW, int S, int P, int n)
+__kernel void conv_im2col_t(__global const float *img, int ioff, __global float *col, int coff, int N, int Ci, int Hi,
+                            int Wi, int Ho, int Wo, int KH, int KW, int S, int P, int n)
 {
     int j = (int)get_global_id(0);
     if (j >= n) return;
     int img_n = j % N, l = j / N, ow = l % Wo, oh = l / Wo;
-    __global const float *src = img + img_n * Ci * Hi * Wi;
+    __global const float *src = img + ioff + img_n * Ci * Hi * Wi;
     __global float *dst = col + coff + j * Ci * KH * KW;
     for (int ci = 0; ci < Ci; ci++, src += Hi * Wi)
         for (int kh = 0, h = oh * S - P; kh < KH; kh++, h++) {
@@ -95,8 +97,8 @@ __kernel void conv_im2col_t(__global const float *img, __global float *col, int 
  * works those ranges out once and adds whole float16 runs of col (the
  * image index is innermost there); a last block short of 16 images goes
  * element by element. */
-__kernel void conv_col2im(__global const float *col, int coff, __global float *img, int N, int Ci, int Hi, int Wi,
-                          int Ho, int Wo, int KH, int KW, int S, int P, __global const float *bias, int n)
+__kernel void conv_col2im(__global const float *col, int coff, __global float *img, int ioff, int N, int Ci, int Hi,
+                          int Wi, int Ho, int Wo, int KH, int KW, int S, int P, __global const float *bias, int n)
 {
     int i = (int)get_global_id(0);
     if (i >= n) return;
@@ -110,7 +112,7 @@ __kernel void conv_col2im(__global const float *col, int coff, __global float *i
     __global const float *c0 = col + coff + (ci * KH * KW + kh0 * KW + kw0) * NL + (oh0 * Wo + ow0) * N + n0;
     int dth = S * KW * NL - Wo * N, dtw = S * NL - N;
     float add = bias ? bias[ci] : 0.f;
-    __global float *dst = img + (n0 * Ci + ci) * Hi * Wi + h * Wi + w;
+    __global float *dst = img + ioff + (n0 * Ci + ci) * Hi * Wi + h * Wi + w;
     int plane = Ci * Hi * Wi;
     if (n0 + 16 <= N) {
         float16 s = 0.f;
