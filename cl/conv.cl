@@ -69,21 +69,36 @@ __kernel void conv_im2col(__global const float *img, int ioff, __global float *c
 }
 
 /* The same windows transposed, colT[NL, CK]: work-item j (= l*N + n)
- * writes row j, CK contiguous entries. */
+ * writes row j, CK contiguous entries. The window's rows and columns
+ * inside the image are worked out once, so the copies in between run
+ * without a test per element. */
 __kernel void conv_im2col_t(__global const float *img, int ioff, __global float *col, int coff, int N, int Ci, int Hi,
                             int Wi, int Ho, int Wo, int KH, int KW, int S, int P, int n)
 {
     int j = (int)get_global_id(0);
     if (j >= n) return;
     int img_n = j % N, l = j / N, ow = l % Wo, oh = l / Wo;
-    __global const float *src = img + ioff + img_n * Ci * Hi * Wi;
+    int h0 = oh * S - P, w0 = ow * S - P;
+    int kh0 = max(0, -h0), kh1 = min(KH, Hi - h0), kw0 = max(0, -w0), kw1 = min(KW, Wi - w0);
+    if (kh1 < kh0) kh1 = kh0;
+    if (kw1 < kw0) kw1 = kw0;
+    /* index of the window's corner (kh, kw) = (0, 0), outside the image
+     * when the window hangs over the padding (only read inside) */
+    int src = ioff + img_n * Ci * Hi * Wi + h0 * Wi + w0;
     __global float *dst = col + coff + j * Ci * KH * KW;
-    for (int ci = 0; ci < Ci; ci++, src += Hi * Wi)
-        for (int kh = 0, h = oh * S - P; kh < KH; kh++, h++) {
-            int hin = h >= 0 && h < Hi;
-            for (int kw = 0, w = ow * S - P; kw < KW; kw++, w++)
-                *dst++ = hin && w >= 0 && w < Wi ? src[h * Wi + w] : 0.f;
+    for (int ci = 0; ci < Ci; ci++, src += Hi * Wi) {
+        int kh = 0;
+        for (; kh < kh0; kh++)
+            for (int kw = 0; kw < KW; kw++) *dst++ = 0.f;
+        for (; kh < kh1; kh++) {
+            int r = src + kh * Wi, kw = 0;
+            for (; kw < kw0; kw++) *dst++ = 0.f;
+            for (; kw < kw1; kw++) *dst++ = img[r + kw];
+            for (; kw < KW; kw++) *dst++ = 0.f;
         }
+        for (; kh < KH; kh++)
+            for (int kw = 0; kw < KW; kw++) *dst++ = 0.f;
+    }
 }
 
 /* The adjoint of conv_im2col: img[n, ci, h, w] = the sum of every
