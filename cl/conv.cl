@@ -108,44 +108,52 @@ __kernel void conv_im2col_t(__global const float *img, int ioff, __global float 
  * is added on the way out when not NULL.
  * Row h is read by the windows with kh = kh0 + S*t at oh = oh0 - t, where
  * kh0 = (h + P) mod S and oh0 = (h + P) / S, for the t that keep kh < KH
- * and 0 <= oh < Ho; likewise along w. Work-item (pixel, block of 16 images)
- * works those ranges out once and adds whole float16 runs of col (the
- * image index is innermost there); a last block short of 16 images goes
- * element by element. */
+ * and 0 <= oh < Ho; likewise along w. Work-item (ci, h, block of 16
+ * images) works the row's ranges out once and steps kw0, ow0 along the
+ * row (a division per pixel cost more than its few taps), adding whole
+ * float16 runs of col (the image index is innermost there); a last block
+ * short of 16 images goes element by element. */
 __kernel void conv_col2im(__global const float *col, int coff, __global float *img, int ioff, int N, int Ci, int Hi,
                           int Wi, int Ho, int Wo, int KH, int KW, int S, int P, __global const float *bias, int n)
 {
     int i = (int)get_global_id(0);
     if (i >= n) return;
-    int nblk = (N + 15) / 16, n0 = i % nblk * 16, px = i / nblk;
-    int w = px % Wi, h = (px / Wi) % Hi, ci = px / (Wi * Hi);
+    int nblk = (N + 15) / 16, n0 = i % nblk * 16, r = i / nblk;
+    int h = r % Hi, ci = r / Hi;
     int NL = N * Ho * Wo;
-    int kh0 = (h + P) % S, oh0 = (h + P) / S, kw0 = (w + P) % S, ow0 = (w + P) / S;
+    int kh0 = (h + P) % S, oh0 = (h + P) / S;
     int th0 = max(0, oh0 - Ho + 1), th1 = kh0 < KH ? min(oh0, (KH - 1 - kh0) / S) + 1 : 0;
-    int tw0 = max(0, ow0 - Wo + 1), tw1 = kw0 < KW ? min(ow0, (KW - 1 - kw0) / S) + 1 : 0;
-    /* col entry of tap (th, tw) for image n0, and the steps between taps */
-    __global const float *c0 = col + coff + (ci * KH * KW + kh0 * KW + kw0) * NL + (oh0 * Wo + ow0) * N + n0;
+    /* col entry of tap (th, tw) = (0, 0) for kw0 = ow0 = 0 and image n0, and the steps between taps */
+    __global const float *ch = col + coff + (ci * KH * KW + kh0 * KW) * NL + oh0 * Wo * N + n0;
     int dth = S * KW * NL - Wo * N, dtw = S * NL - N;
     float add = bias ? bias[ci] : 0.f;
-    __global float *dst = img + ioff + (n0 * Ci + ci) * Hi * Wi + h * Wi + w;
-    int plane = Ci * Hi * Wi;
-    if (n0 + 16 <= N) {
-        float16 s = 0.f;
-        for (int th = th0; th < th1; th++) {
-            __global const float *p = c0 + th * dth + tw0 * dtw;
-            for (int tw = tw0; tw < tw1; tw++, p += dtw) s += vload16(0, p);
-        }
-        float t[16];
-        vstore16(s + add, 0, t);
-        for (int v = 0; v < 16; v++) dst[v * plane] = t[v];
-    } else {
-        for (int v = 0; v < N - n0; v++) {
-            float s = 0.f;
+    int plane = Ci * Hi * Wi, nv = min(16, N - n0);
+    __global float *dst = img + ioff + (n0 * Ci + ci) * Hi * Wi + h * Wi;
+    for (int w = 0, kw0 = P % S, ow0 = P / S; w < Wi; w++) {
+        int tw0 = max(0, ow0 - Wo + 1), tw1 = kw0 < KW ? min(ow0, (KW - 1 - kw0) / S) + 1 : 0;
+        __global const float *c0 = ch + kw0 * NL + ow0 * N;
+        if (nv == 16) {
+            float16 s = 0.f;
             for (int th = th0; th < th1; th++) {
-                __global const float *p = c0 + th * dth + tw0 * dtw + v;
-                for (int tw = tw0; tw < tw1; tw++, p += dtw) s += *p;
+                __global const float *p = c0 + th * dth + tw0 * dtw;
+                for (int tw = tw0; tw < tw1; tw++, p += dtw) s += vload16(0, p);
             }
-            dst[v * plane] = s + add;
+            float t[16];
+            vstore16(s + add, 0, t);
+            for (int v = 0; v < 16; v++) dst[v * plane + w] = t[v];
+        } else {
+            for (int v = 0; v < nv; v++) {
+                float s = 0.f;
+                for (int th = th0; th < th1; th++) {
+                    __global const float *p = c0 + th * dth + tw0 * dtw + v;
+                    for (int tw = tw0; tw < tw1; tw++, p += dtw) s += *p;
+                }
+                dst[v * plane + w] = s + add;
+            }
+        }
+        if (++kw0 == S) {
+            kw0 = 0;
+            ow0++;
         }
     }
 }

@@ -227,7 +227,7 @@ static gan_status corr_data(gan_ctx *c, const corr *g, cl_mem out, cl_mem Wm, co
                            .A = Wm, .lda = CK, .B = o, .offb = ooff, .ldb = m * L,
                            .C = ws, .offc = cols, .ldc = m * L, .batch = 1};
         if (!st) st = ocl_gemm_run(c, &a);
-        size_t n = g->Ci * g->Hi * g->Wi * ((m + 15) / 16);
+        size_t n = g->Ci * g->Hi * ((m + 15) / 16);
         if (!st)
             st = ocl_run(c, "conv_col2im", n, "MiMii" "iiiiiiiii" "Ti", ws, (int)cols, img,
                          (int)(n0 * g->Ci * g->Hi * g->Wi), (int)m, CORR_GEOM(g), bias, (int)n);
