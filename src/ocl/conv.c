@@ -1,5 +1,5 @@
-/* Device conv2d and deconv2d: each pass is one GEMM over the whole
- * minibatch, fed by the batched layout kernels of cl/conv.cl.
+/* Device conv2d and deconv2d: each pass is one GEMM per chunk of the
+ * minibatch's images, fed by the batched layout kernels of cl/conv.cl.
  *
  * Both ops are built from three steps of one "correlation". It reads an
  * image side (Ci channels, Hi x Wi) through KH x KW windows with stride S and
@@ -7,8 +7,8 @@
  * L = Ho*Wo positions per image), and its weights are the matrix
  * Wm[Co, CK] with CK = Ci*KH*KW:
  *   corr_fwd    out  = Wm * im2col(img)
- *   corr_data   img  = col2im(Wm^T * out)           (its adjoint)
- *   corr_wgrad  dWm  = out * im2col(img)^T
+ *   corr_back   img  = col2im(Wm^T * out)           (its adjoint)
+ *          and  dWm  = out * im2col(img)^T
  * conv2d:   w[O,C,KH,KW] is Wm[O, C*KH*KW]; img = x, out = y.
  * deconv2d: w[C,O,KH,KW] is Wm[C, O*KH*KW]; img = y, out = x, because a
  *           transposed conv is the adjoint of the conv with the same weights.
@@ -211,48 +211,44 @@ static gan_status corr_fwd(gan_ctx *c, const corr *g, cl_mem img, cl_mem Wm, con
     return st;
 }
 
-/* img = col2im(Wm^T * out) (+ bias[Ci] when not NULL). */
-static gan_status corr_data(gan_ctx *c, const corr *g, cl_mem out, cl_mem Wm, const gan_tensor *bias, cl_mem img)
+/* The two passes that read out: dWm = out * im2col(wimg)^T when dWm is
+ * not NULL (summed over the chunks, beta = 1 after the first), and
+ * img = col2im(Wm^T * out) (+ bias[Ci] when not NULL) when img is not
+ * NULL. A conv2d's backward takes both, rearranging each chunk of out
+ * once for the two GEMMs. */
+static gan_status corr_back(gan_ctx *c, const corr *g, cl_mem out, cl_mem wimg, cl_mem dWm, cl_mem Wm,
+                            const gan_tensor *bias, cl_mem img)
 {
     size_t CK = corr_ck(g), L = g->Ho * g->Wo, multi = g->N > 1, nb = col_chunk(g, (CK + g->Co * multi) * L);
     cl_mem ws, o;
     size_t ooff;
     gan_status st = corr_check(c, g);
-    if (!st && corr_img(g)) return img_data(c, g, out, Wm, bias, img);
-    if (!st) st = ocl_scratch(c, (CK + g->Co * multi) * nb * L * sizeof(float), &ws);
-    for (size_t n0 = 0; !st && n0 < g->N; n0 += nb) {
-        size_t m = g->N - n0 < nb ? g->N - n0 : nb, cols = g->Co * multi * nb * L;
-        st = out_cols(c, g, out, n0, m, ws, 0, &o, &ooff);
-        ocl_gemm_args a = {.ta = 1, .M = CK, .N = m * L, .K = g->Co, .alpha = 1.f, .beta = 0.f,
-                           .A = Wm, .lda = CK, .B = o, .offb = ooff, .ldb = m * L,
-                           .C = ws, .offc = cols, .ldc = m * L, .batch = 1};
-        if (!st) st = ocl_gemm_run(c, &a);
-        size_t n = g->Ci * g->Hi * ((m + 15) / 16);
-        if (!st)
-            st = ocl_run(c, "conv_col2im", n, "MiMii" "iiiiiiiii" "Ti", ws, (int)cols, img,
-                         (int)(n0 * g->Ci * g->Hi * g->Wi), (int)m, CORR_GEOM(g), bias, (int)n);
+    if (!st && corr_img(g)) {
+        if (dWm) st = img_wgrad(c, g, wimg, out, dWm);
+        if (!st && img) st = img_data(c, g, out, Wm, bias, img);
+        return st;
     }
-    return st;
-}
-
-/* dWm = out * im2col(img)^T, summed over the chunks (beta = 1 after the
- * first). */
-static gan_status corr_wgrad(gan_ctx *c, const corr *g, cl_mem img, cl_mem out, cl_mem dWm)
-{
-    size_t CK = corr_ck(g), L = g->Ho * g->Wo, multi = g->N > 1, nb = col_chunk(g, (CK + g->Co * multi) * L);
-    cl_mem ws, o;
-    size_t ooff;
-    gan_status st = corr_check(c, g);
-    if (!st && corr_img(g)) return img_wgrad(c, g, img, out, dWm);
     if (!st) st = ocl_scratch(c, (CK + g->Co * multi) * nb * L * sizeof(float), &ws);
     for (size_t n0 = 0; !st && n0 < g->N; n0 += nb) {
         size_t m = g->N - n0 < nb ? g->N - n0 : nb, cols = g->Co * multi * nb * L;
         st = out_cols(c, g, out, n0, m, ws, 0, &o, &ooff);
-        if (!st) st = im2col(c, g, img, n0, m, ws, cols, 1);
-        ocl_gemm_args a = {.M = g->Co, .N = CK, .K = m * L, .alpha = 1.f, .beta = n0 ? 1.f : 0.f,
-                           .A = o, .offa = ooff, .lda = m * L, .B = ws, .offb = cols, .ldb = CK,
-                           .C = dWm, .ldc = CK, .batch = 1};
-        if (!st) st = ocl_gemm_run(c, &a);
+        if (!st && dWm) {
+            st = im2col(c, g, wimg, n0, m, ws, cols, 1);
+            ocl_gemm_args a = {.M = g->Co, .N = CK, .K = m * L, .alpha = 1.f, .beta = n0 ? 1.f : 0.f,
+                               .A = o, .offa = ooff, .lda = m * L, .B = ws, .offb = cols, .ldb = CK,
+                               .C = dWm, .ldc = CK, .batch = 1};
+            if (!st) st = ocl_gemm_run(c, &a);
+        }
+        if (!st && img) {
+            ocl_gemm_args a = {.ta = 1, .M = CK, .N = m * L, .K = g->Co, .alpha = 1.f, .beta = 0.f,
+                               .A = Wm, .lda = CK, .B = o, .offb = ooff, .ldb = m * L,
+                               .C = ws, .offc = cols, .ldc = m * L, .batch = 1};
+            st = ocl_gemm_run(c, &a);
+            size_t n = g->Ci * g->Hi * ((m + 15) / 16);
+            if (!st)
+                st = ocl_run(c, "conv_col2im", n, "MiMii" "iiiiiiiii" "Ti", ws, (int)cols, img,
+                             (int)(n0 * g->Ci * g->Hi * g->Wi), (int)m, CORR_GEOM(g), bias, (int)n);
+        }
     }
     return st;
 }
@@ -269,8 +265,9 @@ gan_status ocl_conv2d_backward(gan_ctx *c, const gan_tensor *x, const gan_tensor
 {
     gan_status st = GAN_OK;
     corr g = corr_of(0, x, w, dy, p);
-    if (dw) TRY(corr_wgrad(c, &g, ocl_mem(x), ocl_mem(dy), ocl_mem(dw)));
-    if (dx) TRY(corr_data(c, &g, ocl_mem(dy), ocl_mem(w), NULL, ocl_mem(dx)));
+    if (dw || dx)
+        TRY(corr_back(c, &g, ocl_mem(dy), ocl_mem(x), dw ? ocl_mem(dw) : NULL, ocl_mem(w), NULL,
+                      dx ? ocl_mem(dx) : NULL));
     if (db) TRY(ocl_bias_grad(c, ocl_mem(dy), db, g.N, g.Co, g.Ho * g.Wo));
 cleanup:
     return st;
@@ -280,7 +277,7 @@ gan_status ocl_deconv2d_forward(gan_ctx *c, const gan_tensor *x, const gan_tenso
                                 gan_tensor *y, const gan_conv2d_params *p)
 {
     corr g = corr_of(1, x, w, y, p);
-    return corr_data(c, &g, ocl_mem(x), ocl_mem(w), b, ocl_mem(y));
+    return corr_back(c, &g, ocl_mem(x), NULL, NULL, ocl_mem(w), b, ocl_mem(y));
 }
 
 gan_status ocl_deconv2d_backward(gan_ctx *c, const gan_tensor *x, const gan_tensor *w, const gan_tensor *dy,
@@ -289,7 +286,7 @@ gan_status ocl_deconv2d_backward(gan_ctx *c, const gan_tensor *x, const gan_tens
     gan_status st = GAN_OK;
     corr g = corr_of(1, x, w, dy, p);
     if (dx) TRY(corr_fwd(c, &g, ocl_mem(dy), ocl_mem(w), NULL, ocl_mem(dx)));
-    if (dw) TRY(corr_wgrad(c, &g, ocl_mem(dy), ocl_mem(x), ocl_mem(dw)));
+    if (dw) TRY(corr_back(c, &g, ocl_mem(x), ocl_mem(dy), ocl_mem(dw), NULL, NULL, NULL));
     if (db) TRY(ocl_bias_grad(c, ocl_mem(dy), db, g.N, g.Ci, g.Hi * g.Wi));
 cleanup:
     return st;
