@@ -1,6 +1,7 @@
-/* Layout kernels of the convolutions (src/ocl/conv.c), each over the whole
- * minibatch in one launch, so that every GEMM of a convolution is one big
- * GEMM with N*OH*OW columns instead of N small ones.
+/* Layout kernels of the convolutions (src/ocl/conv.c), each over a chunk
+ * of N images in one launch (the image side at element offset ioff), so
+ * that every GEMM of a convolution is one GEMM with N*OH*OW columns
+ * instead of N small ones.
  *
  * Names as in src/ocl/conv.c: an image side img[N, Ci, Hi, Wi] seen through
  * KH x KW windows (stride S, padding P), one window per position of a column
@@ -17,12 +18,13 @@
 /* dst[a][l][n] = src[n][a][l] for src [N, A, L]: a per-image array to
  * columns. Work-item (a, l) writes the N contiguous entries of one column
  * position. */
-__kernel void conv_to_cols(__global const float *src, __global float *dst, int doff, int N, int A, int L, int n)
+__kernel void conv_to_cols(__global const float *src, int soff, __global float *dst, int doff, int N, int A, int L,
+                           int n)
 {
     int i = (int)get_global_id(0);
     if (i >= n) return;
     int l = i % L, a = i / L;
-    __global const float *s = src + a * L + l;
+    __global const float *s = src + soff + a * L + l;
     __global float *d = dst + doff + i * N;
     for (int b = 0; b < N; b++) d[b] = s[b * A * L];
 }
@@ -32,14 +34,14 @@ __kernel void conv_to_cols(__global const float *src, __global float *dst, int d
  * Work-item (n, a) writes one contiguous run of L; neighbouring work-items
  * take neighbouring n, so the strided reads of one share cache lines with
  * the next (with a fastest, each read was its own line: 4x slower). */
-__kernel void conv_from_cols(__global const float *src, int soff, __global float *dst, int N, int A, int L,
-                             __global const float *bias, int n)
+__kernel void conv_from_cols(__global const float *src, int soff, __global float *dst, int doff, int N, int A,
+                             int L, __global const float *bias, int n)
 {
     int i = (int)get_global_id(0);
     if (i >= n) return;
     int b = i % N, a = i / N; /* neighbours read neighbouring images of one column run */
     __global const float *s = src + soff + a * L * N + b;
-    __global float *d = dst + (b * A + a) * L;
+    __global float *d = dst + doff + (b * A + a) * L;
     float add = bias ? bias[a] : 0.f;
     for (int l = 0; l < L; l++) d[l] = s[l * N] + add;
 }
@@ -47,15 +49,15 @@ __kernel void conv_from_cols(__global const float *src, int soff, __global float
 /* The windows of every image as col[CK, NL]; zero where a window hangs
  * over the padding. Work-item (row, oh) writes the Wo*N contiguous entries
  * of one row of windows. */
-__kernel void conv_im2col(__global const float *img, __global float *col, int coff, int N, int Ci, int Hi, int Wi,
-                          int Ho, int Wo, int KH, int KW, int S, int P, int n)
+__kernel void conv_im2col(__global const float *img, int ioff, __global float *col, int coff, int N, int Ci, int Hi,
+                          int Wi, int Ho, int Wo, int KH, int KW, int S, int P, int n)
 {
     int i = (int)get_global_id(0);
     if (i >= n) return;
     int oh = i % Ho, row = i / Ho;
     int kw = row % KW, kh = (row / KW) % KH, ci = row / (KW * KH);
     int h = oh * S - P + kh, plane = Ci * Hi * Wi;
-    __global const float *src = img + ci * Hi * Wi + h * Wi;
+    __global const float *src = img + ioff + ci * Hi * Wi + h * Wi;
     __global float *dst = col + coff + i * Wo * N;
     int hin = h >= 0 && h < Hi;
     for (int ow = 0, w = kw - P; ow < Wo; ow++, w += S) {
@@ -67,21 +69,36 @@ __kernel void conv_im2col(__global const float *img, __global float *col, int co
 }
 
 /* The same windows transposed, colT[NL, CK]: work-item j (= l*N + n)
- * writes row j, CK contiguous entries. */
-__kernel void conv_im2col_t(__global const float *img, __global float *col, int coff, int N, int Ci, int Hi, int Wi,
-                            int Ho, int Wo, int KH, int KW, int S, int P, int n)
+ * writes row j, CK contiguous entries. The window's rows and columns
+ * inside the image are worked out once, so the copies in between run
+ * without a test per element. */
+__kernel void conv_im2col_t(__global const float *img, int ioff, __global float *col, int coff, int N, int Ci, int Hi,
+                            int Wi, int Ho, int Wo, int KH, int KW, int S, int P, int n)
 {
     int j = (int)get_global_id(0);
     if (j >= n) return;
     int img_n = j % N, l = j / N, ow = l % Wo, oh = l / Wo;
-    __global const float *src = img + img_n * Ci * Hi * Wi;
+    int h0 = oh * S - P, w0 = ow * S - P;
+    int kh0 = max(0, -h0), kh1 = min(KH, Hi - h0), kw0 = max(0, -w0), kw1 = min(KW, Wi - w0);
+    if (kh1 < kh0) kh1 = kh0;
+    if (kw1 < kw0) kw1 = kw0;
+    /* index of the window's corner (kh, kw) = (0, 0), outside the image
+     * when the window hangs over the padding (only read inside) */
+    int src = ioff + img_n * Ci * Hi * Wi + h0 * Wi + w0;
     __global float *dst = col + coff + j * Ci * KH * KW;
-    for (int ci = 0; ci < Ci; ci++, src += Hi * Wi)
-        for (int kh = 0, h = oh * S - P; kh < KH; kh++, h++) {
-            int hin = h >= 0 && h < Hi;
-            for (int kw = 0, w = ow * S - P; kw < KW; kw++, w++)
-                *dst++ = hin && w >= 0 && w < Wi ? src[h * Wi + w] : 0.f;
+    for (int ci = 0; ci < Ci; ci++, src += Hi * Wi) {
+        int kh = 0;
+        for (; kh < kh0; kh++)
+            for (int kw = 0; kw < KW; kw++) *dst++ = 0.f;
+        for (; kh < kh1; kh++) {
+            int r = src + kh * Wi, kw = 0;
+            for (; kw < kw0; kw++) *dst++ = 0.f;
+            for (; kw < kw1; kw++) *dst++ = img[r + kw];
+            for (; kw < KW; kw++) *dst++ = 0.f;
         }
+        for (; kh < KH; kh++)
+            for (int kw = 0; kw < KW; kw++) *dst++ = 0.f;
+    }
 }
 
 /* The adjoint of conv_im2col: img[n, ci, h, w] = the sum of every
@@ -91,44 +108,52 @@ __kernel void conv_im2col_t(__global const float *img, __global float *col, int 
  * is added on the way out when not NULL.
  * Row h is read by the windows with kh = kh0 + S*t at oh = oh0 - t, where
  * kh0 = (h + P) mod S and oh0 = (h + P) / S, for the t that keep kh < KH
- * and 0 <= oh < Ho; likewise along w. Work-item (pixel, block of 16 images)
- * works those ranges out once and adds whole float16 runs of col (the
- * image index is innermost there); a last block short of 16 images goes
- * element by element. */
-__kernel void conv_col2im(__global const float *col, int coff, __global float *img, int N, int Ci, int Hi, int Wi,
-                          int Ho, int Wo, int KH, int KW, int S, int P, __global const float *bias, int n)
+ * and 0 <= oh < Ho; likewise along w. Work-item (ci, h, block of 16
+ * images) works the row's ranges out once and steps kw0, ow0 along the
+ * row (a division per pixel cost more than its few taps), adding whole
+ * float16 runs of col (the image index is innermost there); a last block
+ * short of 16 images goes element by element. */
+__kernel void conv_col2im(__global const float *col, int coff, __global float *img, int ioff, int N, int Ci, int Hi,
+                          int Wi, int Ho, int Wo, int KH, int KW, int S, int P, __global const float *bias, int n)
 {
     int i = (int)get_global_id(0);
     if (i >= n) return;
-    int nblk = (N + 15) / 16, n0 = i % nblk * 16, px = i / nblk;
-    int w = px % Wi, h = (px / Wi) % Hi, ci = px / (Wi * Hi);
+    int nblk = (N + 15) / 16, n0 = i % nblk * 16, r = i / nblk;
+    int h = r % Hi, ci = r / Hi;
     int NL = N * Ho * Wo;
-    int kh0 = (h + P) % S, oh0 = (h + P) / S, kw0 = (w + P) % S, ow0 = (w + P) / S;
+    int kh0 = (h + P) % S, oh0 = (h + P) / S;
     int th0 = max(0, oh0 - Ho + 1), th1 = kh0 < KH ? min(oh0, (KH - 1 - kh0) / S) + 1 : 0;
-    int tw0 = max(0, ow0 - Wo + 1), tw1 = kw0 < KW ? min(ow0, (KW - 1 - kw0) / S) + 1 : 0;
-    /* col entry of tap (th, tw) for image n0, and the steps between taps */
-    __global const float *c0 = col + coff + (ci * KH * KW + kh0 * KW + kw0) * NL + (oh0 * Wo + ow0) * N + n0;
+    /* col entry of tap (th, tw) = (0, 0) for kw0 = ow0 = 0 and image n0, and the steps between taps */
+    __global const float *ch = col + coff + (ci * KH * KW + kh0 * KW) * NL + oh0 * Wo * N + n0;
     int dth = S * KW * NL - Wo * N, dtw = S * NL - N;
     float add = bias ? bias[ci] : 0.f;
-    __global float *dst = img + (n0 * Ci + ci) * Hi * Wi + h * Wi + w;
-    int plane = Ci * Hi * Wi;
-    if (n0 + 16 <= N) {
-        float16 s = 0.f;
-        for (int th = th0; th < th1; th++) {
-            __global const float *p = c0 + th * dth + tw0 * dtw;
-            for (int tw = tw0; tw < tw1; tw++, p += dtw) s += vload16(0, p);
-        }
-        float t[16];
-        vstore16(s + add, 0, t);
-        for (int v = 0; v < 16; v++) dst[v * plane] = t[v];
-    } else {
-        for (int v = 0; v < N - n0; v++) {
-            float s = 0.f;
+    int plane = Ci * Hi * Wi, nv = min(16, N - n0);
+    __global float *dst = img + ioff + (n0 * Ci + ci) * Hi * Wi + h * Wi;
+    for (int w = 0, kw0 = P % S, ow0 = P / S; w < Wi; w++) {
+        int tw0 = max(0, ow0 - Wo + 1), tw1 = kw0 < KW ? min(ow0, (KW - 1 - kw0) / S) + 1 : 0;
+        __global const float *c0 = ch + kw0 * NL + ow0 * N;
+        if (nv == 16) {
+            float16 s = 0.f;
             for (int th = th0; th < th1; th++) {
-                __global const float *p = c0 + th * dth + tw0 * dtw + v;
-                for (int tw = tw0; tw < tw1; tw++, p += dtw) s += *p;
+                __global const float *p = c0 + th * dth + tw0 * dtw;
+                for (int tw = tw0; tw < tw1; tw++, p += dtw) s += vload16(0, p);
             }
-            dst[v * plane] = s + add;
+            float t[16];
+            vstore16(s + add, 0, t);
+            for (int v = 0; v < 16; v++) dst[v * plane + w] = t[v];
+        } else {
+            for (int v = 0; v < nv; v++) {
+                float s = 0.f;
+                for (int th = th0; th < th1; th++) {
+                    __global const float *p = c0 + th * dth + tw0 * dtw + v;
+                    for (int tw = tw0; tw < tw1; tw++, p += dtw) s += *p;
+                }
+                dst[v * plane + w] = s + add;
+            }
+        }
+        if (++kw0 == S) {
+            kw0 = 0;
+            ow0++;
         }
     }
 }

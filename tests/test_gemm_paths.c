@@ -252,6 +252,11 @@ void test_gemm_paths(th *t)
         conv_case(t, c, paths[p], 0, 33, 2, 7, 7, 4, 5, 1, 2, 0);
         conv_case(t, c, paths[p], 1, 18, 4, 5, 6, 3, 5, 2, 2, 1);
         conv_case(t, c, paths[p], 1, 32, 3, 4, 4, 2, 3, 1, 1, 0);
+        /* chunks of the batched path (src/ocl/conv.c, COL_CHUNK_BYTES):
+         * 1600 x 49 columns an image make chunks of 16 images, here 16, 16
+         * and a short last one of 3 */
+        conv_case(t, c, paths[p], 0, 35, 64, 7, 7, 16, 5, 1, 2, 0);
+        conv_case(t, c, paths[p], 1, 35, 16, 7, 7, 64, 5, 2, 2, 1);
         /* the image-major path of src/ocl/conv.c (L = OH*OW >= 256, chunks
          * of about 4 MiB of columns): several chunks and a short last one,
          * stride 2 and no padding, and deconvolutions (L is x's H*W) */

@@ -1,5 +1,5 @@
-/* Device conv2d and deconv2d: each pass is one GEMM over the whole
- * minibatch, fed by the batched layout kernels of cl/conv.cl.
+/* Device conv2d and deconv2d: each pass is one GEMM per chunk of the
+ * minibatch's images, fed by the batched layout kernels of cl/conv.cl.
  *
  * Both ops are built from three steps of one "correlation". It reads an
  * image side (Ci channels, Hi x Wi) through KH x KW windows with stride S and
@@ -7,25 +7,32 @@
  * L = Ho*Wo positions per image), and its weights are the matrix
  * Wm[Co, CK] with CK = Ci*KH*KW:
  *   corr_fwd    out  = Wm * im2col(img)
- *   corr_data   img  = col2im(Wm^T * out)           (its adjoint)
- *   corr_wgrad  dWm  = out * im2col(img)^T
+ *   corr_back   img  = col2im(Wm^T * out)           (its adjoint)
+ *          and  dWm  = out * im2col(img)^T
  * conv2d:   w[O,C,KH,KW] is Wm[O, C*KH*KW]; img = x, out = y.
  * deconv2d: w[C,O,KH,KW] is Wm[C, O*KH*KW]; img = y, out = x, because a
  *           transposed conv is the adjoint of the conv with the same weights.
  *           Output padding only makes y larger: OH + 2P - KH = (H-1)*S + OP
  *           with OP < S, so the windows over y are still exactly H x W.
  *
- * The columns of all N images side by side make col[CK, NL] (NL = N*L,
- * column l*N + n: the image index innermost, see cl/conv.cl), and the
- * column side, [N, Co, L] in memory, is rearranged to out'[Co, NL] the same
- * way; then every step is a single GEMM with NL columns or inner terms
- * (3136 for the DCGAN layers at batch 64, where per-image GEMMs would have
- * 49), and the batch sum of the weight gradient happens inside the GEMM.
- * The rearrangements cost one pass over the column side, far less than the
- * GEMMs, and carry the forward bias. The weight gradient reads the columns
- * transposed, colT[NL, CK], so that all three GEMMs have op(B) = B (the
- * fastest form of the CPU kernels in cl/gemm.cl). Workspace: the columns
- * and the rearranged column side, in ocl_scratch.
+ * The columns of a chunk of nb images side by side make col[CK, nb*L]
+ * (column l*nb + n: the image index innermost, see cl/conv.cl), and the
+ * chunk's column side, [nb, Co, L] in memory, is rearranged to
+ * out'[Co, nb*L] the same way; then every step is one GEMM per chunk with
+ * nb*L columns or inner terms (784 for the DCGAN's 7x7 layers with 16
+ * images, where per-image GEMMs would have 49), and the weight gradient
+ * adds up the chunks (beta = 1 after the first). A chunk holds about
+ * COL_CHUNK_BYTES of columns and rearranged column side, a multiple of 16
+ * images (conv_col2im's vectors), so the layout kernels write them into
+ * cache and the GEMM reads them from there: with the whole batch's columns
+ * at once (40 MB for the DCGAN's deconv 256->128 at batch 64) both went at
+ * memory speed, and the DCGAN step spent about twice the device time in
+ * im2col, col2im and the GEMMs at batch 256. The rearrangements cost one
+ * pass over the column side, far less than the GEMMs, and carry the
+ * forward bias. The weight gradient reads the columns transposed,
+ * colT[nb*L, CK], so that all three GEMMs have op(B) = B (the fastest form
+ * of the CPU kernels in cl/gemm.cl). Workspace: one chunk's columns and
+ * rearranged column side, in ocl_scratch.
  *
  * With many positions per image (L >= IMG_MIN_L, the MNIST classifier's
  * 26x26 and 24x24) per-image GEMMs are large enough on their own, and the
@@ -76,6 +83,7 @@ static gan_status corr_check(gan_ctx *c, const corr *g)
 
 enum { IMG_MIN_L = 256 };
 #define IMG_CHUNK_BYTES ((size_t)4 << 20)
+#define COL_CHUNK_BYTES ((size_t)8 << 20)
 
 static int corr_img(const corr *g) { return g->Ho * g->Wo >= IMG_MIN_L && g->N > 1; }
 
@@ -145,84 +153,104 @@ static gan_status img_wgrad(gan_ctx *c, const corr *g, cl_mem img, cl_mem out, c
     return st;
 }
 
-/* The windows of every image into ws at element offset off: col[CK, NL], or
- * colT[NL, CK] when transposed. */
-static gan_status im2col(gan_ctx *c, const corr *g, cl_mem img, cl_mem ws, size_t off, int transposed)
+/* Images per chunk of the batched path: `per` floats of workspace per
+ * image, a multiple of 16 (conv_col2im's vectors) unless the batch is
+ * smaller. */
+static size_t col_chunk(const corr *g, size_t per)
 {
-    size_t n = transposed ? corr_nl(g) : corr_ck(g) * g->Ho;
-    return ocl_run(c, transposed ? "conv_im2col_t" : "conv_im2col", n, "MMiiiiiiiiiiii", img, ws, (int)off, (int)g->N,
-                   (int)g->Ci, (int)g->Hi, (int)g->Wi, (int)g->Ho, (int)g->Wo, (int)g->KH, (int)g->KW, (int)g->S,
-                   (int)g->P, (int)n);
+    size_t nb = COL_CHUNK_BYTES / (per * sizeof(float)) / 16 * 16;
+    return nb < 16 ? (g->N < 16 ? g->N : 16) : nb > g->N ? g->N : nb;
 }
 
-/* out'[Co, NL] at ws + off from out[N, Co, L]; for a single image the two
- * are the same, so *m, *moff then name out itself. */
-static gan_status out_cols(gan_ctx *c, const corr *g, cl_mem out, cl_mem ws, size_t off, cl_mem *m, size_t *moff)
+/* The windows of images n0..n0+m-1 into ws at element offset off:
+ * col[CK, m*L], or colT[m*L, CK] when transposed. */
+static gan_status im2col(gan_ctx *c, const corr *g, cl_mem img, size_t n0, size_t m, cl_mem ws, size_t off,
+                         int transposed)
+{
+    size_t n = transposed ? m * g->Ho * g->Wo : corr_ck(g) * g->Ho;
+    return ocl_run(c, transposed ? "conv_im2col_t" : "conv_im2col", n, "MiMii" "iiiiiiiii" "i", img,
+                   (int)(n0 * g->Ci * g->Hi * g->Wi), ws, (int)off, (int)m, CORR_GEOM(g), (int)n);
+}
+
+/* out'[Co, m*L] at ws + off from images n0..n0+m-1 of out[N, Co, L]; for
+ * a batch of one the two are the same, so *o, *ooff then name out itself. */
+static gan_status out_cols(gan_ctx *c, const corr *g, cl_mem out, size_t n0, size_t m, cl_mem ws, size_t off,
+                           cl_mem *o, size_t *ooff)
 {
     size_t L = g->Ho * g->Wo, n = g->Co * L;
-    *m = out;
-    *moff = 0;
+    *o = out;
+    *ooff = 0;
     if (g->N == 1) return GAN_OK;
-    *m = ws;
-    *moff = off;
-    return ocl_run(c, "conv_to_cols", n, "MMiiiii", out, ws, (int)off, (int)g->N, (int)g->Co, (int)L, (int)n);
+    *o = ws;
+    *ooff = off;
+    return ocl_run(c, "conv_to_cols", n, "MiMiiiii", out, (int)(n0 * g->Co * L), ws, (int)off, (int)m, (int)g->Co,
+                   (int)L, (int)n);
 }
 
 /* out = Wm * im2col(img) (+ bias[Co] when not NULL). */
 static gan_status corr_fwd(gan_ctx *c, const corr *g, cl_mem img, cl_mem Wm, const gan_tensor *bias, cl_mem out)
 {
-    size_t CK = corr_ck(g), NL = corr_nl(g), L = g->Ho * g->Wo, cols = g->N > 1 ? g->Co * NL : 0;
+    size_t CK = corr_ck(g), L = g->Ho * g->Wo, multi = g->N > 1, nb = col_chunk(g, (CK + g->Co * multi) * L);
     cl_mem ws;
     gan_status st = corr_check(c, g);
     if (!st && corr_img(g)) return img_fwd(c, g, img, Wm, bias, out);
-    if (!st) st = ocl_scratch(c, (CK * NL + cols) * sizeof(float), &ws);
-    if (!st) st = im2col(c, g, img, ws, 0, 0);
-    if (st) return st;
-    ocl_gemm_args m = {.M = g->Co, .N = NL, .K = CK, .alpha = 1.f, .beta = 0.f,
-                       .A = Wm, .lda = CK, .B = ws, .ldb = NL,
-                       .C = cols ? ws : out, .offc = cols ? CK * NL : 0, .ldc = NL, .batch = 1};
-    if ((st = ocl_gemm_run(c, &m))) return st;
-    if (!cols) return bias ? ocl_bias_add(c, out, bias, g->N, g->Co, L) : GAN_OK;
-    size_t n = g->N * g->Co;
-    return ocl_run(c, "conv_from_cols", n, "MiMiiiTi", ws, (int)(CK * NL), out, (int)g->N, (int)g->Co, (int)L, bias,
-                   (int)n);
+    if (!st) st = ocl_scratch(c, (CK + g->Co * multi) * nb * L * sizeof(float), &ws);
+    for (size_t n0 = 0; !st && n0 < g->N; n0 += nb) {
+        size_t m = g->N - n0 < nb ? g->N - n0 : nb, cols = CK * nb * L;
+        st = im2col(c, g, img, n0, m, ws, 0, 0);
+        ocl_gemm_args a = {.M = g->Co, .N = m * L, .K = CK, .alpha = 1.f, .beta = 0.f,
+                           .A = Wm, .lda = CK, .B = ws, .ldb = m * L,
+                           .C = multi ? ws : out, .offc = multi ? cols : 0, .ldc = m * L, .batch = 1};
+        if (!st) st = ocl_gemm_run(c, &a);
+        size_t n = m * g->Co;
+        if (!st && multi)
+            st = ocl_run(c, "conv_from_cols", n, "MiMiiiiTi", ws, (int)cols, out, (int)(n0 * g->Co * L), (int)m,
+                         (int)g->Co, (int)L, bias, (int)n);
+    }
+    if (!st && !multi && bias) st = ocl_bias_add(c, out, bias, g->N, g->Co, L);
+    return st;
 }
 
-/* img = col2im(Wm^T * out) (+ bias[Ci] when not NULL). */
-static gan_status corr_data(gan_ctx *c, const corr *g, cl_mem out, cl_mem Wm, const gan_tensor *bias, cl_mem img)
+/* The two passes that read out: dWm = out * im2col(wimg)^T when dWm is
+ * not NULL (summed over the chunks, beta = 1 after the first), and
+ * img = col2im(Wm^T * out) (+ bias[Ci] when not NULL) when img is not
+ * NULL. A conv2d's backward takes both, rearranging each chunk of out
+ * once for the two GEMMs. */
+static gan_status corr_back(gan_ctx *c, const corr *g, cl_mem out, cl_mem wimg, cl_mem dWm, cl_mem Wm,
+                            const gan_tensor *bias, cl_mem img)
 {
-    size_t CK = corr_ck(g), NL = corr_nl(g), cols = g->N > 1 ? g->Co * NL : 0;
+    size_t CK = corr_ck(g), L = g->Ho * g->Wo, multi = g->N > 1, nb = col_chunk(g, (CK + g->Co * multi) * L);
     cl_mem ws, o;
     size_t ooff;
     gan_status st = corr_check(c, g);
-    if (!st && corr_img(g)) return img_data(c, g, out, Wm, bias, img);
-    if (!st) st = ocl_scratch(c, (cols + CK * NL) * sizeof(float), &ws);
-    if (!st) st = out_cols(c, g, out, ws, 0, &o, &ooff);
-    if (st) return st;
-    ocl_gemm_args m = {.ta = 1, .M = CK, .N = NL, .K = g->Co, .alpha = 1.f, .beta = 0.f,
-                       .A = Wm, .lda = CK, .B = o, .offb = ooff, .ldb = NL,
-                       .C = ws, .offc = cols, .ldc = NL, .batch = 1};
-    if ((st = ocl_gemm_run(c, &m))) return st;
-    size_t n = g->Ci * g->Hi * g->Wi * ((g->N + 15) / 16);
-    return ocl_run(c, "conv_col2im", n, "MiMiiiiiiiiiiTi", ws, (int)cols, img, (int)g->N, (int)g->Ci, (int)g->Hi,
-                   (int)g->Wi, (int)g->Ho, (int)g->Wo, (int)g->KH, (int)g->KW, (int)g->S, (int)g->P, bias, (int)n);
-}
-
-static gan_status corr_wgrad(gan_ctx *c, const corr *g, cl_mem img, cl_mem out, cl_mem dWm)
-{
-    size_t CK = corr_ck(g), NL = corr_nl(g), cols = g->N > 1 ? g->Co * NL : 0;
-    cl_mem ws, o;
-    size_t ooff;
-    gan_status st = corr_check(c, g);
-    if (!st && corr_img(g)) return img_wgrad(c, g, img, out, dWm);
-    if (!st) st = ocl_scratch(c, (cols + NL * CK) * sizeof(float), &ws);
-    if (!st) st = out_cols(c, g, out, ws, 0, &o, &ooff);
-    if (!st) st = im2col(c, g, img, ws, cols, 1);
-    if (st) return st;
-    ocl_gemm_args m = {.M = g->Co, .N = CK, .K = NL, .alpha = 1.f, .beta = 0.f,
-                       .A = o, .offa = ooff, .lda = NL, .B = ws, .offb = cols, .ldb = CK,
-                       .C = dWm, .ldc = CK, .batch = 1};
-    return ocl_gemm_run(c, &m);
+    if (!st && corr_img(g)) {
+        if (dWm) st = img_wgrad(c, g, wimg, out, dWm);
+        if (!st && img) st = img_data(c, g, out, Wm, bias, img);
+        return st;
+    }
+    if (!st) st = ocl_scratch(c, (CK + g->Co * multi) * nb * L * sizeof(float), &ws);
+    for (size_t n0 = 0; !st && n0 < g->N; n0 += nb) {
+        size_t m = g->N - n0 < nb ? g->N - n0 : nb, cols = g->Co * multi * nb * L;
+        st = out_cols(c, g, out, n0, m, ws, 0, &o, &ooff);
+        if (!st && dWm) {
+            st = im2col(c, g, wimg, n0, m, ws, cols, 1);
+            ocl_gemm_args a = {.M = g->Co, .N = CK, .K = m * L, .alpha = 1.f, .beta = n0 ? 1.f : 0.f,
+                               .A = o, .offa = ooff, .lda = m * L, .B = ws, .offb = cols, .ldb = CK,
+                               .C = dWm, .ldc = CK, .batch = 1};
+            if (!st) st = ocl_gemm_run(c, &a);
+        }
+        if (!st && img) {
+            ocl_gemm_args a = {.ta = 1, .M = CK, .N = m * L, .K = g->Co, .alpha = 1.f, .beta = 0.f,
+                               .A = Wm, .lda = CK, .B = o, .offb = ooff, .ldb = m * L,
+                               .C = ws, .offc = cols, .ldc = m * L, .batch = 1};
+            st = ocl_gemm_run(c, &a);
+            size_t n = g->Ci * g->Hi * ((m + 15) / 16);
+            if (!st)
+                st = ocl_run(c, "conv_col2im", n, "MiMii" "iiiiiiiii" "Ti", ws, (int)cols, img,
+                             (int)(n0 * g->Ci * g->Hi * g->Wi), (int)m, CORR_GEOM(g), bias, (int)n);
+        }
+    }
+    return st;
 }
 
 gan_status ocl_conv2d_forward(gan_ctx *c, const gan_tensor *x, const gan_tensor *w, const gan_tensor *b,
@@ -237,8 +265,9 @@ gan_status ocl_conv2d_backward(gan_ctx *c, const gan_tensor *x, const gan_tensor
 {
     gan_status st = GAN_OK;
     corr g = corr_of(0, x, w, dy, p);
-    if (dw) TRY(corr_wgrad(c, &g, ocl_mem(x), ocl_mem(dy), ocl_mem(dw)));
-    if (dx) TRY(corr_data(c, &g, ocl_mem(dy), ocl_mem(w), NULL, ocl_mem(dx)));
+    if (dw || dx)
+        TRY(corr_back(c, &g, ocl_mem(dy), ocl_mem(x), dw ? ocl_mem(dw) : NULL, ocl_mem(w), NULL,
+                      dx ? ocl_mem(dx) : NULL));
     if (db) TRY(ocl_bias_grad(c, ocl_mem(dy), db, g.N, g.Co, g.Ho * g.Wo));
 cleanup:
     return st;
@@ -248,7 +277,7 @@ gan_status ocl_deconv2d_forward(gan_ctx *c, const gan_tensor *x, const gan_tenso
                                 gan_tensor *y, const gan_conv2d_params *p)
 {
     corr g = corr_of(1, x, w, y, p);
-    return corr_data(c, &g, ocl_mem(x), ocl_mem(w), b, ocl_mem(y));
+    return corr_back(c, &g, ocl_mem(x), NULL, NULL, ocl_mem(w), b, ocl_mem(y));
 }
 
 gan_status ocl_deconv2d_backward(gan_ctx *c, const gan_tensor *x, const gan_tensor *w, const gan_tensor *dy,
@@ -257,7 +286,7 @@ gan_status ocl_deconv2d_backward(gan_ctx *c, const gan_tensor *x, const gan_tens
     gan_status st = GAN_OK;
     corr g = corr_of(1, x, w, dy, p);
     if (dx) TRY(corr_fwd(c, &g, ocl_mem(dy), ocl_mem(w), NULL, ocl_mem(dx)));
-    if (dw) TRY(corr_wgrad(c, &g, ocl_mem(dy), ocl_mem(x), ocl_mem(dw)));
+    if (dw) TRY(corr_back(c, &g, ocl_mem(x), ocl_mem(dy), ocl_mem(dw), NULL, NULL, NULL));
     if (db) TRY(ocl_bias_grad(c, ocl_mem(dy), db, g.N, g.Ci, g.Hi * g.Wi));
 cleanup:
     return st;
