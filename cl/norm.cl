@@ -38,16 +38,26 @@ __kernel void bn_stats(__global const float *x, __global float *save_mean, __glo
     }
 }
 
+/* The element-wise passes run over x as [R, K]: with S > 1 a row is one
+ * (image, channel) plane (R = N*C, K = S, the channel r % C), else a row
+ * is one image of C channels (R = N, K = C, the channel the column).
+ * Work-item (k, r): neighbouring work-items read neighbouring floats, and
+ * no element pays for an integer division. */
+#define BN_AT(C, S)                                                          \
+    int k = (int)get_global_id(0), r = (int)get_global_id(1);                \
+    int K = (S) > 1 ? (S) : (C);                                              \
+    if (k >= K || r >= R) return;                                             \
+    int ch = (S) > 1 ? r % (C) : k;                                           \
+    size_t i = (size_t)r * (size_t)K + (size_t)k;
+
 /* y = gamma * (x - mean) * invstd + beta per element. With stat_is_var the
  * stat vector is a (running) variance and invstd = 1/sqrt(stat + eps);
  * otherwise it already is invstd. */
 __kernel void bn_normalize(__global const float *x, __global float *y, __global const float *gamma,
                            __global const float *beta, __global const float *mean, __global const float *stat,
-                           int stat_is_var, float eps, int C, int S, int n)
+                           int stat_is_var, float eps, int C, int S, int R)
 {
-    int i = (int)get_global_id(0);
-    if (i >= n) return;
-    int ch = (i / S) % C;
+    BN_AT(C, S)
     float inv = stat_is_var ? 1.0f / sqrt(stat[ch] + eps) : stat[ch];
     y[i] = gamma[ch] * (x[i] - mean[ch]) * inv + beta[ch];
 }
@@ -83,11 +93,9 @@ __kernel void bn_backward_reduce(__global const float *x, __global const float *
 /* dx = gamma * invstd * (dy - sum(dy)/M - xhat * sum(dy*xhat)/M). */
 __kernel void bn_backward_dx(__global const float *x, __global const float *dy, __global float *dx,
                              __global const float *gamma, __global const float *mean, __global const float *invstd,
-                             __global const float *sums, int M, int C, int S, int n)
+                             __global const float *sums, int M, int C, int S, int R)
 {
-    int i = (int)get_global_id(0);
-    if (i >= n) return;
-    int ch = (i / S) % C;
+    BN_AT(C, S)
     float inv = invstd[ch];
     float xhat = (x[i] - mean[ch]) * inv;
     dx[i] = gamma[ch] * inv * (dy[i] - sums[2 * ch] / (float)M - xhat * (sums[2 * ch + 1] / (float)M));
@@ -181,11 +189,9 @@ __kernel void batchnorm_sums_cols(__global const float *x, __global const float 
  * the global batch. */
 __kernel void batchnorm_dx(__global const float *x, __global const float *dy, __global float *dx,
                            __global const float *gamma, __global const float *mean, __global const float *invstd,
-                           __global const float *mean_dy, __global const float *mean_dyx, int C, int S, int n)
+                           __global const float *mean_dy, __global const float *mean_dyx, int C, int S, int R)
 {
-    int i = (int)get_global_id(0);
-    if (i >= n) return;
-    int ch = (i / S) % C;
+    BN_AT(C, S)
     float inv = invstd[ch];
     float xhat = (x[i] - mean[ch]) * inv;
     dx[i] = gamma[ch] * inv * (dy[i] - mean_dy[ch] - xhat * mean_dyx[ch]);

@@ -13,6 +13,15 @@ static void bn_dims(const gan_tensor *x, size_t *N, size_t *C, size_t *S)
     *S = x->numel / (*N * *C);
 }
 
+/* The element-wise passes' 2-D range (cl/norm.cl's BN_AT): K positions by
+ * R rows; returns R. */
+static int bn_grid(size_t N, size_t C, size_t S, size_t g[2])
+{
+    g[0] = S > 1 ? S : C;
+    g[1] = S > 1 ? N * C : N;
+    return (int)g[1];
+}
+
 gan_status ocl_batchnorm_forward(gan_ctx *c, const gan_tensor *x, const gan_tensor *gamma, const gan_tensor *beta,
                                  gan_tensor *run_mean, gan_tensor *run_var, gan_tensor *save_mean,
                                  gan_tensor *save_invstd, gan_tensor *y, const gan_bn_params *p)
@@ -20,10 +29,11 @@ gan_status ocl_batchnorm_forward(gan_ctx *c, const gan_tensor *x, const gan_tens
     gan_status st = GAN_OK;
     size_t N, C, S;
     bn_dims(x, &N, &C, &S);
-    int n = (int)x->numel;
+    size_t g[2];
+    int R = bn_grid(N, C, S, g);
     if (!p->training)
-        return ocl_run(c, "bn_normalize", x->numel, "TTTTTTifiii", x, y, gamma, beta, run_mean, run_var, 1,
-                       (double)p->eps, (int)C, (int)S, n);
+        return ocl_run_nd(c, "bn_normalize", 2, g, NULL, "TTTTTTifiii", x, y, gamma, beta, run_mean, run_var, 1,
+                          (double)p->eps, (int)C, (int)S, R);
     if (S == 1) {
         TRY(ocl_run(c, "bn_stats_cols", C, "TTTTTffii", x, save_mean, save_invstd, run_mean, run_var,
                     (double)p->momentum, (double)p->eps, (int)N, (int)C));
@@ -34,8 +44,8 @@ gan_status ocl_batchnorm_forward(gan_ctx *c, const gan_tensor *x, const gan_tens
         TRY(ocl_run_nd(c, "bn_stats", 1, &global, &L, "TTTTTffiiiL", x, save_mean, save_invstd, run_mean, run_var,
                        (double)p->momentum, (double)p->eps, (int)N, (int)C, (int)S, L * sizeof(float)));
     }
-    TRY(ocl_run(c, "bn_normalize", x->numel, "TTTTTTifiii", x, y, gamma, beta, save_mean, save_invstd, 0,
-                (double)p->eps, (int)C, (int)S, n));
+    TRY(ocl_run_nd(c, "bn_normalize", 2, g, NULL, "TTTTTTifiii", x, y, gamma, beta, save_mean, save_invstd, 0,
+                   (double)p->eps, (int)C, (int)S, R));
 cleanup:
     return st;
 }
@@ -59,9 +69,12 @@ gan_status ocl_batchnorm_backward(gan_ctx *c, const gan_tensor *x, const gan_ten
         TRY(ocl_run_nd(c, "bn_backward_reduce", 1, &global, &L, "TTTTMTTiiiL", x, dy, save_mean, save_invstd, sums,
                        dgamma, dbeta, (int)N, (int)C, (int)S, L * sizeof(float)));
     }
-    if (dx)
-        TRY(ocl_run(c, "bn_backward_dx", x->numel, "TTTTTTMiiii", x, dy, dx, gamma, save_mean, save_invstd, sums,
-                    (int)(N * S), (int)C, (int)S, (int)x->numel));
+    if (dx) {
+        size_t g[2];
+        int R = bn_grid(N, C, S, g);
+        TRY(ocl_run_nd(c, "bn_backward_dx", 2, g, NULL, "TTTTTTMiiii", x, dy, dx, gamma, save_mean, save_invstd, sums,
+                       (int)(N * S), (int)C, (int)S, R));
+    }
 cleanup:
     return st;
 }
@@ -88,8 +101,9 @@ gan_status ocl_batchnorm_dx(gan_ctx *c, const gan_tensor *x, const gan_tensor *g
                             const gan_tensor *save_invstd, const gan_tensor *dy, const gan_tensor *mean_dy,
                             const gan_tensor *mean_dyx, gan_tensor *dx)
 {
-    size_t N, C, S;
+    size_t N, C, S, g[2];
     bn_dims(x, &N, &C, &S);
-    return ocl_run(c, "batchnorm_dx", x->numel, "TTTTTTTTiii", x, dy, dx, gamma, save_mean, save_invstd, mean_dy,
-                   mean_dyx, (int)C, (int)S, (int)x->numel);
+    int R = bn_grid(N, C, S, g);
+    return ocl_run_nd(c, "batchnorm_dx", 2, g, NULL, "TTTTTTTTiii", x, dy, dx, gamma, save_mean, save_invstd, mean_dy,
+                      mean_dyx, (int)C, (int)S, R);
 }
