@@ -24,8 +24,11 @@
  *   into private memory once (contiguous, so no cache-set conflicts from a
  *   large ldb; the narrow-N edge and B^T are handled there) and sweeps its
  *   mt micro-tiles over it, while the A rows of the block (mt*MR x KC) stay
- *   in L2 for the nt column tiles. Packing B^T moves single floats, so for
- *   A B^T on a small C with a long K gemm_dot wins. Every C element sums
+ *   in L2 for the nt column tiles. B^T is packed VW columns by VW k at a
+ *   time, loaded along k and transposed in registers (moving single floats
+ *   made the packing cost about what 4 micro-tiles compute); for A B^T on a
+ *   C narrower than a tile, or with fewer than 4 micro-tiles per item,
+ *   gemm_dot still wins. Every C element sums
  *   its k terms in order, in KC blocks whose partial sums go back into C
  *   (beta applies to the first), like a plain loop.
  * gemm_dot: C = A B^T, where A and B both run contiguously along k: a
@@ -47,6 +50,15 @@
 /* K block; src/ocl/gemm.c slices K for a loop cap in whole blocks. */
 #define GEMM_KC 256
 
+
+/* Lane interleaving for the in-register transposes of B^T blocks:
+ * (a0 b0 a1 b1 ...). */
+inline float4 gemm_zip4(float2 a, float2 b) { return (float4)(a.s0, b.s0, a.s1, b.s1); }
+inline float8 gemm_zip8(float4 a, float4 b) { return (float8)(a.s0, b.s0, a.s1, b.s1, a.s2, b.s2, a.s3, b.s3); }
+inline float16 gemm_zip16(float8 a, float8 b)
+{
+    return (float16)(a.s0, b.s0, a.s1, b.s1, a.s2, b.s2, a.s3, b.s3, a.s4, b.s4, a.s5, b.s5, a.s6, b.s6, a.s7, b.s7);
+}
 
 /* gemm_tile for one register shape: NAME, MR rows, NV vectors of VW floats
  * across (NR = NV * VW columns). Work-item (column block, row block, batch
@@ -81,15 +93,28 @@
                         _Pragma("unroll") for (int v = 0; v < NV; v++) bp[k * NV + v] = CL_VLOADN(VW)(v, bg); \
                     }                                                                                         \
                 } else if (N >= NR && sbk == 1) {                                                             \
-                    /* B^T (A B^T): each column of the block runs along k */                                  \
-                    for (int l = 0; l < NR; l++) {                                                            \
-                        const __global float *bl = bg + (ulong)l * sbj;                                       \
-                        int k = 0;                                                                            \
-                        for (; k + VW <= kn; k += VW) {                                                       \
-                            CL_FLOATN(VW) x = CL_VLOADN(VW)(0, bl + k);                                       \
-                            _Pragma("unroll") for (int u = 0; u < VW; u++) bf[(k + u) * NR + l] = x[u];       \
+                    /* B^T (A B^T): each column of the block runs along k; VW columns by VW                   \
+                     * k at a time are loaded along k and transposed in registers (log2 VW                    \
+                     * rounds of interleaving, each rotating the bits of (column, k) by one)                  \
+                     * into VW rows of the block */                                                           \
+                    int kv = kn / VW * VW;                                                                    \
+                    for (int g = 0; g < NV; g++) {                                                            \
+                        const __global float *bl = bg + (ulong)(g * VW) * sbj;                                \
+                        for (int k = 0; k < kv; k += VW) {                                                    \
+                            CL_FLOATN(VW) x[VW], y[VW];                                                       \
+                            _Pragma("unroll") for (int u = 0; u < VW; u++)                                    \
+                                x[u] = CL_VLOADN(VW)(0, bl + (ulong)u * sbj + k);                             \
+                            _Pragma("unroll") for (int s = 1; s < VW; s *= 2) {                               \
+                                _Pragma("unroll") for (int u = 0; u < VW / 2; u++) {                          \
+                                    y[2 * u] = CL_CAT(gemm_zip, VW)(x[u].lo, x[u + VW / 2].lo);               \
+                                    y[2 * u + 1] = CL_CAT(gemm_zip, VW)(x[u].hi, x[u + VW / 2].hi);           \
+                                }                                                                             \
+                                _Pragma("unroll") for (int u = 0; u < VW; u++) x[u] = y[u];                   \
+                            }                                                                                 \
+                            _Pragma("unroll") for (int u = 0; u < VW; u++) bp[(k + u) * NV + g] = x[u];       \
                         }                                                                                     \
-                        for (; k < kn; k++) bf[k * NR + l] = bl[k];                                           \
+                        for (int l = 0; l < VW; l++)                                                          \
+                            for (int k = kv; k < kn; k++) bf[k * NR + g * VW + l] = bl[(ulong)l * sbj + k];   \
                     }                                                                                         \
                 } else {                                                                                      \
                     /* narrow C: lanes past N re-read column N-1, never stored */                             \

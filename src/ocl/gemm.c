@@ -321,8 +321,8 @@ static int own_fits(const gan_ctx *c, const ocl_gemm_args *g, int k)
  * wider in vector than the device's class (narrow C packs B lane by lane:
  * 64 x 25 outputs ran 2-3x faster as 4x24f8 than as 8x48f16 on AVX-512);
  * and for A B^T the dot kernel where C is narrower than one tile or gives
- * a work-item fewer than 4 micro-tiles (packing B^T moves single floats:
- * for so few tiles it costs about what they compute). */
+ * a work-item fewer than 4 micro-tiles (packing B^T, even transposed in
+ * registers, costs more than so few tiles gain). */
 /* The C elements tile kernel k computes for rows x cols (whole tiles). */
 static size_t tile_area(int k, size_t rows, size_t cols)
 {
