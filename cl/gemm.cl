@@ -2,7 +2,8 @@
  * src/ocl/gemm.c instead of CLBlast where they are faster. A CPU runs one
  * work-group per thread and gains nothing from many tiny work-items, so each
  * work-item here computes whole register tiles of C with explicit vectors,
- * reading A in place; work-groups of one item, no local memory.
+ * reading A in place (a large A^T B's A is transposed first, by
+ * gemm_transpose); work-groups of one item, no local memory.
  *
  * Register shapes differ by CPU: a micro-tile of MR rows and NR = NV * VW
  * columns keeps MR * NV accumulators of floatVW, which must fit the vector
@@ -51,8 +52,8 @@
 #define GEMM_KC 256
 
 
-/* Lane interleaving for the in-register transposes of B^T blocks:
- * (a0 b0 a1 b1 ...). */
+/* Lane interleaving for the in-register transposes of B^T blocks and of
+ * gemm_transpose: (a0 b0 a1 b1 ...). */
 inline float4 gemm_zip4(float2 a, float2 b) { return (float4)(a.s0, b.s0, a.s1, b.s1); }
 inline float8 gemm_zip8(float4 a, float4 b) { return (float8)(a.s0, b.s0, a.s1, b.s1, a.s2, b.s2, a.s3, b.s3); }
 inline float16 gemm_zip16(float8 a, float8 b)
@@ -231,6 +232,39 @@ GEMM_DOT_DEFINE(gemm_dot_4x6f16, 4, 6, 16)
 GEMM_DOT_DEFINE(gemm_dot_3x3f8, 3, 3, 8)
 GEMM_DOT_DEFINE(gemm_dot_2x4f8, 2, 4, 8)
 GEMM_DOT_DEFINE(gemm_dot_2x4f4, 2, 4, 4)
+
+/* gemm_transpose: Y[c * ldy + r] = X[offx + r * ldx + c] for r < rows and
+ * c < cols: A^T B's A, stored k-major with a long leading dimension, made
+ * row-major along k so that gemm_tile reads it as it reads A B's
+ * (src/ocl/gemm.c says when). A work-item moves 32 rows by 64 columns in 8
+ * x 8 blocks transposed in registers (three rounds of gemm_zip8). */
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_transpose(int rows, int cols,
+                                                                            __global const float *X, ulong offx,
+                                                                            ulong ldx, __global float *Y, ulong ldy)
+{
+    int c0 = (int)get_global_id(0) * 64, r0 = (int)get_global_id(1) * 32;
+    if (r0 >= rows || c0 >= cols) return;
+    X += offx;
+    int r1 = min(r0 + 32, rows), c1 = min(c0 + 64, cols);
+    for (int r = r0; r < r1; r += 8)
+        for (int c = c0; c < c1; c += 8) {
+            if (r + 8 <= rows && c + 8 <= cols) {
+                float8 x[8], y[8];
+                _Pragma("unroll") for (int u = 0; u < 8; u++) x[u] = vload8(0, X + (ulong)(r + u) * ldx + c);
+                _Pragma("unroll") for (int s = 1; s < 8; s *= 2) {
+                    _Pragma("unroll") for (int u = 0; u < 4; u++) {
+                        y[2 * u] = gemm_zip8(x[u].lo, x[u + 4].lo);
+                        y[2 * u + 1] = gemm_zip8(x[u].hi, x[u + 4].hi);
+                    }
+                    _Pragma("unroll") for (int u = 0; u < 8; u++) x[u] = y[u];
+                }
+                _Pragma("unroll") for (int u = 0; u < 8; u++) vstore8(x[u], 0, Y + (ulong)(c + u) * ldy + r);
+            } else {
+                for (int i = r; i < min(r + 8, rows); i++)
+                    for (int j = c; j < min(c + 8, cols); j++) Y[(ulong)j * ldy + i] = X[(ulong)i * ldx + j];
+            }
+        }
+}
 
 /* How many trips a loop really makes: out[0] = n on a conforming device. A
  * loop whose exit depends on memory, so the compiler cannot count it in
