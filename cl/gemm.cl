@@ -2,7 +2,8 @@
  * src/ocl/gemm.c instead of CLBlast where they are faster. A CPU runs one
  * work-group per thread and gains nothing from many tiny work-items, so each
  * work-item here computes whole register tiles of C with explicit vectors,
- * reading A in place; work-groups of one item, no local memory.
+ * reading A in place (a large A^T B's A is transposed first, by
+ * gemm_transpose); work-groups of one item, no local memory.
  *
  * Register shapes differ by CPU: a micro-tile of MR rows and NR = NV * VW
  * columns keeps MR * NV accumulators of floatVW, which must fit the vector
@@ -24,8 +25,11 @@
  *   into private memory once (contiguous, so no cache-set conflicts from a
  *   large ldb; the narrow-N edge and B^T are handled there) and sweeps its
  *   mt micro-tiles over it, while the A rows of the block (mt*MR x KC) stay
- *   in L2 for the nt column tiles. Packing B^T moves single floats, so for
- *   A B^T on a small C with a long K gemm_dot wins. Every C element sums
+ *   in L2 for the nt column tiles. B^T is packed VW columns by VW k at a
+ *   time, loaded along k and transposed in registers (moving single floats
+ *   made the packing cost about what 4 micro-tiles compute); for A B^T on a
+ *   C narrower than a tile, or with fewer than 4 micro-tiles per item,
+ *   gemm_dot still wins. Every C element sums
  *   its k terms in order, in KC blocks whose partial sums go back into C
  *   (beta applies to the first), like a plain loop.
  * gemm_dot: C = A B^T, where A and B both run contiguously along k: a
@@ -47,6 +51,15 @@
 /* K block; src/ocl/gemm.c slices K for a loop cap in whole blocks. */
 #define GEMM_KC 256
 
+
+/* Lane interleaving for the in-register transposes of B^T blocks and of
+ * gemm_transpose: (a0 b0 a1 b1 ...). */
+inline float4 gemm_zip4(float2 a, float2 b) { return (float4)(a.s0, b.s0, a.s1, b.s1); }
+inline float8 gemm_zip8(float4 a, float4 b) { return (float8)(a.s0, b.s0, a.s1, b.s1, a.s2, b.s2, a.s3, b.s3); }
+inline float16 gemm_zip16(float8 a, float8 b)
+{
+    return (float16)(a.s0, b.s0, a.s1, b.s1, a.s2, b.s2, a.s3, b.s3, a.s4, b.s4, a.s5, b.s5, a.s6, b.s6, a.s7, b.s7);
+}
 
 /* gemm_tile for one register shape: NAME, MR rows, NV vectors of VW floats
  * across (NR = NV * VW columns). Work-item (column block, row block, batch
@@ -81,15 +94,28 @@
                         _Pragma("unroll") for (int v = 0; v < NV; v++) bp[k * NV + v] = CL_VLOADN(VW)(v, bg); \
                     }                                                                                         \
                 } else if (N >= NR && sbk == 1) {                                                             \
-                    /* B^T (A B^T): each column of the block runs along k */                                  \
-                    for (int l = 0; l < NR; l++) {                                                            \
-                        const __global float *bl = bg + (ulong)l * sbj;                                       \
-                        int k = 0;                                                                            \
-                        for (; k + VW <= kn; k += VW) {                                                       \
-                            CL_FLOATN(VW) x = CL_VLOADN(VW)(0, bl + k);                                       \
-                            _Pragma("unroll") for (int u = 0; u < VW; u++) bf[(k + u) * NR + l] = x[u];       \
+                    /* B^T (A B^T): each column of the block runs along k; VW columns by VW                   \
+                     * k at a time are loaded along k and transposed in registers (log2 VW                    \
+                     * rounds of interleaving, each rotating the bits of (column, k) by one)                  \
+                     * into VW rows of the block */                                                           \
+                    int kv = kn / VW * VW;                                                                    \
+                    for (int g = 0; g < NV; g++) {                                                            \
+                        const __global float *bl = bg + (ulong)(g * VW) * sbj;                                \
+                        for (int k = 0; k < kv; k += VW) {                                                    \
+                            CL_FLOATN(VW) x[VW], y[VW];                                                       \
+                            _Pragma("unroll") for (int u = 0; u < VW; u++)                                    \
+                                x[u] = CL_VLOADN(VW)(0, bl + (ulong)u * sbj + k);                             \
+                            _Pragma("unroll") for (int s = 1; s < VW; s *= 2) {                               \
+                                _Pragma("unroll") for (int u = 0; u < VW / 2; u++) {                          \
+                                    y[2 * u] = CL_CAT(gemm_zip, VW)(x[u].lo, x[u + VW / 2].lo);               \
+                                    y[2 * u + 1] = CL_CAT(gemm_zip, VW)(x[u].hi, x[u + VW / 2].hi);           \
+                                }                                                                             \
+                                _Pragma("unroll") for (int u = 0; u < VW; u++) x[u] = y[u];                   \
+                            }                                                                                 \
+                            _Pragma("unroll") for (int u = 0; u < VW; u++) bp[(k + u) * NV + g] = x[u];       \
                         }                                                                                     \
-                        for (; k < kn; k++) bf[k * NR + l] = bl[k];                                           \
+                        for (int l = 0; l < VW; l++)                                                          \
+                            for (int k = kv; k < kn; k++) bf[k * NR + g * VW + l] = bl[(ulong)l * sbj + k];   \
                     }                                                                                         \
                 } else {                                                                                      \
                     /* narrow C: lanes past N re-read column N-1, never stored */                             \
@@ -206,6 +232,39 @@ GEMM_DOT_DEFINE(gemm_dot_4x6f16, 4, 6, 16)
 GEMM_DOT_DEFINE(gemm_dot_3x3f8, 3, 3, 8)
 GEMM_DOT_DEFINE(gemm_dot_2x4f8, 2, 4, 8)
 GEMM_DOT_DEFINE(gemm_dot_2x4f4, 2, 4, 4)
+
+/* gemm_transpose: Y[c * ldy + r] = X[offx + r * ldx + c] for r < rows and
+ * c < cols: A^T B's A, stored k-major with a long leading dimension, made
+ * row-major along k so that gemm_tile reads it as it reads A B's
+ * (src/ocl/gemm.c says when). A work-item moves 32 rows by 64 columns in 8
+ * x 8 blocks transposed in registers (three rounds of gemm_zip8). */
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void gemm_transpose(int rows, int cols,
+                                                                            __global const float *X, ulong offx,
+                                                                            ulong ldx, __global float *Y, ulong ldy)
+{
+    int c0 = (int)get_global_id(0) * 64, r0 = (int)get_global_id(1) * 32;
+    if (r0 >= rows || c0 >= cols) return;
+    X += offx;
+    int r1 = min(r0 + 32, rows), c1 = min(c0 + 64, cols);
+    for (int r = r0; r < r1; r += 8)
+        for (int c = c0; c < c1; c += 8) {
+            if (r + 8 <= rows && c + 8 <= cols) {
+                float8 x[8], y[8];
+                _Pragma("unroll") for (int u = 0; u < 8; u++) x[u] = vload8(0, X + (ulong)(r + u) * ldx + c);
+                _Pragma("unroll") for (int s = 1; s < 8; s *= 2) {
+                    _Pragma("unroll") for (int u = 0; u < 4; u++) {
+                        y[2 * u] = gemm_zip8(x[u].lo, x[u + 4].lo);
+                        y[2 * u + 1] = gemm_zip8(x[u].hi, x[u + 4].hi);
+                    }
+                    _Pragma("unroll") for (int u = 0; u < 8; u++) x[u] = y[u];
+                }
+                _Pragma("unroll") for (int u = 0; u < 8; u++) vstore8(x[u], 0, Y + (ulong)(c + u) * ldy + r);
+            } else {
+                for (int i = r; i < min(r + 8, rows); i++)
+                    for (int j = c; j < min(c + 8, cols); j++) Y[(ulong)j * ldy + i] = X[(ulong)i * ldx + j];
+            }
+        }
+}
 
 /* How many trips a loop really makes: out[0] = n on a conforming device. A
  * loop whose exit depends on memory, so the compiler cannot count it in

@@ -382,8 +382,14 @@ void test_gemm_kernels(th *t)
                     raw_gemm_k(t, c, what, k, ta, tb, ms[i], ns[(i + ta + 2 * tb) % 4], ks[(i + tb) % 4], 2, i % 2,
                                i % 2 ? 0.5f : 0.f);
                 raw_gemm_k(t, c, what, k, ta, tb, 16 * mr + 3, 9 * nr + 1, 520, 1, 0, 0.5f);
+                if (ta && !tb && !e->dot) { /* A^T transposed first (gemm_transpose), edges of its blocks */
+                    raw_gemm_k(t, c, what, k, ta, tb, 517, 5 * nr + 259, 300, 1, 0, 0.5f);
+                    raw_gemm_k(t, c, what, k, ta, tb, 513, 257, 37, 1, 0, 0.f);
+                }
             }
     }
+    if (ocl_st(c)->loop_cap <= 0 && !ocl_st(c)->gemm_ws)
+        th_fail(t, "no A^T B of 517 x 259+ ran through the transposed A (src/ocl/gemm.c transpose_a_pays)");
     gan_ctx_free(c);
 }
 

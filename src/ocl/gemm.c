@@ -207,20 +207,23 @@ static gan_status gemm_clblast(gan_ctx *c, const ocl_gemm_args *g)
     return GAN_OK;
 }
 
-/* The block of micro-tiles a gemm_tile work-item computes: up to mt = 16
+/* The block of micro-tiles a gemm_tile work-item computes: up to mt = 32
  * down (the packed B block, KC x NR, serves all mt) by nt = 4 across (the
- * item's rows of A, 16 * MR by KC, stay in L2 for all nt). Across first,
+ * item's rows of A, 32 * MR by KC, stay in L2 for all nt). Across first,
  * while that would leave under 8 work-groups per compute unit; then down,
  * while under 2: each packed block of B should serve many micro-tiles (a
  * small C with a long K, 256 x 128 x 9216, ran 1.8x faster per CPU second
- * with 16 micro-tiles per item than with 4 for 8 items per unit). */
+ * with 16 micro-tiles per item than with 4 for 8 items per unit; 32 rather
+ * than 16 gave 5-10% more GFLOP per CPU second on the DCGAN's long-K and
+ * A^T B GEMMs, whose B block, or strided A, comes from memory each time a
+ * row block of items reads it: Intel Xeon AVX-512, 2 cores, PoCL 3.1). */
 static void tile_blocks(const gan_ctx *c, const ocl_gemm_kernel *k, size_t rows, size_t cols, size_t batch, int *mt,
                         int *nt)
 {
     cl_uint cus = 1;
     if (clGetDeviceInfo(ocl_st(c)->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL) != CL_SUCCESS) cus = 1;
     size_t nr = (size_t)(k->nv * k->vw), mtiles = (rows + k->mr - 1) / k->mr, ntiles = (cols + nr - 1) / nr;
-    int m = 16, n = 4;
+    int m = 32, n = 4;
 #define ITEMS() ((mtiles + (size_t)m - 1) / (size_t)m * ((ntiles + (size_t)n - 1) / (size_t)n) * batch)
     while (n > 1 && ITEMS() < 8 * (size_t)cus) n /= 2;
     while (m > 1 && ITEMS() < 2 * (size_t)cus) m /= 2;
@@ -281,10 +284,61 @@ static gan_status launch_tile(gan_ctx *c, const ocl_gemm_kernel *k, size_t rows,
     return GAN_OK;
 }
 
+/* A^T B where A^T is worth transposing first (cl/gemm.cl gemm_transpose):
+ * op(A) read in place runs along a long leading dimension, every k step of
+ * a micro-tile a new cache line (and page), half of it used, so gemm_tile
+ * ran these at 0.75-0.85 of its A B speed (3200 x 3136 x 256: 105-117
+ * against 122-146 GFLOP per CPU second; Intel Xeon AVX-512, 2 cores, PoCL
+ * 3.1, shared machine). The transpose moves M K floats once, where the
+ * GEMM does 2 M N K flops: taken where C has at least 256 columns and 512
+ * rows, one matrix (no batch), and no loop cap (llvmpipe keeps the plain
+ * path, its K sliced). */
+static int transpose_a_pays(const gan_ctx *c, const ocl_gemm_args *g)
+{
+    return g->ta && !g->tb && g->batch <= 1 && g->M >= 512 && g->N >= 256 && ocl_st(c)->loop_cap <= 0 &&
+           g->M <= INT_MAX / 2 && g->K <= INT_MAX / 2;
+}
+
+/* The own GEMM's workspace of at least bytes (A transposed), grown on
+ * demand like the context's scratch, which may hold this GEMM's operands. */
+static gan_status gemm_ws(gan_ctx *c, size_t bytes, cl_mem *out)
+{
+    ocl_state *o = ocl_st(c);
+    if (bytes > o->gemm_ws_bytes) {
+        gan_status st = ocl_check_alloc(c, bytes, "the GEMM workspace");
+        if (st) return st;
+        ocl_buf_free(c, o->gemm_ws);
+        gan_mem_track(c, -(long long)o->gemm_ws_bytes);
+        o->gemm_ws = NULL;
+        o->gemm_ws_bytes = 0;
+        void *m;
+        st = ocl_buf_alloc(c, bytes, "the GEMM workspace", &m);
+        if (st) return st;
+        o->gemm_ws = m;
+        o->gemm_ws_bytes = bytes;
+        gan_mem_track(c, (long long)bytes);
+    }
+    *out = o->gemm_ws;
+    return GAN_OK;
+}
+
 /* Own kernel ki (fitting g's layout) on g. */
 static gan_status gemm_own(gan_ctx *c, const ocl_gemm_args *g, int ki)
 {
     const ocl_gemm_kernel *k = &gemm_kernels[ki];
+    if (!k->dot && transpose_a_pays(c, g)) { /* A^T into [M, K], then as A B */
+        cl_mem at;
+        gan_status st = gemm_ws(c, g->M * g->K * sizeof(float), &at);
+        if (st) return st;
+        size_t global[2] = {(g->M + 63) / 64, (g->K + 31) / 32}, local[2] = {1, 1};
+        if (g->K) {
+            st = ocl_run_nd(c, "gemm_transpose", 2, global, local, "iiMllMl", (int)g->K, (int)g->M, g->A,
+                            (uint64_t)g->offa, (uint64_t)g->lda, at, (uint64_t)g->K);
+            if (st) return st;
+        }
+        return launch_tile(c, k, g->M, g->N, g->K, g, at, 0, g->K, 1, 0, g->B, g->offb, g->ldb, 1, g->sb, g->ldc,
+                           1);
+    }
     if (!k->dot && !(g->ta && g->tb)) /* tiles straight from A and B, either way round */
         return launch_tile(c, k, g->M, g->N, g->K, g, g->A, g->offa, g->ta ? 1 : g->lda, g->ta ? g->lda : 1, g->sa,
                            g->B, g->offb, g->tb ? 1 : g->ldb, g->tb ? g->ldb : 1, g->sb, g->ldc, 1);
@@ -321,8 +375,8 @@ static int own_fits(const gan_ctx *c, const ocl_gemm_args *g, int k)
  * wider in vector than the device's class (narrow C packs B lane by lane:
  * 64 x 25 outputs ran 2-3x faster as 4x24f8 than as 8x48f16 on AVX-512);
  * and for A B^T the dot kernel where C is narrower than one tile or gives
- * a work-item fewer than 4 micro-tiles (packing B^T moves single floats:
- * for so few tiles it costs about what they compute). */
+ * a work-item fewer than 4 micro-tiles (packing B^T, even transposed in
+ * registers, costs more than so few tiles gain). */
 /* The C elements tile kernel k computes for rows x cols (whole tiles). */
 static size_t tile_area(int k, size_t rows, size_t cols)
 {

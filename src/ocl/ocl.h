@@ -31,6 +31,8 @@ typedef struct ocl_state {
     int nkernels;
     cl_mem scratch; /* workspace (im2col columns, ...), grown on demand */
     size_t scratch_bytes;
+    cl_mem gemm_ws; /* the own GEMM's transposed A (src/ocl/gemm.c), grown on demand */
+    size_t gemm_ws_bytes;
     /* device limits, read at context creation: every launch and buffer
      * stays within them (src/ocl/runtime.c) */
     cl_device_type dev_type;

@@ -222,6 +222,7 @@ void ocl_ctx_free(gan_ctx *c)
     free(o->kernels);
     free(o->build_log);
     if (o->scratch) clReleaseMemObject(o->scratch);
+    if (o->gemm_ws) clReleaseMemObject(o->gemm_ws);
     if (o->program) clReleaseProgram(o->program);
     if (o->queue) clReleaseCommandQueue(o->queue);
     if (o->context) clReleaseContext(o->context);
