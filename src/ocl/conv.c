@@ -153,6 +153,28 @@ static gan_status img_wgrad(gan_ctx *c, const corr *g, cl_mem img, cl_mem out, c
     return st;
 }
 
+/* One input channel, stride 1, no padding: the weight and bias gradients
+ * straight from the images and dy (cl/conv.cl, conv_c1_*); the forward and
+ * the data gradient keep the columns. */
+static int corr_c1(const corr *g)
+{
+    return g->Ci == 1 && g->S == 1 && g->P == 0;
+}
+
+/* dWm and (when db is not NULL) db: per-image terms, then their sums. */
+static gan_status c1_wgrad(gan_ctx *c, const corr *g, cl_mem img, cl_mem out, cl_mem dWm, const gan_tensor *db)
+{
+    size_t T = g->KH * g->KW, n = g->N * g->Co * (T + 1), ns = g->Co * (T + 1);
+    cl_mem ws;
+    gan_status st = ocl_scratch(c, n * sizeof(float), &ws);
+    if (!st)
+        st = ocl_run(c, "conv_c1_wpart", n, "MMMiiiiiiii", img, out, ws, (int)g->Hi, (int)g->Wi, (int)g->Co,
+                     (int)g->Ho, (int)g->Wo, (int)g->KH, (int)g->KW, (int)n);
+    if (!st)
+        st = ocl_run(c, "conv_c1_wsum", ns, "MMTiiii", ws, dWm, db, (int)g->N, (int)g->Co, (int)T, (int)ns);
+    return st;
+}
+
 /* Images per chunk of the batched path: `per` floats of workspace per
  * image, a multiple of 16 (conv_col2im's vectors) unless the batch is
  * smaller. */
@@ -265,6 +287,12 @@ gan_status ocl_conv2d_backward(gan_ctx *c, const gan_tensor *x, const gan_tensor
 {
     gan_status st = GAN_OK;
     corr g = corr_of(0, x, w, dy, p);
+    TRY(corr_check(c, &g));
+    if (dw && corr_c1(&g)) {
+        TRY(c1_wgrad(c, &g, ocl_mem(x), ocl_mem(dy), ocl_mem(dw), db));
+        dw = NULL;
+        db = NULL;
+    }
     if (dw || dx)
         TRY(corr_back(c, &g, ocl_mem(dy), ocl_mem(x), dw ? ocl_mem(dw) : NULL, ocl_mem(w), NULL,
                       dx ? ocl_mem(dx) : NULL));
