@@ -322,3 +322,15 @@ __kernel void conv_c1_wsum(__global const float *part, __global float *dw, __glo
     else
         db[o] = s;
 }
+
+/* out[n0 + b, a, :] += bias[a] for the chunk's images, right after the
+ * chunk's GEMM wrote them (still in cache; a pass over the whole output
+ * afterwards read it back from memory). Work-item (b, a), one run of L. */
+__kernel void conv_bias_img(__global float *out, __global const float *bias, int n0, int A, int L, int n)
+{
+    int i = (int)get_global_id(0);
+    if (i >= n) return;
+    float v = bias[i % A];
+    __global float *p = out + (n0 * A + i) * L;
+    for (int l = 0; l < L; l++) p[l] += v;
+}

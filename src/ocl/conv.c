@@ -39,7 +39,9 @@
  * image-major path wins (`gancl bench classifier`): each image's columns
  * are a matrix col[CK, L] and the GEMMs run batched over a chunk of images,
  * reading and writing the column side in place in NCHW, where out_n is
- * [Co, L]: no rearranging passes for the forward and data steps; the
+ * [Co, L]: no rearranging passes for the forward and data steps (the
+ * forward's bias goes on per chunk, right after its GEMM, while the
+ * chunk's outputs are still in cache); the
  * weight gradient, a sum over the images, takes the chunk's columns side by
  * side, colW[CK, nb*L], and the chunk's out_n transposed and stacked,
  * outT[nb*L, Co] (the classifier's Co is the smaller side, so that is the
@@ -110,8 +112,11 @@ static gan_status img_fwd(gan_ctx *c, const corr *g, cl_mem img, cl_mem Wm, cons
                            .A = Wm, .lda = CK, .sa = 0, .B = ws, .ldb = L, .sb = CK * L,
                            .C = out, .offc = n0 * g->Co * L, .ldc = L, .sc = g->Co * L, .batch = m};
         if (!st) st = ocl_gemm_run(c, &a);
+        if (!st && bias) {
+            size_t n = m * g->Co;
+            st = ocl_run(c, "conv_bias_img", n, "MTiiii", out, bias, (int)n0, (int)g->Co, (int)L, (int)n);
+        }
     }
-    if (!st && bias) st = ocl_bias_add(c, out, bias, g->N, g->Co, L);
     return st;
 }
 
