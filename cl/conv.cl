@@ -217,10 +217,12 @@ __kernel void conv_outT_img(__global const float *src, __global float *dst, int 
 
 /* The adjoint of conv_im2col_img for the chunk: img[n0 + b, ci, h, w] =
  * the sum of the col[b] entries that window-read the pixel (+ bias[ci]
- * when not NULL), gathered as in conv_col2im. Work-item (b, ci, h) writes
- * one image row. */
+ * when not NULL), gathered as in conv_col2im; where mask (img's shape) is
+ * not NULL, 0 wherever mask <= 0 (a ReLU's backward with mask its output).
+ * Work-item (b, ci, h) writes one image row. */
 __kernel void conv_col2im_img(__global const float *col, __global float *img, int n0, int Ci, int Hi, int Wi,
-                              int Ho, int Wo, int KH, int KW, int S, int P, __global const float *bias, int n)
+                              int Ho, int Wo, int KH, int KW, int S, int P, __global const float *bias,
+                              __global const float *mask, int n)
 {
     int i = (int)get_global_id(0);
     if (i >= n) return;
@@ -229,7 +231,9 @@ __kernel void conv_col2im_img(__global const float *col, __global float *img, in
     int kh0 = (h + P) % S, oh0 = (h + P) / S;
     int th0 = max(0, oh0 - Ho + 1), th1 = kh0 < KH ? min(oh0, (KH - 1 - kh0) / S) + 1 : 0;
     __global const float *cb = col + b * CK * L + ci * KH * KW * L;
-    __global float *dst = img + ((n0 + b) * Ci + ci) * Hi * Wi + h * Wi;
+    int row = ((n0 + b) * Ci + ci) * Hi * Wi + h * Wi;
+    __global float *dst = img + row;
+    __global const float *mk = mask ? mask + row : 0;
     float add = bias ? bias[ci] : 0.f;
     if (S == 1 && Wi <= 64) {
         /* stride 1: tap (kh, kw) adds a contiguous run of one col row to a
@@ -245,7 +249,10 @@ __kernel void conv_col2im_img(__global const float *col, __global float *img, in
                 for (int w = lo; w < hi; w++) acc[w] += cb[o + w];
             }
         }
-        for (int w = 0; w < Wi; w++) dst[w] = acc[w] + add;
+        if (mk)
+            for (int w = 0; w < Wi; w++) dst[w] = mk[w] > 0.f ? acc[w] + add : 0.f;
+        else
+            for (int w = 0; w < Wi; w++) dst[w] = acc[w] + add;
         return;
     }
     /* kw0 = (w + P) % S and ow0 = (w + P) / S, stepped along w: a division
@@ -258,7 +265,7 @@ __kernel void conv_col2im_img(__global const float *col, __global float *img, in
             __global const float *p = cb + (kh * KW) * L + oh * Wo;
             for (int tw = tw0; tw < tw1; tw++) s += p[(kw0 + S * tw) * L + ow0 - tw];
         }
-        dst[w] = s + add;
+        dst[w] = !mk || mk[w] > 0.f ? s + add : 0.f;
         if (++kw0 == S) {
             kw0 = 0;
             ow0++;
@@ -323,14 +330,19 @@ __kernel void conv_c1_wsum(__global const float *part, __global float *dw, __glo
         db[o] = s;
 }
 
-/* out[n0 + b, a, :] += bias[a] for the chunk's images, right after the
- * chunk's GEMM wrote them (still in cache; a pass over the whole output
- * afterwards read it back from memory). Work-item (b, a), one run of L. */
-__kernel void conv_bias_img(__global float *out, __global const float *bias, int n0, int A, int L, int n)
+/* out[n0 + b, a, :] += bias[a] (bias not NULL), then = relu(out) (relu
+ * not 0), for the chunk's images right after the chunk's GEMM wrote them
+ * (still in cache; a pass over the whole output afterwards read it back
+ * from memory). Work-item (b, a), one run of L. */
+__kernel void conv_bias_img(__global float *out, __global const float *bias, int relu, int n0, int A, int L, int n)
 {
     int i = (int)get_global_id(0);
     if (i >= n) return;
-    float v = bias[i % A];
     __global float *p = out + (n0 * A + i) * L;
-    for (int l = 0; l < L; l++) p[l] += v;
+    if (bias) {
+        float v = bias[i % A];
+        for (int l = 0; l < L; l++) p[l] += v;
+    }
+    if (relu)
+        for (int l = 0; l < L; l++) p[l] = p[l] > 0.f ? p[l] : 0.f;
 }

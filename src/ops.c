@@ -215,6 +215,17 @@ static gan_status check_conv2d_backward(gan_ctx *c, const gan_tensor *x, const g
 {
     return check_conv_bwd(c, 0, x, w, dy, dx, dw, db, p);
 }
+static gan_status check_conv2d_relu_forward(gan_ctx *c, const gan_tensor *x, const gan_tensor *w,
+                                            const gan_tensor *b, gan_tensor *y, const gan_conv2d_params *p)
+{
+    return check_conv(c, 0, x, w, b, y, "y", p);
+}
+static gan_status check_conv2d_relu_backward(gan_ctx *c, const gan_tensor *x, const gan_tensor *w,
+                                             const gan_tensor *dy, gan_tensor *dx, gan_tensor *dw, gan_tensor *db,
+                                             const gan_conv2d_params *p)
+{
+    return check_conv_bwd(c, 0, x, w, dy, dx, dw, db, p);
+}
 static gan_status check_deconv2d_forward(gan_ctx *c, const gan_tensor *x, const gan_tensor *w,
                                          const gan_tensor *b, gan_tensor *y, const gan_conv2d_params *p)
 {

@@ -48,7 +48,7 @@ typedef struct gan_cnn {
     int N;
     gan_params params;
     gan_nn_conv conv1, conv2;
-    gan_nn_act a1, a2, a3;
+    gan_nn_act a2, a3; /* conv1's ReLU is in its conv ops (gan_nn_conv_relu_*) */
     gan_nn_maxpool pool;
     gan_nn_dropout dr1, dr2;
     gan_nn_dense fc1, fc2;

@@ -168,6 +168,11 @@ typedef struct gan_rng {
  * dense_*         x[N,C], w[O,C] (PyTorch Linear), b[O] or NULL, y[N,O].
  * conv2d_*        x[N,C,H,W], w[O,C,KH,KW], b[O] or NULL, y[N,O,OH,OW],
  *                 OH = (H + 2P - KH)/S + 1.
+ * conv2d_relu_forward  conv2d_forward, then y = relu(y) in the same pass.
+ * conv2d_relu_backward  conv2d_backward for an x that came out of a ReLU,
+ *                 x = relu(u): dx is dL/du, the conv's dL/dx where x > 0
+ *                 and 0 elsewhere (act_backward's relu with x, folded into
+ *                 the data gradient); dw, db as conv2d_backward's.
  * deconv2d_*      x[N,C,H,W], w[C,O,KH,KW] (PyTorch ConvTranspose2d), b[O] or
  *                 NULL, y[N,O,OH,OW], OH = (H-1)*S - 2P + KH + OP.
  * *_backward      gradients overwrite dx/dw/db; any of them may be NULL.
@@ -253,6 +258,13 @@ typedef struct gan_rng {
     X(conv2d_backward, (gan_ctx * c, const gan_tensor *x, const gan_tensor *w,                      \
                         const gan_tensor *dy, gan_tensor *dx, gan_tensor *dw, gan_tensor *db,       \
                         const gan_conv2d_params *p),                                                \
+      (c, x, w, dy, dx, dw, db, p))                                                                 \
+    X(conv2d_relu_forward, (gan_ctx * c, const gan_tensor *x, const gan_tensor *w,                  \
+                            const gan_tensor *b, gan_tensor *y, const gan_conv2d_params *p),        \
+      (c, x, w, b, y, p))                                                                           \
+    X(conv2d_relu_backward, (gan_ctx * c, const gan_tensor *x, const gan_tensor *w,                 \
+                             const gan_tensor *dy, gan_tensor *dx, gan_tensor *dw, gan_tensor *db,  \
+                             const gan_conv2d_params *p),                                           \
       (c, x, w, dy, dx, dw, db, p))                                                                 \
     X(deconv2d_forward, (gan_ctx * c, const gan_tensor *x, const gan_tensor *w,                     \
                          const gan_tensor *b, gan_tensor *y, const gan_conv2d_params *p),           \
