@@ -28,6 +28,7 @@ static const cshape conv_shapes[] = {
     {2, 1, 28, 28, 64, 5, 5, 2, 2, 0, 1},  {2, 64, 14, 14, 128, 5, 5, 2, 2, 0, 1}, /* DCGAN discriminator */
     {3, 1, 28, 28, 5, 3, 3, 1, 0, 0, 1},   {2, 1, 21, 13, 4, 2, 5, 1, 0, 0, 0}, /* one channel: conv_c1_* */
     {7, 64, 26, 26, 3, 3, 3, 1, 0, 0, 1}, /* image-major in chunks of 3 images, the last of 1 */
+    {2, 3, 18, 18, 20, 3, 3, 1, 0, 0, 1}, {3, 2, 20, 19, 17, 3, 3, 1, 0, 0, 0}, /* conv_outT_img: 16x16 tiles and tails */
 };
 
 static const cshape deconv_shapes[] = {
