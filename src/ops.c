@@ -391,6 +391,19 @@ static gan_status check_maxpool2_backward(gan_ctx *c, const gan_tensor *idx, con
     return GAN_OK;
 }
 
+static gan_status check_maxpool2_relu_forward(gan_ctx *c, const gan_tensor *x, gan_tensor *y, gan_tensor *idx)
+{
+    return check_maxpool2_forward(c, x, y, idx);
+}
+
+static gan_status check_maxpool2_relu_backward(gan_ctx *c, const gan_tensor *idx, const gan_tensor *y,
+                                               const gan_tensor *dy, gan_tensor *dx)
+{
+    CHK(check_maxpool2_backward(c, idx, dy, dx));
+    CHK(need(c, y, "y", GAN_F32, 4, 4));
+    return need_shape(c, y, "y", 4, dy->dim);
+}
+
 static gan_status check_concat(gan_ctx *c, const gan_tensor *a, const gan_tensor *b, const gan_tensor *y,
                                const char *an, const char *bn, const char *yn)
 {

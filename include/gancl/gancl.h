@@ -191,6 +191,9 @@ typedef struct gan_rng {
  * noise_forward   y = x + std * N(0,1); its backward is the identity (copy).
  * maxpool2_*      2x2 window, stride 2, x[N,C,H,W] -> y[N,C,H/2,W/2]
  *                 (floor); idx (I32) is the flat argmax within x.
+ * maxpool2_relu_forward  maxpool2_forward, then y = relu(y) (idx unchanged).
+ * maxpool2_relu_backward(idx, y, dy, dx)  maxpool2_backward of dy where the
+ *                 forward's y > 0 and of 0 elsewhere (relu's backward).
  * concat_*        along dim 1: a[N,Ca,...], b[N,Cb,...] -> y[N,Ca+Cb,...].
  * fill/copy/axpy  any shape: t = value; dst = src; y += alpha * x.
  * losses          mean over the batch into loss[1]; grad is d(loss)/d(input):
@@ -308,6 +311,11 @@ typedef struct gan_rng {
       (c, x, y, idx))                                                                               \
     X(maxpool2_backward, (gan_ctx * c, const gan_tensor *idx, const gan_tensor *dy, gan_tensor *dx), \
       (c, idx, dy, dx))                                                                             \
+    X(maxpool2_relu_forward, (gan_ctx * c, const gan_tensor *x, gan_tensor *y, gan_tensor *idx),    \
+      (c, x, y, idx))                                                                               \
+    X(maxpool2_relu_backward, (gan_ctx * c, const gan_tensor *idx, const gan_tensor *y,             \
+                               const gan_tensor *dy, gan_tensor *dx),                               \
+      (c, idx, y, dy, dx))                                                                          \
     X(concat_forward, (gan_ctx * c, const gan_tensor *a, const gan_tensor *b, gan_tensor *y),       \
       (c, a, b, y))                                                                                 \
     X(concat_backward, (gan_ctx * c, const gan_tensor *dy, gan_tensor *da, gan_tensor *db),         \

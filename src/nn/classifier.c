@@ -23,20 +23,41 @@ cleanup:
     return st;
 }
 
-gan_status gan_nn_maxpool_forward(gan_ctx *c, gan_nn_maxpool *l, const gan_tensor *x)
+static gan_status maxpool_forward(gan_ctx *c, gan_nn_maxpool *l, const gan_tensor *x, int relu)
 {
     gan_status st;
     if ((st = gan_tensor_narrow(c, &l->y_buf, x->dim[0], &l->y)) ||
         (st = gan_tensor_narrow(c, &l->idx_buf, x->dim[0], &l->idx)))
         return st;
-    return gan_maxpool2_forward(c, x, &l->y, &l->idx);
+    return relu ? gan_maxpool2_relu_forward(c, x, &l->y, &l->idx) : gan_maxpool2_forward(c, x, &l->y, &l->idx);
+}
+
+static gan_status maxpool_backward(gan_ctx *c, gan_nn_maxpool *l, const gan_tensor *x, const gan_tensor *dy, int relu)
+{
+    gan_status st = gan_tensor_narrow(c, &l->dx_buf, x->dim[0], &l->dx);
+    if (st) return st;
+    return relu ? gan_maxpool2_relu_backward(c, &l->idx, &l->y, dy, &l->dx)
+                : gan_maxpool2_backward(c, &l->idx, dy, &l->dx);
+}
+
+gan_status gan_nn_maxpool_forward(gan_ctx *c, gan_nn_maxpool *l, const gan_tensor *x)
+{
+    return maxpool_forward(c, l, x, 0);
 }
 
 gan_status gan_nn_maxpool_backward(gan_ctx *c, gan_nn_maxpool *l, const gan_tensor *x, const gan_tensor *dy)
 {
-    gan_status st = gan_tensor_narrow(c, &l->dx_buf, x->dim[0], &l->dx);
-    if (st) return st;
-    return gan_maxpool2_backward(c, &l->idx, dy, &l->dx);
+    return maxpool_backward(c, l, x, dy, 0);
+}
+
+gan_status gan_nn_maxpool_relu_forward(gan_ctx *c, gan_nn_maxpool *l, const gan_tensor *x)
+{
+    return maxpool_forward(c, l, x, 1);
+}
+
+gan_status gan_nn_maxpool_relu_backward(gan_ctx *c, gan_nn_maxpool *l, const gan_tensor *x, const gan_tensor *dy)
+{
+    return maxpool_backward(c, l, x, dy, 1);
 }
 
 void gan_nn_maxpool_free(gan_ctx *c, gan_nn_maxpool *l)
@@ -65,7 +86,6 @@ gan_status gan_cnn_init(gan_ctx *c, gan_cnn *m, const gan_cnn_config *cfg, int N
     TRY(gan_nn_conv_init(c, &m->conv1, r, "cls.conv1", 0, N, 1, 28, 28, c1, 3, 1, 0, 0, 1));
     TRY(gan_nn_conv_init(c, &m->conv2, r, "cls.conv2", 0, N, c1, 26, 26, c2, 3, 1, 0, 0, 1));
     TRY(gan_nn_maxpool_init(c, &m->pool, N, c2, 24, 24));
-    TRY(gan_nn_act_init(c, &m->a2, GAN_ACT_RELU, 0.f, 4, hp)); /* after the pool: see gan_cnn_forward */
     TRY(gan_nn_dropout_init(c, &m->dr1, cfg->drop1, 4, hp));
     TRY(gan_nn_dense_init(c, &m->fc1, r, "cls.fc1", N, c2 * 144, hid, 1));
     TRY(gan_nn_act_init(c, &m->a3, GAN_ACT_RELU, 0.f, 2, hd));
@@ -98,10 +118,10 @@ gan_status gan_cnn_forward(gan_ctx *c, gan_cnn *m, const gan_tensor *x, int trai
      * max(relu x) for a nondecreasing activation, and the gradients agree
      * (where the window's max is <= 0 both are 0; elsewhere the same
      * element is the first max), so the result is the same to the bit
-     * while the activation touches a quarter of the elements */
-    TRY(gan_nn_maxpool_forward(c, &m->pool, &m->conv2.y));
-    TRY(gan_nn_act_forward(c, &m->a2, &m->pool.y));
-    TRY(gan_nn_dropout_forward(c, &m->dr1, &m->a2.y, training, rng));
+     * while the activation touches a quarter of the elements; both in the
+     * pool's pass (maxpool2_relu_*) */
+    TRY(gan_nn_maxpool_relu_forward(c, &m->pool, &m->conv2.y));
+    TRY(gan_nn_dropout_forward(c, &m->dr1, &m->pool.y, training, rng));
     TRY(gan_tensor_view(c, &m->dr1.y, 2, flat, &m->flat));
     TRY(gan_nn_dense_forward(c, &m->fc1, &m->flat));
     TRY(gan_nn_act_forward(c, &m->a3, &m->fc1.y));
@@ -120,8 +140,7 @@ gan_status gan_cnn_backward(gan_ctx *c, gan_cnn *m, const gan_tensor *x, const g
     TRY(gan_nn_dense_backward(c, &m->fc1, &m->flat, &m->a3.dx, 1, 1));
     TRY(gan_tensor_view(c, &m->fc1.dx, 4, m->dr1.y.dim, &m->fc1_dx_img));
     TRY(gan_nn_dropout_backward(c, &m->dr1, &m->fc1_dx_img));
-    TRY(gan_nn_act_backward(c, &m->a2, &m->pool.y, &m->dr1.dx));
-    TRY(gan_nn_maxpool_backward(c, &m->pool, &m->conv2.y, &m->a2.dx));
+    TRY(gan_nn_maxpool_relu_backward(c, &m->pool, &m->conv2.y, &m->dr1.dx));
     TRY(gan_nn_conv_relu_backward(c, &m->conv2, &m->conv1.y, &m->pool.dx, 1, 1));
     TRY(gan_nn_conv_backward(c, &m->conv1, x, &m->conv2.dx, 0, 1));
 cleanup:
@@ -132,7 +151,6 @@ void gan_cnn_free(gan_ctx *c, gan_cnn *m)
 {
     gan_nn_conv_free(c, &m->conv1);
     gan_nn_conv_free(c, &m->conv2);
-    gan_nn_act_free(c, &m->a2);
     gan_nn_act_free(c, &m->a3);
     gan_nn_maxpool_free(c, &m->pool);
     gan_nn_dropout_free(c, &m->dr1);
