@@ -145,7 +145,8 @@ __kernel void ew_noise_forward(__global const float *x, __global float *y, float
  * work-item per output row (nc, oh): integer division per element costs
  * more than the pooling on CPU devices. Eight windows at a time as float8
  * lanes (the two input rows' even and odd columns), then four as float4,
- * then one by one. */
+ * then one by one. relu (maxpool2_relu_forward): y = relu(max), idx the
+ * same. */
 #define MAXPOOL_TAKE(v, bv) (((v) > (bv)) | (isnan(v) & ~isnan(bv)))
 /* VW windows from columns 2*ow.. of rows top and top + W: the even and odd
  * lanes of two float(2VW) loads; EVEN is (intVW)(0, 2, 4, ...) */
@@ -164,11 +165,11 @@ __kernel void ew_noise_forward(__global const float *x, __global float *y, float
         take = MAXPOOL_TAKE(u.odd, bv);                                                                       \
         bv = select(bv, u.odd, take);                                                                         \
         bi = select(bi, i0 + W + 1, take);                                                                    \
-        CL_VSTOREN(VW)(bv, 0, y + r * OW + ow);                                                               \
+        CL_VSTOREN(VW)(relu ? select((CL_FLOATN(VW))(0.f), bv, bv > 0.f) : bv, 0, y + r * OW + ow);            \
         CL_VSTOREN(VW)(bi, 0, idx + r * OW + ow);                                                             \
     }
-__kernel void ew_maxpool2_forward(__global const float *x, __global float *y, __global int *idx, int H, int W,
-                                  int OH, int OW, int rows)
+__kernel void ew_maxpool2_forward(__global const float *x, __global float *y, __global int *idx, int relu, int H,
+                                  int W, int OH, int OW, int rows)
 {
     int r = (int)get_global_id(0);
     if (r >= rows) return;
@@ -192,7 +193,7 @@ __kernel void ew_maxpool2_forward(__global const float *x, __global float *y, __
                 bv = v;
             }
         }
-        y[r * OW + ow] = bv;
+        y[r * OW + ow] = relu && !(bv > 0.f) ? 0.f : bv;
         idx[r * OW + ow] = best;
     }
 }
@@ -201,9 +202,11 @@ __kernel void ew_maxpool2_forward(__global const float *x, __global float *y, __
  * window (none for the odd last row/column) and takes dy when it is that
  * window's argmax. Windows do not overlap, so this is the same sum without
  * a separate zeroing pass or atomics. One work-item per dx row (nc, h),
- * sixteen columns (eight windows) at a time, then eight, then one by one. */
-__kernel void ew_maxpool2_backward(__global const int *idx, __global const float *dy, __global float *dx, int H,
-                                   int W, int OH, int OW, int rows)
+ * sixteen columns (eight windows) at a time, then eight, then one by one.
+ * With ym (maxpool2_relu's output y) not NULL, dy counts only where
+ * ym > 0: the ReLU's backward folded in. */
+__kernel void ew_maxpool2_backward(__global const int *idx, __global const float *ym, __global const float *dy,
+                                   __global float *dx, int H, int W, int OH, int OW, int rows)
 {
     int r = (int)get_global_id(0);
     if (r >= rows) return;
@@ -214,6 +217,7 @@ __kernel void ew_maxpool2_backward(__global const int *idx, __global const float
         for (; 2 * w + 16 <= 2 * OW; w += 8) {
             int8 id = vload8(0, idx + orow + w), pos = (int8)(base + 2 * w) + (int8)(0, 2, 4, 6, 8, 10, 12, 14);
             float8 g = vload8(0, dy + orow + w);
+            if (ym) g = select((float8)(0.f), g, vload8(0, ym + orow + w) > 0.f);
             float8 e = select((float8)(0.f), g, id == pos), o = select((float8)(0.f), g, id == pos + 1);
             vstore16(shuffle2(e, o, (uint16)(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15)), 0,
                      dx + base + 2 * w);
@@ -221,6 +225,7 @@ __kernel void ew_maxpool2_backward(__global const int *idx, __global const float
     if (oh < OH && w + 4 <= OW) {
         int4 id = vload4(0, idx + orow + w), pos = (int4)(base + 2 * w) + (int4)(0, 2, 4, 6);
         float4 g = vload4(0, dy + orow + w);
+        if (ym) g = select((float4)(0.f), g, vload4(0, ym + orow + w) > 0.f);
         float4 e = select((float4)(0.f), g, id == pos), o = select((float4)(0.f), g, id == pos + 1);
         vstore8(shuffle2(e, o, (uint8)(0, 4, 1, 5, 2, 6, 3, 7)), 0, dx + base + 2 * w);
         w += 4;
@@ -228,7 +233,7 @@ __kernel void ew_maxpool2_backward(__global const int *idx, __global const float
     for (w *= 2; w < W; w++) {
         int ow = w >> 1;
         float v = 0.f;
-        if (oh < OH && ow < OW && idx[orow + ow] == base + w) v = dy[orow + ow];
+        if (oh < OH && ow < OW && idx[orow + ow] == base + w && (!ym || ym[orow + ow] > 0.f)) v = dy[orow + ow];
         dx[base + w] = v;
     }
 }

@@ -215,6 +215,17 @@ static gan_status check_conv2d_backward(gan_ctx *c, const gan_tensor *x, const g
 {
     return check_conv_bwd(c, 0, x, w, dy, dx, dw, db, p);
 }
+static gan_status check_conv2d_relu_forward(gan_ctx *c, const gan_tensor *x, const gan_tensor *w,
+                                            const gan_tensor *b, gan_tensor *y, const gan_conv2d_params *p)
+{
+    return check_conv(c, 0, x, w, b, y, "y", p);
+}
+static gan_status check_conv2d_relu_backward(gan_ctx *c, const gan_tensor *x, const gan_tensor *w,
+                                             const gan_tensor *dy, gan_tensor *dx, gan_tensor *dw, gan_tensor *db,
+                                             const gan_conv2d_params *p)
+{
+    return check_conv_bwd(c, 0, x, w, dy, dx, dw, db, p);
+}
 static gan_status check_deconv2d_forward(gan_ctx *c, const gan_tensor *x, const gan_tensor *w,
                                          const gan_tensor *b, gan_tensor *y, const gan_conv2d_params *p)
 {
@@ -378,6 +389,19 @@ static gan_status check_maxpool2_backward(gan_ctx *c, const gan_tensor *idx, con
         return GAN_FAIL(c, GAN_ERR_SHAPE, "dx has shape %s: does not pool to dy %s", SHAPE(dx, b1), SHAPE(dy, b2));
     }
     return GAN_OK;
+}
+
+static gan_status check_maxpool2_relu_forward(gan_ctx *c, const gan_tensor *x, gan_tensor *y, gan_tensor *idx)
+{
+    return check_maxpool2_forward(c, x, y, idx);
+}
+
+static gan_status check_maxpool2_relu_backward(gan_ctx *c, const gan_tensor *idx, const gan_tensor *y,
+                                               const gan_tensor *dy, gan_tensor *dx)
+{
+    CHK(check_maxpool2_backward(c, idx, dy, dx));
+    CHK(need(c, y, "y", GAN_F32, 4, 4));
+    return need_shape(c, y, "y", 4, dy->dim);
 }
 
 static gan_status check_concat(gan_ctx *c, const gan_tensor *a, const gan_tensor *b, const gan_tensor *y,

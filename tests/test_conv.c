@@ -26,6 +26,9 @@ static const cshape conv_shapes[] = {
     {2, 5, 8, 7, 3, 1, 1, 2, 0, 0, 1},     {1, 3, 3, 3, 2, 3, 3, 1, 2, 0, 0},
     {2, 3, 7, 8, 5, 3, 5, 2, 1, 0, 1},     {1, 2, 9, 9, 3, 3, 3, 3, 0, 0, 1},
     {2, 1, 28, 28, 64, 5, 5, 2, 2, 0, 1},  {2, 64, 14, 14, 128, 5, 5, 2, 2, 0, 1}, /* DCGAN discriminator */
+    {3, 1, 28, 28, 5, 3, 3, 1, 0, 0, 1},   {2, 1, 21, 13, 4, 2, 5, 1, 0, 0, 0}, /* one channel: conv_c1_* */
+    {7, 64, 26, 26, 3, 3, 3, 1, 0, 0, 1}, /* image-major in chunks of 3 images, the last of 1 */
+    {2, 3, 18, 18, 20, 3, 3, 1, 0, 0, 1}, {3, 2, 20, 19, 17, 3, 3, 1, 0, 0, 0}, /* conv_outT_img: 16x16 tiles and tails */
 };
 
 static const cshape deconv_shapes[] = {
@@ -213,4 +216,108 @@ void test_deconv2d_forward(th *t)
 void test_deconv2d_backward(th *t)
 {
     run_backward(t, &deconv, deconv_shapes, sizeof deconv_shapes / sizeof deconv_shapes[0]);
+}
+
+/* ---- conv2d_relu_*: device vs reference with conv2d's tolerances (the
+ * ReLU adds no rounding); on the reference, to the bit the unfused
+ * conv2d_* with act_* (what the classifier ran before); the backward
+ * against finite differences of <conv(relu(u)), R> in u, u kept 0.05 away
+ * from the kink so that no difference straddles it. */
+
+static const fam conv_relu = {0, "conv2d_relu", gan_conv2d_relu_forward, gan_conv2d_relu_backward};
+
+static void same_bits(th *t, const char *what, const gan_tensor *a, const gan_tensor *b)
+{
+    float *pa = th_read(t, t->ref, a), *pb = th_read(t, t->ref, b);
+    th_compare_bits(t, what, pa, pb, a->numel);
+    free(pa);
+    free(pb);
+}
+
+void test_conv2d_relu_forward(th *t)
+{
+    size_t count = sizeof conv_shapes / sizeof conv_shapes[0];
+    run_forward(t, &conv_relu, conv_shapes, count);
+    for (size_t i = 0; i < count; i++) {
+        const cshape *s = &conv_shapes[i];
+        gan_conv2d_params p = {s->S, s->P, s->OP};
+        tpair x, w, b, y, y2;
+        make_io(t, &conv, s, &x, &w, &b, &y);
+        tp_rand(t, &y2, 4, y.r.dim[0], y.r.dim[1], y.r.dim[2], y.r.dim[3], -7, 7);
+        const gan_tensor *bb = s->bias ? &b.r : NULL;
+        TH_OK(t, t->ref, gan_conv2d_relu_forward(t->ref, &x.r, &w.r, bb, &y.r, &p));
+        TH_OK(t, t->ref, gan_conv2d_forward(t->ref, &x.r, &w.r, bb, &y2.r, &p));
+        TH_OK(t, t->ref, gan_act_forward(t->ref, GAN_ACT_RELU, 0.f, &y2.r, &y2.r));
+        char what[128];
+        describe(what, sizeof what, &conv_relu, s, "y == relu(conv2d) on the reference");
+        same_bits(t, what, &y.r, &y2.r);
+        tpair *all[] = {&x, &w, &b, &y, &y2};
+        for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) tp_free(t, all[k]);
+    }
+}
+
+typedef struct relu_fd {
+    gan_ctx *c;
+    gan_tensor *u, *x, *w, *b, *y, *R;
+    const gan_conv2d_params *p;
+} relu_fd;
+
+static double relu_conv_loss(void *v)
+{
+    relu_fd *d = v;
+    gan_act_forward(d->c, GAN_ACT_RELU, 0.f, d->u, d->x);
+    gan_conv2d_forward(d->c, d->x, d->w, d->b, d->y, d->p);
+    return th_dot(d->y, d->R);
+}
+
+void test_conv2d_relu_backward(th *t)
+{
+    for (size_t i = 0; i < sizeof conv_shapes / sizeof conv_shapes[0]; i++) {
+        const cshape *s = &conv_shapes[i];
+        gan_conv2d_params p = {s->S, s->P, s->OP};
+        int OH, OW;
+        out_size(&conv, s, &OH, &OW);
+        tpair u, x, w, b, y, dy, dx, dw, db, dx2;
+        make_io(t, &conv, s, &u, &w, &b, &y);
+        /* u away from 0, x = relu(u) on both backends (exact) */
+        float *hu = th_read(t, t->ref, &u.r);
+        for (size_t k = 0; k < u.r.numel; k++) hu[k] = hu[k] < 0 ? hu[k] - 0.05f : hu[k] + 0.05f;
+        tp_set(t, &u, hu);
+        free(hu);
+        tp_alloc(t, &x, GAN_F32, 4, s->N, s->C, s->H, s->W);
+        TH_OK(t, t->ref, gan_act_forward(t->ref, GAN_ACT_RELU, 0.f, &u.r, &x.r));
+        if (t->dev) TH_OK(t, t->dev, gan_act_forward(t->dev, GAN_ACT_RELU, 0.f, &u.d, &x.d));
+        tp_rand(t, &dy, 4, s->N, s->O, OH, OW, -1, 1);
+        tp_rand(t, &dx, 4, s->N, s->C, s->H, s->W, -7, 7);
+        tp_rand(t, &dx2, 4, s->N, s->C, s->H, s->W, -7, 7);
+        tp_rand(t, &dw, 4, s->O, s->C, s->KH, s->KW, -7, 7);
+        tp_rand(t, &db, 1, s->O, 0, 0, 0, -7, 7);
+        TH_OK(t, t->ref, gan_conv2d_relu_backward(t->ref, &x.r, &w.r, &dy.r, &dx.r, &dw.r, &db.r, &p));
+        if (t->dev && i % 2) {
+            TH_OK(t, t->dev, gan_conv2d_relu_backward(t->dev, &x.d, &w.d, &dy.d, &dx.d, NULL, NULL, &p));
+            TH_OK(t, t->dev, gan_conv2d_relu_backward(t->dev, &x.d, &w.d, &dy.d, NULL, &dw.d, &db.d, &p));
+        } else if (t->dev) {
+            TH_OK(t, t->dev, gan_conv2d_relu_backward(t->dev, &x.d, &w.d, &dy.d, &dx.d, &dw.d, &db.d, &p));
+        }
+        char what[128];
+        describe(what, sizeof what, &conv_relu, s, "dx");
+        th_compare(t, what, &dx, tol_k((long)s->O * s->KH * s->KW), 1e-4);
+        describe(what, sizeof what, &conv_relu, s, "dw");
+        th_compare(t, what, &dw, tol_k((long)s->N * OH * OW), 1e-4);
+        describe(what, sizeof what, &conv_relu, s, "db");
+        th_compare(t, what, &db, tol_k((long)s->N * OH * OW), 1e-4);
+        TH_OK(t, t->ref, gan_conv2d_backward(t->ref, &x.r, &w.r, &dy.r, &dx2.r, NULL, NULL, &p));
+        TH_OK(t, t->ref, gan_act_backward(t->ref, GAN_ACT_RELU, 0.f, &x.r, NULL, &dx2.r, &dx2.r));
+        describe(what, sizeof what, &conv_relu, s, "dx == act_backward(relu, conv2d dx) on the reference");
+        same_bits(t, what, &dx.r, &dx2.r);
+        if ((long)s->N * s->O * OH * OW * s->C * s->KH * s->KW <= 200000) {
+            relu_fd d = {t->ref, &u.r, &dx2.r, &w.r, s->bias ? &b.r : NULL, &y.r, &dy.r, &p};
+            float *gx = th_read(t, t->ref, &dx.r);
+            describe(what, sizeof what, &conv_relu, s, "fd du");
+            th_fd_check(t, what, relu_conv_loss, &d, &u.r, gx, 1e-2, 1e-3, 1e-3, 64);
+            free(gx);
+        }
+        tpair *all[] = {&u, &x, &w, &b, &y, &dy, &dx, &dw, &db, &dx2};
+        for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) tp_free(t, all[k]);
+    }
 }

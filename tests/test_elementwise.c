@@ -507,6 +507,125 @@ void test_maxpool2_backward(th *t)
     tp_free(t, &dx);
 }
 
+/* maxpool2_relu_*: on the reference, to the bit the unfused maxpool2_* with
+ * act_* (what the classifier ran before); the device against it exactly
+ * (y and idx for continuous inputs, ties and NaNs; dx); the backward
+ * against central differences of <relu(maxpool2(x)), R> on a shuffled
+ * ladder 0.05 apart that stays 0.025 from 0, so that a step of 1e-2 never
+ * moves an argmax or crosses the kink. */
+void test_maxpool2_relu_forward(th *t)
+{
+    for (size_t s = 0; s < NPOOL; s++)
+        for (int quant = 0; quant < 3; quant++) {
+            int N = pool_shapes[s][0], C = pool_shapes[s][1], H = pool_shapes[s][2], W = pool_shapes[s][3];
+            tpair x, y, idx, y2, idx2;
+            tp_alloc(t, &x, GAN_F32, 4, N, C, H, W);
+            tp_alloc(t, &y, GAN_F32, 4, N, C, H / 2, W / 2);
+            tp_alloc(t, &idx, GAN_I32, 4, N, C, H / 2, W / 2);
+            tp_alloc(t, &y2, GAN_F32, 4, N, C, H / 2, W / 2);
+            tp_alloc(t, &idx2, GAN_I32, 4, N, C, H / 2, W / 2);
+            float *h = th_rand_host(t, x.r.numel, -1, 1);
+            for (size_t i = 0; i < x.r.numel; i++) {
+                if (quant == 1) h[i] = floorf((h[i] + 1) * 1.5f) - 1; /* {-1, 0, 1}: ties, and 0 */
+                if (quant == 2 && i % 5 == 0) h[i] = NAN;
+            }
+            tp_set(t, &x, h);
+            TH_OK(t, t->ref, gan_maxpool2_relu_forward(t->ref, &x.r, &y.r, &idx.r));
+            TH_OK(t, t->ref, gan_maxpool2_forward(t->ref, &x.r, &y2.r, &idx2.r));
+            TH_OK(t, t->ref, gan_act_forward(t->ref, GAN_ACT_RELU, 0.f, &y2.r, &y2.r));
+            if (t->dev) TH_OK(t, t->dev, gan_maxpool2_relu_forward(t->dev, &x.d, &y.d, &idx.d));
+            char what[128], label[256];
+            snprintf(what, sizeof what, "maxpool2_relu [%d,%d,%d,%d] %s", N, C, H, W,
+                     quant == 0 ? "continuous" : quant == 1 ? "ties" : "nan");
+            size_t n = y.r.numel;
+            float *yr = th_read(t, t->ref, &y.r), *ir = th_read(t, t->ref, &idx.r);
+            float *y2r = th_read(t, t->ref, &y2.r), *i2r = th_read(t, t->ref, &idx2.r);
+            snprintf(label, sizeof label, "%s y == relu(maxpool2) on the reference", what);
+            th_compare_bits(t, label, yr, y2r, n);
+            snprintf(label, sizeof label, "%s idx == maxpool2's on the reference", what);
+            th_compare_bits(t, label, ir, i2r, n);
+            if (t->dev) {
+                float *yd = th_read(t, t->dev, &y.d), *id = th_read(t, t->dev, &idx.d);
+                snprintf(label, sizeof label, "%s y", what);
+                th_compare_bits(t, label, yd, yr, n);
+                snprintf(label, sizeof label, "%s idx", what);
+                th_compare_bits(t, label, id, ir, n);
+                free(yd);
+                free(id);
+            }
+            free(yr);
+            free(ir);
+            free(y2r);
+            free(i2r);
+            free(h);
+            tpair *all[] = {&x, &y, &idx, &y2, &idx2};
+            for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) tp_free(t, all[i]);
+        }
+}
+
+typedef struct pool_relu_fd {
+    gan_ctx *c;
+    gan_tensor *x, *y, *idx, *R;
+} pool_relu_fd;
+
+static double pool_relu_loss(void *u)
+{
+    pool_relu_fd *f = u;
+    gan_maxpool2_relu_forward(f->c, f->x, f->y, f->idx);
+    return th_dot(f->y, f->R);
+}
+
+void test_maxpool2_relu_backward(th *t)
+{
+    for (size_t s = 0; s < NPOOL; s++) {
+        int N = pool_shapes[s][0], C = pool_shapes[s][1], H = pool_shapes[s][2], W = pool_shapes[s][3];
+        tpair x, y, idx, dy, dx, t2, dx2;
+        tp_alloc(t, &x, GAN_F32, 4, N, C, H, W);
+        tp_alloc(t, &y, GAN_F32, 4, N, C, H / 2, W / 2);
+        tp_alloc(t, &idx, GAN_I32, 4, N, C, H / 2, W / 2);
+        tp_alloc(t, &t2, GAN_F32, 4, N, C, H / 2, W / 2);
+        tp_rand(t, &dy, 4, N, C, H / 2, W / 2, -1, 1);
+        tp_rand(t, &dx, 4, N, C, H, W, 5, 6); /* stale values the op must overwrite */
+        tp_rand(t, &dx2, 4, N, C, H, W, 5, 6);
+        size_t n = x.r.numel;
+        float *h = malloc(n * sizeof *h);
+        for (size_t i = 0; i < n; i++) h[i] = (float)(0.05 * (double)i - 0.05 * (double)(n / 2) + 0.025);
+        for (size_t i = n; i > 1; i--) { /* Fisher-Yates */
+            size_t j = (size_t)th_uniform(t, 0, (double)i);
+            if (j >= i) j = i - 1;
+            float tmp = h[i - 1];
+            h[i - 1] = h[j];
+            h[j] = tmp;
+        }
+        tp_set(t, &x, h);
+        TH_OK(t, t->ref, gan_maxpool2_relu_forward(t->ref, &x.r, &y.r, &idx.r));
+        float *ih = th_read(t, t->ref, &idx.r), *yh = th_read(t, t->ref, &y.r);
+        tp_set(t, &idx, ih);
+        tp_set(t, &y, yh);
+        TH_OK(t, t->ref, gan_maxpool2_relu_backward(t->ref, &idx.r, &y.r, &dy.r, &dx.r));
+        if (t->dev) TH_OK(t, t->dev, gan_maxpool2_relu_backward(t->dev, &idx.d, &y.d, &dy.d, &dx.d));
+        char what[128];
+        snprintf(what, sizeof what, "maxpool2_relu [%d,%d,%d,%d] dx", N, C, H, W);
+        th_compare(t, what, &dx, 0, 0);
+        /* the unfused steps on the reference, relu's backward reading y */
+        TH_OK(t, t->ref, gan_act_backward(t->ref, GAN_ACT_RELU, 0.f, &y.r, NULL, &dy.r, &t2.r));
+        TH_OK(t, t->ref, gan_maxpool2_backward(t->ref, &idx.r, &t2.r, &dx2.r));
+        float *g = th_read(t, t->ref, &dx.r), *g2 = th_read(t, t->ref, &dx2.r);
+        char label[256];
+        snprintf(label, sizeof label, "%s == maxpool2_backward(act_backward(relu)) on the reference", what);
+        th_compare_bits(t, label, g, g2, n);
+        pool_relu_fd f = {t->ref, &x.r, &t2.r, &idx.r, &dy.r};
+        th_fd_check(t, what, pool_relu_loss, &f, &x.r, g, 1e-2, 1e-4, 1e-4, 64);
+        free(g);
+        free(g2);
+        free(ih);
+        free(yh);
+        free(h);
+        tpair *all[] = {&x, &y, &idx, &dy, &dx, &t2, &dx2};
+        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) tp_free(t, all[i]);
+    }
+}
+
 /* ndim, N, Ca, Cb, H, W */
 static const int cat_shapes[][6] = {{2, 1, 1, 1, 0, 0}, {2, 3, 4, 5, 0, 0}, {2, 64, 100, 10, 0, 0},
                                     {4, 2, 3, 7, 5, 5}, {4, 1, 1, 33, 7, 3}, {4, 64, 1, 10, 7, 7}};

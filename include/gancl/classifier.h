@@ -41,6 +41,9 @@ gan_status gan_nn_maxpool_init(gan_ctx *c, gan_nn_maxpool *l, int N, int C, int 
 gan_status gan_nn_maxpool_forward(gan_ctx *c, gan_nn_maxpool *l, const gan_tensor *x);
 /* dx (the shape of the forward's x) from dy. */
 gan_status gan_nn_maxpool_backward(gan_ctx *c, gan_nn_maxpool *l, const gan_tensor *x, const gan_tensor *dy);
+/* The pool followed by a ReLU, in one op each way (y = relu(max)). */
+gan_status gan_nn_maxpool_relu_forward(gan_ctx *c, gan_nn_maxpool *l, const gan_tensor *x);
+gan_status gan_nn_maxpool_relu_backward(gan_ctx *c, gan_nn_maxpool *l, const gan_tensor *x, const gan_tensor *dy);
 void gan_nn_maxpool_free(gan_ctx *c, gan_nn_maxpool *l);
 
 typedef struct gan_cnn {
@@ -48,7 +51,7 @@ typedef struct gan_cnn {
     int N;
     gan_params params;
     gan_nn_conv conv1, conv2;
-    gan_nn_act a1, a2, a3;
+    gan_nn_act a3; /* the ReLUs of conv1 and the pool are in their ops (gan_nn_*_relu_*) */
     gan_nn_maxpool pool;
     gan_nn_dropout dr1, dr2;
     gan_nn_dense fc1, fc2;

@@ -168,6 +168,11 @@ typedef struct gan_rng {
  * dense_*         x[N,C], w[O,C] (PyTorch Linear), b[O] or NULL, y[N,O].
  * conv2d_*        x[N,C,H,W], w[O,C,KH,KW], b[O] or NULL, y[N,O,OH,OW],
  *                 OH = (H + 2P - KH)/S + 1.
+ * conv2d_relu_forward  conv2d_forward, then y = relu(y) in the same pass.
+ * conv2d_relu_backward  conv2d_backward for an x that came out of a ReLU,
+ *                 x = relu(u): dx is dL/du, the conv's dL/dx where x > 0
+ *                 and 0 elsewhere (act_backward's relu with x, folded into
+ *                 the data gradient); dw, db as conv2d_backward's.
  * deconv2d_*      x[N,C,H,W], w[C,O,KH,KW] (PyTorch ConvTranspose2d), b[O] or
  *                 NULL, y[N,O,OH,OW], OH = (H-1)*S - 2P + KH + OP.
  * *_backward      gradients overwrite dx/dw/db; any of them may be NULL.
@@ -186,6 +191,9 @@ typedef struct gan_rng {
  * noise_forward   y = x + std * N(0,1); its backward is the identity (copy).
  * maxpool2_*      2x2 window, stride 2, x[N,C,H,W] -> y[N,C,H/2,W/2]
  *                 (floor); idx (I32) is the flat argmax within x.
+ * maxpool2_relu_forward  maxpool2_forward, then y = relu(y) (idx unchanged).
+ * maxpool2_relu_backward(idx, y, dy, dx)  maxpool2_backward of dy where the
+ *                 forward's y > 0 and of 0 elsewhere (relu's backward).
  * concat_*        along dim 1: a[N,Ca,...], b[N,Cb,...] -> y[N,Ca+Cb,...].
  * fill/copy/axpy  any shape: t = value; dst = src; y += alpha * x.
  * losses          mean over the batch into loss[1]; grad is d(loss)/d(input):
@@ -254,6 +262,13 @@ typedef struct gan_rng {
                         const gan_tensor *dy, gan_tensor *dx, gan_tensor *dw, gan_tensor *db,       \
                         const gan_conv2d_params *p),                                                \
       (c, x, w, dy, dx, dw, db, p))                                                                 \
+    X(conv2d_relu_forward, (gan_ctx * c, const gan_tensor *x, const gan_tensor *w,                  \
+                            const gan_tensor *b, gan_tensor *y, const gan_conv2d_params *p),        \
+      (c, x, w, b, y, p))                                                                           \
+    X(conv2d_relu_backward, (gan_ctx * c, const gan_tensor *x, const gan_tensor *w,                 \
+                             const gan_tensor *dy, gan_tensor *dx, gan_tensor *dw, gan_tensor *db,  \
+                             const gan_conv2d_params *p),                                           \
+      (c, x, w, dy, dx, dw, db, p))                                                                 \
     X(deconv2d_forward, (gan_ctx * c, const gan_tensor *x, const gan_tensor *w,                     \
                          const gan_tensor *b, gan_tensor *y, const gan_conv2d_params *p),           \
       (c, x, w, b, y, p))                                                                           \
@@ -296,6 +311,11 @@ typedef struct gan_rng {
       (c, x, y, idx))                                                                               \
     X(maxpool2_backward, (gan_ctx * c, const gan_tensor *idx, const gan_tensor *dy, gan_tensor *dx), \
       (c, idx, dy, dx))                                                                             \
+    X(maxpool2_relu_forward, (gan_ctx * c, const gan_tensor *x, gan_tensor *y, gan_tensor *idx),    \
+      (c, x, y, idx))                                                                               \
+    X(maxpool2_relu_backward, (gan_ctx * c, const gan_tensor *idx, const gan_tensor *y,             \
+                               const gan_tensor *dy, gan_tensor *dx),                               \
+      (c, idx, y, dy, dx))                                                                          \
     X(concat_forward, (gan_ctx * c, const gan_tensor *a, const gan_tensor *b, gan_tensor *y),       \
       (c, a, b, y))                                                                                 \
     X(concat_backward, (gan_ctx * c, const gan_tensor *dy, gan_tensor *da, gan_tensor *db),         \

@@ -96,8 +96,14 @@ typedef struct gan_nn_conv {
 gan_status gan_nn_conv_init(gan_ctx *c, gan_nn_conv *l, gan_params *reg, const char *name, int transposed, int N,
                             int C, int H, int W, int O, int K, int stride, int pad, int out_pad, int bias);
 gan_status gan_nn_conv_forward(gan_ctx *c, gan_nn_conv *l, const gan_tensor *x);
+/* A conv (not transposed) followed by a ReLU, in one op: y = relu(conv(x)). */
+gan_status gan_nn_conv_relu_forward(gan_ctx *c, gan_nn_conv *l, const gan_tensor *x);
 gan_status gan_nn_conv_backward(gan_ctx *c, gan_nn_conv *l, const gan_tensor *x, const gan_tensor *dy, int need_dx,
                                 int need_grads);
+/* The backward of a conv (not transposed) whose input x came out of a ReLU
+ * (x = relu(u)): dx is dL/du, the ReLU's backward folded in. */
+gan_status gan_nn_conv_relu_backward(gan_ctx *c, gan_nn_conv *l, const gan_tensor *x, const gan_tensor *dy,
+                                     int need_dx, int need_grads);
 void gan_nn_conv_free(gan_ctx *c, gan_nn_conv *l);
 
 /* ---- batch norm over [N,C] or [N,C,H,W] ---- */

@@ -23,20 +23,41 @@ cleanup:
     return st;
 }
 
-gan_status gan_nn_maxpool_forward(gan_ctx *c, gan_nn_maxpool *l, const gan_tensor *x)
+static gan_status maxpool_forward(gan_ctx *c, gan_nn_maxpool *l, const gan_tensor *x, int relu)
 {
     gan_status st;
     if ((st = gan_tensor_narrow(c, &l->y_buf, x->dim[0], &l->y)) ||
         (st = gan_tensor_narrow(c, &l->idx_buf, x->dim[0], &l->idx)))
         return st;
-    return gan_maxpool2_forward(c, x, &l->y, &l->idx);
+    return relu ? gan_maxpool2_relu_forward(c, x, &l->y, &l->idx) : gan_maxpool2_forward(c, x, &l->y, &l->idx);
+}
+
+static gan_status maxpool_backward(gan_ctx *c, gan_nn_maxpool *l, const gan_tensor *x, const gan_tensor *dy, int relu)
+{
+    gan_status st = gan_tensor_narrow(c, &l->dx_buf, x->dim[0], &l->dx);
+    if (st) return st;
+    return relu ? gan_maxpool2_relu_backward(c, &l->idx, &l->y, dy, &l->dx)
+                : gan_maxpool2_backward(c, &l->idx, dy, &l->dx);
+}
+
+gan_status gan_nn_maxpool_forward(gan_ctx *c, gan_nn_maxpool *l, const gan_tensor *x)
+{
+    return maxpool_forward(c, l, x, 0);
 }
 
 gan_status gan_nn_maxpool_backward(gan_ctx *c, gan_nn_maxpool *l, const gan_tensor *x, const gan_tensor *dy)
 {
-    gan_status st = gan_tensor_narrow(c, &l->dx_buf, x->dim[0], &l->dx);
-    if (st) return st;
-    return gan_maxpool2_backward(c, &l->idx, dy, &l->dx);
+    return maxpool_backward(c, l, x, dy, 0);
+}
+
+gan_status gan_nn_maxpool_relu_forward(gan_ctx *c, gan_nn_maxpool *l, const gan_tensor *x)
+{
+    return maxpool_forward(c, l, x, 1);
+}
+
+gan_status gan_nn_maxpool_relu_backward(gan_ctx *c, gan_nn_maxpool *l, const gan_tensor *x, const gan_tensor *dy)
+{
+    return maxpool_backward(c, l, x, dy, 1);
 }
 
 void gan_nn_maxpool_free(gan_ctx *c, gan_nn_maxpool *l)
@@ -60,13 +81,11 @@ gan_status gan_cnn_init(gan_ctx *c, gan_cnn *m, const gan_cnn_config *cfg, int N
     if (!(cfg->drop1 >= 0 && cfg->drop1 < 1 && cfg->drop2 >= 0 && cfg->drop2 < 1))
         return GAN_FAIL(c, GAN_ERR_ARG, "classifier: dropout %g/%g: expected [0, 1)", cfg->drop1, cfg->drop2);
     int c1 = cfg->c1, c2 = cfg->c2, hid = cfg->hidden;
-    int h1[4] = {N, c1, 26, 26}, hp[4] = {N, c2, 12, 12}, hd[2] = {N, hid};
+    int hp[4] = {N, c2, 12, 12}, hd[2] = {N, hid};
     gan_params *r = &m->params;
     TRY(gan_nn_conv_init(c, &m->conv1, r, "cls.conv1", 0, N, 1, 28, 28, c1, 3, 1, 0, 0, 1));
-    TRY(gan_nn_act_init(c, &m->a1, GAN_ACT_RELU, 0.f, 4, h1));
     TRY(gan_nn_conv_init(c, &m->conv2, r, "cls.conv2", 0, N, c1, 26, 26, c2, 3, 1, 0, 0, 1));
     TRY(gan_nn_maxpool_init(c, &m->pool, N, c2, 24, 24));
-    TRY(gan_nn_act_init(c, &m->a2, GAN_ACT_RELU, 0.f, 4, hp)); /* after the pool: see gan_cnn_forward */
     TRY(gan_nn_dropout_init(c, &m->dr1, cfg->drop1, 4, hp));
     TRY(gan_nn_dense_init(c, &m->fc1, r, "cls.fc1", N, c2 * 144, hid, 1));
     TRY(gan_nn_act_init(c, &m->a3, GAN_ACT_RELU, 0.f, 2, hd));
@@ -90,17 +109,19 @@ gan_status gan_cnn_forward(gan_ctx *c, gan_cnn *m, const gan_tensor *x, int trai
     gan_status st = GAN_OK;
     int flat[2] = {x->dim[0], m->cfg.c2 * 144};
     if (training && !rng) return GAN_FAIL(c, GAN_ERR_ARG, "classifier: a training forward needs an rng");
-    TRY(gan_nn_conv_forward(c, &m->conv1, x));
-    TRY(gan_nn_act_forward(c, &m->a1, &m->conv1.y));
-    TRY(gan_nn_conv_forward(c, &m->conv2, &m->a1.y));
+    /* conv1's ReLU in its last pass (conv1.y is the activation), and its
+     * backward in conv2's data gradient: the same floats as the separate
+     * activation layer, one pass over 32x26x26 per image less each way */
+    TRY(gan_nn_conv_relu_forward(c, &m->conv1, x));
+    TRY(gan_nn_conv_forward(c, &m->conv2, &m->conv1.y));
     /* ReLU then max pool, computed as max pool then ReLU: relu(max x) =
      * max(relu x) for a nondecreasing activation, and the gradients agree
      * (where the window's max is <= 0 both are 0; elsewhere the same
      * element is the first max), so the result is the same to the bit
-     * while the activation touches a quarter of the elements */
-    TRY(gan_nn_maxpool_forward(c, &m->pool, &m->conv2.y));
-    TRY(gan_nn_act_forward(c, &m->a2, &m->pool.y));
-    TRY(gan_nn_dropout_forward(c, &m->dr1, &m->a2.y, training, rng));
+     * while the activation touches a quarter of the elements; both in the
+     * pool's pass (maxpool2_relu_*) */
+    TRY(gan_nn_maxpool_relu_forward(c, &m->pool, &m->conv2.y));
+    TRY(gan_nn_dropout_forward(c, &m->dr1, &m->pool.y, training, rng));
     TRY(gan_tensor_view(c, &m->dr1.y, 2, flat, &m->flat));
     TRY(gan_nn_dense_forward(c, &m->fc1, &m->flat));
     TRY(gan_nn_act_forward(c, &m->a3, &m->fc1.y));
@@ -119,11 +140,9 @@ gan_status gan_cnn_backward(gan_ctx *c, gan_cnn *m, const gan_tensor *x, const g
     TRY(gan_nn_dense_backward(c, &m->fc1, &m->flat, &m->a3.dx, 1, 1));
     TRY(gan_tensor_view(c, &m->fc1.dx, 4, m->dr1.y.dim, &m->fc1_dx_img));
     TRY(gan_nn_dropout_backward(c, &m->dr1, &m->fc1_dx_img));
-    TRY(gan_nn_act_backward(c, &m->a2, &m->pool.y, &m->dr1.dx));
-    TRY(gan_nn_maxpool_backward(c, &m->pool, &m->conv2.y, &m->a2.dx));
-    TRY(gan_nn_conv_backward(c, &m->conv2, &m->a1.y, &m->pool.dx, 1, 1));
-    TRY(gan_nn_act_backward(c, &m->a1, &m->conv1.y, &m->conv2.dx));
-    TRY(gan_nn_conv_backward(c, &m->conv1, x, &m->a1.dx, 0, 1));
+    TRY(gan_nn_maxpool_relu_backward(c, &m->pool, &m->conv2.y, &m->dr1.dx));
+    TRY(gan_nn_conv_relu_backward(c, &m->conv2, &m->conv1.y, &m->pool.dx, 1, 1));
+    TRY(gan_nn_conv_backward(c, &m->conv1, x, &m->conv2.dx, 0, 1));
 cleanup:
     return st;
 }
@@ -132,8 +151,6 @@ void gan_cnn_free(gan_ctx *c, gan_cnn *m)
 {
     gan_nn_conv_free(c, &m->conv1);
     gan_nn_conv_free(c, &m->conv2);
-    gan_nn_act_free(c, &m->a1);
-    gan_nn_act_free(c, &m->a2);
     gan_nn_act_free(c, &m->a3);
     gan_nn_maxpool_free(c, &m->pool);
     gan_nn_dropout_free(c, &m->dr1);

@@ -207,17 +207,40 @@ gan_status gan_nn_conv_forward(gan_ctx *c, gan_nn_conv *l, const gan_tensor *x)
                          : gan_conv2d_forward(c, x, &l->w.w, b, &l->y, &l->p);
 }
 
-gan_status gan_nn_conv_backward(gan_ctx *c, gan_nn_conv *l, const gan_tensor *x, const gan_tensor *dy, int need_dx,
-                                int need_grads)
+gan_status gan_nn_conv_relu_forward(gan_ctx *c, gan_nn_conv *l, const gan_tensor *x)
+{
+    if (l->transposed) return GAN_FAIL(c, GAN_ERR_ARG, "conv layer with relu: only a conv2d, not a transposed conv");
+    gan_status st = fit(c, &l->y_buf, x, &l->y);
+    if (st) return st;
+    return gan_conv2d_relu_forward(c, x, &l->w.w, l->has_bias ? &l->b.w : NULL, &l->y, &l->p);
+}
+
+static gan_status conv_backward(gan_ctx *c, gan_nn_conv *l, const gan_tensor *x, const gan_tensor *dy, int need_dx,
+                                int need_grads, int relu)
 {
     gan_tensor *dx = need_dx ? &l->dx : NULL, *dw = need_grads ? &l->w.g : NULL;
     gan_tensor *db = need_grads && l->has_bias ? &l->b.g : NULL;
     if (!dx && !dw) return GAN_OK;
+    if (relu && l->transposed)
+        return GAN_FAIL(c, GAN_ERR_ARG, "conv layer with relu input: only a conv2d, not a transposed conv");
     gan_status st = fit(c, &l->dx_buf, x, &l->dx);
     if (st) return st;
     st = l->transposed ? gan_deconv2d_backward(c, x, &l->w.w, dy, dx, dw, db, &l->p)
+         : relu        ? gan_conv2d_relu_backward(c, x, &l->w.w, dy, dx, dw, db, &l->p)
                        : gan_conv2d_backward(c, x, &l->w.w, dy, dx, dw, db, &l->p);
     return dw ? grads_ready(c, st, &l->w, db ? &l->b : NULL) : st;
+}
+
+gan_status gan_nn_conv_backward(gan_ctx *c, gan_nn_conv *l, const gan_tensor *x, const gan_tensor *dy, int need_dx,
+                                int need_grads)
+{
+    return conv_backward(c, l, x, dy, need_dx, need_grads, 0);
+}
+
+gan_status gan_nn_conv_relu_backward(gan_ctx *c, gan_nn_conv *l, const gan_tensor *x, const gan_tensor *dy,
+                                     int need_dx, int need_grads)
+{
+    return conv_backward(c, l, x, dy, need_dx, need_grads, 1);
 }
 
 void gan_nn_conv_free(gan_ctx *c, gan_nn_conv *l)

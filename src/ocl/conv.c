@@ -39,14 +39,19 @@
  * image-major path wins (`gancl bench classifier`): each image's columns
  * are a matrix col[CK, L] and the GEMMs run batched over a chunk of images,
  * reading and writing the column side in place in NCHW, where out_n is
- * [Co, L]: no rearranging passes for the forward and data steps; the
+ * [Co, L]: no rearranging passes for the forward and data steps (the
+ * forward's bias goes on per chunk, right after its GEMM, while the
+ * chunk's outputs are still in cache); the
  * weight gradient, a sum over the images, takes the chunk's columns side by
  * side, colW[CK, nb*L], and the chunk's out_n transposed and stacked,
  * outT[nb*L, Co] (the classifier's Co is the smaller side, so that is the
  * one rearranged), and computes dWm = outT^T colW^T, adding up the chunks
  * (beta = 1). A chunk holds about IMG_CHUNK_BYTES of columns, so they are
  * still in cache when the GEMM reads them (1 MiB ran as fast, 16 MiB 20%
- * slower at batch 256). */
+ * slower at batch 256). The conv2d_relu ops fold a ReLU into that path's
+ * last pass: the forward's into the per-chunk bias pass (conv_bias_img),
+ * the backward's (a mask by x > 0, x being the ReLU's output) into
+ * conv_col2im_img; the other paths run ew_act_* after them. */
 #include "ocl.h"
 
 #include <limits.h>
@@ -97,7 +102,8 @@ static size_t img_chunk(const corr *g, size_t per)
 #define CORR_GEOM(g) (int)(g)->Ci, (int)(g)->Hi, (int)(g)->Wi, (int)(g)->Ho, (int)(g)->Wo, (int)(g)->KH, \
                      (int)(g)->KW, (int)(g)->S, (int)(g)->P
 
-static gan_status img_fwd(gan_ctx *c, const corr *g, cl_mem img, cl_mem Wm, const gan_tensor *bias, cl_mem out)
+static gan_status img_fwd(gan_ctx *c, const corr *g, cl_mem img, cl_mem Wm, const gan_tensor *bias, int relu,
+                          cl_mem out)
 {
     size_t CK = corr_ck(g), L = g->Ho * g->Wo, nb = img_chunk(g, CK * L);
     cl_mem ws;
@@ -110,12 +116,16 @@ static gan_status img_fwd(gan_ctx *c, const corr *g, cl_mem img, cl_mem Wm, cons
                            .A = Wm, .lda = CK, .sa = 0, .B = ws, .ldb = L, .sb = CK * L,
                            .C = out, .offc = n0 * g->Co * L, .ldc = L, .sc = g->Co * L, .batch = m};
         if (!st) st = ocl_gemm_run(c, &a);
+        if (!st && (bias || relu)) {
+            size_t n = m * g->Co;
+            st = ocl_run(c, "conv_bias_img", n, "MTiiiii", out, bias, relu, (int)n0, (int)g->Co, (int)L, (int)n);
+        }
     }
-    if (!st && bias) st = ocl_bias_add(c, out, bias, g->N, g->Co, L);
     return st;
 }
 
-static gan_status img_data(gan_ctx *c, const corr *g, cl_mem out, cl_mem Wm, const gan_tensor *bias, cl_mem img)
+static gan_status img_data(gan_ctx *c, const corr *g, cl_mem out, cl_mem Wm, const gan_tensor *bias, cl_mem mask,
+                           cl_mem img)
 {
     size_t CK = corr_ck(g), L = g->Ho * g->Wo, nb = img_chunk(g, CK * L);
     cl_mem ws;
@@ -128,7 +138,8 @@ static gan_status img_data(gan_ctx *c, const corr *g, cl_mem out, cl_mem Wm, con
         st = ocl_gemm_run(c, &a);
         size_t n = m * g->Ci * g->Hi;
         if (!st)
-            st = ocl_run(c, "conv_col2im_img", n, "MMiiiiiiiiiiTi", ws, img, (int)n0, CORR_GEOM(g), bias, (int)n);
+            st = ocl_run(c, "conv_col2im_img", n, "MMiiiiiiiiiiTMi", ws, img, (int)n0, CORR_GEOM(g), bias, mask,
+                         (int)n);
     }
     return st;
 }
@@ -150,6 +161,28 @@ static gan_status img_wgrad(gan_ctx *c, const corr *g, cl_mem img, cl_mem out, c
                            .C = dWm, .ldc = CK, .batch = 1};
         if (!st) st = ocl_gemm_run(c, &a);
     }
+    return st;
+}
+
+/* One input channel, stride 1, no padding: the weight and bias gradients
+ * straight from the images and dy (cl/conv.cl, conv_c1_*); the forward and
+ * the data gradient keep the columns. */
+static int corr_c1(const corr *g)
+{
+    return g->Ci == 1 && g->S == 1 && g->P == 0;
+}
+
+/* dWm and (when db is not NULL) db: per-image terms, then their sums. */
+static gan_status c1_wgrad(gan_ctx *c, const corr *g, cl_mem img, cl_mem out, cl_mem dWm, const gan_tensor *db)
+{
+    size_t T = g->KH * g->KW, n = g->N * g->Co * (T + 1), ns = g->Co * (T + 1);
+    cl_mem ws;
+    gan_status st = ocl_scratch(c, n * sizeof(float), &ws);
+    if (!st)
+        st = ocl_run(c, "conv_c1_wpart", n, "MMMiiiiiiii", img, out, ws, (int)g->Hi, (int)g->Wi, (int)g->Co,
+                     (int)g->Ho, (int)g->Wo, (int)g->KH, (int)g->KW, (int)n);
+    if (!st)
+        st = ocl_run(c, "conv_c1_wsum", ns, "MMTiiii", ws, dWm, db, (int)g->N, (int)g->Co, (int)T, (int)ns);
     return st;
 }
 
@@ -187,13 +220,20 @@ static gan_status out_cols(gan_ctx *c, const corr *g, cl_mem out, size_t n0, siz
                    (int)L, (int)n);
 }
 
-/* out = Wm * im2col(img) (+ bias[Co] when not NULL). */
-static gan_status corr_fwd(gan_ctx *c, const corr *g, cl_mem img, cl_mem Wm, const gan_tensor *bias, cl_mem out)
+/* out = Wm * im2col(img) (+ bias[Co] when not NULL), then relu(out) when
+ * relu and the image-major path runs (*fused = 1; else 0 and the caller
+ * applies it). */
+static gan_status corr_fwd(gan_ctx *c, const corr *g, cl_mem img, cl_mem Wm, const gan_tensor *bias, int relu,
+                           int *fused, cl_mem out)
 {
     size_t CK = corr_ck(g), L = g->Ho * g->Wo, multi = g->N > 1, nb = col_chunk(g, (CK + g->Co * multi) * L);
     cl_mem ws;
     gan_status st = corr_check(c, g);
-    if (!st && corr_img(g)) return img_fwd(c, g, img, Wm, bias, out);
+    *fused = 0;
+    if (!st && corr_img(g)) {
+        *fused = relu;
+        return img_fwd(c, g, img, Wm, bias, relu, out);
+    }
     if (!st) st = ocl_scratch(c, (CK + g->Co * multi) * nb * L * sizeof(float), &ws);
     for (size_t n0 = 0; !st && n0 < g->N; n0 += nb) {
         size_t m = g->N - n0 < nb ? g->N - n0 : nb, cols = CK * nb * L;
@@ -217,7 +257,7 @@ static gan_status corr_fwd(gan_ctx *c, const corr *g, cl_mem img, cl_mem Wm, con
  * NULL. A conv2d's backward takes both, rearranging each chunk of out
  * once for the two GEMMs. */
 static gan_status corr_back(gan_ctx *c, const corr *g, cl_mem out, cl_mem wimg, cl_mem dWm, cl_mem Wm,
-                            const gan_tensor *bias, cl_mem img)
+                            const gan_tensor *bias, cl_mem mask, int *masked, cl_mem img)
 {
     size_t CK = corr_ck(g), L = g->Ho * g->Wo, multi = g->N > 1, nb = col_chunk(g, (CK + g->Co * multi) * L);
     cl_mem ws, o;
@@ -225,9 +265,11 @@ static gan_status corr_back(gan_ctx *c, const corr *g, cl_mem out, cl_mem wimg, 
     gan_status st = corr_check(c, g);
     if (!st && corr_img(g)) {
         if (dWm) st = img_wgrad(c, g, wimg, out, dWm);
-        if (!st && img) st = img_data(c, g, out, Wm, bias, img);
+        if (!st && img) st = img_data(c, g, out, Wm, bias, mask, img);
+        *masked = mask != NULL;
         return st;
     }
+    *masked = 0;
     if (!st) st = ocl_scratch(c, (CK + g->Co * multi) * nb * L * sizeof(float), &ws);
     for (size_t n0 = 0; !st && n0 < g->N; n0 += nb) {
         size_t m = g->N - n0 < nb ? g->N - n0 : nb, cols = g->Co * multi * nb * L;
@@ -253,31 +295,70 @@ static gan_status corr_back(gan_ctx *c, const corr *g, cl_mem out, cl_mem wimg, 
     return st;
 }
 
+/* conv2d forward and backward, with relu (the _relu ops) or without: the
+ * image-major path folds the ReLU into its last pass, the others run it
+ * after (ew_act_forward / ew_act_backward in place). */
+static gan_status conv_fwd(gan_ctx *c, const gan_tensor *x, const gan_tensor *w, const gan_tensor *b, gan_tensor *y,
+                           const gan_conv2d_params *p, int relu)
+{
+    corr g = corr_of(0, x, w, y, p);
+    int fused;
+    gan_status st = corr_fwd(c, &g, ocl_mem(x), ocl_mem(w), b, relu, &fused, ocl_mem(y));
+    if (!st && relu && !fused) st = ocl_act_forward(c, GAN_ACT_RELU, 0.f, y, y);
+    return st;
+}
+
+static gan_status conv_bwd(gan_ctx *c, const gan_tensor *x, const gan_tensor *w, const gan_tensor *dy, gan_tensor *dx,
+                           gan_tensor *dw, gan_tensor *db, const gan_conv2d_params *p, int relu)
+{
+    gan_status st = GAN_OK;
+    corr g = corr_of(0, x, w, dy, p);
+    int masked = 0;
+    TRY(corr_check(c, &g));
+    if (dw && corr_c1(&g)) {
+        TRY(c1_wgrad(c, &g, ocl_mem(x), ocl_mem(dy), ocl_mem(dw), db));
+        dw = NULL;
+        db = NULL;
+    }
+    if (dw || dx)
+        TRY(corr_back(c, &g, ocl_mem(dy), ocl_mem(x), dw ? ocl_mem(dw) : NULL, ocl_mem(w), NULL,
+                      relu && dx ? ocl_mem(x) : NULL, &masked, dx ? ocl_mem(dx) : NULL));
+    if (relu && dx && !masked) TRY(ocl_act_backward(c, GAN_ACT_RELU, 0.f, x, NULL, dx, dx));
+    if (db) TRY(ocl_bias_grad(c, ocl_mem(dy), db, g.N, g.Co, g.Ho * g.Wo));
+cleanup:
+    return st;
+}
+
 gan_status ocl_conv2d_forward(gan_ctx *c, const gan_tensor *x, const gan_tensor *w, const gan_tensor *b,
                               gan_tensor *y, const gan_conv2d_params *p)
 {
-    corr g = corr_of(0, x, w, y, p);
-    return corr_fwd(c, &g, ocl_mem(x), ocl_mem(w), b, ocl_mem(y));
+    return conv_fwd(c, x, w, b, y, p, 0);
+}
+
+gan_status ocl_conv2d_relu_forward(gan_ctx *c, const gan_tensor *x, const gan_tensor *w, const gan_tensor *b,
+                                   gan_tensor *y, const gan_conv2d_params *p)
+{
+    return conv_fwd(c, x, w, b, y, p, 1);
 }
 
 gan_status ocl_conv2d_backward(gan_ctx *c, const gan_tensor *x, const gan_tensor *w, const gan_tensor *dy,
                                gan_tensor *dx, gan_tensor *dw, gan_tensor *db, const gan_conv2d_params *p)
 {
-    gan_status st = GAN_OK;
-    corr g = corr_of(0, x, w, dy, p);
-    if (dw || dx)
-        TRY(corr_back(c, &g, ocl_mem(dy), ocl_mem(x), dw ? ocl_mem(dw) : NULL, ocl_mem(w), NULL,
-                      dx ? ocl_mem(dx) : NULL));
-    if (db) TRY(ocl_bias_grad(c, ocl_mem(dy), db, g.N, g.Co, g.Ho * g.Wo));
-cleanup:
-    return st;
+    return conv_bwd(c, x, w, dy, dx, dw, db, p, 0);
+}
+
+gan_status ocl_conv2d_relu_backward(gan_ctx *c, const gan_tensor *x, const gan_tensor *w, const gan_tensor *dy,
+                                    gan_tensor *dx, gan_tensor *dw, gan_tensor *db, const gan_conv2d_params *p)
+{
+    return conv_bwd(c, x, w, dy, dx, dw, db, p, 1);
 }
 
 gan_status ocl_deconv2d_forward(gan_ctx *c, const gan_tensor *x, const gan_tensor *w, const gan_tensor *b,
                                 gan_tensor *y, const gan_conv2d_params *p)
 {
     corr g = corr_of(1, x, w, y, p);
-    return corr_back(c, &g, ocl_mem(x), NULL, NULL, ocl_mem(w), b, ocl_mem(y));
+    int masked;
+    return corr_back(c, &g, ocl_mem(x), NULL, NULL, ocl_mem(w), b, NULL, &masked, ocl_mem(y));
 }
 
 gan_status ocl_deconv2d_backward(gan_ctx *c, const gan_tensor *x, const gan_tensor *w, const gan_tensor *dy,
@@ -285,8 +366,9 @@ gan_status ocl_deconv2d_backward(gan_ctx *c, const gan_tensor *x, const gan_tens
 {
     gan_status st = GAN_OK;
     corr g = corr_of(1, x, w, dy, p);
-    if (dx) TRY(corr_fwd(c, &g, ocl_mem(dy), ocl_mem(w), NULL, ocl_mem(dx)));
-    if (dw) TRY(corr_back(c, &g, ocl_mem(x), ocl_mem(dy), ocl_mem(dw), NULL, NULL, NULL));
+    int fused, masked;
+    if (dx) TRY(corr_fwd(c, &g, ocl_mem(dy), ocl_mem(w), NULL, 0, &fused, ocl_mem(dx)));
+    if (dw) TRY(corr_back(c, &g, ocl_mem(x), ocl_mem(dy), ocl_mem(dw), NULL, NULL, NULL, &masked, NULL));
     if (db) TRY(ocl_bias_grad(c, ocl_mem(dy), db, g.N, g.Ci, g.Hi * g.Wi));
 cleanup:
     return st;

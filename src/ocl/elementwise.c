@@ -37,18 +37,41 @@ gan_status ocl_noise_forward(gan_ctx *c, float std, gan_rng rng, const gan_tenso
                    (int)x->numel);
 }
 
-gan_status ocl_maxpool2_forward(gan_ctx *c, const gan_tensor *x, gan_tensor *y, gan_tensor *idx)
+static gan_status maxpool2_forward(gan_ctx *c, const gan_tensor *x, gan_tensor *y, gan_tensor *idx, int relu)
 {
     size_t rows = y->numel / (size_t)y->dim[3];
-    return ocl_run(c, "ew_maxpool2_forward", rows, "TTTiiiii", x, y, idx, x->dim[2], x->dim[3], y->dim[2], y->dim[3],
-                   (int)rows);
+    return ocl_run(c, "ew_maxpool2_forward", rows, "TTTiiiiii", x, y, idx, relu, x->dim[2], x->dim[3], y->dim[2],
+                   y->dim[3], (int)rows);
+}
+
+gan_status ocl_maxpool2_forward(gan_ctx *c, const gan_tensor *x, gan_tensor *y, gan_tensor *idx)
+{
+    return maxpool2_forward(c, x, y, idx, 0);
+}
+
+gan_status ocl_maxpool2_relu_forward(gan_ctx *c, const gan_tensor *x, gan_tensor *y, gan_tensor *idx)
+{
+    return maxpool2_forward(c, x, y, idx, 1);
+}
+
+/* y: the relu forward's output, the mask of its backward (NULL: none). */
+static gan_status maxpool2_backward(gan_ctx *c, const gan_tensor *idx, const gan_tensor *y, const gan_tensor *dy,
+                                    gan_tensor *dx)
+{
+    size_t rows = dx->numel / (size_t)dx->dim[3];
+    return ocl_run(c, "ew_maxpool2_backward", rows, "TTTTiiiii", idx, y, dy, dx, dx->dim[2], dx->dim[3], dy->dim[2],
+                   dy->dim[3], (int)rows);
 }
 
 gan_status ocl_maxpool2_backward(gan_ctx *c, const gan_tensor *idx, const gan_tensor *dy, gan_tensor *dx)
 {
-    size_t rows = dx->numel / (size_t)dx->dim[3];
-    return ocl_run(c, "ew_maxpool2_backward", rows, "TTTiiiii", idx, dy, dx, dx->dim[2], dx->dim[3], dy->dim[2],
-                   dy->dim[3], (int)rows);
+    return maxpool2_backward(c, idx, NULL, dy, dx);
+}
+
+gan_status ocl_maxpool2_relu_backward(gan_ctx *c, const gan_tensor *idx, const gan_tensor *y, const gan_tensor *dy,
+                                      gan_tensor *dx)
+{
+    return maxpool2_backward(c, idx, y, dy, dx);
 }
 
 gan_status ocl_concat_forward(gan_ctx *c, const gan_tensor *a, const gan_tensor *b, gan_tensor *y)

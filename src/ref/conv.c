@@ -116,6 +116,22 @@ gan_status ref_conv2d_backward(gan_ctx *c, const gan_tensor *x, const gan_tensor
     return GAN_OK;
 }
 
+/* The fused ops are their two steps, so that they match the unfused ones
+ * to the bit (the classifier's checkpoints, tests/cli/ckpt_sha256.txt). */
+gan_status ref_conv2d_relu_forward(gan_ctx *c, const gan_tensor *x, const gan_tensor *w, const gan_tensor *b,
+                                   gan_tensor *y, const gan_conv2d_params *p)
+{
+    gan_status st = ref_conv2d_forward(c, x, w, b, y, p);
+    return st ? st : ref_act_forward(c, GAN_ACT_RELU, 0.f, y, y);
+}
+
+gan_status ref_conv2d_relu_backward(gan_ctx *c, const gan_tensor *x, const gan_tensor *w, const gan_tensor *dy,
+                                    gan_tensor *dx, gan_tensor *dw, gan_tensor *db, const gan_conv2d_params *p)
+{
+    gan_status st = ref_conv2d_backward(c, x, w, dy, dx, dw, db, p);
+    return st || !dx ? st : ref_act_backward(c, GAN_ACT_RELU, 0.f, x, NULL, dx, dx);
+}
+
 gan_status ref_deconv2d_forward(gan_ctx *c, const gan_tensor *x, const gan_tensor *w, const gan_tensor *b,
                                 gan_tensor *y, const gan_conv2d_params *p)
 {

@@ -126,9 +126,12 @@ gan_status ref_maxpool2_forward(gan_ctx *c, const gan_tensor *x, gan_tensor *y, 
     return GAN_OK;
 }
 
-/* dx = 0, then each dy goes to its window's argmax. An idx outside its own
- * window (not from maxpool2_forward) is an error, not a stray write. */
-gan_status ref_maxpool2_backward(gan_ctx *c, const gan_tensor *idx, const gan_tensor *dy, gan_tensor *dx)
+/* dx = 0, then each dy goes to its window's argmax (with y: relu's
+ * backward first, dy where y > 0, as ref_act_backward computes it). An idx
+ * outside its own window (not from maxpool2_forward) is an error, not a
+ * stray write. */
+static gan_status maxpool2_backward(gan_ctx *c, const gan_tensor *idx, const gan_tensor *y, const gan_tensor *dy,
+                                    gan_tensor *dx)
 {
     size_t NC = (size_t)dx->dim[0] * dx->dim[1], H = (size_t)dx->dim[2], W = (size_t)dx->dim[3];
     size_t OH = (size_t)dy->dim[2], OW = (size_t)dy->dim[3];
@@ -144,9 +147,27 @@ gan_status ref_maxpool2_backward(gan_ctx *c, const gan_tensor *idx, const gan_te
                 if (!in_window)
                     return GAN_FAIL(c, GAN_ERR_ARG, "idx[%zu] is %d: not in the 2x2 window of that output", o,
                                     (int)i);
-                ref_f(dx)[i] += ref_f(dy)[o];
+                double g = ref_f(dy)[o];
+                ref_f(dx)[i] += y ? (float)(ref_f(y)[o] > 0 ? g : 0) : ref_f(dy)[o];
             }
     return GAN_OK;
+}
+
+gan_status ref_maxpool2_backward(gan_ctx *c, const gan_tensor *idx, const gan_tensor *dy, gan_tensor *dx)
+{
+    return maxpool2_backward(c, idx, NULL, dy, dx);
+}
+
+gan_status ref_maxpool2_relu_forward(gan_ctx *c, const gan_tensor *x, gan_tensor *y, gan_tensor *idx)
+{
+    gan_status st = ref_maxpool2_forward(c, x, y, idx);
+    return st ? st : ref_act_forward(c, GAN_ACT_RELU, 0.f, y, y);
+}
+
+gan_status ref_maxpool2_relu_backward(gan_ctx *c, const gan_tensor *idx, const gan_tensor *y, const gan_tensor *dy,
+                                      gan_tensor *dx)
+{
+    return maxpool2_backward(c, idx, y, dy, dx);
 }
 
 /* Both tensors are [N, C, S] blocks: per batch entry, a's Ca*S values then
