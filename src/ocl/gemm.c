@@ -304,22 +304,9 @@ static int transpose_a_pays(const gan_ctx *c, const ocl_gemm_args *g)
 static gan_status gemm_ws(gan_ctx *c, size_t bytes, cl_mem *out)
 {
     ocl_state *o = ocl_st(c);
-    if (bytes > o->gemm_ws_bytes) {
-        gan_status st = ocl_check_alloc(c, bytes, "the GEMM workspace");
-        if (st) return st;
-        ocl_buf_free(c, o->gemm_ws);
-        gan_mem_track(c, -(long long)o->gemm_ws_bytes);
-        o->gemm_ws = NULL;
-        o->gemm_ws_bytes = 0;
-        void *m;
-        st = ocl_buf_alloc(c, bytes, "the GEMM workspace", &m);
-        if (st) return st;
-        o->gemm_ws = m;
-        o->gemm_ws_bytes = bytes;
-        gan_mem_track(c, (long long)bytes);
-    }
+    gan_status st = ocl_workspace(c, &o->gemm_ws, &o->gemm_ws_bytes, bytes, "the GEMM workspace");
     *out = o->gemm_ws;
-    return GAN_OK;
+    return st;
 }
 
 /* Own kernel ki (fitting g's layout) on g. */

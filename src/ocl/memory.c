@@ -133,24 +133,30 @@ const char *ocl_build_log(const gan_ctx *c)
     return ocl_st(c) && ocl_st(c)->build_log ? ocl_st(c)->build_log : "";
 }
 
+gan_status ocl_workspace(gan_ctx *c, cl_mem *buf, size_t *have, size_t bytes, const char *what)
+{
+    if (bytes == 0) bytes = 4;
+    if (bytes > *have) {
+        gan_status st = ocl_check_alloc(c, bytes, what);
+        if (st) return st;
+        ocl_buf_free(c, *buf);
+        gan_mem_track(c, -(long long)*have);
+        *buf = NULL;
+        *have = 0;
+        void *m;
+        st = ocl_buf_alloc(c, bytes, what, &m);
+        if (st) return st;
+        *buf = m;
+        *have = bytes;
+        gan_mem_track(c, (long long)bytes);
+    }
+    return GAN_OK;
+}
+
 gan_status ocl_scratch(gan_ctx *c, size_t bytes, cl_mem *out)
 {
     ocl_state *o = ocl_st(c);
-    if (bytes == 0) bytes = 4;
-    if (bytes > o->scratch_bytes) {
-        gan_status st = ocl_check_alloc(c, bytes, "the workspace");
-        if (st) return st;
-        ocl_buf_free(c, o->scratch);
-        gan_mem_track(c, -(long long)o->scratch_bytes);
-        o->scratch = NULL;
-        o->scratch_bytes = 0;
-        void *m;
-        st = ocl_buf_alloc(c, bytes, "the workspace", &m);
-        if (st) return st;
-        o->scratch = m;
-        o->scratch_bytes = bytes;
-        gan_mem_track(c, (long long)bytes);
-    }
+    gan_status st = ocl_workspace(c, &o->scratch, &o->scratch_bytes, bytes, "the workspace");
     *out = o->scratch;
-    return GAN_OK;
+    return st;
 }

@@ -120,6 +120,9 @@ int ocl_cpu_kernels_ok(const gan_ctx *c);
 gan_status ocl_check_alloc(gan_ctx *c, size_t bytes, const char *what);
 /* Device workspace of at least `bytes`, owned by the context. */
 gan_status ocl_scratch(gan_ctx *c, size_t bytes, cl_mem *out);
+/* A workspace buffer *buf of *have bytes grown to at least `bytes` (its
+ * contents then lost), counted in the context's memory; `what` names it. */
+gan_status ocl_workspace(gan_ctx *c, cl_mem *buf, size_t *have, size_t bytes, const char *what);
 
 /* The one GEMM wrapper on the device (src/ocl/gemm.c), row-major:
  * C[M,N] (ldc) = alpha * op(A) op(B) + beta * C, with element offsets.
