@@ -20,8 +20,6 @@
 struct gan_dist_state {
     gan_dist_comm comm;
     int G, row0, rows; /* the step's slice; rows 0: none active */
-    float *stage;      /* the fused gradient buffer */
-    size_t stage_n;
     unsigned char *hbuf; /* parameter bytes for the hash */
     size_t hbuf_n;
     float *bn; /* batch norm's per-channel host values */
@@ -70,14 +68,15 @@ int gan_dist_set_overlap(gan_ctx *c, int on)
     return c->dist->overlap;
 }
 
-static void drop_copies(gan_ctx *c)
+/* Drop the gradient copies network r started (every network's: r < 0). */
+static void drop_copies(gan_ctx *c, int r)
 {
     struct gan_dist_state *d = c->dist;
-    for (int r = 0; r < d->nregs; r++)
-        for (int i = 0; i < GAN_MAX_PARAMS; i++)
-            if (d->ev[r][i]) {
-                c->ops->event_release(c, d->ev[r][i]);
-                d->ev[r][i] = NULL;
+    for (int q = 0; q < d->nregs; q++)
+        for (int i = 0; i < GAN_MAX_PARAMS && (r < 0 || q == r); i++)
+            if (d->ev[q][i]) {
+                c->ops->event_release(c, d->ev[q][i]);
+                d->ev[q][i] = NULL;
             }
 }
 
@@ -85,9 +84,8 @@ void gan_dist_detach(gan_ctx *c)
 {
     if (!c || !c->dist) return;
     gan_ctx_finish(c); /* no copy may still write into the buffers freed here */
-    drop_copies(c);
+    drop_copies(c, -1);
     for (int r = 0; r < c->dist->nregs; r++) c->ops->host_free(c, c->dist->rstage[r], c->dist->rstage_h[r]);
-    free(c->dist->stage);
     free(c->dist->hbuf);
     free(c->dist->bn);
     free(c->dist->bn_sum);
@@ -181,7 +179,7 @@ static gan_status grow(gan_ctx *c, void **buf, size_t *have, size_t bytes)
 }
 
 /* The network's index among the registered ones, registering it (with
- * its own host buffer) when new; -1 past DIST_MAX_REGS. */
+ * its own host buffer) when new. */
 static gan_status reg_index(gan_ctx *c, gan_params *reg, int *out)
 {
     struct gan_dist_state *d = c->dist;
@@ -191,7 +189,8 @@ static gan_status reg_index(gan_ctx *c, gan_params *reg, int *out)
             *out = r;
             return GAN_OK;
         }
-    if (d->nregs == DIST_MAX_REGS) return GAN_OK;
+    if (d->nregs == DIST_MAX_REGS)
+        return GAN_FAIL(c, GAN_ERR_ARG, "dist: more than %d networks stepped by one optimizer", DIST_MAX_REGS);
     int r = d->nregs;
     size_t at = 0;
     for (int i = 0; i < reg->n; i++) {
@@ -240,22 +239,10 @@ gan_status gan_dist_grads(gan_ctx *c, gan_params *reg)
     int r;
     gan_status st = reg_index(c, reg, &r);
     if (st) return st;
-    float *stage;
-    const size_t *off;
-    size_t n = gan_params_count(reg), tmp_off[GAN_MAX_PARAMS + 1];
-    if (r >= 0) {
-        stage = d->rstage[r];
-        off = d->off[r];
-    } else { /* past DIST_MAX_REGS: the shared buffer, no overlap */
-        size_t have = d->stage_n * sizeof(float);
-        if ((st = grow(c, (void **)&d->stage, &have, n * sizeof(float)))) return st;
-        d->stage_n = have / sizeof(float);
-        stage = d->stage;
-        tmp_off[0] = 0;
-        for (int i = 0; i < reg->n; i++) tmp_off[i + 1] = tmp_off[i] + reg->p[i]->g.numel;
-        off = tmp_off;
-    }
-    if (!d->overlap || r < 0) { /* the backward to its end first, timed as the wait */
+    float *stage = d->rstage[r];
+    const size_t *off = d->off[r];
+    size_t n = gan_params_count(reg);
+    if (!d->overlap) { /* the backward to its end first, timed as the wait */
         double a = now_s();
         if ((st = gan_ctx_finish(c))) return st;
         last = now_s();
@@ -266,8 +253,8 @@ gan_status gan_dist_grads(gan_ctx *c, gan_params *reg)
         int lo = hi - 1;
         while (lo > 0 && (off[hi] - off[lo]) * sizeof(float) < DIST_BUCKET_BYTES) lo--;
         for (int i = lo; i < hi && !st; i++) {
-            void **ev = r >= 0 ? &d->ev[r][i] : NULL;
-            if (ev && *ev) {
+            void **ev = &d->ev[r][i];
+            if (*ev) {
                 double a = now_s();
                 st = c->ops->event_wait(c, *ev);
                 *ev = NULL;
@@ -287,12 +274,7 @@ gan_status gan_dist_grads(gan_ctx *c, gan_params *reg)
     }
     for (int i = 0; i < reg->n && !st; i++) st = gan_tensor_write(c, &reg->p[i]->g, stage + off[i]);
     if (st) {
-        if (r >= 0) /* a failed step: drop every copy this network started */
-            for (int i = 0; i < reg->n; i++)
-                if (d->ev[r][i]) {
-                    c->ops->event_release(c, d->ev[r][i]);
-                    d->ev[r][i] = NULL;
-                }
+        drop_copies(c, r); /* a failed step */
         return st;
     }
     d->stats.grad_bytes += n * sizeof(float);
